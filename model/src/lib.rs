@@ -1,0 +1,31 @@
+//! Tavolo's domain model: what a session is, independent of any IO.
+//!
+//! Every board is a set of Automerge documents — one *session* document, one
+//! *roster* document and one document per guiding question. This crate knows
+//! their shape, how to build them from a [`Template`], the operations people
+//! perform on them, and the [`policy`] that decides who may change what.
+//! It never touches the network, the disk or a clock it was not handed, so the
+//! server and the browser (through `client-wasm`) share exactly one definition.
+//!
+//! # Layout
+//!
+//! - [`ids`]: newtypes for identifiers and the closed vocabularies of the
+//!   contract (sector, tier, attendance).
+//! - [`template`]: templates as data (TOML), validation, and the built-in ones.
+//! - [`schema`]: typed views of the three document kinds (hydrated with
+//!   `autosurgeon`), tolerant of strings stored as Automerge `Text`.
+//! - [`ops`]: building the initial documents and every edit a person makes.
+//! - [`policy`]: inspection of incoming changes against the sender's role.
+//! - [`read`]: small lenient readers shared by schema and policy.
+
+pub mod ids;
+pub mod ops;
+pub mod policy;
+pub mod read;
+pub mod schema;
+pub mod template;
+
+pub use ids::{Attendance, ParticipantId, Sector, Tier};
+pub use policy::{DocKind, PolicyContext, Refusal, Role};
+pub use schema::{Cluster, Note, Participant, QuestionDoc, RosterDoc, SessionDoc};
+pub use template::Template;

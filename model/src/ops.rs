@@ -1,0 +1,404 @@
+//! Building documents and editing them: every change a person (or the server)
+//! makes goes through one of these functions, so the shapes stay those of the
+//! contract. They work on anything transactable — an `AutoCommit` in the
+//! browser, a `Transaction` in the server.
+
+use crate::ids::ParticipantId;
+use crate::read;
+use crate::schema::{Category, Cluster, Note, Participant, Phase, Question, SessionDoc};
+use crate::template::Template;
+use autosurgeon::{Doc, ReadDoc};
+use automerge::{ObjType, ScalarValue, ROOT};
+use std::collections::HashMap;
+
+/// Longest note text accepted, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+/// Longest cluster title accepted, in characters.
+pub const MAX_CLUSTER_TITLE_CHARS: usize = 120;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("note {0} does not exist")]
+    NoSuchNote(String),
+    #[error("cluster {0} does not exist")]
+    NoSuchCluster(String),
+    #[error("a note needs some text")]
+    EmptyNote,
+    #[error("a note may be at most {MAX_NOTE_CHARS} characters long")]
+    NoteTooLong,
+    #[error("a cluster title may be at most {MAX_CLUSTER_TITLE_CHARS} characters long")]
+    TitleTooLong,
+    #[error("a vote count cannot be negative")]
+    NegativeVote,
+    #[error("document is missing its {0} map")]
+    NotAQuestionDoc(&'static str),
+    #[error("phase {0} does not exist")]
+    NoSuchPhase(String),
+    #[error(transparent)]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error(transparent)]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+}
+
+/// What `init_session_doc` needs besides the template.
+#[derive(Debug, Clone)]
+pub struct SessionInit<'a> {
+    pub template: &'a Template,
+    pub title: &'a str,
+    pub roster_url: &'a str,
+    /// question id → `automerge:` URL of its document.
+    pub question_urls: &'a HashMap<String, String>,
+}
+
+/// The session document's content for a template (phase 1 current, nothing locked).
+pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
+    let t = init.template;
+    SessionDoc {
+        title: init.title.to_string(),
+        template: t.id.clone(),
+        current_phase: t.phases[0].id.clone(),
+        roster_doc: init.roster_url.to_string(),
+        vote_budget: i64::from(t.vote_budget),
+        phases: t
+            .phases
+            .iter()
+            .map(|p| Phase {
+                id: p.id.clone(),
+                title: p.title.clone(),
+                goal: p.goal.clone(),
+                locked: false,
+                questions: p
+                    .questions
+                    .iter()
+                    .map(|q| Question {
+                        id: q.id.clone(),
+                        text: q.text.clone(),
+                        note_kind: q.note_kind.as_str().to_string(),
+                        doc_url: init.question_urls.get(&q.id).cloned().unwrap_or_default(),
+                        categories: t
+                            .question_categories(q)
+                            .into_iter()
+                            .map(|c| Category {
+                                id: c.id.clone(),
+                                label: c.label.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn init_session_doc<D: Doc>(doc: &mut D, init: &SessionInit<'_>) -> Result<(), OpError> {
+    autosurgeon::reconcile(doc, session_from_template(init))?;
+    Ok(())
+}
+
+pub fn init_roster_doc<T: Doc>(doc: &mut T) -> Result<(), OpError> {
+    doc.put_object(ROOT, "participants", ObjType::Map)?;
+    Ok(())
+}
+
+pub fn init_question_doc<T: Doc>(doc: &mut T) -> Result<(), OpError> {
+    doc.put_object(ROOT, "notes", ObjType::Map)?;
+    doc.put_object(ROOT, "clusters", ObjType::Map)?;
+    doc.put_object(ROOT, "votes", ObjType::Map)?;
+    Ok(())
+}
+
+/// Adds (or replaces) a participant in the roster. Only the server calls this.
+pub fn put_participant<D: Doc>(doc: &mut D, id: &ParticipantId, p: &Participant) -> Result<(), OpError> {
+    let participants = read::get_map(doc, &ROOT, "participants")
+        .ok_or(OpError::NotAQuestionDoc("participants"))?;
+    autosurgeon::reconcile_prop(doc, participants, id.as_str(), p)?;
+    Ok(())
+}
+
+/// A note as its author writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNote {
+    pub text: String,
+    pub category: Option<String>,
+    pub anonymous: bool,
+    /// Milliseconds since the Unix epoch (the caller's clock).
+    pub created_at: i64,
+}
+
+fn check_note_text(text: &str) -> Result<(), OpError> {
+    if text.trim().is_empty() {
+        return Err(OpError::EmptyNote);
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(OpError::NoteTooLong);
+    }
+    Ok(())
+}
+
+fn question_map<D: ReadDoc>(doc: &D, key: &'static str) -> Result<automerge::ObjId, OpError> {
+    read::get_map(doc, &ROOT, key).ok_or(OpError::NotAQuestionDoc(key))
+}
+
+fn note_obj<D: ReadDoc>(doc: &D, note_id: &str) -> Result<automerge::ObjId, OpError> {
+    let notes = question_map(doc, "notes")?;
+    read::get_map(doc, &notes, note_id).ok_or_else(|| OpError::NoSuchNote(note_id.to_string()))
+}
+
+/// Adds a note written by `author`, with an empty vote tally beside it.
+pub fn add_note<D: Doc>(
+    doc: &mut D,
+    note_id: &str,
+    author: &ParticipantId,
+    new: &NewNote,
+) -> Result<(), OpError> {
+    check_note_text(&new.text)?;
+    let notes = question_map(doc, "notes")?;
+    let votes = question_map(doc, "votes")?;
+    let note = Note {
+        text: new.text.trim().to_string(),
+        category: new.category.clone(),
+        author: author.as_str().to_string(),
+        anonymous: new.anonymous,
+        cluster: None,
+        created_at: new.created_at,
+    };
+    autosurgeon::reconcile_prop(doc, &notes, note_id, &note)?;
+    if read::get_map(doc, &votes, note_id).is_none() {
+        doc.put_object(&votes, note_id, ObjType::Map)?;
+    }
+    Ok(())
+}
+
+/// Replaces a note's text (its author's edit).
+pub fn edit_note_text<T: Doc>(doc: &mut T, note_id: &str, text: &str) -> Result<(), OpError> {
+    check_note_text(text)?;
+    let note = note_obj(doc, note_id)?;
+    doc.put(&note, "text", text.trim())?;
+    Ok(())
+}
+
+pub fn set_note_category<T: Doc>(
+    doc: &mut T,
+    note_id: &str,
+    category: Option<&str>,
+) -> Result<(), OpError> {
+    let note = note_obj(doc, note_id)?;
+    match category {
+        Some(c) => doc.put(&note, "category", c)?,
+        None => doc.put(&note, "category", ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
+pub fn set_note_anonymous<T: Doc>(doc: &mut T, note_id: &str, anonymous: bool) -> Result<(), OpError> {
+    let note = note_obj(doc, note_id)?;
+    doc.put(&note, "anonymous", anonymous)?;
+    Ok(())
+}
+
+/// Deletes a note and its tally.
+pub fn delete_note<T: Doc>(doc: &mut T, note_id: &str) -> Result<(), OpError> {
+    note_obj(doc, note_id)?;
+    let notes = question_map(doc, "notes")?;
+    doc.delete(&notes, note_id)?;
+    Ok(())
+}
+
+/// Moves a note into a cluster, or out of any with `None`.
+pub fn set_note_cluster<T: Doc>(
+    doc: &mut T,
+    note_id: &str,
+    cluster: Option<&str>,
+) -> Result<(), OpError> {
+    let note = note_obj(doc, note_id)?;
+    match cluster {
+        Some(c) => {
+            let clusters = question_map(doc, "clusters")?;
+            if read::get_map(doc, &clusters, c).is_none() {
+                return Err(OpError::NoSuchCluster(c.to_string()));
+            }
+            doc.put(&note, "cluster", c)?;
+        }
+        None => doc.put(&note, "cluster", ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
+fn check_title(title: &str) -> Result<(), OpError> {
+    if title.chars().count() > MAX_CLUSTER_TITLE_CHARS {
+        return Err(OpError::TitleTooLong);
+    }
+    Ok(())
+}
+
+/// Creates a cluster (with an empty tally, so voters never race to create it).
+pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Result<(), OpError> {
+    check_title(title)?;
+    let clusters = question_map(doc, "clusters")?;
+    let votes = question_map(doc, "votes")?;
+    autosurgeon::reconcile_prop(doc, &clusters, cluster_id, Cluster { title: title.trim().to_string() })?;
+    if read::get_map(doc, &votes, cluster_id).is_none() {
+        doc.put_object(&votes, cluster_id, ObjType::Map)?;
+    }
+    Ok(())
+}
+
+pub fn rename_cluster<T: Doc>(doc: &mut T, cluster_id: &str, title: &str) -> Result<(), OpError> {
+    check_title(title)?;
+    let clusters = question_map(doc, "clusters")?;
+    let cluster = read::get_map(doc, &clusters, cluster_id)
+        .ok_or_else(|| OpError::NoSuchCluster(cluster_id.to_string()))?;
+    doc.put(&cluster, "title", title.trim())?;
+    Ok(())
+}
+
+/// Sets how many dots `voter` places on `target` (0 removes them).
+pub fn set_vote<T: Doc>(
+    doc: &mut T,
+    target: &str,
+    voter: &ParticipantId,
+    count: i64,
+) -> Result<(), OpError> {
+    if count < 0 {
+        return Err(OpError::NegativeVote);
+    }
+    let votes = question_map(doc, "votes")?;
+    let per_target = match read::get_map(doc, &votes, target) {
+        Some(obj) => obj,
+        None => doc.put_object(&votes, target, ObjType::Map)?,
+    };
+    if count == 0 {
+        doc.delete(&per_target, voter.as_str())?;
+    } else {
+        doc.put(&per_target, voter.as_str(), count)?;
+    }
+    Ok(())
+}
+
+/// Moves everyone to a phase (facilitator).
+pub fn set_current_phase<T: Doc>(doc: &mut T, phase_id: &str) -> Result<(), OpError> {
+    phase_index(doc, phase_id)?;
+    doc.put(ROOT, "current_phase", phase_id)?;
+    Ok(())
+}
+
+/// Locks or unlocks a phase (facilitator).
+pub fn set_phase_locked<T: Doc>(doc: &mut T, phase_id: &str, locked: bool) -> Result<(), OpError> {
+    let (phases, idx) = phase_index(doc, phase_id)?;
+    let phase = match doc.get(&phases, idx)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => id,
+        _ => return Err(OpError::NoSuchPhase(phase_id.to_string())),
+    };
+    doc.put(&phase, "locked", locked)?;
+    Ok(())
+}
+
+fn phase_index<D: ReadDoc>(doc: &D, phase_id: &str) -> Result<(automerge::ObjId, usize), OpError> {
+    let phases = match doc.get(&ROOT, "phases")? {
+        Some((automerge::Value::Object(ObjType::List), id)) => id,
+        _ => return Err(OpError::NoSuchPhase(phase_id.to_string())),
+    };
+    for i in 0..doc.length(&phases) {
+        if let Some((automerge::Value::Object(_), p)) = doc.get(&phases, i)? {
+            if read::get_str(doc, &p, "id").as_deref() == Some(phase_id) {
+                return Ok((phases, i));
+            }
+        }
+    }
+    Err(OpError::NoSuchPhase(phase_id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::QuestionDoc;
+    use automerge::AutoCommit;
+
+    fn question() -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        init_question_doc(&mut doc).unwrap();
+        doc
+    }
+
+    fn note(text: &str) -> NewNote {
+        NewNote {
+            text: text.into(),
+            category: Some("spazi".into()),
+            anonymous: false,
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_note_round_trips_through_the_document() {
+        let mut doc = question();
+        let me = ParticipantId("p_1".into());
+        add_note(&mut doc, "n_1", &me, &note("  La biblioteca  ")).unwrap();
+        let q = QuestionDoc::load(&doc);
+        let n = &q.notes["n_1"];
+        assert_eq!(n.text, "La biblioteca");
+        assert_eq!(n.author, "p_1");
+        assert_eq!(n.category.as_deref(), Some("spazi"));
+        assert_eq!(n.cluster, None);
+        assert!(q.votes.contains_key("n_1"));
+    }
+
+    #[test]
+    fn empty_and_overlong_notes_are_refused() {
+        let mut doc = question();
+        let me = ParticipantId("p_1".into());
+        assert!(matches!(add_note(&mut doc, "n", &me, &note("   ")), Err(OpError::EmptyNote)));
+        let long = "x".repeat(MAX_NOTE_CHARS + 1);
+        assert!(matches!(add_note(&mut doc, "n", &me, &note(&long)), Err(OpError::NoteTooLong)));
+    }
+
+    #[test]
+    fn clustering_and_voting_update_the_tallies() {
+        let mut doc = question();
+        let me = ParticipantId("p_1".into());
+        add_note(&mut doc, "n_1", &me, &note("Orti condivisi")).unwrap();
+        create_cluster(&mut doc, "c_1", "Verde").unwrap();
+        set_note_cluster(&mut doc, "n_1", Some("c_1")).unwrap();
+        assert!(matches!(
+            set_note_cluster(&mut doc, "n_1", Some("c_404")),
+            Err(OpError::NoSuchCluster(_))
+        ));
+        set_vote(&mut doc, "c_1", &me, 2).unwrap();
+        set_vote(&mut doc, "n_1", &me, 1).unwrap();
+        let q = QuestionDoc::load(&doc);
+        assert_eq!(q.notes["n_1"].cluster.as_deref(), Some("c_1"));
+        assert_eq!(q.vote_total("c_1"), 2);
+        assert_eq!(q.votes_used_by("p_1"), 3);
+        set_vote(&mut doc, "c_1", &me, 0).unwrap();
+        assert_eq!(QuestionDoc::load(&doc).votes_used_by("p_1"), 1);
+    }
+
+    #[test]
+    fn session_doc_is_built_from_the_template() {
+        let t = Template::builtin(crate::template::DEFAULT_TEMPLATE_ID).unwrap();
+        let urls: HashMap<_, _> = t
+            .phases
+            .iter()
+            .flat_map(|p| &p.questions)
+            .map(|q| (q.id.clone(), format!("automerge:{}", q.id)))
+            .collect();
+        let mut doc = AutoCommit::new();
+        init_session_doc(
+            &mut doc,
+            &SessionInit { template: &t, title: "Prova", roster_url: "automerge:r", question_urls: &urls },
+        )
+        .unwrap();
+        set_phase_locked(&mut doc, "legittimazione", true).unwrap();
+        set_current_phase(&mut doc, "contributi").unwrap();
+        let s = SessionDoc::load(&doc).unwrap();
+        assert_eq!(s.title, "Prova");
+        assert_eq!(s.current_phase, "contributi");
+        assert!(s.phases[0].locked);
+        assert_eq!(s.phases.len(), 5);
+        assert_eq!(s.phases[1].questions[0].categories[1].label, "Spazi");
+        assert_eq!(s.vote_budget, 3);
+        let (p, q) = s.question_by_doc("automerge:sul-tavolo").unwrap();
+        assert_eq!((p.id.as_str(), q.note_kind.as_str()), ("contributi", "pledge"));
+        assert!(matches!(set_current_phase(&mut doc, "nope"), Err(OpError::NoSuchPhase(_))));
+    }
+}

@@ -1,0 +1,579 @@
+//! Who may change what: inspection of incoming changes against the sender's role.
+//!
+//! The server applies a peer's changes to a *copy* of the document first and
+//! hands [`check`] the document before, the document after and the changes
+//! that are new. Every operation of every change is resolved to the path of
+//! the object it touches (`notes/<id>/text`, `votes/<target>`, …) and judged
+//! by rules that depend on the role. Values that only make sense once the
+//! whole change is in (a new note's author, a vote budget) are judged on the
+//! document after. A single refused operation refuses the whole batch: the
+//! caller then throws the copy away, so refused content never reaches
+//! storage or another peer.
+//!
+//! Operations are judged whether or not they are visible afterwards: a write
+//! that loses a conflict today could surface tomorrow when the winner is
+//! deleted, so losing is no excuse.
+
+use crate::ids::ParticipantId;
+use crate::ops::{MAX_CLUSTER_TITLE_CHARS, MAX_NOTE_CHARS};
+use crate::read;
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::{Automerge, Change, ObjId, ObjType, Prop, ReadDoc, ScalarValue, ROOT};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+/// Who is sending the changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The facilitator of the session (holds the facilitator key).
+    Facilitator,
+    /// A participant who joined with the session's code.
+    Participant(ParticipantId),
+}
+
+/// Which of a session's documents the changes are for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocKind {
+    Session,
+    Roster,
+    Question {
+        phase_id: String,
+        /// The category ids a note on this question may carry.
+        categories: Vec<String>,
+    },
+}
+
+/// What the rules need to know beyond the document itself, read by the
+/// server from the session document when the batch arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyContext {
+    pub kind: DocKind,
+    /// The question's phase is locked: no participant change lands.
+    pub phase_locked: bool,
+    /// Dots each participant may place on this question.
+    pub vote_budget: i64,
+}
+
+/// Why a batch of changes was refused. The code is stable (clients translate
+/// it); the detail is for logs and for clients that show it as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: RefusalCode,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCode {
+    /// Participants cannot change the session or roster documents.
+    ReadOnlyDocument,
+    /// The phase is locked by the facilitator.
+    PhaseLocked,
+    /// A note, vote or field that belongs to someone else.
+    NotYours,
+    /// A change outside the shapes of the contract.
+    Malformed,
+    /// More dots than the budget allows.
+    OverBudget,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::ReadOnlyDocument => "read_only_document",
+            RefusalCode::PhaseLocked => "phase_locked",
+            RefusalCode::NotYours => "not_yours",
+            RefusalCode::Malformed => "malformed",
+            RefusalCode::OverBudget => "over_budget",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn refuse<T>(code: RefusalCode, detail: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        code,
+        detail: detail.into(),
+    })
+}
+
+/// Judges `changes` (new to `before`, all applied in `after`) sent by `role`.
+pub fn check(
+    before: &Automerge,
+    after: &Automerge,
+    changes: &[Change],
+    role: &Role,
+    ctx: &PolicyContext,
+) -> Result<(), Refusal> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    match (&ctx.kind, role) {
+        // Only the server writes the roster; it never goes through here.
+        (DocKind::Roster, _) => refuse(
+            RefusalCode::ReadOnlyDocument,
+            "the roster is written by the server only",
+        ),
+        (DocKind::Session, Role::Facilitator) => Ok(()),
+        (DocKind::Session, Role::Participant(_)) => refuse(
+            RefusalCode::ReadOnlyDocument,
+            "only the facilitator can change the session",
+        ),
+        (DocKind::Question { .. }, Role::Facilitator) => Ok(()),
+        (DocKind::Question { categories, .. }, Role::Participant(me)) => {
+            if ctx.phase_locked {
+                return refuse(RefusalCode::PhaseLocked, "this phase is locked");
+            }
+            QuestionCheck {
+                before,
+                after,
+                me,
+                categories,
+                paths: HashMap::new(),
+                touched_notes: BTreeSet::new(),
+                new_notes: BTreeSet::new(),
+                touched_clusters: BTreeSet::new(),
+                voted: false,
+            }
+            .run(changes, ctx.vote_budget)
+        }
+    }
+}
+
+/// One segment of the path from the root to an object.
+type Path = Vec<String>;
+
+struct QuestionCheck<'a> {
+    before: &'a Automerge,
+    after: &'a Automerge,
+    me: &'a ParticipantId,
+    categories: &'a [String],
+    paths: HashMap<ObjectId, Option<Path>>,
+    touched_notes: BTreeSet<String>,
+    new_notes: BTreeSet<String>,
+    touched_clusters: BTreeSet<String>,
+    voted: bool,
+}
+
+impl QuestionCheck<'_> {
+    fn run(mut self, changes: &[Change], budget: i64) -> Result<(), Refusal> {
+        for change in changes {
+            let expanded = change.decode();
+            for op in &expanded.operations {
+                let Some(path) = self.path_of(&op.obj) else {
+                    return refuse(RefusalCode::Malformed, "change touches an unknown object");
+                };
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                self.judge_op(&path, &op.key, &op.action)?;
+            }
+        }
+        self.judge_result(budget)
+    }
+
+    /// The map-key path of an object in the document after the batch, or
+    /// `None` when it sits inside a list (nothing in a question doc does).
+    fn path_of(&mut self, obj: &ObjectId) -> Option<Path> {
+        if let Some(p) = self.paths.get(obj) {
+            return p.clone();
+        }
+        let path = match obj {
+            ObjectId::Root => Some(Vec::new()),
+            ObjectId::Id(id) => {
+                let exid = self
+                    .after
+                    .import_obj(&format!("{}@{}", id.counter(), id.actor()))
+                    .ok()?;
+                let mut segs = Vec::new();
+                let mut ok = true;
+                for parent in self.after.parents(&exid).ok()? {
+                    match parent.prop {
+                        Prop::Map(k) => segs.push(k),
+                        Prop::Seq(_) => ok = false,
+                    }
+                }
+                segs.reverse();
+                ok.then_some(segs)
+            }
+        };
+        self.paths.insert(obj.clone(), path.clone());
+        path
+    }
+
+    fn judge_op(&mut self, path: &[&str], key: &Key, action: &OpType) -> Result<(), Refusal> {
+        let map_key = match key {
+            Key::Map(k) => Some(k.as_str()),
+            Key::Seq(_) => None,
+        };
+        match (path, map_key) {
+            // notes/<id>: create a note, or delete one's own.
+            (["notes"], Some(note_id)) => match action {
+                OpType::Make(ObjType::Map) => {
+                    if self.note_exists_before(note_id) || !self.new_notes.insert(note_id.to_string()) {
+                        return refuse(RefusalCode::NotYours, format!("note {note_id} already exists"));
+                    }
+                    self.touched_notes.insert(note_id.to_string());
+                    Ok(())
+                }
+                OpType::Delete => self.require_own_note(note_id),
+                _ => refuse(RefusalCode::Malformed, "a note must be a map"),
+            },
+            // notes/<id>.<field>, or characters inside a field stored as a
+            // Text object (what JavaScript clients write for strings).
+            (["notes", note_id], Some(field)) => self.judge_note_field(note_id, field),
+            (["notes", note_id, field], _) => self.judge_note_field(note_id, field),
+            // clusters/<id>: create.
+            (["clusters"], Some(cluster_id)) => match action {
+                OpType::Make(ObjType::Map) if !self.cluster_exists_before(cluster_id) => {
+                    self.touched_clusters.insert(cluster_id.to_string());
+                    Ok(())
+                }
+                OpType::Make(ObjType::Map) => {
+                    refuse(RefusalCode::NotYours, format!("cluster {cluster_id} already exists"))
+                }
+                _ => refuse(
+                    RefusalCode::NotYours,
+                    "only the facilitator can remove a cluster",
+                ),
+            },
+            (["clusters", cluster_id], Some("title")) | (["clusters", cluster_id, "title"], _) => {
+                self.touched_clusters.insert(cluster_id.to_string());
+                Ok(())
+            }
+            (["clusters", _], Some(field)) => {
+                refuse(RefusalCode::Malformed, format!("clusters have no field {field}"))
+            }
+            // votes/<target>: the tally map of a note or cluster.
+            (["votes"], Some(target)) => match action {
+                OpType::Make(ObjType::Map) if !self.tally_exists_before(target) => Ok(()),
+                _ => refuse(RefusalCode::NotYours, "tallies belong to everyone"),
+            },
+            // votes/<target>.<participant>: one's own dots.
+            (["votes", _target], Some(voter)) => {
+                if voter != self.me.as_str() {
+                    return refuse(RefusalCode::NotYours, "you can only place your own dots");
+                }
+                self.voted = true;
+                match action {
+                    OpType::Put(ScalarValue::Int(_) | ScalarValue::Uint(_) | ScalarValue::F64(_))
+                    | OpType::Delete
+                    | OpType::Increment(_) => Ok(()),
+                    _ => refuse(RefusalCode::Malformed, "a vote is a number"),
+                }
+            }
+            _ => refuse(
+                RefusalCode::Malformed,
+                format!("participants cannot change /{}", path.join("/")),
+            ),
+        }
+    }
+
+    fn judge_note_field(&mut self, note_id: &str, field: &str) -> Result<(), Refusal> {
+        self.touched_notes.insert(note_id.to_string());
+        let known = matches!(
+            field,
+            "text" | "category" | "author" | "anonymous" | "cluster" | "created_at"
+        );
+        if !known {
+            return refuse(RefusalCode::Malformed, format!("notes have no field {field}"));
+        }
+        if self.new_notes.contains(note_id) {
+            return Ok(());
+        }
+        match field {
+            "text" | "category" | "anonymous" => self.require_own_note(note_id),
+            "cluster" => Ok(()),
+            _ => refuse(
+                RefusalCode::NotYours,
+                format!("the {field} of a note cannot change"),
+            ),
+        }
+    }
+
+    fn note_exists_before(&self, note_id: &str) -> bool {
+        read::map_at_path(self.before, &["notes", note_id]).is_some()
+    }
+
+    fn cluster_exists_before(&self, cluster_id: &str) -> bool {
+        read::map_at_path(self.before, &["clusters", cluster_id]).is_some()
+    }
+
+    fn tally_exists_before(&self, target: &str) -> bool {
+        read::map_at_path(self.before, &["votes", target]).is_some()
+    }
+
+    /// The note must exist before the batch and be authored by the sender.
+    fn require_own_note(&self, note_id: &str) -> Result<(), Refusal> {
+        let author = read::map_at_path(self.before, &["notes", note_id])
+            .and_then(|n| read::get_str(self.before, &n, "author"));
+        match author {
+            Some(a) if a == self.me.as_str() => Ok(()),
+            Some(_) => refuse(RefusalCode::NotYours, format!("note {note_id} belongs to someone else")),
+            None => refuse(RefusalCode::Malformed, format!("note {note_id} does not exist")),
+        }
+    }
+
+    /// Checks the values the batch leaves behind.
+    fn judge_result(&self, budget: i64) -> Result<(), Refusal> {
+        let after = self.after;
+        for note_id in &self.touched_notes {
+            let Some(note) = read::map_at_path(after, &["notes", note_id]) else {
+                continue; // deleted (allowed above only for its author)
+            };
+            if self.new_notes.contains(note_id) {
+                self.judge_new_note(note_id, &note)?;
+            }
+            self.judge_note_fields(note_id, &note)?;
+        }
+        for cluster_id in &self.touched_clusters {
+            let Some(cluster) = read::map_at_path(after, &["clusters", cluster_id]) else {
+                return refuse(RefusalCode::Malformed, format!("cluster {cluster_id} is incomplete"));
+            };
+            match read::get_str(after, &cluster, "title") {
+                Some(t) if t.chars().count() <= MAX_CLUSTER_TITLE_CHARS => {}
+                Some(_) => return refuse(RefusalCode::Malformed, "cluster title is too long"),
+                None => return refuse(RefusalCode::Malformed, "a cluster needs a title"),
+            }
+        }
+        if self.voted {
+            let mut used = 0_i64;
+            if let Some(votes) = read::get_map(after, &ROOT, "votes") {
+                for target in read::keys(after, &votes) {
+                    let Some(tally) = read::get_map(after, &votes, &target) else { continue };
+                    match after.get(&tally, self.me.as_str()) {
+                        Ok(None) => {}
+                        _ => match read::get_int(after, &tally, self.me.as_str()) {
+                            Some(n) if n >= 0 => used += n,
+                            _ => return refuse(RefusalCode::Malformed, "a vote is a non-negative integer"),
+                        },
+                    }
+                }
+            }
+            if used > budget {
+                return refuse(
+                    RefusalCode::OverBudget,
+                    format!("{used} dots placed, the budget is {budget}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn judge_new_note(&self, note_id: &str, note: &ObjId) -> Result<(), Refusal> {
+        let after = self.after;
+        match read::get_str(after, note, "author") {
+            Some(a) if a == self.me.as_str() => {}
+            Some(_) => {
+                return refuse(
+                    RefusalCode::NotYours,
+                    format!("note {note_id} claims another author"),
+                );
+            }
+            None => return refuse(RefusalCode::Malformed, format!("note {note_id} has no author")),
+        }
+        if read::get_int(after, note, "created_at").is_none() {
+            return refuse(RefusalCode::Malformed, format!("note {note_id} has no created_at"));
+        }
+        Ok(())
+    }
+
+    fn judge_note_fields(&self, note_id: &str, note: &ObjId) -> Result<(), Refusal> {
+        let after = self.after;
+        match read::get_str(after, note, "text") {
+            Some(t) if t.chars().count() <= MAX_NOTE_CHARS => {}
+            Some(_) => return refuse(RefusalCode::Malformed, format!("note {note_id} is too long")),
+            None => return refuse(RefusalCode::Malformed, format!("note {note_id} has no text")),
+        }
+        if !read::is_null_or_absent(after, note, "category") {
+            let ok = read::get_str(after, note, "category")
+                .is_some_and(|c| self.categories.iter().any(|known| *known == c));
+            if !ok {
+                return refuse(RefusalCode::Malformed, format!("note {note_id} has an unknown category"));
+            }
+        }
+        if after.get(note, "anonymous").ok().flatten().is_some() && read::get_bool(after, note, "anonymous").is_none() {
+            return refuse(RefusalCode::Malformed, "anonymous is true or false");
+        }
+        if !read::is_null_or_absent(after, note, "cluster") {
+            let exists = read::get_str(after, note, "cluster")
+                .is_some_and(|c| read::map_at_path(after, &["clusters", &c]).is_some());
+            if !exists {
+                return refuse(RefusalCode::Malformed, format!("note {note_id} is in an unknown cluster"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{self, NewNote};
+    use automerge::transaction::Transactable;
+    use automerge::AutoCommit;
+
+    fn ctx() -> PolicyContext {
+        PolicyContext {
+            kind: DocKind::Question {
+                phase_id: "p".into(),
+                categories: vec!["spazi".into(), "competenze".into()],
+            },
+            phase_locked: false,
+            vote_budget: 3,
+        }
+    }
+
+    fn me() -> ParticipantId {
+        ParticipantId("p_me".into())
+    }
+
+    fn server_doc() -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        ops::init_question_doc(&mut doc).unwrap();
+        let other = ParticipantId("p_other".into());
+        ops::add_note(&mut doc, "n_other", &other, &note("di altri")).unwrap();
+        ops::add_note(&mut doc, "n_mine", &me(), &note("mia")).unwrap();
+        ops::create_cluster(&mut doc, "c_1", "Gruppo").unwrap();
+        doc
+    }
+
+    fn note(text: &str) -> NewNote {
+        NewNote { text: text.into(), category: Some("spazi".into()), anonymous: false, created_at: 1 }
+    }
+
+    /// Applies `edit` on a participant's fork and judges what it produced.
+    fn judge(role: &Role, ctx: &PolicyContext, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Refusal> {
+        let mut server = server_doc();
+        let before = server.document().clone();
+        let mut client = server.fork();
+        edit(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        server.apply_changes(changes.clone()).unwrap();
+        check(&before, server.document(), &changes, role, ctx)
+    }
+
+    fn as_me(edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Refusal> {
+        judge(&Role::Participant(me()), &ctx(), edit)
+    }
+
+    fn code(r: Result<(), Refusal>) -> RefusalCode {
+        r.expect_err("should be refused").code
+    }
+
+    #[test]
+    fn a_participant_adds_edits_clusters_and_votes_on_their_own_notes() {
+        as_me(|d| ops::add_note(d, "n_new", &me(), &note("nuova")).unwrap()).unwrap();
+        as_me(|d| ops::edit_note_text(d, "n_mine", "cambiata").unwrap()).unwrap();
+        as_me(|d| ops::set_note_category(d, "n_mine", Some("competenze")).unwrap()).unwrap();
+        as_me(|d| ops::set_note_cluster(d, "n_other", Some("c_1")).unwrap()).unwrap();
+        as_me(|d| ops::create_cluster(d, "c_2", "Nuovo").unwrap()).unwrap();
+        as_me(|d| ops::rename_cluster(d, "c_1", "Rinominato").unwrap()).unwrap();
+        as_me(|d| ops::set_vote(d, "n_other", &me(), 3).unwrap()).unwrap();
+        as_me(|d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_note_claiming_another_author_is_refused() {
+        let other = ParticipantId("p_other".into());
+        assert_eq!(code(as_me(|d| ops::add_note(d, "n_x", &other, &note("falsa")).unwrap())), RefusalCode::NotYours);
+    }
+
+    #[test]
+    fn another_participants_note_cannot_be_edited_or_deleted() {
+        assert_eq!(code(as_me(|d| ops::edit_note_text(d, "n_other", "mia ora").unwrap())), RefusalCode::NotYours);
+        assert_eq!(code(as_me(|d| ops::delete_note(d, "n_other").unwrap())), RefusalCode::NotYours);
+        assert_eq!(
+            code(as_me(|d| {
+                let n = read::map_at_path(&*d, &["notes", "n_other"]).unwrap();
+                d.put(&n, "author", "p_me").unwrap();
+            })),
+            RefusalCode::NotYours
+        );
+    }
+
+    #[test]
+    fn text_objects_written_by_javascript_clients_are_judged_like_strings() {
+        // The stock JS client writes strings as Text objects, character by character.
+        as_me(|d| {
+            let notes = read::get_map(&*d, &ROOT, "notes").unwrap();
+            let n = d.put_object(&notes, "n_js", ObjType::Map).unwrap();
+            let t = d.put_object(&n, "text", ObjType::Text).unwrap();
+            d.splice_text(&t, 0, 0, "dal browser").unwrap();
+            let a = d.put_object(&n, "author", ObjType::Text).unwrap();
+            d.splice_text(&a, 0, 0, "p_me").unwrap();
+            d.put(&n, "anonymous", true).unwrap();
+            d.put(&n, "category", ScalarValue::Null).unwrap();
+            d.put(&n, "cluster", ScalarValue::Null).unwrap();
+            d.put(&n, "created_at", 1.0e12_f64).unwrap();
+        })
+        .unwrap();
+        let forged = as_me(|d| {
+            let notes = read::get_map(&*d, &ROOT, "notes").unwrap();
+            let n = d.put_object(&notes, "n_js", ObjType::Map).unwrap();
+            d.put(&n, "text", "x").unwrap();
+            let a = d.put_object(&n, "author", ObjType::Text).unwrap();
+            d.splice_text(&a, 0, 0, "p_other").unwrap();
+            d.put(&n, "created_at", 1).unwrap();
+        });
+        assert_eq!(code(forged), RefusalCode::NotYours);
+    }
+
+    #[test]
+    fn votes_are_ones_own_and_within_budget() {
+        let other = ParticipantId("p_other".into());
+        assert_eq!(code(as_me(|d| ops::set_vote(d, "n_mine", &other, 1).unwrap())), RefusalCode::NotYours);
+        assert_eq!(
+            code(as_me(|d| {
+                ops::set_vote(d, "n_mine", &me(), 2).unwrap();
+                ops::set_vote(d, "c_1", &me(), 2).unwrap();
+            })),
+            RefusalCode::OverBudget
+        );
+        assert_eq!(
+            code(as_me(|d| {
+                let t = read::map_at_path(&*d, &["votes", "n_mine"]).unwrap();
+                d.put(&t, "p_me", -1).unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+    }
+
+    #[test]
+    fn participants_cannot_touch_the_structure_or_unknown_categories() {
+        assert_eq!(code(as_me(|d| d.put(ROOT, "notes", "boom").unwrap())), RefusalCode::Malformed);
+        assert_eq!(
+            code(as_me(|d| ops::set_note_category(d, "n_mine", Some("inventata")).unwrap())),
+            RefusalCode::Malformed
+        );
+        assert_eq!(
+            code(as_me(|d| {
+                let n = read::map_at_path(&*d, &["notes", "n_mine"]).unwrap();
+                d.put(&n, "cluster", "c_404").unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+    }
+
+    #[test]
+    fn a_locked_phase_refuses_participants_but_not_the_facilitator() {
+        let locked = PolicyContext { phase_locked: true, ..ctx() };
+        let add = |d: &mut AutoCommit| ops::add_note(d, "n_new", &me(), &note("tardi")).unwrap();
+        assert_eq!(code(judge(&Role::Participant(me()), &locked, add)), RefusalCode::PhaseLocked);
+        judge(&Role::Facilitator, &locked, add).unwrap();
+    }
+
+    #[test]
+    fn session_and_roster_documents_are_out_of_participants_reach() {
+        let session = PolicyContext { kind: DocKind::Session, ..ctx() };
+        let roster = PolicyContext { kind: DocKind::Roster, ..ctx() };
+        let edit = |d: &mut AutoCommit| d.put(ROOT, "title", "mio").unwrap();
+        assert_eq!(code(judge(&Role::Participant(me()), &session, edit)), RefusalCode::ReadOnlyDocument);
+        judge(&Role::Facilitator, &session, edit).unwrap();
+        assert_eq!(code(judge(&Role::Facilitator, &roster, edit)), RefusalCode::ReadOnlyDocument);
+    }
+}

@@ -1,0 +1,219 @@
+//! Typed views of Tavolo's three document kinds (the contract's shapes).
+//!
+//! Hydration goes through `autosurgeon`, with the lenient field readers of
+//! [`crate::read`]: strings may be scalars or `Text`, numbers may come from
+//! JavaScript as floats. Collections of notes and clusters are hydrated item
+//! by item, so one malformed entry written by a foreign client hides that
+//! entry, not the whole board. Writers in [`crate::ops`] store scalar strings.
+
+use crate::ids::{Attendance, Sector, Tier};
+use crate::read;
+use automerge::{ObjId, ROOT};
+use autosurgeon::{Hydrate, ReadDoc, Reconcile};
+use std::collections::BTreeMap;
+
+/// The session document: title, phases and where everything else lives.
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct SessionDoc {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub title: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub template: String,
+    /// The `id` of the phase everyone is on.
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub current_phase: String,
+    /// `automerge:` URL of the roster document.
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub roster_doc: String,
+    /// Dots each participant may place per question.
+    #[autosurgeon(hydrate = "read::hydrate_int")]
+    pub vote_budget: i64,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Phase {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub id: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub title: String,
+    #[autosurgeon(hydrate = "read::hydrate_string_or_empty")]
+    pub goal: String,
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub locked: bool,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Question {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub id: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub text: String,
+    /// See [`crate::template::NoteKind`].
+    #[autosurgeon(hydrate = "read::hydrate_string_or_empty")]
+    pub note_kind: String,
+    /// `automerge:` URL of the question document.
+    // (`doc` would clash with the derive's own variable names)
+    #[autosurgeon(rename = "doc", hydrate = "read::hydrate_string")]
+    pub doc_url: String,
+    pub categories: Vec<Category>,
+}
+
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Category {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub id: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub label: String,
+}
+
+impl SessionDoc {
+    pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, autosurgeon::HydrateError> {
+        autosurgeon::hydrate(doc)
+    }
+
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+
+    /// The phase and question whose document has this URL.
+    pub fn question_by_doc(&self, url: &str) -> Option<(&Phase, &Question)> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.questions.iter().map(move |q| (p, q)))
+            .find(|(_, q)| q.doc_url == url)
+    }
+}
+
+/// One participant as the roster stores it.
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Participant {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub name: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub organization: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub sector: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub tier: String,
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub attendance: String,
+    /// Milliseconds since the Unix epoch.
+    #[autosurgeon(hydrate = "read::hydrate_int")]
+    pub joined_at: i64,
+}
+
+impl Participant {
+    pub fn sector(&self) -> Option<Sector> {
+        Sector::parse(&self.sector)
+    }
+    pub fn tier(&self) -> Option<Tier> {
+        Tier::parse(&self.tier)
+    }
+    pub fn attendance(&self) -> Option<Attendance> {
+        Attendance::parse(&self.attendance)
+    }
+}
+
+/// The roster document: everyone who joined, keyed by participant id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RosterDoc {
+    pub participants: BTreeMap<String, Participant>,
+}
+
+impl RosterDoc {
+    pub fn load<D: ReadDoc>(doc: &D) -> Self {
+        Self {
+            participants: hydrate_entries(doc, &["participants"]),
+        }
+    }
+}
+
+/// A sticky note on a guiding question.
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Note {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub text: String,
+    /// One of the question's category ids, or `None` where it has none.
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub category: Option<String>,
+    /// The participant id of whoever wrote it.
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub author: String,
+    /// Shown as "anonimo" to others; the server still knows the author.
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub anonymous: bool,
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub cluster: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    #[autosurgeon(hydrate = "read::hydrate_int")]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
+pub struct Cluster {
+    #[autosurgeon(hydrate = "read::hydrate_string")]
+    pub title: String,
+}
+
+/// A question document: its notes, clusters and votes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QuestionDoc {
+    pub notes: BTreeMap<String, Note>,
+    pub clusters: BTreeMap<String, Cluster>,
+    /// target (note or cluster id) → participant id → dots.
+    pub votes: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+impl QuestionDoc {
+    pub fn load<D: ReadDoc>(doc: &D) -> Self {
+        let mut votes = BTreeMap::new();
+        if let Some(votes_obj) = read::get_map(doc, &ROOT, "votes") {
+            for target in read::keys(doc, &votes_obj) {
+                let Some(per) = read::get_map(doc, &votes_obj, &target) else { continue };
+                let counts: BTreeMap<String, i64> = read::keys(doc, &per)
+                    .into_iter()
+                    .filter_map(|p| read::get_int(doc, &per, p.as_str()).map(|c| (p, c)))
+                    .collect();
+                votes.insert(target, counts);
+            }
+        }
+        Self {
+            notes: hydrate_entries(doc, &["notes"]),
+            clusters: hydrate_entries(doc, &["clusters"]),
+            votes,
+        }
+    }
+
+    /// Notes ordered by creation time (then id), as boards show them.
+    pub fn notes_in_order(&self) -> Vec<(&String, &Note)> {
+        let mut notes: Vec<_> = self.notes.iter().collect();
+        notes.sort_by(|a, b| a.1.created_at.cmp(&b.1.created_at).then(a.0.cmp(b.0)));
+        notes
+    }
+
+    /// Total dots on a target.
+    pub fn vote_total(&self, target: &str) -> i64 {
+        self.votes.get(target).map_or(0, |m| m.values().sum())
+    }
+
+    /// Dots a participant has placed across the question.
+    pub fn votes_used_by(&self, participant: &str) -> i64 {
+        self.votes.values().filter_map(|m| m.get(participant)).sum()
+    }
+}
+
+/// Hydrates every entry of the map at `path`, skipping those that do not fit.
+fn hydrate_entries<D: ReadDoc, T: Hydrate>(doc: &D, path: &[&str]) -> BTreeMap<String, T> {
+    let Some(obj): Option<ObjId> = read::map_at_path(doc, path) else {
+        return BTreeMap::new();
+    };
+    read::keys(doc, &obj)
+        .into_iter()
+        .filter_map(|k| {
+            let v = autosurgeon::hydrate_prop::<_, T, _, _>(doc, &obj, k.as_str()).ok()?;
+            Some((k, v))
+        })
+        .collect()
+}
