@@ -1,1 +1,23 @@
+//! Sans-IO sync core for Tavolo.
+//!
+//! Speaks the automerge-repo WebSocket protocol (v1) and runs the per-document
+//! logic — peers, one `sync::State` per peer, fan-out with dirty-peer
+//! catch-up, and the server's authority over incoming changes — without any
+//! IO or async runtime. The server drives it from tokio actors; tests step it
+//! by hand until the simulated network goes quiet.
+//!
+//! # Layout
+//!
+//! - [`doc_id`]: automerge-repo document ids (bs58check) and `automerge:` URLs.
+//! - [`wire`]: the CBOR message codec (`join`, `peer`, `request`, `sync`,
+//!   `doc-unavailable`, `ephemeral`, `error`, `leave`, and Tavolo's
+//!   `tavolo/refused`).
+//! - [`room`]: one document and its peers.
 
+pub mod doc_id;
+pub mod room;
+pub mod wire;
+
+pub use doc_id::DocumentId;
+pub use room::{Received, Room, RoomError, SyncKind};
+pub use wire::{Message, PeerId, PROTOCOL_V1};

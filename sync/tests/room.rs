@@ -1,0 +1,375 @@
+//! The room core stepped by hand: simulated peers exchange real encoded
+//! messages with a `Room` until the network is quiet. No tokio, no clock.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, Automerge, ROOT};
+use std::collections::VecDeque;
+use tavolo_model::ops::{self, NewNote};
+use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_model::{ParticipantId, QuestionDoc};
+use tavolo_sync::wire::{DocMessage, EphemeralMessage};
+use tavolo_sync::{DocumentId, Message, PeerId, Received, Room, SyncKind};
+
+struct Client {
+    peer: PeerId,
+    role: Role,
+    doc: AutoCommit,
+    state: sync::State,
+    /// Messages from the server not yet read.
+    inbox: VecDeque<Message>,
+    /// How many unread messages the connection can hold.
+    capacity: usize,
+    reading: bool,
+    received: usize,
+    refusals: Vec<String>,
+    /// Next sync payload goes out as `request` (the client has no copy).
+    requesting: bool,
+}
+
+struct Net {
+    room: Room,
+    ctx: PolicyContext,
+    clients: Vec<Client>,
+    /// Persist accepted changes at once (otherwise the test calls `persist`).
+    autosave: bool,
+    saved: Vec<automerge::Change>,
+}
+
+const SERVER: &str = "server";
+
+fn question_room(ctx_locked: bool) -> (Room, PolicyContext) {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    ops::init_question_doc(&mut tx).unwrap();
+    tx.commit();
+    let room = Room::new(DocumentId::random(), PeerId(SERVER.into()), doc);
+    let ctx = PolicyContext {
+        kind: DocKind::Question { phase_id: "p".into(), categories: vec!["spazi".into()] },
+        phase_locked: ctx_locked,
+        vote_budget: 3,
+    };
+    (room, ctx)
+}
+
+impl Net {
+    fn new(room: Room, ctx: PolicyContext) -> Self {
+        Net { room, ctx, clients: Vec::new(), autosave: true, saved: Vec::new() }
+    }
+
+    fn join(&mut self, name: &str, role: Role) -> usize {
+        let peer = PeerId(name.into());
+        self.room.add_peer(peer.clone(), role.clone());
+        self.clients.push(Client {
+            peer,
+            role,
+            doc: AutoCommit::new(),
+            state: sync::State::new(),
+            inbox: VecDeque::new(),
+            capacity: 64,
+            reading: true,
+            received: 0,
+            refusals: Vec::new(),
+            requesting: true,
+        });
+        self.clients.len() - 1
+    }
+
+    fn participant(&mut self, name: &str) -> usize {
+        self.join(name, Role::Participant(ParticipantId(name.into())))
+    }
+
+    fn persist(&mut self) {
+        let changes = self.room.take_unsaved();
+        self.saved.extend(changes);
+        self.room.saved();
+    }
+
+    /// One round: clients speak, the server answers dirty peers with room,
+    /// clients read. Returns how many messages moved.
+    fn step(&mut self) -> usize {
+        let mut moved = 0;
+        for i in 0..self.clients.len() {
+            let c = &mut self.clients[i];
+            if let Some(msg) = c.doc.sync().generate_sync_message(&mut c.state) {
+                let kind = if c.requesting { SyncKind::Request } else { SyncKind::Sync };
+                c.requesting = false;
+                let peer = c.peer.clone();
+                let wire = Message::Sync(DocMessage {
+                    sender_id: peer.clone(),
+                    target_id: PeerId(SERVER.into()),
+                    document_id: self.room.id(),
+                    data: msg.encode(),
+                });
+                // Through the codec, as on the wire.
+                let Message::Sync(m) = Message::decode(&wire.encode()).unwrap() else { unreachable!() };
+                self.room.receive(&peer, kind, &m.data, &self.ctx).unwrap();
+                moved += 1;
+            }
+        }
+        if self.autosave {
+            self.persist();
+        }
+        for peer in self.room.dirty_peers() {
+            let c = self.clients.iter_mut().find(|c| c.peer == peer).unwrap();
+            if c.inbox.len() >= c.capacity {
+                continue; // busy: stays dirty, catches up later
+            }
+            for m in self.room.outgoing(&peer) {
+                c.inbox.push_back(Message::decode(&m.encode()).unwrap());
+                moved += 1;
+            }
+        }
+        for c in &mut self.clients {
+            if !c.reading {
+                continue;
+            }
+            while let Some(m) = c.inbox.pop_front() {
+                c.received += 1;
+                moved += 1;
+                match m {
+                    Message::Sync(m) => {
+                        let msg = sync::Message::decode(&m.data).unwrap();
+                        c.doc.sync().receive_sync_message(&mut c.state, msg).unwrap();
+                    }
+                    Message::Refused(r) => c.refusals.push(r.code),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        moved
+    }
+
+    /// Steps until nothing moves; returns the number of messages exchanged.
+    fn quiesce(&mut self) -> usize {
+        let mut total = 0;
+        for _ in 0..200 {
+            let moved = self.step();
+            if moved == 0 {
+                return total;
+            }
+            total += moved;
+        }
+        panic!("the network never went quiet");
+    }
+
+    fn notes(&self, i: usize) -> Vec<String> {
+        QuestionDoc::load(&self.clients[i].doc)
+            .notes_in_order()
+            .into_iter()
+            .map(|(_, n)| n.text.clone())
+            .collect()
+    }
+
+    fn add_note(&mut self, i: usize, id: &str, text: &str) {
+        let c = &mut self.clients[i];
+        let author = match &c.role {
+            Role::Participant(p) => p.clone(),
+            Role::Facilitator => ParticipantId("facilitator".into()),
+        };
+        let new = NewNote { text: text.into(), category: None, anonymous: false, created_at: 1 };
+        ops::add_note(&mut c.doc, id, &author, &new).unwrap();
+    }
+}
+
+#[test]
+fn two_participants_see_each_others_notes() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    net.add_note(anna, "n_a", "La biblioteca civica");
+    net.add_note(bruno, "n_b", "Il circolo degli anziani");
+    net.quiesce();
+    assert_eq!(net.notes(anna), net.notes(bruno));
+    assert_eq!(net.notes(anna).len(), 2);
+    assert_eq!(net.saved.len(), 2, "exactly the two notes' changes were saved");
+}
+
+#[test]
+fn nothing_leaves_the_room_before_it_is_saved() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    net.autosave = false;
+    net.add_note(anna, "n_a", "Orti");
+    net.step();
+    net.step();
+    assert!(net.notes(bruno).is_empty(), "bruno saw an unsaved note");
+    assert!(net.room.has_unsaved());
+    net.persist();
+    net.autosave = true;
+    net.quiesce();
+    assert_eq!(net.notes(bruno), ["Orti"]);
+}
+
+#[test]
+fn a_forged_note_is_refused_never_reaches_others_and_the_exchange_goes_quiet() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let mallory = net.participant("mallory");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    // Mallory writes a note claiming Bruno wrote it.
+    let forged = NewNote { text: "firmato bruno".into(), category: None, anonymous: false, created_at: 1 };
+    ops::add_note(&mut net.clients[mallory].doc, "n_f", &ParticipantId("bruno".into()), &forged).unwrap();
+    let messages = net.quiesce();
+    assert!(messages <= 6, "refusal took {messages} messages");
+    assert_eq!(net.clients[mallory].refusals, ["not_yours"]);
+    assert!(net.notes(bruno).is_empty());
+    assert!(QuestionDoc::load(net.room.doc()).notes.is_empty());
+    assert!(net.saved.is_empty());
+
+    // Mallory's later honest changes depend on the refused one: ignored, told again.
+    net.add_note(mallory, "n_m", "onesta");
+    net.quiesce();
+    assert!(net.notes(bruno).is_empty());
+    assert_eq!(net.clients[mallory].refusals.len(), 2);
+
+    // Bruno is unaffected.
+    net.add_note(bruno, "n_b", "di Bruno");
+    net.quiesce();
+    assert_eq!(net.notes(bruno), ["di Bruno"]);
+}
+
+#[test]
+fn a_refused_client_that_starts_afresh_converges_and_can_write_again() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    net.add_note(bruno, "n_b", "di Bruno");
+    net.quiesce();
+    // Anna edits Bruno's note: refused.
+    ops::edit_note_text(&mut net.clients[anna].doc, "n_b", "di Anna").unwrap();
+    net.quiesce();
+    assert_eq!(net.clients[anna].refusals, ["not_yours"]);
+    assert_eq!(net.notes(anna), ["di Anna"], "her copy still has the refused edit");
+    // What Tavolo's client does on `tavolo/refused`: drop the copy, request anew.
+    let c = &mut net.clients[anna];
+    c.doc = AutoCommit::new();
+    c.state = sync::State::new();
+    c.requesting = true;
+    let messages = net.quiesce();
+    assert!(messages <= 6, "reset took {messages} messages");
+    assert_eq!(net.notes(anna), ["di Bruno"]);
+    net.add_note(anna, "n_a", "di Anna, davvero");
+    net.quiesce();
+    assert_eq!(net.notes(bruno), ["di Anna, davvero", "di Bruno"]);
+}
+
+#[test]
+fn participants_cannot_write_while_the_phase_is_locked_but_the_facilitator_can() {
+    let (room, ctx) = question_room(true);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let fac = net.join("fac", Role::Facilitator);
+    net.quiesce();
+    net.add_note(anna, "n_a", "tardi");
+    net.quiesce();
+    assert_eq!(net.clients[anna].refusals, ["phase_locked"]);
+    assert!(net.notes(fac).is_empty());
+    net.add_note(fac, "n_f", "sintesi");
+    net.quiesce();
+    assert!(net.notes(anna).contains(&"sintesi".to_string()));
+    assert_eq!(QuestionDoc::load(net.room.doc()).notes.len(), 1);
+}
+
+#[test]
+fn the_session_document_is_read_only_for_participants() {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "title", "Tavolo").unwrap();
+    tx.commit();
+    let room = Room::new(DocumentId::random(), PeerId(SERVER.into()), doc);
+    let ctx = PolicyContext { kind: DocKind::Session, phase_locked: false, vote_budget: 3 };
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    net.clients[anna].doc.put(ROOT, "title", "Mio").unwrap();
+    net.quiesce();
+    assert_eq!(net.clients[anna].refusals, ["read_only_document"]);
+    let title = |d: &AutoCommit| tavolo_model::read::get_str(d, &ROOT, "title");
+    assert_eq!(title(&net.clients[bruno].doc).as_deref(), Some("Tavolo"));
+}
+
+#[test]
+fn a_busy_peer_gets_one_catch_up_message_when_it_drains() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let slow = net.participant("slow");
+    net.quiesce();
+    net.clients[slow].capacity = 1;
+    net.clients[slow].reading = false;
+    let before = net.clients[slow].received;
+    for i in 0..50 {
+        net.add_note(anna, &format!("n_{i}"), &format!("nota {i}"));
+        net.step();
+    }
+    net.quiesce();
+    assert!(net.clients[slow].inbox.len() <= 1, "a stalled peer's queue grew");
+    net.clients[slow].reading = true;
+    net.quiesce();
+    assert_eq!(net.notes(slow).len(), 50);
+    let got = net.clients[slow].received - before;
+    assert!(got <= 6, "the slow peer needed {got} messages to catch up on 50 notes");
+}
+
+#[test]
+fn ephemeral_messages_reach_other_peers_once() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    net.participant("anna");
+    net.participant("bruno");
+    net.participant("carla");
+    let msg = EphemeralMessage {
+        sender_id: PeerId("anna".into()),
+        target_id: PeerId(SERVER.into()),
+        count: 1,
+        session_id: "s-anna".into(),
+        document_id: net.room.id(),
+        data: vec![0xa0],
+    };
+    let out = net.room.ephemeral(&PeerId("anna".into()), &msg);
+    let targets: Vec<_> = out
+        .iter()
+        .map(|m| match m {
+            Message::Ephemeral(e) => e.target_id.0.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(targets, ["bruno", "carla"]);
+    // Bruno's client re-gossips it back: dropped.
+    assert!(net.room.ephemeral(&PeerId("bruno".into()), &msg).is_empty());
+    let next = EphemeralMessage { count: 2, ..msg };
+    assert_eq!(net.room.ephemeral(&PeerId("anna".into()), &next).len(), 2);
+}
+
+#[test]
+fn whole_document_chunks_from_peers_are_refused() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    net.quiesce();
+    let mut copy = net.clients[anna].doc.clone();
+    net.add_note(anna, "n_a", "x");
+    ops::add_note(&mut copy, "n_b", &ParticipantId("anna".into()), &NewNote { text: "y".into(), category: None, anonymous: false, created_at: 1 }).unwrap();
+    let heads = net.room.heads();
+    let msg = sync::Message {
+        heads: copy.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: copy.save().into(),
+        flags: None,
+        version: sync::MessageVersion::V2,
+    };
+    let r = net.room.receive(&PeerId("anna".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
+    assert!(matches!(r, Received::Refused(ref x) if x.detail.contains("whole documents")), "{r:?}");
+    assert_eq!(net.room.heads(), heads);
+}
