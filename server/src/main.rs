@@ -1,1 +1,88 @@
-fn main(){}
+//! `tavolo-server`: parses options, sets up logging, binds, and runs.
+
+use anyhow::Context;
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tavolo_server::{ensure_demo_session, run, storage::Storage, AppState};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// Tavolo: a real-time collaborative board for facilitated participatory sessions.
+#[derive(Debug, Parser)]
+#[command(name = "tavolo-server", version)]
+struct Options {
+    /// Address to listen on.
+    #[arg(long, env = "TAVOLO_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Directory for the SQLite database.
+    #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Create (once per data directory) a demo session from the built-in
+    /// template and print its join code and facilitator link.
+    #[arg(long, env = "TAVOLO_DEMO")]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let storage = Storage::open(&options.data_dir)
+        .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .with_context(|| format!("binding {}", options.addr))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    tracing::info!(%addr, data_dir = %options.data_dir.display(), "tavolo listening");
+
+    // Machine-readable first line (tests read it when binding port 0).
+    #[allow(clippy::print_stdout)]
+    {
+        println!("TAVOLO_LISTENING {base}");
+    }
+    if options.demo {
+        let demo = ensure_demo_session(&storage).await.context("creating the demo session")?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!();
+            println!("  Tavolo is running at {base}/");
+            println!("  Demo session: {}", demo.title);
+            println!("  Participants join at {base}/j/{}  (join code {})", demo.join_code, demo.join_code);
+            println!("  Facilitator link:    {base}/f/{}#{}", demo.session_id, demo.facilitator_key);
+            println!();
+        }
+    }
+
+    let state = AppState::new(storage);
+    run(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,201 @@
+//! The HTTP API of the public contract. Every error is `{"error": "…"}` with
+//! a 4xx status; 5xx details go to the log, never to the client.
+
+use crate::sessions::{self, JoinRequest, SessionError};
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use tavolo_model::template::DEFAULT_TEMPLATE_ID;
+use tavolo_model::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            match self {
+                ApiError::Unavailable(m) => m,
+                _ => "internal error".to_string(),
+            }
+        } else {
+            self.to_string()
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Invalid(m) => ApiError::Unprocessable(m),
+            SessionError::UnknownJoinCode | SessionError::UnknownSession => ApiError::NotFound(e.to_string()),
+            SessionError::WrongKey => ApiError::Forbidden(e.to_string()),
+            SessionError::Storage(_) => ApiError::Unavailable("storage is unavailable, try again".into()),
+            SessionError::Registry(_) | SessionError::Internal(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// `Json<T>` whose rejections are `{"error": …}` like every other error.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "expected a JSON body (Content-Type: application/json)".into(),
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(ApiError::BadRequest(format!("request body is not valid JSON: {}", e.body_text())))
+            }
+            Err(JsonRejection::BytesRejection(e)) => {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Err(ApiError::PayloadTooLarge("request body is too large".into()))
+                } else {
+                    Err(ApiError::BadRequest(e.body_text()))
+                }
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateSession {
+    pub template: Option<String>,
+    pub title: Option<String>,
+}
+
+pub async fn create_session(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<CreateSession>,
+) -> Result<impl IntoResponse, ApiError> {
+    let template_id = body.template.as_deref().unwrap_or(DEFAULT_TEMPLATE_ID);
+    let template = Template::builtin(template_id).ok_or_else(|| {
+        ApiError::Unprocessable(format!(
+            "unknown template \"{template_id}\"; available: {}",
+            Template::builtins().iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let created = sessions::create_session(&state.storage, &template, body.title.as_deref()).await?;
+    tracing::info!(session = %created.session_id, template = template_id, "session created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "session_id": created.session_id,
+            "join_code": created.join_code,
+            "facilitator_key": created.facilitator_key,
+            "session_doc": created.session_doc,
+            "title": created.title,
+        })),
+    ))
+}
+
+pub async fn join(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<JoinRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let valid = body.validate()?;
+    let joined = sessions::join(&state.storage, &state.registry, valid).await?;
+    tracing::info!(session = %joined.session_id, participant = %joined.participant_id, "participant joined");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "participant_id": joined.participant_id,
+            "ticket": joined.ticket,
+            "session_doc": joined.session_doc,
+            "session_id": joined.session_id,
+            "expires_at": joined.expires_at,
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FacilitatorRequest {
+    pub session_id: Option<String>,
+    pub facilitator_key: Option<String>,
+}
+
+pub async fn facilitator(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<FacilitatorRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session_id = body
+        .session_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("session_id is required".into()))?;
+    let key = body
+        .facilitator_key
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("facilitator_key is required".into()))?;
+    let (ticket, session, expires_at) = sessions::facilitator_ticket(&state.storage, &session_id, &key).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "ticket": ticket,
+            "session_doc": session.session_doc,
+            "expires_at": expires_at,
+        })),
+    ))
+}
+
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}

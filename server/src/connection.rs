@@ -1,0 +1,386 @@
+//! One task per WebSocket: the automerge-repo handshake, then one `select!`
+//! over inbound frames, outbound frames, the ping timer and shutdown. It
+//! ends with a [`CloseReason`] that becomes the close frame.
+
+use crate::actor::{ConnId, DocCommand, DocHandle, Outbound};
+use crate::registry::RegistryError;
+use crate::sessions::Grant;
+use crate::AppState;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tavolo_sync::wire::{DocMessage, EphemeralMessage, PeerMetadata};
+use tavolo_sync::{DocumentId, Message, PeerId, SyncKind, PROTOCOL_V1};
+use tokio::sync::mpsc;
+use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
+use tracing::Instrument;
+
+/// Frames queued for one connection before its documents mark it busy.
+const OUTBOX: usize = 32;
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_EVERY: Duration = Duration::from_secs(20);
+const DEAD_AFTER: Duration = Duration::from_secs(45);
+
+/// Why a connection ended; each maps to a close code and a reason a client
+/// can show or act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer said `leave` or closed the socket itself.
+    PeerLeft,
+    /// The server is shutting down; reconnect later.
+    ShuttingDown,
+    /// A frame that is not a protocol message.
+    Protocol(String),
+    /// The peer supports no protocol version we speak.
+    UnsupportedVersion,
+    /// No `join` in time.
+    JoinTimeout,
+    /// No pong for too long.
+    Unresponsive,
+    /// Text frames are not part of the protocol.
+    TextFrame,
+    /// The server could not load what the peer asked for.
+    ServerError(String),
+}
+
+impl CloseReason {
+    pub fn code(&self) -> u16 {
+        match self {
+            CloseReason::PeerLeft => 1000,
+            CloseReason::ShuttingDown => 1001,
+            CloseReason::ServerError(_) => 1011,
+            CloseReason::Protocol(_) => 4000,
+            CloseReason::UnsupportedVersion => 4002,
+            CloseReason::TextFrame => 4003,
+            CloseReason::JoinTimeout => 4004,
+            CloseReason::Unresponsive => 4008,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self {
+            CloseReason::PeerLeft => "bye".into(),
+            CloseReason::ShuttingDown => "server is restarting, reconnect shortly".into(),
+            CloseReason::ServerError(m) => m.clone(),
+            CloseReason::Protocol(m) => truncate(m, 120),
+            CloseReason::UnsupportedVersion => "protocol version 1 is required".into(),
+            CloseReason::TextFrame => "text frames are not part of the protocol".into(),
+            CloseReason::JoinTimeout => "no join message received".into(),
+            CloseReason::Unresponsive => "no pong received".into(),
+        }
+    }
+}
+
+/// Close reasons travel in a control frame of at most 123 bytes.
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+pub async fn serve(socket: WebSocket, state: Arc<AppState>, grant: Grant, conn: ConnId) {
+    let span = tracing::info_span!("conn", conn, session = %grant.session_id);
+    async move {
+        let reason = run(socket, &state, &grant, conn).await;
+        tracing::debug!(code = reason.code(), reason = %reason.text(), "connection closed");
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: ConnId) -> CloseReason {
+    let (mut sink, mut stream) = socket.split();
+    let shutdown = state.shutdown.clone();
+
+    let close = |reason: CloseReason| {
+        let frame = CloseFrame {
+            code: reason.code(),
+            reason: reason.text().into(),
+        };
+        (reason, WsMessage::Close(Some(frame)))
+    };
+
+    // Handshake: the peer introduces itself with `join`.
+    let first = tokio::select! {
+        r = timeout(JOIN_TIMEOUT, next_binary(&mut stream)) => r,
+        () = shutdown.cancelled() => {
+            let (reason, frame) = close(CloseReason::ShuttingDown);
+            let _ = sink.send(frame).await;
+            return reason;
+        }
+    };
+    let peer = match first {
+        Err(_) => {
+            let (reason, frame) = close(CloseReason::JoinTimeout);
+            let _ = sink.send(frame).await;
+            return reason;
+        }
+        Ok(Err(reason)) => {
+            let (reason, frame) = close(reason);
+            let _ = sink.send(frame).await;
+            return reason;
+        }
+        Ok(Ok(bytes)) => match Message::decode(&bytes) {
+            Ok(Message::Join {
+                sender_id,
+                supported_protocol_versions,
+                ..
+            }) => {
+                if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1) {
+                    let err = Message::Error {
+                        message: "unsupported protocol version; this server speaks \"1\"".into(),
+                    };
+                    let _ = sink.send(WsMessage::Binary(err.encode().into())).await;
+                    let (reason, frame) = close(CloseReason::UnsupportedVersion);
+                    let _ = sink.send(frame).await;
+                    return reason;
+                }
+                sender_id
+            }
+            Ok(other) => {
+                let (reason, frame) = close(CloseReason::Protocol(format!(
+                    "expected join, got {}",
+                    other.type_name()
+                )));
+                let _ = sink.send(frame).await;
+                return reason;
+            }
+            Err(e) => {
+                let (reason, frame) = close(CloseReason::Protocol(e.to_string()));
+                let _ = sink.send(frame).await;
+                return reason;
+            }
+        },
+    };
+    let welcome = Message::Peer {
+        sender_id: state.registry.server_peer().clone(),
+        target_id: peer.clone(),
+        peer_metadata: PeerMetadata {
+            storage_id: None,
+            is_ephemeral: false,
+        },
+        selected_protocol_version: PROTOCOL_V1.into(),
+    };
+    if sink.send(WsMessage::Binary(welcome.encode().into())).await.is_err() {
+        return CloseReason::PeerLeft;
+    }
+    tracing::debug!(%peer, role = ?grant.role, "peer joined");
+
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOX);
+    let mut session = Conn {
+        state,
+        grant,
+        conn,
+        peer,
+        outbox: out_tx,
+        attached: HashMap::new(),
+    };
+    let mut ping = interval(PING_EVERY);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+
+    let reason = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    None | Some(Err(_)) => break CloseReason::PeerLeft,
+                    Some(Ok(WsMessage::Binary(bytes))) => {
+                        let reply = match Message::decode(&bytes) {
+                            Ok(msg) => session.handle(msg).await,
+                            Err(e) => Err(CloseReason::Protocol(e.to_string())),
+                        };
+                        match reply {
+                            Ok(frames) => {
+                                let mut failed = false;
+                                for f in frames {
+                                    if sink.send(WsMessage::Binary(f.into())).await.is_err() {
+                                        failed = true;
+                                        break;
+                                    }
+                                }
+                                if failed {
+                                    break CloseReason::PeerLeft;
+                                }
+                            }
+                            Err(reason) => break reason,
+                        }
+                    }
+                    Some(Ok(WsMessage::Text(_))) => break CloseReason::TextFrame,
+                    Some(Ok(WsMessage::Close(_))) => break CloseReason::PeerLeft,
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                }
+            }
+            Some(out) = out_rx.recv() => {
+                let Outbound::Frames(frames) = out;
+                let mut failed = false;
+                for f in frames {
+                    if sink.send(WsMessage::Binary(f.into())).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                }
+                if failed {
+                    break CloseReason::PeerLeft;
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > DEAD_AFTER {
+                    break CloseReason::Unresponsive;
+                }
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    break CloseReason::PeerLeft;
+                }
+            }
+            () = shutdown.cancelled() => break CloseReason::ShuttingDown,
+        }
+    };
+    session.detach_all().await;
+    if reason != CloseReason::PeerLeft {
+        let (_, frame) = close(reason.clone());
+        let _ = sink.send(frame).await;
+    }
+    let _ = sink.close().await;
+    reason
+}
+
+/// The next binary frame (skipping pings); a text frame or close ends the wait.
+async fn next_binary(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+) -> Result<axum::body::Bytes, CloseReason> {
+    loop {
+        match stream.next().await {
+            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Err(CloseReason::PeerLeft),
+            Some(Ok(WsMessage::Binary(b))) => return Ok(b),
+            Some(Ok(WsMessage::Text(_))) => return Err(CloseReason::TextFrame),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+struct Conn<'a> {
+    state: &'a Arc<AppState>,
+    grant: &'a Grant,
+    conn: ConnId,
+    peer: PeerId,
+    outbox: mpsc::Sender<Outbound>,
+    attached: HashMap<DocumentId, DocHandle>,
+}
+
+impl Conn<'_> {
+    /// Handles one message; returns frames to send back directly, or why
+    /// the connection must end.
+    async fn handle(&mut self, msg: Message) -> Result<Vec<Vec<u8>>, CloseReason> {
+        match msg {
+            Message::Request(m) => self.sync(m, SyncKind::Request).await,
+            Message::Sync(m) => self.sync(m, SyncKind::Sync).await,
+            Message::Ephemeral(m) => self.ephemeral(m).await,
+            Message::Leave { .. } => Err(CloseReason::PeerLeft),
+            Message::Join { .. } => Err(CloseReason::Protocol("join sent twice".into())),
+            Message::Error { message } => {
+                tracing::debug!(peer = %self.peer, %message, "peer reported an error");
+                Ok(Vec::new())
+            }
+            // Nothing to do for these from a client.
+            Message::Peer { .. } | Message::DocUnavailable { .. } | Message::Refused(_) | Message::Unknown { .. } => {
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn unavailable(&self, document_id: DocumentId) -> Vec<Vec<u8>> {
+        vec![Message::DocUnavailable {
+            sender_id: self.state.registry.server_peer().clone(),
+            target_id: self.peer.clone(),
+            document_id,
+        }
+        .encode()]
+    }
+
+    /// The document's actor, attaching this connection on first use; `None`
+    /// when the document is not one of this session's.
+    async fn doc(&mut self, id: DocumentId) -> Result<Option<DocHandle>, CloseReason> {
+        if let Some(h) = self.attached.get(&id) {
+            return Ok(Some(h.clone()));
+        }
+        let registry = &self.state.registry;
+        let session = match registry.session(&self.grant.session_id).await {
+            Ok(s) => s,
+            Err(e) => return Err(server_error(&e)),
+        };
+        if !session.docs.contains_key(&id) {
+            return Ok(None);
+        }
+        let handle = match registry.doc(&session, id).await {
+            Ok(h) => h,
+            Err(RegistryError::NotInSession(_)) => return Ok(None),
+            Err(e) => return Err(server_error(&e)),
+        };
+        handle
+            .send(DocCommand::Attach {
+                conn: self.conn,
+                peer: self.peer.clone(),
+                role: self.grant.role.clone(),
+                outbox: self.outbox.clone(),
+            })
+            .await
+            .map_err(|_| CloseReason::ServerError("document stopped".into()))?;
+        self.attached.insert(id, handle.clone());
+        Ok(Some(handle))
+    }
+
+    async fn sync(&mut self, m: DocMessage, kind: SyncKind) -> Result<Vec<Vec<u8>>, CloseReason> {
+        let Some(handle) = self.doc(m.document_id).await? else {
+            return Ok(self.unavailable(m.document_id));
+        };
+        handle
+            .send(DocCommand::Sync {
+                conn: self.conn,
+                peer: self.peer.clone(),
+                kind,
+                data: m.data,
+            })
+            .await
+            .map_err(|_| CloseReason::ServerError("document stopped".into()))?;
+        Ok(Vec::new())
+    }
+
+    async fn ephemeral(&mut self, m: EphemeralMessage) -> Result<Vec<Vec<u8>>, CloseReason> {
+        let Some(handle) = self.doc(m.document_id).await? else {
+            return Ok(self.unavailable(m.document_id));
+        };
+        handle
+            .send(DocCommand::Ephemeral {
+                conn: self.conn,
+                peer: self.peer.clone(),
+                msg: m,
+            })
+            .await
+            .map_err(|_| CloseReason::ServerError("document stopped".into()))?;
+        Ok(Vec::new())
+    }
+
+    async fn detach_all(&mut self) {
+        for (_, handle) in self.attached.drain() {
+            let _ = handle
+                .send(DocCommand::Detach {
+                    conn: self.conn,
+                    peer: self.peer.clone(),
+                })
+                .await;
+        }
+    }
+}
+
+fn server_error(e: &RegistryError) -> CloseReason {
+    tracing::error!(error = %e, "cannot open document");
+    CloseReason::ServerError("the server cannot load this session right now".into())
+}

@@ -1,0 +1,198 @@
+//! Tavolo's server: the HTTP API, WebSocket sync with server authority, and
+//! SQLite storage, in one binary.
+//!
+//! `main.rs` only parses options, sets up logging and binds; [`run`] serves a
+//! listener until the shutdown future resolves. Tests call [`run`] (or the
+//! binary) on `127.0.0.1:0`.
+//!
+//! # Layout
+//!
+//! - [`api`]: the contract's HTTP calls and `ApiError`.
+//! - [`sessions`]: creating sessions from templates, joining, tickets.
+//! - [`connection`]: one task per WebSocket (handshake, `select!` loop,
+//!   close reasons).
+//! - [`registry`]: open sessions and documents; one actor per document.
+//! - [`actor`]: the per-document task that owns a sync `Room`.
+//! - [`storage`]: SQLite with group commit.
+
+pub mod actor;
+pub mod api;
+pub mod connection;
+pub mod registry;
+pub mod sessions;
+pub mod storage;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use registry::Registry;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use storage::Storage;
+use tavolo_sync::PeerId;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Largest WebSocket message a client may send. Participants send small
+/// changes; a phone that was offline for a while sends a few dozen.
+pub const MAX_CLIENT_MESSAGE: usize = 1 << 20;
+/// Bytes the server reads from a socket at a time (allocated per socket).
+pub const READ_BUFFER: usize = 8 * 1024;
+/// Largest API request body.
+pub const MAX_API_BODY: usize = 64 * 1024;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    pub storage: Storage,
+    pub registry: Registry,
+    /// Cancelled when the server shuts down; connections watch it.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks so shutdown can wait for them.
+    pub connections: TaskTracker,
+    next_conn: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(storage: Storage) -> Arc<Self> {
+        let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
+        Arc::new(Self {
+            registry: Registry::new(storage.clone(), server_peer),
+            storage,
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+            next_conn: AtomicU64::new(1),
+        })
+    }
+}
+
+/// The router: API, sync endpoint, health check.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/sessions", post(api::create_session))
+        .route("/api/join", post(api::join))
+        .route("/api/facilitator", post(api::facilitator))
+        .route("/healthz", get(api::healthz))
+        .route("/sync", get(sync_upgrade))
+        .fallback(api::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct SyncQuery {
+    ticket: Option<String>,
+}
+
+/// `GET /sync?ticket=T`: the ticket is checked before the upgrade, so a
+/// missing or wrong one gets a plain 401 and no WebSocket.
+async fn sync_upgrade(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<SyncQuery>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ticket = query.ok().and_then(|q| q.0.ticket).unwrap_or_default();
+    let grant = match sessions::check_ticket(&state.storage, &ticket).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => {
+            return api::ApiError::Unauthorized("a valid ticket is required (join the session first)".into())
+                .into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ticket check failed");
+            return api::ApiError::Unavailable("storage is unavailable, try again".into()).into_response();
+        }
+    };
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let tracker = state.connections.clone();
+    upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| tracker.track_future(connection::serve(socket, state, grant, conn)))
+}
+
+/// Server options (see `main.rs` for the command line).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+}
+
+/// Serves `listener` until `shutdown` resolves, then closes every WebSocket
+/// with "going away" and waits for pending writes.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = state.shutdown.clone();
+    let router = app(state.clone());
+    let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            token.cancel();
+        });
+    serve.await?;
+    // axum's graceful shutdown does not wait for upgraded sockets: they
+    // watch the token and close themselves; wait for them here.
+    state.connections.close();
+    if tokio::time::timeout(Duration::from_secs(5), state.connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close in time");
+    }
+    Ok(())
+}
+
+/// The demo session `--demo` prints: created once per data directory.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct DemoSession {
+    pub session_id: String,
+    pub join_code: String,
+    pub facilitator_key: String,
+    pub title: String,
+}
+
+/// Returns the data directory's demo session, creating it from the seed
+/// template the first time.
+pub async fn ensure_demo_session(storage: &Storage) -> anyhow::Result<DemoSession> {
+    if let Some(json) = storage.meta("demo_session").await? {
+        if let Ok(demo) = serde_json::from_str::<DemoSession>(&json) {
+            if storage.session(demo.session_id.clone()).await?.is_some() {
+                return Ok(demo);
+            }
+        }
+    }
+    let template = tavolo_model::Template::builtin(tavolo_model::template::DEFAULT_TEMPLATE_ID)
+        .ok_or_else(|| anyhow::anyhow!("built-in template missing"))?;
+    let created = sessions::create_session(storage, &template, None).await?;
+    let demo = DemoSession {
+        session_id: created.session_id,
+        join_code: created.join_code,
+        facilitator_key: created.facilitator_key,
+        title: created.title,
+    };
+    storage.set_meta("demo_session", serde_json::to_string(&demo)?).await?;
+    Ok(demo)
+}

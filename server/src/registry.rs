@@ -1,0 +1,228 @@
+//! Which documents are open, and what each session's documents are.
+//!
+//! A session is opened lazily the first time one of its documents is needed:
+//! its document list comes from storage, and its session document's actor is
+//! started first so that the [`SessionView`] every question's policy reads
+//! is in place before any question receives a change. Each document gets
+//! exactly one actor; concurrent openers wait on the same `OnceCell`.
+
+use crate::actor::{self, DocHandle};
+use crate::storage::{Storage, StorageError};
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tavolo_model::policy::{DocKind, PolicyContext};
+use tavolo_model::SessionDoc;
+use tavolo_sync::{DocumentId, PeerId};
+use tokio::sync::{watch, OnceCell};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("session {0} does not exist")]
+    NoSuchSession(String),
+    #[error("document {0} is not part of this session")]
+    NotInSession(DocumentId),
+    #[error("document {doc} could not be loaded: {reason}")]
+    Corrupt { doc: DocumentId, reason: String },
+    #[error("document {0} stopped")]
+    ActorGone(DocumentId),
+}
+
+/// The role a document plays in its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocRole {
+    Session,
+    Roster,
+    Question,
+}
+
+impl DocRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocRole::Session => "session",
+            DocRole::Roster => "roster",
+            DocRole::Question => "question",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "session" => Some(DocRole::Session),
+            "roster" => Some(DocRole::Roster),
+            "question" => Some(DocRole::Question),
+            _ => None,
+        }
+    }
+}
+
+/// What question policies need from the session document, kept current by
+/// the session document's actor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionView {
+    pub vote_budget: i64,
+    /// For each question document URL: its phase id, whether that phase is
+    /// locked, and its category ids.
+    pub questions: HashMap<String, (String, bool, Vec<String>)>,
+}
+
+impl SessionView {
+    pub fn from_doc(doc: &SessionDoc) -> Self {
+        let mut questions = HashMap::new();
+        for p in &doc.phases {
+            for q in &p.questions {
+                let cats = q.categories.iter().map(|c| c.id.clone()).collect();
+                questions.insert(q.doc_url.clone(), (p.id.clone(), p.locked, cats));
+            }
+        }
+        Self {
+            vote_budget: doc.vote_budget,
+            questions,
+        }
+    }
+}
+
+/// An open session: its documents and the live view of its session document.
+#[derive(Debug)]
+pub struct SessionShared {
+    pub id: String,
+    pub session_doc: DocumentId,
+    pub roster_doc: DocumentId,
+    pub docs: HashMap<DocumentId, DocRole>,
+    pub view: watch::Sender<SessionView>,
+}
+
+impl SessionShared {
+    /// The policy context for a document of this session, as of now.
+    pub fn policy_context(&self, doc: DocumentId) -> PolicyContext {
+        let view = self.view.borrow();
+        let role = self.docs.get(&doc).copied().unwrap_or(DocRole::Question);
+        let kind = match role {
+            DocRole::Session => DocKind::Session,
+            DocRole::Roster => DocKind::Roster,
+            DocRole::Question => {
+                let (phase_id, _, categories) = view
+                    .questions
+                    .get(&doc.url())
+                    .cloned()
+                    .unwrap_or_default();
+                DocKind::Question { phase_id, categories }
+            }
+        };
+        let phase_locked = view.questions.get(&doc.url()).is_some_and(|(_, locked, _)| *locked);
+        PolicyContext {
+            kind,
+            phase_locked,
+            vote_budget: view.vote_budget,
+        }
+    }
+}
+
+/// Every open session and document of this server.
+#[derive(Debug)]
+pub struct Registry {
+    storage: Storage,
+    server_peer: PeerId,
+    sessions: DashMap<String, Arc<OnceCell<Arc<SessionShared>>>>,
+    docs: DashMap<DocumentId, Arc<OnceCell<DocHandle>>>,
+}
+
+impl Registry {
+    pub fn new(storage: Storage, server_peer: PeerId) -> Self {
+        Self {
+            storage,
+            server_peer,
+            sessions: DashMap::new(),
+            docs: DashMap::new(),
+        }
+    }
+
+    pub fn server_peer(&self) -> &PeerId {
+        &self.server_peer
+    }
+
+    /// Opens a session (once) and returns its shared state.
+    pub async fn session(&self, session_id: &str) -> Result<Arc<SessionShared>, RegistryError> {
+        let cell = self
+            .sessions
+            .entry(session_id.to_string())
+            .or_default()
+            .clone();
+        let shared = cell
+            .get_or_try_init(|| async {
+                let row = self
+                    .storage
+                    .session(session_id.to_string())
+                    .await?
+                    .ok_or_else(|| RegistryError::NoSuchSession(session_id.to_string()))?;
+                let mut docs = HashMap::new();
+                for (id, kind) in self.storage.session_documents(session_id.to_string()).await? {
+                    if let (Ok(id), Some(role)) = (id.parse::<DocumentId>(), DocRole::parse(&kind)) {
+                        docs.insert(id, role);
+                    }
+                }
+                let session_doc = DocumentId::from_url(&row.session_doc)
+                    .map_err(|e| RegistryError::Corrupt { doc: DocumentId::from_bytes([0; 16]), reason: e.to_string() })?;
+                let roster_doc = DocumentId::from_url(&row.roster_doc)
+                    .map_err(|e| RegistryError::Corrupt { doc: session_doc, reason: e.to_string() })?;
+                let (view, _) = watch::channel(SessionView::default());
+                let shared = Arc::new(SessionShared {
+                    id: session_id.to_string(),
+                    session_doc,
+                    roster_doc,
+                    docs,
+                    view,
+                });
+                // The session document's actor publishes the view as it loads.
+                self.doc(&shared, session_doc).await?;
+                Ok::<_, RegistryError>(shared)
+            })
+            .await;
+        match shared {
+            Ok(s) => Ok(s.clone()),
+            Err(e) => {
+                // Do not cache a failure: the next caller tries again.
+                self.sessions.remove(session_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// The actor of one of the session's documents, started if needed.
+    pub async fn doc(&self, session: &Arc<SessionShared>, id: DocumentId) -> Result<DocHandle, RegistryError> {
+        let Some(&role) = session.docs.get(&id) else {
+            return Err(RegistryError::NotInSession(id));
+        };
+        let cell = self.docs.entry(id).or_default().clone();
+        let handle = cell
+            .get_or_try_init(|| async {
+                let stored = self.storage.load_doc(id.to_string()).await?;
+                actor::spawn(actor::DocSetup {
+                    id,
+                    role,
+                    session: session.clone(),
+                    storage: self.storage.clone(),
+                    server_peer: self.server_peer.clone(),
+                    stored,
+                })
+                .map_err(|reason| RegistryError::Corrupt { doc: id, reason })
+            })
+            .await;
+        match handle {
+            Ok(h) => Ok(h.clone()),
+            Err(e) => {
+                self.docs.remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Handles of every running document actor (for shutdown).
+    pub fn open_docs(&self) -> Vec<DocHandle> {
+        self.docs
+            .iter()
+            .filter_map(|e| e.value().get().cloned())
+            .collect()
+    }
+}

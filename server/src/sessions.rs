@@ -1,0 +1,365 @@
+//! Creating sessions from templates, joining them, and the tickets that let
+//! a WebSocket in.
+
+use crate::registry::{Registry, RegistryError};
+use crate::storage::{self, ParticipantRow, SessionRow, Storage, StorageError};
+use automerge::Automerge;
+use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use tavolo_model::ops::{self, SessionInit};
+use tavolo_model::{Attendance, ParticipantId, Participant, Role, Sector, Template, Tier};
+use tavolo_sync::DocumentId;
+
+/// How long a ticket stays valid: long enough to come back to a session's
+/// results the following weeks, short enough not to be a permanent key.
+pub const TICKET_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Join codes avoid characters that read alike (0/O, 1/I/L).
+const JOIN_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+pub const JOIN_CODE_LEN: usize = 6;
+
+pub const MAX_NAME_CHARS: usize = 80;
+pub const MAX_ORGANIZATION_CHARS: usize = 120;
+pub const MAX_TITLE_CHARS: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no session has this join code")]
+    UnknownJoinCode,
+    #[error("no such session")]
+    UnknownSession,
+    #[error("wrong facilitator key")]
+    WrongKey,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0_u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+fn random_join_code() -> String {
+    let mut rng = rand::rng();
+    (0..JOIN_CODE_LEN)
+        .map(|_| JOIN_CODE_ALPHABET[rng.random_range(0..JOIN_CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Upper-cases a typed join code and drops spaces and dashes.
+pub fn normalize_join_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    pub session_id: String,
+    pub join_code: String,
+    pub facilitator_key: String,
+    pub session_doc: String,
+    pub title: String,
+}
+
+fn single_change_doc(f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), ops::OpError>) -> Result<Automerge, SessionError> {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    f(&mut tx).map_err(|e| SessionError::Internal(e.to_string()))?;
+    tx.commit();
+    Ok(doc)
+}
+
+/// Creates a session and all its documents from a template, durably.
+pub async fn create_session(storage: &Storage, template: &Template, title: Option<&str>) -> Result<CreatedSession, SessionError> {
+    let title = title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&template.title).to_string();
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(SessionError::Invalid(format!("title may be at most {MAX_TITLE_CHARS} characters")));
+    }
+    let roster_id = DocumentId::random();
+    let session_doc_id = DocumentId::random();
+    let mut question_urls = HashMap::new();
+    let mut docs: Vec<(DocumentId, &'static str, Automerge)> = Vec::new();
+    for q in template.phases.iter().flat_map(|p| &p.questions) {
+        let id = DocumentId::random();
+        question_urls.insert(q.id.clone(), id.url());
+        docs.push((id, "question", single_change_doc(|tx| ops::init_question_doc(tx))?));
+    }
+    docs.push((roster_id, "roster", single_change_doc(|tx| ops::init_roster_doc(tx))?));
+    let roster_url = roster_id.url();
+    let session = single_change_doc(|tx| {
+        ops::init_session_doc(
+            tx,
+            &SessionInit {
+                template,
+                title: &title,
+                roster_url: &roster_url,
+                question_urls: &question_urls,
+            },
+        )
+    })?;
+    docs.push((session_doc_id, "session", session));
+
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let facilitator_key = random_hex(24);
+    let now = crate::now_ms();
+    let snapshots: Vec<(String, &'static str, Vec<u8>)> =
+        docs.iter().map(|(id, kind, doc)| (id.to_string(), *kind, doc.save())).collect();
+
+    // A join code may collide with an existing one: try a few.
+    for _ in 0..8 {
+        let row = SessionRow {
+            id: session_id.clone(),
+            title: title.clone(),
+            template: template.id.clone(),
+            join_code: random_join_code(),
+            facilitator_key_hash: hash_secret(&facilitator_key),
+            session_doc: session_doc_id.url(),
+            roster_doc: roster_url.clone(),
+            created_at: now,
+        };
+        let snaps = snapshots.clone();
+        let row_for_write = row.clone();
+        let result = storage
+            .write(move |tx| {
+                let documents: Vec<(String, &str)> = snaps.iter().map(|(id, kind, _)| (id.clone(), *kind)).collect();
+                storage::insert_session(tx, &row_for_write, &documents)?;
+                for (id, _, bytes) in &snaps {
+                    storage::insert_snapshot(tx, id, bytes, now)?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Ok(()) => {
+                return Ok(CreatedSession {
+                    session_id,
+                    join_code: row.join_code,
+                    facilitator_key,
+                    session_doc: row.session_doc,
+                    title,
+                });
+            }
+            Err(StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SessionError::Internal("could not find a free join code".into()))
+}
+
+/// A join request as received (every field optional so that each missing
+/// one gets its own message).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct JoinRequest {
+    pub join_code: Option<String>,
+    pub name: Option<String>,
+    pub organization: Option<String>,
+    pub sector: Option<String>,
+    pub tier: Option<String>,
+    pub attendance: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidJoin {
+    pub join_code: String,
+    pub name: String,
+    pub organization: String,
+    pub sector: Sector,
+    pub tier: Tier,
+    pub attendance: Attendance,
+}
+
+impl JoinRequest {
+    pub fn validate(&self) -> Result<ValidJoin, SessionError> {
+        let invalid = |m: String| SessionError::Invalid(m);
+        let join_code = normalize_join_code(self.join_code.as_deref().unwrap_or_default());
+        if join_code.is_empty() {
+            return Err(invalid("join_code is required".into()));
+        }
+        let name = self.name.as_deref().unwrap_or_default().trim().to_string();
+        if name.is_empty() {
+            return Err(invalid("name is required".into()));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(invalid(format!("name may be at most {MAX_NAME_CHARS} characters")));
+        }
+        let organization = self.organization.as_deref().unwrap_or_default().trim().to_string();
+        if organization.chars().count() > MAX_ORGANIZATION_CHARS {
+            return Err(invalid(format!("organization may be at most {MAX_ORGANIZATION_CHARS} characters")));
+        }
+        let sector = parse_choice(self.sector.as_deref(), "sector", Sector::parse, Sector::expected)?;
+        let tier = parse_choice(self.tier.as_deref(), "tier", Tier::parse, Tier::expected)?;
+        let attendance = parse_choice(self.attendance.as_deref(), "attendance", Attendance::parse, Attendance::expected)?;
+        Ok(ValidJoin { join_code, name, organization, sector, tier, attendance })
+    }
+}
+
+fn parse_choice<T>(
+    value: Option<&str>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    expected: fn() -> String,
+) -> Result<T, SessionError> {
+    match value {
+        None => Err(SessionError::Invalid(format!("{field} is required (one of {})", expected()))),
+        Some(v) => parse(v).ok_or_else(|| {
+            SessionError::Invalid(format!("{field} must be one of {}, not \"{v}\"", expected()))
+        }),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub participant_id: ParticipantId,
+    pub ticket: String,
+    pub session_id: String,
+    pub session_doc: String,
+    pub expires_at: i64,
+}
+
+/// Adds a participant: a roster entry (through the roster's actor, so every
+/// connected screen sees them) and a ticket, both durable before returning.
+pub async fn join(storage: &Storage, registry: &Registry, req: ValidJoin) -> Result<Joined, SessionError> {
+    let session = storage
+        .session_by_join_code(req.join_code.clone())
+        .await?
+        .ok_or(SessionError::UnknownJoinCode)?;
+    let participant_id = ParticipantId::random();
+    let ticket = random_hex(32);
+    let now = crate::now_ms();
+    let expires_at = now + TICKET_LIFETIME_MS;
+    let row = ParticipantRow {
+        id: participant_id.to_string(),
+        session_id: session.id.clone(),
+        name: req.name.clone(),
+        organization: req.organization.clone(),
+        sector: req.sector.as_str().into(),
+        tier: req.tier.as_str().into(),
+        attendance: req.attendance.as_str().into(),
+        created_at: now,
+    };
+    let hash = hash_secret(&ticket);
+    let sid = session.id.clone();
+    let pid = participant_id.to_string();
+    storage
+        .write(move |tx| {
+            storage::insert_participant(tx, &row)?;
+            storage::insert_ticket(tx, &hash, &sid, Some(&pid), expires_at)
+        })
+        .await?;
+
+    let shared = registry.session(&session.id).await?;
+    let roster = registry.doc(&shared, shared.roster_doc).await?;
+    let entry = Participant {
+        name: req.name,
+        organization: req.organization,
+        sector: req.sector.as_str().into(),
+        tier: req.tier.as_str().into(),
+        attendance: req.attendance.as_str().into(),
+        joined_at: now,
+    };
+    let id_for_roster = participant_id.clone();
+    roster
+        .change(move |tx| ops::put_participant(tx, &id_for_roster, &entry).map_err(|e| e.to_string()))
+        .await
+        .map_err(SessionError::Internal)?;
+    Ok(Joined {
+        participant_id,
+        ticket,
+        session_id: session.id,
+        session_doc: session.session_doc,
+        expires_at,
+    })
+}
+
+/// Issues a facilitator ticket to whoever holds the session's facilitator key.
+pub async fn facilitator_ticket(storage: &Storage, session_id: &str, key: &str) -> Result<(String, SessionRow, i64), SessionError> {
+    let session = storage
+        .session(session_id.to_string())
+        .await?
+        .ok_or(SessionError::UnknownSession)?;
+    if hash_secret(key) != session.facilitator_key_hash {
+        return Err(SessionError::WrongKey);
+    }
+    let ticket = random_hex(32);
+    let expires_at = crate::now_ms() + TICKET_LIFETIME_MS;
+    let hash = hash_secret(&ticket);
+    let sid = session.id.clone();
+    storage
+        .write(move |tx| storage::insert_ticket(tx, &hash, &sid, None, expires_at))
+        .await?;
+    Ok((ticket, session, expires_at))
+}
+
+/// What a valid ticket grants.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub session_id: String,
+    pub role: Role,
+}
+
+/// Checks a ticket: it must exist, be unexpired and not revoked.
+pub async fn check_ticket(storage: &Storage, ticket: &str) -> Result<Option<Grant>, StorageError> {
+    if ticket.is_empty() || ticket.len() > 128 {
+        return Ok(None);
+    }
+    let Some(row) = storage.ticket(hash_secret(ticket)).await? else {
+        return Ok(None);
+    };
+    if row.revoked || row.expires_at < crate::now_ms() {
+        return Ok(None);
+    }
+    let role = match row.participant_id {
+        Some(p) => Role::Participant(ParticipantId(p)),
+        None => Role::Facilitator,
+    };
+    Ok(Some(Grant { session_id: row.session_id, role }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_codes_are_normalized_and_unambiguous() {
+        assert_eq!(normalize_join_code(" ab-c 23x "), "ABC23X");
+        let code = random_join_code();
+        assert_eq!(code.len(), JOIN_CODE_LEN);
+        assert!(code.bytes().all(|b| JOIN_CODE_ALPHABET.contains(&b)));
+    }
+
+    #[test]
+    fn join_validation_names_the_problem() {
+        let ok = JoinRequest {
+            join_code: Some("abc234".into()),
+            name: Some(" Maria ".into()),
+            organization: Some("".into()),
+            sector: Some("community".into()),
+            tier: Some("strategic_extension".into()),
+            attendance: Some("remote".into()),
+        };
+        let v = ok.validate().unwrap();
+        assert_eq!((v.join_code.as_str(), v.name.as_str()), ("ABC234", "Maria"));
+        let bad_sector = JoinRequest { sector: Some("private".into()), ..ok.clone() };
+        assert_eq!(
+            bad_sector.validate().unwrap_err().to_string(),
+            "sector must be one of public, social_private, community, not \"private\""
+        );
+        let no_name = JoinRequest { name: Some("  ".into()), ..ok };
+        assert_eq!(no_name.validate().unwrap_err().to_string(), "name is required");
+    }
+}

@@ -1,0 +1,492 @@
+//! SQLite storage: sessions, participants, tickets, and every document as an
+//! append-only log of Automerge changes plus an occasional snapshot.
+//!
+//! All writes go through one dedicated thread that owns the write connection
+//! and commits in groups: it takes every request waiting in its queue, runs
+//! each in its own savepoint inside one transaction, commits once (one
+//! fsync for the whole group, `synchronous=FULL` in WAL mode) and only then
+//! answers each caller. A caller that got `Ok` knows its rows are on disk.
+//! Reads use a separate connection (WAL lets them run beside the writer).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many queued writes one group commit takes at most.
+const MAX_GROUP: usize = 512;
+/// Loose changes of a document after which its actor compacts it.
+pub const COMPACT_AFTER_CHANGES: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("storage is shut down")]
+    Closed,
+    #[error("storage task failed: {0}")]
+    Join(String),
+}
+
+type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
+struct WriteRequest {
+    work: WriteFn,
+    reply: oneshot::Sender<Result<(), StorageError>>,
+}
+
+/// A cheap handle to the database.
+#[derive(Clone)]
+pub struct Storage {
+    writer: mpsc::Sender<WriteRequest>,
+    reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").field("path", &self.path).finish()
+    }
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    template TEXT NOT NULL,
+    join_code TEXT NOT NULL UNIQUE,
+    facilitator_key_hash BLOB NOT NULL,
+    session_doc TEXT NOT NULL,
+    roster_doc TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_session ON documents(session_id);
+CREATE TABLE IF NOT EXISTS participants (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    name TEXT NOT NULL,
+    organization TEXT NOT NULL,
+    sector TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    attendance TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    hash BLOB PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    participant_id TEXT,
+    expires_at INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (doc_id, hash)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    doc_id TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    saved_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is fsynced at every commit, so a commit that returned
+    // survives a crash or power loss, not only a process kill.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// A document as stored: the latest snapshot (if any) and the changes after it.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    pub snapshot: Option<Vec<u8>>,
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// A session row.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub title: String,
+    pub template: String,
+    pub join_code: String,
+    pub facilitator_key_hash: Vec<u8>,
+    pub session_doc: String,
+    pub roster_doc: String,
+    pub created_at: i64,
+}
+
+/// A ticket row joined with what it grants.
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    pub session_id: String,
+    /// `None` for a facilitator ticket.
+    pub participant_id: Option<String>,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipantRow {
+    pub id: String,
+    pub session_id: String,
+    pub name: String,
+    pub organization: String,
+    pub sector: String,
+    pub tier: String,
+    pub attendance: String,
+    pub created_at: i64,
+}
+
+impl Storage {
+    /// Opens (creating if needed) `tavolo.sqlite3` in `dir` and starts the writer.
+    pub fn open(dir: &Path) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::Join(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("tavolo.sqlite3");
+        let write_conn = open(&path)?;
+        write_conn.execute_batch(SCHEMA)?;
+        let reader = open(&path)?;
+        let (tx, rx) = mpsc::channel::<WriteRequest>(4096);
+        std::thread::Builder::new()
+            .name("tavolo-storage-writer".into())
+            .spawn(move || writer_loop(write_conn, rx))
+            .map_err(|e| StorageError::Join(e.to_string()))?;
+        Ok(Self {
+            writer: tx,
+            reader: Arc::new(Mutex::new(reader)),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in the next group commit; returns once it is durable.
+    pub async fn write(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), StorageError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(WriteRequest {
+                work: Box::new(work),
+                reply,
+            })
+            .await
+            .map_err(|_| StorageError::Closed)?;
+        rx.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// Runs a read on the reader connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&conn).map_err(StorageError::from)
+        })
+        .await
+        .map_err(|e| StorageError::Join(e.to_string()))?
+    }
+
+    /// Appends changes to a document's log (idempotent per change hash).
+    pub async fn append_changes(&self, doc_id: String, changes: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StorageError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO changes (doc_id, hash, data) VALUES (?1, ?2, ?3)",
+            )?;
+            for (hash, data) in &changes {
+                stmt.execute(params![doc_id, hash, data])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces a document's log with a snapshot of everything in it. The
+    /// caller (the document's actor, its only writer) guarantees that the
+    /// snapshot contains every change stored for the document.
+    pub async fn compact(&self, doc_id: String, snapshot: Vec<u8>, now_ms: i64) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at",
+                params![doc_id, snapshot, now_ms],
+            )?;
+            tx.execute("DELETE FROM changes WHERE doc_id = ?1", params![doc_id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn load_doc(&self, doc_id: String) -> Result<StoredDoc, StorageError> {
+        self.read(move |conn| {
+            let snapshot: Option<Vec<u8>> = conn
+                .query_row("SELECT data FROM snapshots WHERE doc_id = ?1", params![doc_id], |r| r.get(0))
+                .optional()?;
+            let mut stmt = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let changes = stmt
+                .query_map(params![doc_id], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(StoredDoc { snapshot, changes })
+        })
+        .await
+    }
+
+    pub async fn session_by_join_code(&self, code: String) -> Result<Option<SessionRow>, StorageError> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("{SESSION_COLUMNS} WHERE join_code = ?1"),
+                params![code],
+                session_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn session(&self, id: String) -> Result<Option<SessionRow>, StorageError> {
+        self.read(move |c| c.query_row(&format!("{SESSION_COLUMNS} WHERE id = ?1"), params![id], session_row).optional())
+            .await
+    }
+
+    /// Every document of a session: (doc id, kind).
+    pub async fn session_documents(&self, session_id: String) -> Result<Vec<(String, String)>, StorageError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT id, kind FROM documents WHERE session_id = ?1")?;
+            let rows = stmt
+                .query_map(params![session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT session_id, participant_id, expires_at, revoked FROM tickets WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(TicketRow {
+                        session_id: r.get(0)?,
+                        participant_id: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        revoked: r.get::<_, i64>(3)? != 0,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StorageError> {
+        self.read(move |c| c.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional())
+            .await
+    }
+
+    pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+const SESSION_COLUMNS: &str = "SELECT id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at FROM sessions";
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        template: r.get(2)?,
+        join_code: r.get(3)?,
+        facilitator_key_hash: r.get(4)?,
+        session_doc: r.get(5)?,
+        roster_doc: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+/// Inserts a session with its documents' rows (used inside a write).
+pub fn insert_session(tx: &Connection, s: &SessionRow, documents: &[(String, &str)]) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO sessions (id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![s.id, s.title, s.template, s.join_code, s.facilitator_key_hash, s.session_doc, s.roster_doc, s.created_at],
+    )?;
+    let mut stmt = tx.prepare_cached("INSERT INTO documents (id, session_id, kind) VALUES (?1, ?2, ?3)")?;
+    for (id, kind) in documents {
+        stmt.execute(params![id, s.id, kind])?;
+    }
+    Ok(())
+}
+
+pub fn insert_snapshot(tx: &Connection, doc_id: &str, data: &[u8], now_ms: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)",
+        params![doc_id, data, now_ms],
+    )?;
+    Ok(())
+}
+
+pub fn insert_participant(tx: &Connection, p: &ParticipantRow) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO participants (id, session_id, name, organization, sector, tier, attendance, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![p.id, p.session_id, p.name, p.organization, p.sector, p.tier, p.attendance, p.created_at],
+    )?;
+    Ok(())
+}
+
+pub fn insert_ticket(
+    tx: &Connection,
+    hash: &[u8],
+    session_id: &str,
+    participant_id: Option<&str>,
+    expires_at: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO tickets (hash, session_id, participant_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash, session_id, participant_id, expires_at],
+    )?;
+    Ok(())
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
+    let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_group(&mut conn, &mut batch);
+        match outcome {
+            Ok(results) => {
+                for (req, result) in batch.drain(..).zip(results) {
+                    let _ = req.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = batch.len(), "group commit failed");
+                let msg = e.to_string();
+                for req in batch.drain(..) {
+                    let _ = req
+                        .reply
+                        .send(Err(StorageError::Join(format!("commit failed: {msg}"))));
+                }
+            }
+        }
+    }
+    tracing::debug!("storage writer stopped");
+}
+
+/// One transaction for the whole group, a savepoint per request so one
+/// failing request does not undo the others.
+fn run_group(
+    conn: &mut Connection,
+    batch: &mut Vec<WriteRequest>,
+) -> rusqlite::Result<Vec<Result<(), StorageError>>> {
+    let mut tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch.iter_mut() {
+        let work = std::mem::replace(&mut req.work, Box::new(|_| Ok(())));
+        let sp = tx.savepoint()?;
+        match work(&sp) {
+            Ok(()) => {
+                sp.commit()?;
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                drop(sp); // rolls back this request only
+                results.push(Err(StorageError::Sqlite(e)));
+            }
+        }
+    }
+    tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
+    tx.commit()?;
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn changes_survive_reopening_and_compaction_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage
+            .append_changes("d".into(), vec![(vec![1], vec![10]), (vec![2], vec![20]), (vec![1], vec![10])])
+            .await
+            .unwrap();
+        let loaded = storage.load_doc("d".into()).await.unwrap();
+        assert_eq!(loaded.changes, vec![vec![10], vec![20]]);
+        storage.compact("d".into(), vec![99], 1).await.unwrap();
+        storage.append_changes("d".into(), vec![(vec![3], vec![30])]).await.unwrap();
+        drop(storage);
+        let reopened = Storage::open(dir.path()).unwrap();
+        let loaded = reopened.load_doc("d".into()).await.unwrap();
+        assert_eq!(loaded.snapshot, Some(vec![99]));
+        assert_eq!(loaded.changes, vec![vec![30]]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_are_grouped_and_one_failure_spares_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..100_u8 {
+            let s = storage.clone();
+            tasks.push(tokio::spawn(async move {
+                s.append_changes(format!("d{}", i % 3), vec![(vec![i], vec![i])]).await
+            }));
+        }
+        let failing = storage.write(|tx| {
+            tx.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+            Ok(())
+        });
+        assert!(failing.await.is_err());
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let total: usize = futures_util::future::join_all(
+            (0..3).map(|i| storage.load_doc(format!("d{i}"))),
+        )
+        .await
+        .into_iter()
+        .map(|d| d.unwrap().changes.len())
+        .sum();
+        assert_eq!(total, 100);
+    }
+}
