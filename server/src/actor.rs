@@ -241,8 +241,10 @@ impl DocActor {
             }
             DocCommand::Sync { conn, peer, kind, data } => {
                 if !self.is_current(&peer, conn) {
+                    tracing::debug!(%peer, "sync from a detached peer ignored");
                     return;
                 }
+                tracing::trace!(%peer, ?kind, bytes = data.len(), "sync in");
                 let ctx = self.session.policy_context(self.room.id());
                 match self.room.receive(&peer, kind, &data, &ctx) {
                     Ok(Received::Refused(refusal)) => {
@@ -367,6 +369,7 @@ impl DocActor {
             match link.outbox.try_reserve() {
                 Ok(permit) => {
                     let frames = self.room.outgoing(&peer);
+                    tracing::trace!(%peer, frames = frames.len(), "flush");
                     if !frames.is_empty() {
                         permit.send(Outbound::Frames(frames.iter().map(Message::encode).collect()));
                     }

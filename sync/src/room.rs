@@ -35,7 +35,7 @@
 use crate::doc_id::DocumentId;
 use crate::wire::{DocMessage, EphemeralMessage, Message, PeerId, RefusedMessage};
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, Change, ReadDoc};
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use tavolo_model::policy::{self, PolicyContext, Refusal, RefusalCode, Role};
 
@@ -46,6 +46,8 @@ const CHUNK_TYPE_COMPRESSED_CHANGE: u8 = 2;
 
 /// How many ephemeral sessions the room remembers for de-duplication.
 const MAX_EPHEMERAL_SESSIONS: usize = 1024;
+/// Changes waiting for their dependencies, per document.
+const MAX_WAITING_CHANGES: usize = 256;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RoomError {
@@ -97,6 +99,10 @@ pub struct Room {
     saving: usize,
     ephemeral_seen: HashMap<String, u64>,
     ephemeral_order: VecDeque<String>,
+    /// Changes received before their dependencies (held in automerge's
+    /// queue), with the role of whoever sent them: they are judged as that
+    /// sender's when their dependencies arrive, whoever supplies those.
+    waiting: HashMap<ChangeHash, Role>,
 }
 
 impl Room {
@@ -111,6 +117,7 @@ impl Room {
             saving: 0,
             ephemeral_seen: HashMap::new(),
             ephemeral_order: VecDeque::new(),
+            waiting: HashMap::new(),
         }
     }
 
@@ -182,30 +189,43 @@ impl Room {
             return Ok(Received::Ignored);
         }
 
-        let judged = match Self::check_chunks(&message) {
+        let judged = match Self::incoming_hashes(&message) {
             Err(refusal) => Err(refusal),
-            Ok(()) => {
+            Ok(incoming) => {
                 let mut doc = self.doc.clone();
                 let mut sync = state.sync.clone();
                 doc.receive_sync_message(&mut sync, message.clone())
                     .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
                 let new_changes = self.doc.get_changes_added(&doc);
-                if !doc.get_missing_deps(&[]).is_empty() {
+                // Changes whose dependencies have not arrived wait in the
+                // document's queue (the sync protocol asks for the missing
+                // ones next); they are judged when they apply.
+                let newly_waiting: Vec<ChangeHash> = incoming
+                    .into_iter()
+                    .filter(|h| doc.get_change_by_hash(h).is_none() && !self.waiting.contains_key(h))
+                    .collect();
+                if self.waiting.len() + newly_waiting.len() > MAX_WAITING_CHANGES {
                     Err(Refusal {
                         code: RefusalCode::Malformed,
-                        detail: "changes depend on changes the server does not have".into(),
+                        detail: "too many changes are waiting for changes the server does not have".into(),
                     })
                 } else {
-                    policy::check(&self.doc, &doc, &new_changes, &state.role, ctx)
-                        .map(|()| (doc, sync, new_changes))
+                    Self::judge(&self.doc, &doc, &new_changes, &state.role, &self.waiting, ctx)
+                        .map(|()| (doc, sync, new_changes, newly_waiting))
                 }
             }
         };
 
         match judged {
-            Ok((doc, sync, new_changes)) => {
+            Ok((doc, sync, new_changes, newly_waiting)) => {
                 self.doc = doc;
                 state.sync = sync;
+                for h in newly_waiting {
+                    self.waiting.insert(h, state.role.clone());
+                }
+                for c in &new_changes {
+                    self.waiting.remove(&c.hash());
+                }
                 let n = new_changes.len();
                 if n > 0 {
                     self.unsaved.extend(new_changes);
@@ -230,19 +250,46 @@ impl Room {
         }
     }
 
-    /// Participants' clients send changes one by one; a whole document or
-    /// bundle chunk is refused rather than inflated and inspected.
-    fn check_chunks(message: &sync::Message) -> Result<(), Refusal> {
+    /// The hashes of the changes a message carries. Peers send changes one
+    /// by one; a whole document or bundle chunk is refused rather than
+    /// inflated and inspected.
+    fn incoming_hashes(message: &sync::Message) -> Result<Vec<ChangeHash>, Refusal> {
+        let malformed = |detail: &str| Refusal {
+            code: RefusalCode::Malformed,
+            detail: detail.to_string(),
+        };
+        let mut hashes = Vec::with_capacity(message.changes.len());
         for chunk in message.changes.iter() {
             match chunk.get(CHUNK_TYPE_OFFSET) {
                 Some(&CHUNK_TYPE_CHANGE | &CHUNK_TYPE_COMPRESSED_CHANGE) => {}
-                _ => {
-                    return Err(Refusal {
-                        code: RefusalCode::Malformed,
-                        detail: "only individual changes are accepted, not whole documents".into(),
-                    });
-                }
+                _ => return Err(malformed("only individual changes are accepted, not whole documents")),
             }
+            let change = Change::from_bytes(chunk.to_vec()).map_err(|_| malformed("a change does not parse"))?;
+            hashes.push(change.hash());
+        }
+        Ok(hashes)
+    }
+
+    /// Judges the newly applied changes, each as its sender's: changes that
+    /// waited for dependencies keep the role of whoever sent them.
+    fn judge(
+        before: &Automerge,
+        after: &Automerge,
+        new_changes: &[Change],
+        sender: &Role,
+        waiting: &HashMap<ChangeHash, Role>,
+        ctx: &PolicyContext,
+    ) -> Result<(), Refusal> {
+        let mut by_role: Vec<(&Role, Vec<Change>)> = Vec::new();
+        for c in new_changes {
+            let role = waiting.get(&c.hash()).unwrap_or(sender);
+            match by_role.iter_mut().find(|(r, _)| *r == role) {
+                Some((_, list)) => list.push(c.clone()),
+                None => by_role.push((role, vec![c.clone()])),
+            }
+        }
+        for (role, changes) in by_role {
+            policy::check(before, after, &changes, role, ctx)?;
         }
         Ok(())
     }

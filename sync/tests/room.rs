@@ -373,3 +373,67 @@ fn whole_document_chunks_from_peers_are_refused() {
     assert!(matches!(r, Received::Refused(ref x) if x.detail.contains("whole documents")), "{r:?}");
     assert_eq!(net.room.heads(), heads);
 }
+
+#[test]
+fn a_change_that_arrives_before_its_dependency_waits_and_lands_with_it() {
+    // What a bloom-filter false positive does: the peer leaves out a change
+    // it thinks the server has, and sends one that depends on it.
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let anna = net.participant("anna");
+    let bruno = net.participant("bruno");
+    net.quiesce();
+    let before = net.clients[anna].doc.get_heads();
+    net.add_note(anna, "n_1", "prima");
+    net.clients[anna].doc.commit();
+    net.add_note(anna, "n_2", "seconda");
+    net.clients[anna].doc.commit();
+    let changes = net.clients[anna].doc.get_changes(&before);
+    assert_eq!(changes.len(), 2);
+    let mut second = changes[1].clone();
+    let msg = sync::Message {
+        heads: net.clients[anna].doc.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: vec![second.bytes().into_owned()].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    };
+    let r = net.room.receive(&PeerId("anna".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
+    assert_eq!(r, Received::NoChanges, "the orphan waits");
+    net.quiesce();
+    assert_eq!(net.notes(bruno), ["prima", "seconda"]);
+    assert!(net.clients[anna].refusals.is_empty());
+}
+
+#[test]
+fn a_waiting_change_is_judged_as_its_senders_even_when_another_peer_completes_it() {
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let mallory = net.participant("mallory");
+    let fac = net.join("fac", Role::Facilitator);
+    net.quiesce();
+    // The facilitator writes a note offline (not yet sent)...
+    let base = net.clients[fac].doc.get_heads();
+    net.add_note(fac, "n_f", "del facilitatore");
+    let fac_change = net.clients[fac].doc.get_changes(&base)[0].clone();
+    // ...Mallory gets it somehow and builds a forgery on top of it.
+    let mut m = net.clients[mallory].doc.clone();
+    m.apply_changes(vec![fac_change]).unwrap();
+    let other = ParticipantId("someone".into());
+    ops::add_note(&mut m, "n_x", &other, &NewNote { text: "falsa".into(), category: None, anonymous: false, created_at: 1 }).unwrap();
+    let mut forged = m.get_last_local_change().unwrap();
+    let msg = sync::Message {
+        heads: m.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: vec![forged.bytes().into_owned()].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    };
+    net.room.receive(&PeerId("mallory".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
+    // The facilitator's change supplies the dependency: the forgery is
+    // still judged as Mallory's, so the whole batch is refused.
+    net.quiesce();
+    assert!(!QuestionDoc::load(net.room.doc()).notes.contains_key("n_x"));
+}

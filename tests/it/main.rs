@@ -1,1 +1,6 @@
+//! Integration tests against the real `tavolo-server` binary.
 
+mod api;
+mod crash;
+mod helpers;
+mod sync;

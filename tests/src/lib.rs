@@ -1,1 +1,531 @@
+//! Test harness for Tavolo: real server processes on real ports with real
+//! SQLite files, an HTTP client for the contract's API, and a WebSocket sync
+//! client built from `tavolo-sync` and `tavolo-model`.
+//!
+//! # Layout
+//!
+//! - [`ServerProcess`]: the `tavolo-server` binary on `127.0.0.1:0`, killed
+//!   with SIGKILL or stopped with SIGTERM, restarted on the same data dir.
+//! - [`Api`]: the HTTP calls, returning status and JSON.
+//! - [`SyncClient`]: one automerge-repo peer over one WebSocket.
 
+use anyhow::{anyhow, bail, Context, Result};
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tavolo_sync::wire::{DocMessage, PeerMetadata, RefusedMessage};
+use tavolo_sync::{DocumentId, Message, PeerId};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::time::{timeout, Instant};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Path of the server binary under test: `TAVOLO_SERVER_BIN`, or the
+/// workspace's debug build, brought up to date once per test process (so a
+/// test never runs against a stale binary; cargo releases its build lock
+/// while tests run, and an up-to-date build takes a fraction of a second).
+pub fn server_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("TAVOLO_SERVER_BIN") {
+                return PathBuf::from(p);
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "tavolo-server", "--bin", "tavolo-server"])
+                .current_dir(root)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building tavolo-server failed");
+            let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+            target.join("debug").join("tavolo-server")
+        })
+        .clone()
+}
+
+/// A running `tavolo-server`.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free port with `data_dir` (created if needed).
+    pub async fn start(data_dir: &Path) -> Result<Self> {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Result<Self> {
+        let bin = server_bin();
+        let mut child = Command::new(&bin)
+            .arg("--addr")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", std::env::var("TAVOLO_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("TAVOLO_LISTENING ") {
+                    return Ok::<_, anyhow::Error>(url.to_string());
+                }
+            }
+            bail!("server exited before listening")
+        })
+        .await
+        .context("server did not start in 20 s")??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            child,
+            base,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn ws_url(&self, ticket: &str) -> String {
+        format!("{}/sync?ticket={ticket}", self.base.replacen("http", "ws", 1))
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub async fn kill(mut self) -> Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub async fn terminate(mut self) -> Result<std::process::ExitStatus> {
+        let pid = self.child.id().ok_or_else(|| anyhow!("already exited"))?;
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        Ok(timeout(Duration::from_secs(15), self.child.wait()).await??)
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(&self.base)
+    }
+}
+
+/// The contract's HTTP calls.
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// What `POST /api/join` returns, and what a test needs to connect.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub ticket: String,
+    pub participant_id: Option<String>,
+    pub session_doc: DocumentId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub session_id: String,
+    pub join_code: String,
+    pub facilitator_key: String,
+    pub session_doc: DocumentId,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs JSON; returns status and body (JSON, or `null` if not JSON).
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        let resp = self.http.post(format!("{}{path}", self.base)).json(body).send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Result<(u16, Value)> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    pub async fn get(&self, path: &str) -> Result<(u16, Value)> {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    pub async fn create_session(&self) -> Result<Session> {
+        let (status, body) = self
+            .post("/api/sessions", &json!({"template": "tavolo-prima-sessione", "title": "Prova"}))
+            .await?;
+        if status != 201 {
+            bail!("create session: {status} {body}");
+        }
+        Ok(Session {
+            session_id: str_field(&body, "session_id")?,
+            join_code: str_field(&body, "join_code")?,
+            facilitator_key: str_field(&body, "facilitator_key")?,
+            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
+        })
+    }
+
+    pub async fn join(&self, join_code: &str, name: &str) -> Result<Ticket> {
+        let (status, body) = self
+            .post(
+                "/api/join",
+                &json!({
+                    "join_code": join_code, "name": name, "organization": "Pro Loco",
+                    "sector": "community", "tier": "founding_core", "attendance": "in_room"
+                }),
+            )
+            .await?;
+        if status != 201 {
+            bail!("join: {status} {body}");
+        }
+        Ok(Ticket {
+            ticket: str_field(&body, "ticket")?,
+            participant_id: Some(str_field(&body, "participant_id")?),
+            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
+        })
+    }
+
+    pub async fn facilitator(&self, s: &Session) -> Result<Ticket> {
+        let (status, body) = self
+            .post(
+                "/api/facilitator",
+                &json!({"session_id": s.session_id, "facilitator_key": s.facilitator_key}),
+            )
+            .await?;
+        if status != 201 {
+            bail!("facilitator: {status} {body}");
+        }
+        Ok(Ticket {
+            ticket: str_field(&body, "ticket")?,
+            participant_id: None,
+            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
+        })
+    }
+}
+
+fn str_field(v: &Value, k: &str) -> Result<String> {
+    v.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("response lacks {k}: {v}"))
+}
+
+struct ClientDoc {
+    doc: AutoCommit,
+    state: sync::State,
+}
+
+/// What a [`SyncClient`] has seen so far; predicates of
+/// [`SyncClient::pump_until`] look at it.
+#[derive(Default)]
+pub struct ClientView {
+    docs: HashMap<DocumentId, ClientDoc>,
+    pub refusals: Vec<RefusedMessage>,
+    pub unavailable: Vec<DocumentId>,
+    pub errors: Vec<String>,
+    /// The close frame, once the server closed the connection.
+    pub closed: Option<(u16, String)>,
+    pub received: usize,
+    pub sent: usize,
+}
+
+impl std::fmt::Debug for ClientView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientView")
+            .field("docs", &self.docs.len())
+            .field("refusals", &self.refusals)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientView {
+    /// The local copy of a document (empty if not opened).
+    pub fn doc(&self, id: DocumentId) -> &AutoCommit {
+        static EMPTY: std::sync::OnceLock<AutoCommit> = std::sync::OnceLock::new();
+        self.docs.get(&id).map_or_else(|| EMPTY.get_or_init(AutoCommit::new), |d| &d.doc)
+    }
+}
+
+type Shared = std::sync::Arc<std::sync::Mutex<ClientView>>;
+
+/// One automerge-repo peer over one WebSocket. Like a real client it reads
+/// and answers the server all the time (a background task); tests act on it
+/// and wait for conditions on what it has seen.
+pub struct SyncClient {
+    pub peer: PeerId,
+    server: PeerId,
+    view: Shared,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+    out: tokio::sync::mpsc::UnboundedSender<WsMessage>,
+    reader: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient").field("peer", &self.peer).finish()
+    }
+}
+
+impl Drop for SyncClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+/// Generates the next sync message for a document, if there is one.
+fn next_sync(view: &mut ClientView, peer: &PeerId, server: &PeerId, id: DocumentId, request: bool) -> Option<WsMessage> {
+    let d = view.docs.get_mut(&id)?;
+    let msg = d.doc.sync().generate_sync_message(&mut d.state)?;
+    let m = DocMessage {
+        sender_id: peer.clone(),
+        target_id: server.clone(),
+        document_id: id,
+        data: msg.encode(),
+    };
+    let wire = if request { Message::Request(m) } else { Message::Sync(m) };
+    view.sent += 1;
+    Some(WsMessage::Binary(wire.encode().into()))
+}
+
+impl SyncClient {
+    /// Connects and completes the `join` / `peer` handshake.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let (mut ws, _): (WebSocketStream<MaybeTlsStream<TcpStream>>, _) = tokio_tungstenite::connect_async(url).await?;
+        let peer = PeerId(format!("test-{}", uuid::Uuid::new_v4().simple()));
+        let join = Message::Join {
+            sender_id: peer.clone(),
+            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: true },
+            supported_protocol_versions: vec!["1".into()],
+        };
+        ws.send(WsMessage::Binary(join.encode().into())).await?;
+        let server = loop {
+            let frame = timeout(Duration::from_secs(10), ws.next())
+                .await
+                .context("no peer message")?
+                .ok_or_else(|| anyhow!("closed during handshake"))??;
+            if let WsMessage::Binary(b) = frame {
+                match Message::decode(&b)? {
+                    Message::Peer { sender_id, .. } => break sender_id,
+                    other => bail!("expected peer, got {other:?}"),
+                }
+            }
+        };
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<WsMessage>();
+        let writer = tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let view: Shared = Shared::default();
+        let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+        let reader = {
+            let (view, changed, out, peer, server) = (view.clone(), changed.clone(), out.clone(), peer.clone(), server.clone());
+            tokio::spawn(async move {
+                while let Some(frame) = stream.next().await {
+                    let Ok(frame) = frame else { break };
+                    {
+                        let mut v = view.lock().unwrap_or_else(|p| p.into_inner());
+                        match frame {
+                            WsMessage::Binary(b) => {
+                                v.received += 1;
+                                match Message::decode(&b) {
+                                    Ok(Message::Sync(m) | Message::Request(m)) => {
+                                        let id = m.document_id;
+                                        if let Some(d) = v.docs.get_mut(&id) {
+                                            let applied = sync::Message::decode(&m.data)
+                                                .map_err(|e| e.to_string())
+                                                .and_then(|msg| {
+                                                    d.doc.sync().receive_sync_message(&mut d.state, msg).map_err(|e| e.to_string())
+                                                });
+                                            match applied {
+                                                Ok(()) => {
+                                                    if let Some(reply) = next_sync(&mut v, &peer, &server, id, false) {
+                                                        let _ = out.send(reply);
+                                                    }
+                                                }
+                                                Err(e) => v.errors.push(e),
+                                            }
+                                        }
+                                    }
+                                    Ok(Message::DocUnavailable { document_id, .. }) => v.unavailable.push(document_id),
+                                    Ok(Message::Refused(r)) => v.refusals.push(r),
+                                    Ok(Message::Error { message }) => v.errors.push(message),
+                                    Ok(_) => {}
+                                    Err(e) => v.errors.push(e.to_string()),
+                                }
+                            }
+                            WsMessage::Close(f) => {
+                                v.closed = Some(f.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string())));
+                            }
+                            _ => {}
+                        }
+                    }
+                    changed.notify_waiters();
+                }
+                {
+                    let mut v = view.lock().unwrap_or_else(|p| p.into_inner());
+                    v.closed.get_or_insert((1006, "connection lost".into()));
+                }
+                changed.notify_waiters();
+            })
+        };
+        Ok(Self { peer, server, view, changed, out, reader, writer })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClientView> {
+        self.view.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send_next(&self, id: DocumentId, request: bool) -> Result<()> {
+        let msg = {
+            let mut v = self.lock();
+            next_sync(&mut v, &self.peer, &self.server, id, request)
+        };
+        if let Some(m) = msg {
+            self.out.send(m).map_err(|_| anyhow!("connection closed"))?;
+        }
+        Ok(())
+    }
+
+    /// Starts syncing a document this client does not have (or drops the
+    /// local copy and asks again — what the real client does after a refusal).
+    pub async fn open(&mut self, id: DocumentId) -> Result<()> {
+        self.lock().docs.insert(id, ClientDoc { doc: AutoCommit::new(), state: sync::State::new() });
+        self.send_next(id, true)
+    }
+
+    pub async fn reset(&mut self, id: DocumentId) -> Result<()> {
+        self.open(id).await
+    }
+
+    /// A copy of the local document.
+    pub fn doc(&self, id: DocumentId) -> AutoCommit {
+        self.lock().doc(id).clone()
+    }
+
+    pub fn refusals(&self) -> Vec<RefusedMessage> {
+        self.lock().refusals.clone()
+    }
+
+    /// Edits a document locally, then sends what changed.
+    pub async fn change<T>(&mut self, id: DocumentId, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
+        let out = {
+            let mut v = self.lock();
+            let d = v.docs.get_mut(&id).ok_or_else(|| anyhow!("doc not open"))?;
+            f(&mut d.doc)
+        };
+        self.send_next(id, false)?;
+        Ok(out)
+    }
+
+    /// Sends raw bytes as one binary frame (for hostile-input tests).
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<()> {
+        self.out.send(WsMessage::Binary(bytes.into())).map_err(|_| anyhow!("connection closed"))
+    }
+
+    pub async fn send_message(&mut self, m: &Message) -> Result<()> {
+        self.send_raw(m.encode()).await
+    }
+
+    /// Waits until `done` holds for what the client has seen, or fails after `limit`.
+    pub async fn pump_until(&mut self, limit: Duration, mut done: impl FnMut(&ClientView) -> bool) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let notified = self.changed.notified();
+            {
+                let v = self.lock();
+                if done(&v) {
+                    return Ok(());
+                }
+                if let Some(c) = &v.closed {
+                    bail!("server closed the connection: {c:?}");
+                }
+            }
+            if timeout(deadline.saturating_duration_since(Instant::now()), notified).await.is_err() {
+                bail!("condition not met within {limit:?}");
+            }
+        }
+    }
+
+    /// Waits for the connection to close; returns the close code and reason.
+    pub async fn closed(&mut self, limit: Duration) -> Result<(u16, String)> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let notified = self.changed.notified();
+            if let Some(c) = self.lock().closed.clone() {
+                return Ok(c);
+            }
+            if timeout(deadline.saturating_duration_since(Instant::now()), notified).await.is_err() {
+                bail!("not closed within {limit:?}");
+            }
+        }
+    }
+
+    pub async fn close(self) -> Result<()> {
+        let _ = self.out.send(WsMessage::Close(None));
+        Ok(())
+    }
+}
+
+/// The document URLs of a session, read from its session document.
+pub fn question_docs(session: &AutoCommit) -> Vec<DocumentId> {
+    let s = tavolo_model::SessionDoc::load(session).expect("session doc hydrates");
+    s.phases
+        .iter()
+        .flat_map(|p| &p.questions)
+        .map(|q| DocumentId::from_url(&q.doc_url).expect("question url"))
+        .collect()
+}
+
+/// Note texts of a question document.
+pub fn note_texts(doc: &AutoCommit) -> Vec<String> {
+    tavolo_model::QuestionDoc::load(doc)
+        .notes_in_order()
+        .into_iter()
+        .map(|(_, n)| n.text.clone())
+        .collect()
+}
