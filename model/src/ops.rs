@@ -7,8 +7,8 @@ use crate::ids::ParticipantId;
 use crate::read;
 use crate::schema::{Category, Cluster, Note, Participant, Phase, Question, SessionDoc};
 use crate::template::Template;
+use automerge::{ObjType, ROOT, ScalarValue};
 use autosurgeon::{Doc, ReadDoc};
-use automerge::{ObjType, ScalarValue, ROOT};
 use std::collections::HashMap;
 
 /// Longest note text accepted, in characters.
@@ -35,9 +35,21 @@ pub enum OpError {
     #[error("phase {0} does not exist")]
     NoSuchPhase(String),
     #[error(transparent)]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error(transparent)]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
+}
+
+impl From<automerge::AutomergeError> for OpError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        OpError::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for OpError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        OpError::Reconcile(Box::new(e))
+    }
 }
 
 /// What `init_session_doc` needs besides the template.
@@ -108,7 +120,11 @@ pub fn init_question_doc<T: Doc>(doc: &mut T) -> Result<(), OpError> {
 }
 
 /// Adds (or replaces) a participant in the roster. Only the server calls this.
-pub fn put_participant<D: Doc>(doc: &mut D, id: &ParticipantId, p: &Participant) -> Result<(), OpError> {
+pub fn put_participant<D: Doc>(
+    doc: &mut D,
+    id: &ParticipantId,
+    p: &Participant,
+) -> Result<(), OpError> {
     let participants = read::get_map(doc, &ROOT, "participants")
         .ok_or(OpError::NotAQuestionDoc("participants"))?;
     autosurgeon::reconcile_prop(doc, participants, id.as_str(), p)?;
@@ -190,7 +206,11 @@ pub fn set_note_category<T: Doc>(
     Ok(())
 }
 
-pub fn set_note_anonymous<T: Doc>(doc: &mut T, note_id: &str, anonymous: bool) -> Result<(), OpError> {
+pub fn set_note_anonymous<T: Doc>(
+    doc: &mut T,
+    note_id: &str,
+    anonymous: bool,
+) -> Result<(), OpError> {
     let note = note_obj(doc, note_id)?;
     doc.put(&note, "anonymous", anonymous)?;
     Ok(())
@@ -236,7 +256,14 @@ pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Res
     check_title(title)?;
     let clusters = question_map(doc, "clusters")?;
     let votes = question_map(doc, "votes")?;
-    autosurgeon::reconcile_prop(doc, &clusters, cluster_id, Cluster { title: title.trim().to_string() })?;
+    autosurgeon::reconcile_prop(
+        doc,
+        &clusters,
+        cluster_id,
+        Cluster {
+            title: title.trim().to_string(),
+        },
+    )?;
     if read::get_map(doc, &votes, cluster_id).is_none() {
         doc.put_object(&votes, cluster_id, ObjType::Map)?;
     }
@@ -299,10 +326,10 @@ fn phase_index<D: ReadDoc>(doc: &D, phase_id: &str) -> Result<(automerge::ObjId,
         _ => return Err(OpError::NoSuchPhase(phase_id.to_string())),
     };
     for i in 0..doc.length(&phases) {
-        if let Some((automerge::Value::Object(_), p)) = doc.get(&phases, i)? {
-            if read::get_str(doc, &p, "id").as_deref() == Some(phase_id) {
-                return Ok((phases, i));
-            }
+        if let Some((automerge::Value::Object(_), p)) = doc.get(&phases, i)?
+            && read::get_str(doc, &p, "id").as_deref() == Some(phase_id)
+        {
+            return Ok((phases, i));
         }
     }
     Err(OpError::NoSuchPhase(phase_id.to_string()))
@@ -347,9 +374,15 @@ mod tests {
     fn empty_and_overlong_notes_are_refused() {
         let mut doc = question();
         let me = ParticipantId("p_1".into());
-        assert!(matches!(add_note(&mut doc, "n", &me, &note("   ")), Err(OpError::EmptyNote)));
+        assert!(matches!(
+            add_note(&mut doc, "n", &me, &note("   ")),
+            Err(OpError::EmptyNote)
+        ));
         let long = "x".repeat(MAX_NOTE_CHARS + 1);
-        assert!(matches!(add_note(&mut doc, "n", &me, &note(&long)), Err(OpError::NoteTooLong)));
+        assert!(matches!(
+            add_note(&mut doc, "n", &me, &note(&long)),
+            Err(OpError::NoteTooLong)
+        ));
     }
 
     #[test]
@@ -385,7 +418,12 @@ mod tests {
         let mut doc = AutoCommit::new();
         init_session_doc(
             &mut doc,
-            &SessionInit { template: &t, title: "Prova", roster_url: "automerge:r", question_urls: &urls },
+            &SessionInit {
+                template: &t,
+                title: "Prova",
+                roster_url: "automerge:r",
+                question_urls: &urls,
+            },
         )
         .unwrap();
         set_phase_locked(&mut doc, "legittimazione", true).unwrap();
@@ -398,7 +436,13 @@ mod tests {
         assert_eq!(s.phases[1].questions[0].categories[1].label, "Spazi");
         assert_eq!(s.vote_budget, 3);
         let (p, q) = s.question_by_doc("automerge:sul-tavolo").unwrap();
-        assert_eq!((p.id.as_str(), q.note_kind.as_str()), ("contributi", "pledge"));
-        assert!(matches!(set_current_phase(&mut doc, "nope"), Err(OpError::NoSuchPhase(_))));
+        assert_eq!(
+            (p.id.as_str(), q.note_kind.as_str()),
+            ("contributi", "pledge")
+        );
+        assert!(matches!(
+            set_current_phase(&mut doc, "nope"),
+            Err(OpError::NoSuchPhase(_))
+        ));
     }
 }

@@ -18,7 +18,7 @@ use crate::ids::ParticipantId;
 use crate::ops::{MAX_CLUSTER_TITLE_CHARS, MAX_NOTE_CHARS};
 use crate::read;
 use automerge::legacy::{Key, ObjectId, OpType};
-use automerge::{Automerge, Change, ObjId, ObjType, Prop, ReadDoc, ScalarValue, ROOT};
+use automerge::{Automerge, Change, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
@@ -214,8 +214,13 @@ impl QuestionCheck<'_> {
             // notes/<id>: create a note, or delete one's own.
             (["notes"], Some(note_id)) => match action {
                 OpType::Make(ObjType::Map) => {
-                    if self.note_exists_before(note_id) || !self.new_notes.insert(note_id.to_string()) {
-                        return refuse(RefusalCode::NotYours, format!("note {note_id} already exists"));
+                    if self.note_exists_before(note_id)
+                        || !self.new_notes.insert(note_id.to_string())
+                    {
+                        return refuse(
+                            RefusalCode::NotYours,
+                            format!("note {note_id} already exists"),
+                        );
                     }
                     self.touched_notes.insert(note_id.to_string());
                     Ok(())
@@ -233,9 +238,10 @@ impl QuestionCheck<'_> {
                     self.touched_clusters.insert(cluster_id.to_string());
                     Ok(())
                 }
-                OpType::Make(ObjType::Map) => {
-                    refuse(RefusalCode::NotYours, format!("cluster {cluster_id} already exists"))
-                }
+                OpType::Make(ObjType::Map) => refuse(
+                    RefusalCode::NotYours,
+                    format!("cluster {cluster_id} already exists"),
+                ),
                 _ => refuse(
                     RefusalCode::NotYours,
                     "only the facilitator can remove a cluster",
@@ -245,9 +251,10 @@ impl QuestionCheck<'_> {
                 self.touched_clusters.insert(cluster_id.to_string());
                 Ok(())
             }
-            (["clusters", _], Some(field)) => {
-                refuse(RefusalCode::Malformed, format!("clusters have no field {field}"))
-            }
+            (["clusters", _], Some(field)) => refuse(
+                RefusalCode::Malformed,
+                format!("clusters have no field {field}"),
+            ),
             // votes/<target>: the tally map of a note or cluster.
             (["votes"], Some(target)) => match action {
                 OpType::Make(ObjType::Map) if !self.tally_exists_before(target) => Ok(()),
@@ -260,7 +267,9 @@ impl QuestionCheck<'_> {
                 }
                 self.voted = true;
                 match action {
-                    OpType::Put(ScalarValue::Int(_) | ScalarValue::Uint(_) | ScalarValue::F64(_))
+                    OpType::Put(
+                        ScalarValue::Int(_) | ScalarValue::Uint(_) | ScalarValue::F64(_),
+                    )
                     | OpType::Delete
                     | OpType::Increment(_) => Ok(()),
                     _ => refuse(RefusalCode::Malformed, "a vote is a number"),
@@ -280,7 +289,10 @@ impl QuestionCheck<'_> {
             "text" | "category" | "author" | "anonymous" | "cluster" | "created_at"
         );
         if !known {
-            return refuse(RefusalCode::Malformed, format!("notes have no field {field}"));
+            return refuse(
+                RefusalCode::Malformed,
+                format!("notes have no field {field}"),
+            );
         }
         if self.new_notes.contains(note_id) {
             return Ok(());
@@ -313,8 +325,14 @@ impl QuestionCheck<'_> {
             .and_then(|n| read::get_str(self.before, &n, "author"));
         match author {
             Some(a) if a == self.me.as_str() => Ok(()),
-            Some(_) => refuse(RefusalCode::NotYours, format!("note {note_id} belongs to someone else")),
-            None => refuse(RefusalCode::Malformed, format!("note {note_id} does not exist")),
+            Some(_) => refuse(
+                RefusalCode::NotYours,
+                format!("note {note_id} belongs to someone else"),
+            ),
+            None => refuse(
+                RefusalCode::Malformed,
+                format!("note {note_id} does not exist"),
+            ),
         }
     }
 
@@ -332,7 +350,10 @@ impl QuestionCheck<'_> {
         }
         for cluster_id in &self.touched_clusters {
             let Some(cluster) = read::map_at_path(after, &["clusters", cluster_id]) else {
-                return refuse(RefusalCode::Malformed, format!("cluster {cluster_id} is incomplete"));
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("cluster {cluster_id} is incomplete"),
+                );
             };
             match read::get_str(after, &cluster, "title") {
                 Some(t) if t.chars().count() <= MAX_CLUSTER_TITLE_CHARS => {}
@@ -344,12 +365,19 @@ impl QuestionCheck<'_> {
             let mut used = 0_i64;
             if let Some(votes) = read::get_map(after, &ROOT, "votes") {
                 for target in read::keys(after, &votes) {
-                    let Some(tally) = read::get_map(after, &votes, &target) else { continue };
+                    let Some(tally) = read::get_map(after, &votes, &target) else {
+                        continue;
+                    };
                     match after.get(&tally, self.me.as_str()) {
                         Ok(None) => {}
                         _ => match read::get_int(after, &tally, self.me.as_str()) {
                             Some(n) if n >= 0 => used += n,
-                            _ => return refuse(RefusalCode::Malformed, "a vote is a non-negative integer"),
+                            _ => {
+                                return refuse(
+                                    RefusalCode::Malformed,
+                                    "a vote is a non-negative integer",
+                                );
+                            }
                         },
                     }
                 }
@@ -374,10 +402,18 @@ impl QuestionCheck<'_> {
                     format!("note {note_id} claims another author"),
                 );
             }
-            None => return refuse(RefusalCode::Malformed, format!("note {note_id} has no author")),
+            None => {
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id} has no author"),
+                );
+            }
         }
         if read::get_int(after, note, "created_at").is_none() {
-            return refuse(RefusalCode::Malformed, format!("note {note_id} has no created_at"));
+            return refuse(
+                RefusalCode::Malformed,
+                format!("note {note_id} has no created_at"),
+            );
         }
         Ok(())
     }
@@ -386,24 +422,42 @@ impl QuestionCheck<'_> {
         let after = self.after;
         match read::get_str(after, note, "text") {
             Some(t) if t.chars().count() <= MAX_NOTE_CHARS => {}
-            Some(_) => return refuse(RefusalCode::Malformed, format!("note {note_id} is too long")),
-            None => return refuse(RefusalCode::Malformed, format!("note {note_id} has no text")),
+            Some(_) => {
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id} is too long"),
+                );
+            }
+            None => {
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id} has no text"),
+                );
+            }
         }
         if !read::is_null_or_absent(after, note, "category") {
             let ok = read::get_str(after, note, "category")
-                .is_some_and(|c| self.categories.iter().any(|known| *known == c));
+                .is_some_and(|c| self.categories.contains(&c));
             if !ok {
-                return refuse(RefusalCode::Malformed, format!("note {note_id} has an unknown category"));
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id} has an unknown category"),
+                );
             }
         }
-        if after.get(note, "anonymous").ok().flatten().is_some() && read::get_bool(after, note, "anonymous").is_none() {
+        if after.get(note, "anonymous").ok().flatten().is_some()
+            && read::get_bool(after, note, "anonymous").is_none()
+        {
             return refuse(RefusalCode::Malformed, "anonymous is true or false");
         }
         if !read::is_null_or_absent(after, note, "cluster") {
             let exists = read::get_str(after, note, "cluster")
                 .is_some_and(|c| read::map_at_path(after, &["clusters", &c]).is_some());
             if !exists {
-                return refuse(RefusalCode::Malformed, format!("note {note_id} is in an unknown cluster"));
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id} is in an unknown cluster"),
+                );
             }
         }
         Ok(())
@@ -414,8 +468,8 @@ impl QuestionCheck<'_> {
 mod tests {
     use super::*;
     use crate::ops::{self, NewNote};
-    use automerge::transaction::Transactable;
     use automerge::AutoCommit;
+    use automerge::transaction::Transactable;
 
     fn ctx() -> PolicyContext {
         PolicyContext {
@@ -443,11 +497,20 @@ mod tests {
     }
 
     fn note(text: &str) -> NewNote {
-        NewNote { text: text.into(), category: Some("spazi".into()), anonymous: false, created_at: 1 }
+        NewNote {
+            text: text.into(),
+            category: Some("spazi".into()),
+            anonymous: false,
+            created_at: 1,
+        }
     }
 
     /// Applies `edit` on a participant's fork and judges what it produced.
-    fn judge(role: &Role, ctx: &PolicyContext, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Refusal> {
+    fn judge(
+        role: &Role,
+        ctx: &PolicyContext,
+        edit: impl FnOnce(&mut AutoCommit),
+    ) -> Result<(), Refusal> {
         let mut server = server_doc();
         let before = server.document().clone();
         let mut client = server.fork();
@@ -480,13 +543,26 @@ mod tests {
     #[test]
     fn a_note_claiming_another_author_is_refused() {
         let other = ParticipantId("p_other".into());
-        assert_eq!(code(as_me(|d| ops::add_note(d, "n_x", &other, &note("falsa")).unwrap())), RefusalCode::NotYours);
+        assert_eq!(
+            code(as_me(
+                |d| ops::add_note(d, "n_x", &other, &note("falsa")).unwrap()
+            )),
+            RefusalCode::NotYours
+        );
     }
 
     #[test]
     fn another_participants_note_cannot_be_edited_or_deleted() {
-        assert_eq!(code(as_me(|d| ops::edit_note_text(d, "n_other", "mia ora").unwrap())), RefusalCode::NotYours);
-        assert_eq!(code(as_me(|d| ops::delete_note(d, "n_other").unwrap())), RefusalCode::NotYours);
+        assert_eq!(
+            code(as_me(
+                |d| ops::edit_note_text(d, "n_other", "mia ora").unwrap()
+            )),
+            RefusalCode::NotYours
+        );
+        assert_eq!(
+            code(as_me(|d| ops::delete_note(d, "n_other").unwrap())),
+            RefusalCode::NotYours
+        );
         assert_eq!(
             code(as_me(|d| {
                 let n = read::map_at_path(&*d, &["notes", "n_other"]).unwrap();
@@ -526,7 +602,10 @@ mod tests {
     #[test]
     fn votes_are_ones_own_and_within_budget() {
         let other = ParticipantId("p_other".into());
-        assert_eq!(code(as_me(|d| ops::set_vote(d, "n_mine", &other, 1).unwrap())), RefusalCode::NotYours);
+        assert_eq!(
+            code(as_me(|d| ops::set_vote(d, "n_mine", &other, 1).unwrap())),
+            RefusalCode::NotYours
+        );
         assert_eq!(
             code(as_me(|d| {
                 ops::set_vote(d, "n_mine", &me(), 2).unwrap();
@@ -545,9 +624,17 @@ mod tests {
 
     #[test]
     fn participants_cannot_touch_the_structure_or_unknown_categories() {
-        assert_eq!(code(as_me(|d| d.put(ROOT, "notes", "boom").unwrap())), RefusalCode::Malformed);
         assert_eq!(
-            code(as_me(|d| ops::set_note_category(d, "n_mine", Some("inventata")).unwrap())),
+            code(as_me(|d| d.put(ROOT, "notes", "boom").unwrap())),
+            RefusalCode::Malformed
+        );
+        assert_eq!(
+            code(as_me(|d| ops::set_note_category(
+                d,
+                "n_mine",
+                Some("inventata")
+            )
+            .unwrap())),
             RefusalCode::Malformed
         );
         assert_eq!(
@@ -561,19 +648,37 @@ mod tests {
 
     #[test]
     fn a_locked_phase_refuses_participants_but_not_the_facilitator() {
-        let locked = PolicyContext { phase_locked: true, ..ctx() };
+        let locked = PolicyContext {
+            phase_locked: true,
+            ..ctx()
+        };
         let add = |d: &mut AutoCommit| ops::add_note(d, "n_new", &me(), &note("tardi")).unwrap();
-        assert_eq!(code(judge(&Role::Participant(me()), &locked, add)), RefusalCode::PhaseLocked);
+        assert_eq!(
+            code(judge(&Role::Participant(me()), &locked, add)),
+            RefusalCode::PhaseLocked
+        );
         judge(&Role::Facilitator, &locked, add).unwrap();
     }
 
     #[test]
     fn session_and_roster_documents_are_out_of_participants_reach() {
-        let session = PolicyContext { kind: DocKind::Session, ..ctx() };
-        let roster = PolicyContext { kind: DocKind::Roster, ..ctx() };
+        let session = PolicyContext {
+            kind: DocKind::Session,
+            ..ctx()
+        };
+        let roster = PolicyContext {
+            kind: DocKind::Roster,
+            ..ctx()
+        };
         let edit = |d: &mut AutoCommit| d.put(ROOT, "title", "mio").unwrap();
-        assert_eq!(code(judge(&Role::Participant(me()), &session, edit)), RefusalCode::ReadOnlyDocument);
+        assert_eq!(
+            code(judge(&Role::Participant(me()), &session, edit)),
+            RefusalCode::ReadOnlyDocument
+        );
         judge(&Role::Facilitator, &session, edit).unwrap();
-        assert_eq!(code(judge(&Role::Facilitator, &roster, edit)), RefusalCode::ReadOnlyDocument);
+        assert_eq!(
+            code(judge(&Role::Facilitator, &roster, edit)),
+            RefusalCode::ReadOnlyDocument
+        );
     }
 }

@@ -26,7 +26,11 @@ pub fn map_at_path<D: ReadDoc>(doc: &D, path: &[&str]) -> Option<ObjId> {
 }
 
 /// A string stored either as a scalar or as a `Text` object.
-pub fn get_str<D: ReadDoc>(doc: &D, obj: &ObjId, prop: impl Into<automerge::Prop>) -> Option<String> {
+pub fn get_str<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: impl Into<automerge::Prop>,
+) -> Option<String> {
     match doc.get(obj, prop).ok()?? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Str(s) => Some(s.to_string()),
@@ -77,19 +81,30 @@ pub fn get_bool<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<bool> {
 
 /// The keys of the map at `obj`.
 pub fn keys<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<String> {
-    doc.map_range(obj, ..).map(|item| item.key.into_owned()).collect()
+    doc.map_range(obj, ..)
+        .map(|item| item.key.into_owned())
+        .collect()
 }
 
 // --- autosurgeon field hydrators (`#[autosurgeon(hydrate = "…")]`) ---
 
 /// Hydrates a string from a scalar or a `Text` object.
-pub fn hydrate_string<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<String, HydrateError> {
+pub fn hydrate_string<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<String, HydrateError> {
     let prop = to_am_prop(prop);
-    get_str(doc, obj, prop).ok_or_else(|| HydrateError::unexpected("a string or text", "something else".to_string()))
+    get_str(doc, obj, prop)
+        .ok_or_else(|| HydrateError::unexpected("a string or text", "something else".to_string()))
 }
 
 /// Like [`hydrate_string`], but absent gives an empty string.
-pub fn hydrate_string_or_empty<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<String, HydrateError> {
+pub fn hydrate_string_or_empty<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<String, HydrateError> {
     Ok(hydrate_opt_string(doc, obj, prop)?.unwrap_or_default())
 }
 
@@ -103,9 +118,9 @@ pub fn hydrate_opt_string<D: ReadDoc>(
     match doc.get(obj, prop.clone())? {
         None => Ok(None),
         Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Ok(None),
-        Some(_) => get_str(doc, obj, prop)
-            .map(Some)
-            .ok_or_else(|| HydrateError::unexpected("a string, text or null", "something else".to_string())),
+        Some(_) => get_str(doc, obj, prop).map(Some).ok_or_else(|| {
+            HydrateError::unexpected("a string, text or null", "something else".to_string())
+        }),
     }
 }
 
@@ -120,15 +135,25 @@ pub fn hydrate_int<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<i
 }
 
 /// Hydrates a boolean; absent gives `false`.
-pub fn hydrate_bool<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<bool, HydrateError> {
+pub fn hydrate_bool<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<bool, HydrateError> {
     let prop = to_am_prop(prop);
     match doc.get(obj, prop)? {
         None => Ok(false),
         Some((Value::Scalar(s), _)) => match s.as_ref() {
             ScalarValue::Boolean(b) => Ok(*b),
-            _ => Err(HydrateError::unexpected("a boolean", "something else".to_string())),
+            _ => Err(HydrateError::unexpected(
+                "a boolean",
+                "something else".to_string(),
+            )),
         },
-        Some(_) => Err(HydrateError::unexpected("a boolean", "an object".to_string())),
+        Some(_) => Err(HydrateError::unexpected(
+            "a boolean",
+            "an object".to_string(),
+        )),
     }
 }
 

@@ -171,7 +171,9 @@ impl QuestionDoc {
         let mut votes = BTreeMap::new();
         if let Some(votes_obj) = read::get_map(doc, &ROOT, "votes") {
             for target in read::keys(doc, &votes_obj) {
-                let Some(per) = read::get_map(doc, &votes_obj, &target) else { continue };
+                let Some(per) = read::get_map(doc, &votes_obj, &target) else {
+                    continue;
+                };
                 let counts: BTreeMap<String, i64> = read::keys(doc, &per)
                     .into_iter()
                     .filter_map(|p| read::get_int(doc, &per, p.as_str()).map(|c| (p, c)))

@@ -342,6 +342,9 @@ categories = ["a"]
             "template has no phases"
         );
         let syntax = Template::parse("id = ").unwrap_err();
-        assert!(matches!(syntax, TemplateError::Syntax(ref m) if m.contains("line 1")), "{syntax}");
+        assert!(
+            matches!(syntax, TemplateError::Syntax(ref m) if m.contains("line 1")),
+            "{syntax}"
+        );
     }
 }

@@ -10,13 +10,13 @@
 //! message generated from the document as it is then.
 
 use crate::registry::{DocRole, SessionShared, SessionView};
-use crate::storage::{Storage, StoredDoc, COMPACT_AFTER_CHANGES};
+use crate::storage::{COMPACT_AFTER_CHANGES, Storage, StoredDoc};
 use automerge::Automerge;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tavolo_model::policy::Role;
 use tavolo_model::SessionDoc;
+use tavolo_model::policy::Role;
 use tavolo_sync::room::Received;
 use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId, Room, SyncKind};
@@ -40,7 +40,8 @@ pub enum Outbound {
 
 pub type Outbox = mpsc::Sender<Outbound>;
 
-type LocalChange = Box<dyn FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), String> + Send>;
+type LocalChange =
+    Box<dyn FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), String> + Send>;
 
 pub enum DocCommand {
     Attach {
@@ -112,17 +113,25 @@ impl DocHandle {
     /// Makes a server-side change and waits until it is on disk.
     pub async fn change(
         &self,
-        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), String> + Send + 'static,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), String>
+        + Send
+        + 'static,
     ) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();
-        self.send(DocCommand::Change { change: Box::new(f), reply })
-            .await
-            .map_err(|id| format!("document {id} stopped"))?;
+        self.send(DocCommand::Change {
+            change: Box::new(f),
+            reply,
+        })
+        .await
+        .map_err(|id| format!("document {id} stopped"))?;
         rx.await.map_err(|_| "document stopped".to_string())?
     }
 
     /// Runs `f` on the current document and returns its result.
-    pub async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Automerge) -> T + Send + 'static) -> Result<T, String> {
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Automerge) -> T + Send + 'static,
+    ) -> Result<T, String> {
         let (reply, rx) = oneshot::channel();
         let f = Box::new(move |doc: &Automerge| {
             let _ = reply.send(f(doc));
@@ -156,7 +165,9 @@ pub fn spawn(setup: DocSetup) -> Result<DocHandle, String> {
         stored,
     } = setup;
     let mut doc = match &stored.snapshot {
-        Some(bytes) => Automerge::load(bytes).map_err(|e| format!("snapshot does not load: {e}"))?,
+        Some(bytes) => {
+            Automerge::load(bytes).map_err(|e| format!("snapshot does not load: {e}"))?
+        }
         None => Automerge::new(),
     };
     for change in &stored.changes {
@@ -223,15 +234,25 @@ impl DocActor {
 
     fn handle(&mut self, cmd: DocCommand) {
         match cmd {
-            DocCommand::Attach { conn, peer, role, outbox } => {
-                if let Some(old) = self.peers.get(&peer) {
-                    if old.conn != conn {
-                        // Same peer id on a new connection: start its sync afresh.
-                        self.room.remove_peer(&peer);
-                    }
+            DocCommand::Attach {
+                conn,
+                peer,
+                role,
+                outbox,
+            } => {
+                if self.peers.get(&peer).is_some_and(|old| old.conn != conn) {
+                    // Same peer id on a new connection: start its sync afresh.
+                    self.room.remove_peer(&peer);
                 }
                 self.room.add_peer(peer.clone(), role);
-                self.peers.insert(peer, PeerLink { conn, outbox, waiting: false });
+                self.peers.insert(
+                    peer,
+                    PeerLink {
+                        conn,
+                        outbox,
+                        waiting: false,
+                    },
+                );
             }
             DocCommand::Detach { conn, peer } => {
                 if self.peers.get(&peer).is_some_and(|l| l.conn == conn) {
@@ -239,7 +260,12 @@ impl DocActor {
                     self.room.remove_peer(&peer);
                 }
             }
-            DocCommand::Sync { conn, peer, kind, data } => {
+            DocCommand::Sync {
+                conn,
+                peer,
+                kind,
+                data,
+            } => {
                 if !self.is_current(&peer, conn) {
                     tracing::debug!(%peer, "sync from a detached peer ignored");
                     return;
@@ -250,13 +276,19 @@ impl DocActor {
                     Ok(Received::Refused(refusal)) => {
                         tracing::info!(%peer, code = refusal.code.as_str(), detail = %refusal.detail, "refused changes");
                     }
-                    Ok(Received::Accepted(n)) => tracing::debug!(%peer, changes = n, "accepted changes"),
+                    Ok(Received::Accepted(n)) => {
+                        tracing::debug!(%peer, changes = n, "accepted changes")
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         tracing::info!(%peer, error = %e, "bad sync message");
-                        let notice = Message::Error { message: e.to_string() };
+                        let notice = Message::Error {
+                            message: e.to_string(),
+                        };
                         if let Some(link) = self.peers.get(&peer) {
-                            let _ = link.outbox.try_send(Outbound::Frames(vec![notice.encode()]));
+                            let _ = link
+                                .outbox
+                                .try_send(Outbound::Frames(vec![notice.encode()]));
                         }
                     }
                 }
@@ -277,13 +309,15 @@ impl DocActor {
                 }
             }
             DocCommand::Drained { conn, peer, permit } => {
-                if let Some(link) = self.peers.get_mut(&peer) {
-                    if link.conn == conn {
-                        link.waiting = false;
-                        let frames = self.room.outgoing(&peer);
-                        if !frames.is_empty() {
-                            permit.send(Outbound::Frames(frames.iter().map(Message::encode).collect()));
-                        }
+                if let Some(link) = self.peers.get_mut(&peer)
+                    && link.conn == conn
+                {
+                    link.waiting = false;
+                    let frames = self.room.outgoing(&peer);
+                    if !frames.is_empty() {
+                        permit.send(Outbound::Frames(
+                            frames.iter().map(Message::encode).collect(),
+                        ));
                     }
                 }
             }
@@ -313,7 +347,11 @@ impl DocActor {
             let n = changes.len();
             let mut delay = Duration::from_millis(50);
             loop {
-                match self.storage.append_changes(self.room.id().to_string(), changes.clone()).await {
+                match self
+                    .storage
+                    .append_changes(self.room.id().to_string(), changes.clone())
+                    .await
+                {
                     Ok(()) => break,
                     Err(e) => {
                         // Nothing leaves until this succeeds; keep trying.
@@ -340,7 +378,11 @@ impl DocActor {
     async fn compact(&mut self) {
         let snapshot = self.room.doc().save();
         let now = crate::now_ms();
-        match self.storage.compact(self.room.id().to_string(), snapshot, now).await {
+        match self
+            .storage
+            .compact(self.room.id().to_string(), snapshot, now)
+            .await
+        {
             Ok(()) => {
                 tracing::debug!(changes = self.loose_changes, "compacted");
                 self.loose_changes = 0;
@@ -371,7 +413,9 @@ impl DocActor {
                     let frames = self.room.outgoing(&peer);
                     tracing::trace!(%peer, frames = frames.len(), "flush");
                     if !frames.is_empty() {
-                        permit.send(Outbound::Frames(frames.iter().map(Message::encode).collect()));
+                        permit.send(Outbound::Frames(
+                            frames.iter().map(Message::encode).collect(),
+                        ));
                     }
                 }
                 Err(mpsc::error::TrySendError::Full(())) => {

@@ -1,18 +1,18 @@
 //! The HTTP API of the public contract. Every error is `{"error": "…"}` with
 //! a 4xx status; 5xx details go to the log, never to the client.
 
-use crate::sessions::{self, JoinRequest, SessionError};
 use crate::AppState;
+use crate::sessions::{self, JoinRequest, SessionError};
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use tavolo_model::template::DEFAULT_TEMPLATE_ID;
 use tavolo_model::Template;
+use tavolo_model::template::DEFAULT_TEMPLATE_ID;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -72,10 +72,16 @@ impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::Invalid(m) => ApiError::Unprocessable(m),
-            SessionError::UnknownJoinCode | SessionError::UnknownSession => ApiError::NotFound(e.to_string()),
+            SessionError::UnknownJoinCode | SessionError::UnknownSession => {
+                ApiError::NotFound(e.to_string())
+            }
             SessionError::WrongKey => ApiError::Forbidden(e.to_string()),
-            SessionError::Storage(_) => ApiError::Unavailable("storage is unavailable, try again".into()),
-            SessionError::Registry(_) | SessionError::Internal(_) => ApiError::Internal(e.to_string()),
+            SessionError::Storage(_) => {
+                ApiError::Unavailable("storage is unavailable, try again".into())
+            }
+            SessionError::Registry(_) | SessionError::Internal(_) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -98,12 +104,15 @@ where
                 "expected a JSON body (Content-Type: application/json)".into(),
             )),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => {
-                Err(ApiError::BadRequest(format!("request body is not valid JSON: {}", e.body_text())))
-            }
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
+                "request body is not valid JSON: {}",
+                e.body_text()
+            ))),
             Err(JsonRejection::BytesRejection(e)) => {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::PayloadTooLarge("request body is too large".into()))
+                    Err(ApiError::PayloadTooLarge(
+                        "request body is too large".into(),
+                    ))
                 } else {
                     Err(ApiError::BadRequest(e.body_text()))
                 }
@@ -127,10 +136,15 @@ pub async fn create_session(
     let template = Template::builtin(template_id).ok_or_else(|| {
         ApiError::Unprocessable(format!(
             "unknown template \"{template_id}\"; available: {}",
-            Template::builtins().iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
+            Template::builtins()
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
-    let created = sessions::create_session(&state.storage, &template, body.title.as_deref()).await?;
+    let created =
+        sessions::create_session(&state.storage, &template, body.title.as_deref()).await?;
     tracing::info!(session = %created.session_id, template = template_id, "session created");
     Ok((
         StatusCode::CREATED,
@@ -181,7 +195,8 @@ pub async fn facilitator(
         .facilitator_key
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::Unprocessable("facilitator_key is required".into()))?;
-    let (ticket, session, expires_at) = sessions::facilitator_ticket(&state.storage, &session_id, &key).await?;
+    let (ticket, session, expires_at) =
+        sessions::facilitator_ticket(&state.storage, &session_id, &key).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -2,19 +2,19 @@
 //! over inbound frames, outbound frames, the ping timer and shutdown. It
 //! ends with a [`CloseReason`] that becomes the close frame.
 
+use crate::AppState;
 use crate::actor::{ConnId, DocCommand, DocHandle, Outbound};
 use crate::registry::RegistryError;
 use crate::sessions::Grant;
-use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tavolo_sync::wire::{DocMessage, EphemeralMessage, PeerMetadata};
-use tavolo_sync::{DocumentId, Message, PeerId, SyncKind, PROTOCOL_V1};
+use tavolo_sync::{DocumentId, Message, PROTOCOL_V1, PeerId, SyncKind};
 use tokio::sync::mpsc;
-use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
 use tracing::Instrument;
 
 /// Frames queued for one connection before its documents mark it busy.
@@ -168,7 +168,11 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         },
         selected_protocol_version: PROTOCOL_V1.into(),
     };
-    if sink.send(WsMessage::Binary(welcome.encode().into())).await.is_err() {
+    if sink
+        .send(WsMessage::Binary(welcome.encode().into()))
+        .await
+        .is_err()
+    {
         return CloseReason::PeerLeft;
     }
     tracing::debug!(%peer, role = ?grant.role, "peer joined");
@@ -258,7 +262,9 @@ async fn next_binary(
 ) -> Result<axum::body::Bytes, CloseReason> {
     loop {
         match stream.next().await {
-            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Err(CloseReason::PeerLeft),
+            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => {
+                return Err(CloseReason::PeerLeft);
+            }
             Some(Ok(WsMessage::Binary(b))) => return Ok(b),
             Some(Ok(WsMessage::Text(_))) => return Err(CloseReason::TextFrame),
             Some(Ok(_)) => {}
@@ -290,19 +296,22 @@ impl Conn<'_> {
                 Ok(Vec::new())
             }
             // Nothing to do for these from a client.
-            Message::Peer { .. } | Message::DocUnavailable { .. } | Message::Refused(_) | Message::Unknown { .. } => {
-                Ok(Vec::new())
-            }
+            Message::Peer { .. }
+            | Message::DocUnavailable { .. }
+            | Message::Refused(_)
+            | Message::Unknown { .. } => Ok(Vec::new()),
         }
     }
 
     fn unavailable(&self, document_id: DocumentId) -> Vec<Vec<u8>> {
-        vec![Message::DocUnavailable {
-            sender_id: self.state.registry.server_peer().clone(),
-            target_id: self.peer.clone(),
-            document_id,
-        }
-        .encode()]
+        vec![
+            Message::DocUnavailable {
+                sender_id: self.state.registry.server_peer().clone(),
+                target_id: self.peer.clone(),
+                document_id,
+            }
+            .encode(),
+        ]
     }
 
     /// The document's actor, attaching this connection on first use; `None`

@@ -22,19 +22,19 @@ pub mod registry;
 pub mod sessions;
 pub mod storage;
 
-use axum::extract::ws::WebSocketUpgrade;
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use registry::Registry;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use storage::Storage;
 use tavolo_sync::PeerId;
@@ -111,12 +111,15 @@ async fn sync_upgrade(
     let grant = match sessions::check_ticket(&state.storage, &ticket).await {
         Ok(Some(grant)) => grant,
         Ok(None) => {
-            return api::ApiError::Unauthorized("a valid ticket is required (join the session first)".into())
-                .into_response();
+            return api::ApiError::Unauthorized(
+                "a valid ticket is required (join the session first)".into(),
+            )
+            .into_response();
         }
         Err(e) => {
             tracing::error!(error = %e, "ticket check failed");
-            return api::ApiError::Unavailable("storage is unavailable, try again".into()).into_response();
+            return api::ApiError::Unavailable("storage is unavailable, try again".into())
+                .into_response();
         }
     };
     let upgrade = match upgrade {
@@ -129,7 +132,9 @@ async fn sync_upgrade(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| tracker.track_future(connection::serve(socket, state, grant, conn)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(connection::serve(socket, state, grant, conn))
+        })
 }
 
 /// Server options (see `main.rs` for the command line).
@@ -147,11 +152,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let token = state.shutdown.clone();
     let router = app(state.clone());
-    let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        });
+    let serve = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        token.cancel();
+    });
     serve.await?;
     // axum's graceful shutdown does not wait for upgraded sockets: they
     // watch the token and close themselves; wait for them here.
@@ -177,12 +185,11 @@ pub struct DemoSession {
 /// Returns the data directory's demo session, creating it from the seed
 /// template the first time.
 pub async fn ensure_demo_session(storage: &Storage) -> anyhow::Result<DemoSession> {
-    if let Some(json) = storage.meta("demo_session").await? {
-        if let Ok(demo) = serde_json::from_str::<DemoSession>(&json) {
-            if storage.session(demo.session_id.clone()).await?.is_some() {
-                return Ok(demo);
-            }
-        }
+    if let Some(json) = storage.meta("demo_session").await?
+        && let Ok(demo) = serde_json::from_str::<DemoSession>(&json)
+        && storage.session(demo.session_id.clone()).await?.is_some()
+    {
+        return Ok(demo);
     }
     let template = tavolo_model::Template::builtin(tavolo_model::template::DEFAULT_TEMPLATE_ID)
         .ok_or_else(|| anyhow::anyhow!("built-in template missing"))?;
@@ -193,6 +200,8 @@ pub async fn ensure_demo_session(storage: &Storage) -> anyhow::Result<DemoSessio
         facilitator_key: created.facilitator_key,
         title: created.title,
     };
-    storage.set_meta("demo_session", serde_json::to_string(&demo)?).await?;
+    storage
+        .set_meta("demo_session", serde_json::to_string(&demo)?)
+        .await?;
     Ok(demo)
 }

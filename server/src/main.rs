@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tavolo_server::{ensure_demo_session, run, storage::Storage, AppState};
+use tavolo_server::{AppState, ensure_demo_session, run, storage::Storage};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -28,7 +28,9 @@ struct Options {
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
 
@@ -47,14 +49,22 @@ async fn main() -> anyhow::Result<()> {
         println!("TAVOLO_LISTENING {base}");
     }
     if options.demo {
-        let demo = ensure_demo_session(&storage).await.context("creating the demo session")?;
+        let demo = ensure_demo_session(&storage)
+            .await
+            .context("creating the demo session")?;
         #[allow(clippy::print_stdout)]
         {
             println!();
             println!("  Tavolo is running at {base}/");
             println!("  Demo session: {}", demo.title);
-            println!("  Participants join at {base}/j/{}  (join code {})", demo.join_code, demo.join_code);
-            println!("  Facilitator link:    {base}/f/{}#{}", demo.session_id, demo.facilitator_key);
+            println!(
+                "  Participants join at {base}/j/{}  (join code {})",
+                demo.join_code, demo.join_code
+            );
+            println!(
+                "  Facilitator link:    {base}/f/{}#{}",
+                demo.session_id, demo.facilitator_key
+            );
             println!();
         }
     }

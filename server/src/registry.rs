@@ -11,10 +11,10 @@ use crate::storage::{Storage, StorageError};
 use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tavolo_model::policy::{DocKind, PolicyContext};
 use tavolo_model::SessionDoc;
+use tavolo_model::policy::{DocKind, PolicyContext};
 use tavolo_sync::{DocumentId, PeerId};
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::{OnceCell, watch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -102,15 +102,18 @@ impl SessionShared {
             DocRole::Session => DocKind::Session,
             DocRole::Roster => DocKind::Roster,
             DocRole::Question => {
-                let (phase_id, _, categories) = view
-                    .questions
-                    .get(&doc.url())
-                    .cloned()
-                    .unwrap_or_default();
-                DocKind::Question { phase_id, categories }
+                let (phase_id, _, categories) =
+                    view.questions.get(&doc.url()).cloned().unwrap_or_default();
+                DocKind::Question {
+                    phase_id,
+                    categories,
+                }
             }
         };
-        let phase_locked = view.questions.get(&doc.url()).is_some_and(|(_, locked, _)| *locked);
+        let phase_locked = view
+            .questions
+            .get(&doc.url())
+            .is_some_and(|(_, locked, _)| *locked);
         PolicyContext {
             kind,
             phase_locked,
@@ -157,15 +160,26 @@ impl Registry {
                     .await?
                     .ok_or_else(|| RegistryError::NoSuchSession(session_id.to_string()))?;
                 let mut docs = HashMap::new();
-                for (id, kind) in self.storage.session_documents(session_id.to_string()).await? {
-                    if let (Ok(id), Some(role)) = (id.parse::<DocumentId>(), DocRole::parse(&kind)) {
+                for (id, kind) in self
+                    .storage
+                    .session_documents(session_id.to_string())
+                    .await?
+                {
+                    if let (Ok(id), Some(role)) = (id.parse::<DocumentId>(), DocRole::parse(&kind))
+                    {
                         docs.insert(id, role);
                     }
                 }
-                let session_doc = DocumentId::from_url(&row.session_doc)
-                    .map_err(|e| RegistryError::Corrupt { doc: DocumentId::from_bytes([0; 16]), reason: e.to_string() })?;
-                let roster_doc = DocumentId::from_url(&row.roster_doc)
-                    .map_err(|e| RegistryError::Corrupt { doc: session_doc, reason: e.to_string() })?;
+                let session_doc =
+                    DocumentId::from_url(&row.session_doc).map_err(|e| RegistryError::Corrupt {
+                        doc: DocumentId::from_bytes([0; 16]),
+                        reason: e.to_string(),
+                    })?;
+                let roster_doc =
+                    DocumentId::from_url(&row.roster_doc).map_err(|e| RegistryError::Corrupt {
+                        doc: session_doc,
+                        reason: e.to_string(),
+                    })?;
                 let (view, _) = watch::channel(SessionView::default());
                 let shared = Arc::new(SessionShared {
                     id: session_id.to_string(),
@@ -190,7 +204,11 @@ impl Registry {
     }
 
     /// The actor of one of the session's documents, started if needed.
-    pub async fn doc(&self, session: &Arc<SessionShared>, id: DocumentId) -> Result<DocHandle, RegistryError> {
+    pub async fn doc(
+        &self,
+        session: &Arc<SessionShared>,
+        id: DocumentId,
+    ) -> Result<DocHandle, RegistryError> {
         let Some(&role) = session.docs.get(&id) else {
             return Err(RegistryError::NotInSession(id));
         };

@@ -8,7 +8,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use tavolo_model::ops::{self, SessionInit};
-use tavolo_model::{Attendance, ParticipantId, Participant, Role, Sector, Template, Tier};
+use tavolo_model::{Attendance, Participant, ParticipantId, Role, Sector, Template, Tier};
 use tavolo_sync::DocumentId;
 
 /// How long a ticket stays valid: long enough to come back to a session's
@@ -75,7 +75,9 @@ pub struct CreatedSession {
     pub title: String,
 }
 
-fn single_change_doc(f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), ops::OpError>) -> Result<Automerge, SessionError> {
+fn single_change_doc(
+    f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), ops::OpError>,
+) -> Result<Automerge, SessionError> {
     let mut doc = Automerge::new();
     let mut tx = doc.transaction();
     f(&mut tx).map_err(|e| SessionError::Internal(e.to_string()))?;
@@ -84,10 +86,20 @@ fn single_change_doc(f: impl FnOnce(&mut automerge::transaction::Transaction<'_>
 }
 
 /// Creates a session and all its documents from a template, durably.
-pub async fn create_session(storage: &Storage, template: &Template, title: Option<&str>) -> Result<CreatedSession, SessionError> {
-    let title = title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&template.title).to_string();
+pub async fn create_session(
+    storage: &Storage,
+    template: &Template,
+    title: Option<&str>,
+) -> Result<CreatedSession, SessionError> {
+    let title = title
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&template.title)
+        .to_string();
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(SessionError::Invalid(format!("title may be at most {MAX_TITLE_CHARS} characters")));
+        return Err(SessionError::Invalid(format!(
+            "title may be at most {MAX_TITLE_CHARS} characters"
+        )));
     }
     let roster_id = DocumentId::random();
     let session_doc_id = DocumentId::random();
@@ -96,9 +108,17 @@ pub async fn create_session(storage: &Storage, template: &Template, title: Optio
     for q in template.phases.iter().flat_map(|p| &p.questions) {
         let id = DocumentId::random();
         question_urls.insert(q.id.clone(), id.url());
-        docs.push((id, "question", single_change_doc(|tx| ops::init_question_doc(tx))?));
+        docs.push((
+            id,
+            "question",
+            single_change_doc(|tx| ops::init_question_doc(tx))?,
+        ));
     }
-    docs.push((roster_id, "roster", single_change_doc(|tx| ops::init_roster_doc(tx))?));
+    docs.push((
+        roster_id,
+        "roster",
+        single_change_doc(|tx| ops::init_roster_doc(tx))?,
+    ));
     let roster_url = roster_id.url();
     let session = single_change_doc(|tx| {
         ops::init_session_doc(
@@ -116,8 +136,10 @@ pub async fn create_session(storage: &Storage, template: &Template, title: Optio
     let session_id = uuid::Uuid::new_v4().simple().to_string();
     let facilitator_key = random_hex(24);
     let now = crate::now_ms();
-    let snapshots: Vec<(String, &'static str, Vec<u8>)> =
-        docs.iter().map(|(id, kind, doc)| (id.to_string(), *kind, doc.save())).collect();
+    let snapshots: Vec<(String, &'static str, Vec<u8>)> = docs
+        .iter()
+        .map(|(id, kind, doc)| (id.to_string(), *kind, doc.save()))
+        .collect();
 
     // A join code may collide with an existing one: try a few.
     for _ in 0..8 {
@@ -135,7 +157,10 @@ pub async fn create_session(storage: &Storage, template: &Template, title: Optio
         let row_for_write = row.clone();
         let result = storage
             .write(move |tx| {
-                let documents: Vec<(String, &str)> = snaps.iter().map(|(id, kind, _)| (id.clone(), *kind)).collect();
+                let documents: Vec<(String, &str)> = snaps
+                    .iter()
+                    .map(|(id, kind, _)| (id.clone(), *kind))
+                    .collect();
                 storage::insert_session(tx, &row_for_write, &documents)?;
                 for (id, _, bytes) in &snaps {
                     storage::insert_snapshot(tx, id, bytes, now)?;
@@ -158,7 +183,9 @@ pub async fn create_session(storage: &Storage, template: &Template, title: Optio
             Err(e) => return Err(e.into()),
         }
     }
-    Err(SessionError::Internal("could not find a free join code".into()))
+    Err(SessionError::Internal(
+        "could not find a free join code".into(),
+    ))
 }
 
 /// A join request as received (every field optional so that each missing
@@ -195,16 +222,42 @@ impl JoinRequest {
             return Err(invalid("name is required".into()));
         }
         if name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid(format!("name may be at most {MAX_NAME_CHARS} characters")));
+            return Err(invalid(format!(
+                "name may be at most {MAX_NAME_CHARS} characters"
+            )));
         }
-        let organization = self.organization.as_deref().unwrap_or_default().trim().to_string();
+        let organization = self
+            .organization
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         if organization.chars().count() > MAX_ORGANIZATION_CHARS {
-            return Err(invalid(format!("organization may be at most {MAX_ORGANIZATION_CHARS} characters")));
+            return Err(invalid(format!(
+                "organization may be at most {MAX_ORGANIZATION_CHARS} characters"
+            )));
         }
-        let sector = parse_choice(self.sector.as_deref(), "sector", Sector::parse, Sector::expected)?;
+        let sector = parse_choice(
+            self.sector.as_deref(),
+            "sector",
+            Sector::parse,
+            Sector::expected,
+        )?;
         let tier = parse_choice(self.tier.as_deref(), "tier", Tier::parse, Tier::expected)?;
-        let attendance = parse_choice(self.attendance.as_deref(), "attendance", Attendance::parse, Attendance::expected)?;
-        Ok(ValidJoin { join_code, name, organization, sector, tier, attendance })
+        let attendance = parse_choice(
+            self.attendance.as_deref(),
+            "attendance",
+            Attendance::parse,
+            Attendance::expected,
+        )?;
+        Ok(ValidJoin {
+            join_code,
+            name,
+            organization,
+            sector,
+            tier,
+            attendance,
+        })
     }
 }
 
@@ -215,9 +268,15 @@ fn parse_choice<T>(
     expected: fn() -> String,
 ) -> Result<T, SessionError> {
     match value {
-        None => Err(SessionError::Invalid(format!("{field} is required (one of {})", expected()))),
+        None => Err(SessionError::Invalid(format!(
+            "{field} is required (one of {})",
+            expected()
+        ))),
         Some(v) => parse(v).ok_or_else(|| {
-            SessionError::Invalid(format!("{field} must be one of {}, not \"{v}\"", expected()))
+            SessionError::Invalid(format!(
+                "{field} must be one of {}, not \"{v}\"",
+                expected()
+            ))
         }),
     }
 }
@@ -233,7 +292,11 @@ pub struct Joined {
 
 /// Adds a participant: a roster entry (through the roster's actor, so every
 /// connected screen sees them) and a ticket, both durable before returning.
-pub async fn join(storage: &Storage, registry: &Registry, req: ValidJoin) -> Result<Joined, SessionError> {
+pub async fn join(
+    storage: &Storage,
+    registry: &Registry,
+    req: ValidJoin,
+) -> Result<Joined, SessionError> {
     let session = storage
         .session_by_join_code(req.join_code.clone())
         .await?
@@ -274,7 +337,9 @@ pub async fn join(storage: &Storage, registry: &Registry, req: ValidJoin) -> Res
     };
     let id_for_roster = participant_id.clone();
     roster
-        .change(move |tx| ops::put_participant(tx, &id_for_roster, &entry).map_err(|e| e.to_string()))
+        .change(move |tx| {
+            ops::put_participant(tx, &id_for_roster, &entry).map_err(|e| e.to_string())
+        })
         .await
         .map_err(SessionError::Internal)?;
     Ok(Joined {
@@ -287,7 +352,11 @@ pub async fn join(storage: &Storage, registry: &Registry, req: ValidJoin) -> Res
 }
 
 /// Issues a facilitator ticket to whoever holds the session's facilitator key.
-pub async fn facilitator_ticket(storage: &Storage, session_id: &str, key: &str) -> Result<(String, SessionRow, i64), SessionError> {
+pub async fn facilitator_ticket(
+    storage: &Storage,
+    session_id: &str,
+    key: &str,
+) -> Result<(String, SessionRow, i64), SessionError> {
     let session = storage
         .session(session_id.to_string())
         .await?
@@ -327,7 +396,10 @@ pub async fn check_ticket(storage: &Storage, ticket: &str) -> Result<Option<Gran
         Some(p) => Role::Participant(ParticipantId(p)),
         None => Role::Facilitator,
     };
-    Ok(Some(Grant { session_id: row.session_id, role }))
+    Ok(Some(Grant {
+        session_id: row.session_id,
+        role,
+    }))
 }
 
 #[cfg(test)]
@@ -354,12 +426,21 @@ mod tests {
         };
         let v = ok.validate().unwrap();
         assert_eq!((v.join_code.as_str(), v.name.as_str()), ("ABC234", "Maria"));
-        let bad_sector = JoinRequest { sector: Some("private".into()), ..ok.clone() };
+        let bad_sector = JoinRequest {
+            sector: Some("private".into()),
+            ..ok.clone()
+        };
         assert_eq!(
             bad_sector.validate().unwrap_err().to_string(),
             "sector must be one of public, social_private, community, not \"private\""
         );
-        let no_name = JoinRequest { name: Some("  ".into()), ..ok };
-        assert_eq!(no_name.validate().unwrap_err().to_string(), "name is required");
+        let no_name = JoinRequest {
+            name: Some("  ".into()),
+            ..ok
+        };
+        assert_eq!(
+            no_name.validate().unwrap_err().to_string(),
+            "name is required"
+        );
     }
 }

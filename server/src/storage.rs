@@ -8,7 +8,7 @@
 //! answers each caller. A caller that got `Ok` knows its rows are on disk.
 //! Reads use a separate connection (WAL lets them run beside the writer).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -157,7 +157,8 @@ pub struct ParticipantRow {
 impl Storage {
     /// Opens (creating if needed) `tavolo.sqlite3` in `dir` and starts the writer.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::Join(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Join(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("tavolo.sqlite3");
         let write_conn = open(&path)?;
         write_conn.execute_batch(SCHEMA)?;
@@ -201,7 +202,9 @@ impl Storage {
     ) -> Result<T, StorageError> {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let conn = reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&conn).map_err(StorageError::from)
         })
         .await
@@ -209,7 +212,11 @@ impl Storage {
     }
 
     /// Appends changes to a document's log (idempotent per change hash).
-    pub async fn append_changes(&self, doc_id: String, changes: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StorageError> {
+    pub async fn append_changes(
+        &self,
+        doc_id: String,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), StorageError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -228,7 +235,12 @@ impl Storage {
     /// Replaces a document's log with a snapshot of everything in it. The
     /// caller (the document's actor, its only writer) guarantees that the
     /// snapshot contains every change stored for the document.
-    pub async fn compact(&self, doc_id: String, snapshot: Vec<u8>, now_ms: i64) -> Result<(), StorageError> {
+    pub async fn compact(
+        &self,
+        doc_id: String,
+        snapshot: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)
@@ -244,9 +256,14 @@ impl Storage {
     pub async fn load_doc(&self, doc_id: String) -> Result<StoredDoc, StorageError> {
         self.read(move |conn| {
             let snapshot: Option<Vec<u8>> = conn
-                .query_row("SELECT data FROM snapshots WHERE doc_id = ?1", params![doc_id], |r| r.get(0))
+                .query_row(
+                    "SELECT data FROM snapshots WHERE doc_id = ?1",
+                    params![doc_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
-            let mut stmt = conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
             let changes = stmt
                 .query_map(params![doc_id], |r| r.get::<_, Vec<u8>>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -255,7 +272,10 @@ impl Storage {
         .await
     }
 
-    pub async fn session_by_join_code(&self, code: String) -> Result<Option<SessionRow>, StorageError> {
+    pub async fn session_by_join_code(
+        &self,
+        code: String,
+    ) -> Result<Option<SessionRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
                 &format!("{SESSION_COLUMNS} WHERE join_code = ?1"),
@@ -268,14 +288,25 @@ impl Storage {
     }
 
     pub async fn session(&self, id: String) -> Result<Option<SessionRow>, StorageError> {
-        self.read(move |c| c.query_row(&format!("{SESSION_COLUMNS} WHERE id = ?1"), params![id], session_row).optional())
-            .await
+        self.read(move |c| {
+            c.query_row(
+                &format!("{SESSION_COLUMNS} WHERE id = ?1"),
+                params![id],
+                session_row,
+            )
+            .optional()
+        })
+        .await
     }
 
     /// Every document of a session: (doc id, kind).
-    pub async fn session_documents(&self, session_id: String) -> Result<Vec<(String, String)>, StorageError> {
+    pub async fn session_documents(
+        &self,
+        session_id: String,
+    ) -> Result<Vec<(String, String)>, StorageError> {
         self.read(move |c| {
-            let mut stmt = c.prepare_cached("SELECT id, kind FROM documents WHERE session_id = ?1")?;
+            let mut stmt =
+                c.prepare_cached("SELECT id, kind FROM documents WHERE session_id = ?1")?;
             let rows = stmt
                 .query_map(params![session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -304,8 +335,13 @@ impl Storage {
     }
 
     pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StorageError> {
-        self.read(move |c| c.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional())
-            .await
+        self.read(move |c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+        .await
     }
 
     pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StorageError> {
@@ -336,20 +372,30 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
 }
 
 /// Inserts a session with its documents' rows (used inside a write).
-pub fn insert_session(tx: &Connection, s: &SessionRow, documents: &[(String, &str)]) -> rusqlite::Result<()> {
+pub fn insert_session(
+    tx: &Connection,
+    s: &SessionRow,
+    documents: &[(String, &str)],
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO sessions (id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![s.id, s.title, s.template, s.join_code, s.facilitator_key_hash, s.session_doc, s.roster_doc, s.created_at],
     )?;
-    let mut stmt = tx.prepare_cached("INSERT INTO documents (id, session_id, kind) VALUES (?1, ?2, ?3)")?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO documents (id, session_id, kind) VALUES (?1, ?2, ?3)")?;
     for (id, kind) in documents {
         stmt.execute(params![id, s.id, kind])?;
     }
     Ok(())
 }
 
-pub fn insert_snapshot(tx: &Connection, doc_id: &str, data: &[u8], now_ms: i64) -> rusqlite::Result<()> {
+pub fn insert_snapshot(
+    tx: &Connection,
+    doc_id: &str,
+    data: &[u8],
+    now_ms: i64,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)",
         params![doc_id, data, now_ms],
@@ -415,7 +461,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
 /// failing request does not undo the others.
 fn run_group(
     conn: &mut Connection,
-    batch: &mut Vec<WriteRequest>,
+    batch: &mut [WriteRequest],
 ) -> rusqlite::Result<Vec<Result<(), StorageError>>> {
     let mut tx = conn.transaction()?;
     let mut results = Vec::with_capacity(batch.len());
@@ -447,13 +493,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
         storage
-            .append_changes("d".into(), vec![(vec![1], vec![10]), (vec![2], vec![20]), (vec![1], vec![10])])
+            .append_changes(
+                "d".into(),
+                vec![
+                    (vec![1], vec![10]),
+                    (vec![2], vec![20]),
+                    (vec![1], vec![10]),
+                ],
+            )
             .await
             .unwrap();
         let loaded = storage.load_doc("d".into()).await.unwrap();
         assert_eq!(loaded.changes, vec![vec![10], vec![20]]);
         storage.compact("d".into(), vec![99], 1).await.unwrap();
-        storage.append_changes("d".into(), vec![(vec![3], vec![30])]).await.unwrap();
+        storage
+            .append_changes("d".into(), vec![(vec![3], vec![30])])
+            .await
+            .unwrap();
         drop(storage);
         let reopened = Storage::open(dir.path()).unwrap();
         let loaded = reopened.load_doc("d".into()).await.unwrap();
@@ -469,7 +525,8 @@ mod tests {
         for i in 0..100_u8 {
             let s = storage.clone();
             tasks.push(tokio::spawn(async move {
-                s.append_changes(format!("d{}", i % 3), vec![(vec![i], vec![i])]).await
+                s.append_changes(format!("d{}", i % 3), vec![(vec![i], vec![i])])
+                    .await
             }));
         }
         let failing = storage.write(|tx| {
@@ -480,13 +537,12 @@ mod tests {
         for t in tasks {
             t.await.unwrap().unwrap();
         }
-        let total: usize = futures_util::future::join_all(
-            (0..3).map(|i| storage.load_doc(format!("d{i}"))),
-        )
-        .await
-        .into_iter()
-        .map(|d| d.unwrap().changes.len())
-        .sum();
+        let total: usize =
+            futures_util::future::join_all((0..3).map(|i| storage.load_doc(format!("d{i}"))))
+                .await
+                .into_iter()
+                .map(|d| d.unwrap().changes.len())
+                .sum();
         assert_eq!(total, 100);
     }
 }

@@ -11,7 +11,14 @@ fn help_lists_the_contract_options() {
         .expect("runs");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for option in ["--addr", "--data-dir", "TAVOLO_ADDR", "TAVOLO_DATA_DIR", "127.0.0.1:8080", "./data"] {
+    for option in [
+        "--addr",
+        "--data-dir",
+        "TAVOLO_ADDR",
+        "TAVOLO_DATA_DIR",
+        "127.0.0.1:8080",
+        "./data",
+    ] {
         assert!(help.contains(option), "help lacks {option}:\n{help}");
     }
 }

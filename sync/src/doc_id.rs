@@ -39,7 +39,9 @@ impl DocumentId {
 
     /// Parses `automerge:<id>`, ignoring a `#heads` suffix as automerge-repo does.
     pub fn from_url(url: &str) -> Result<Self, DocumentIdError> {
-        let rest = url.strip_prefix("automerge:").ok_or(DocumentIdError::NotAUrl)?;
+        let rest = url
+            .strip_prefix("automerge:")
+            .ok_or(DocumentIdError::NotAUrl)?;
         let id = rest.split('#').next().unwrap_or_default();
         id.parse()
     }
@@ -88,7 +90,10 @@ mod tests {
         assert!((26..=28).contains(&s.len()), "{s}");
         assert_eq!(s.parse::<DocumentId>().unwrap(), id);
         assert_eq!(DocumentId::from_url(&id.url()).unwrap(), id);
-        assert_eq!(DocumentId::from_url(&format!("{}#abc|def", id.url())).unwrap(), id);
+        assert_eq!(
+            DocumentId::from_url(&format!("{}#abc|def", id.url())).unwrap(),
+            id
+        );
     }
 
     #[test]

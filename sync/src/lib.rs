@@ -20,4 +20,4 @@ pub mod wire;
 
 pub use doc_id::DocumentId;
 pub use room::{Received, Room, RoomError, SyncKind};
-pub use wire::{Message, PeerId, PROTOCOL_V1};
+pub use wire::{Message, PROTOCOL_V1, PeerId};

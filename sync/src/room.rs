@@ -160,7 +160,8 @@ impl Room {
         data: &[u8],
         ctx: &PolicyContext,
     ) -> Result<Received, RoomError> {
-        let message = sync::Message::decode(data).map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
+        let message =
+            sync::Message::decode(data).map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
         let state = self
             .peers
             .get_mut(peer)
@@ -185,7 +186,9 @@ impl Room {
                 code: RefusalCode::NotYours,
                 detail: "earlier changes of yours were refused; reload this document".into(),
             };
-            state.notices.push(Self::refused(&self.server, self.id, peer, &refusal));
+            state
+                .notices
+                .push(Self::refused(&self.server, self.id, peer, &refusal));
             return Ok(Received::Ignored);
         }
 
@@ -202,16 +205,26 @@ impl Room {
                 // ones next); they are judged when they apply.
                 let newly_waiting: Vec<ChangeHash> = incoming
                     .into_iter()
-                    .filter(|h| doc.get_change_by_hash(h).is_none() && !self.waiting.contains_key(h))
+                    .filter(|h| {
+                        doc.get_change_by_hash(h).is_none() && !self.waiting.contains_key(h)
+                    })
                     .collect();
                 if self.waiting.len() + newly_waiting.len() > MAX_WAITING_CHANGES {
                     Err(Refusal {
                         code: RefusalCode::Malformed,
-                        detail: "too many changes are waiting for changes the server does not have".into(),
+                        detail: "too many changes are waiting for changes the server does not have"
+                            .into(),
                     })
                 } else {
-                    Self::judge(&self.doc, &doc, &new_changes, &state.role, &self.waiting, ctx)
-                        .map(|()| (doc, sync, new_changes, newly_waiting))
+                    Self::judge(
+                        &self.doc,
+                        &doc,
+                        &new_changes,
+                        &state.role,
+                        &self.waiting,
+                        ctx,
+                    )
+                    .map(|()| (doc, sync, new_changes, newly_waiting))
                 }
             }
         };
@@ -233,7 +246,11 @@ impl Room {
                         p.dirty = true;
                     }
                 }
-                Ok(if n > 0 { Received::Accepted(n) } else { Received::NoChanges })
+                Ok(if n > 0 {
+                    Received::Accepted(n)
+                } else {
+                    Received::NoChanges
+                })
             }
             Err(refusal) => {
                 state.refused = true;
@@ -262,9 +279,14 @@ impl Room {
         for chunk in message.changes.iter() {
             match chunk.get(CHUNK_TYPE_OFFSET) {
                 Some(&CHUNK_TYPE_CHANGE | &CHUNK_TYPE_COMPRESSED_CHANGE) => {}
-                _ => return Err(malformed("only individual changes are accepted, not whole documents")),
+                _ => {
+                    return Err(malformed(
+                        "only individual changes are accepted, not whole documents",
+                    ));
+                }
             }
-            let change = Change::from_bytes(chunk.to_vec()).map_err(|_| malformed("a change does not parse"))?;
+            let change = Change::from_bytes(chunk.to_vec())
+                .map_err(|_| malformed("a change does not parse"))?;
             hashes.push(change.hash());
         }
         Ok(hashes)
@@ -391,12 +413,13 @@ impl Room {
             Some(last) if *last >= msg.count => return Vec::new(),
             Some(last) => *last = msg.count,
             None => {
-                if self.ephemeral_order.len() >= MAX_EPHEMERAL_SESSIONS {
-                    if let Some(old) = self.ephemeral_order.pop_front() {
-                        self.ephemeral_seen.remove(&old);
-                    }
+                if self.ephemeral_order.len() >= MAX_EPHEMERAL_SESSIONS
+                    && let Some(old) = self.ephemeral_order.pop_front()
+                {
+                    self.ephemeral_seen.remove(&old);
                 }
-                self.ephemeral_seen.insert(msg.session_id.clone(), msg.count);
+                self.ephemeral_seen
+                    .insert(msg.session_id.clone(), msg.count);
                 self.ephemeral_order.push_back(msg.session_id.clone());
             }
         }

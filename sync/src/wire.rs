@@ -124,7 +124,10 @@ pub enum DecodeError {
     #[error("message has no type")]
     MissingType,
     #[error("{type_name} message lacks {field}")]
-    MissingField { type_name: String, field: &'static str },
+    MissingField {
+        type_name: String,
+        field: &'static str,
+    },
     #[error("field {0} has the wrong type")]
     WrongType(&'static str),
     #[error("invalid document id: {0}")]
@@ -169,7 +172,11 @@ fn take_absent(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {
     }
 }
 
-fn text(d: &mut Decoder<'_>, field: &'static str, max: usize) -> Result<Option<String>, DecodeError> {
+fn text(
+    d: &mut Decoder<'_>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<String>, DecodeError> {
     if take_absent(d)? {
         return Ok(None);
     }
@@ -335,9 +342,8 @@ fn decode_fields(input: &[u8]) -> Result<Fields, DecodeError> {
                         if versions.len() >= 16 {
                             return Err(DecodeError::TooLong("supportedProtocolVersions"));
                         }
-                        match text(d, "supportedProtocolVersions", 16)? {
-                            Some(v) => versions.push(v),
-                            None => {}
+                        if let Some(v) = text(d, "supportedProtocolVersions", 16)? {
+                            versions.push(v);
                         }
                     }
                     f.supported_protocol_versions = Some(versions);
@@ -374,18 +380,21 @@ impl Message {
             "join" => Message::Join {
                 sender_id: peer(f.sender_id, "senderId")?,
                 peer_metadata: f.peer_metadata.unwrap_or_default(),
-                supported_protocol_versions: f
-                    .supported_protocol_versions
-                    .ok_or_else(|| DecodeError::MissingField {
+                supported_protocol_versions: f.supported_protocol_versions.ok_or_else(|| {
+                    DecodeError::MissingField {
                         type_name: type_name.clone(),
                         field: "supportedProtocolVersions",
-                    })?,
+                    }
+                })?,
             },
             "peer" => Message::Peer {
                 sender_id: peer(f.sender_id, "senderId")?,
                 target_id: peer(f.target_id, "targetId")?,
                 peer_metadata: f.peer_metadata.unwrap_or_default(),
-                selected_protocol_version: need(f.selected_protocol_version, "selectedProtocolVersion")?,
+                selected_protocol_version: need(
+                    f.selected_protocol_version,
+                    "selectedProtocolVersion",
+                )?,
             },
             "leave" => Message::Leave {
                 sender_id: peer(f.sender_id, "senderId")?,
@@ -448,7 +457,10 @@ impl Message {
         buf
     }
 
-    fn encode_into(&self, e: &mut Encoder<&mut Vec<u8>>) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+    fn encode_into(
+        &self,
+        e: &mut Encoder<&mut Vec<u8>>,
+    ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
         match self {
             Message::Join {
                 sender_id,
@@ -476,7 +488,8 @@ impl Message {
                 e.str("targetId")?.str(target_id.as_str())?;
                 e.str("peerMetadata")?;
                 encode_metadata(e, peer_metadata)?;
-                e.str("selectedProtocolVersion")?.str(selected_protocol_version)?;
+                e.str("selectedProtocolVersion")?
+                    .str(selected_protocol_version)?;
             }
             Message::Leave { sender_id } => {
                 e.map(2)?.str("type")?.str("leave")?;
@@ -487,7 +500,11 @@ impl Message {
                 e.str("message")?.str(message)?;
             }
             Message::Request(m) | Message::Sync(m) => {
-                let t = if matches!(self, Message::Request(_)) { "request" } else { "sync" };
+                let t = if matches!(self, Message::Request(_)) {
+                    "request"
+                } else {
+                    "sync"
+                };
                 e.map(5)?.str("type")?.str(t)?;
                 e.str("senderId")?.str(m.sender_id.as_str())?;
                 e.str("targetId")?.str(m.target_id.as_str())?;
@@ -575,7 +592,10 @@ mod tests {
         let messages = vec![
             Message::Join {
                 sender_id: peer("a"),
-                peer_metadata: PeerMetadata { storage_id: Some("s".into()), is_ephemeral: false },
+                peer_metadata: PeerMetadata {
+                    storage_id: Some("s".into()),
+                    is_ephemeral: false,
+                },
                 supported_protocol_versions: vec!["1".into()],
             },
             Message::Peer {
@@ -584,11 +604,29 @@ mod tests {
                 peer_metadata: PeerMetadata::default(),
                 selected_protocol_version: "1".into(),
             },
-            Message::Leave { sender_id: peer("a") },
-            Message::Error { message: "no".into() },
-            Message::Request(DocMessage { sender_id: peer("a"), target_id: peer("b"), document_id: doc, data: vec![1, 2] }),
-            Message::Sync(DocMessage { sender_id: peer("a"), target_id: peer("b"), document_id: doc, data: vec![] }),
-            Message::DocUnavailable { sender_id: peer("a"), target_id: peer("b"), document_id: doc },
+            Message::Leave {
+                sender_id: peer("a"),
+            },
+            Message::Error {
+                message: "no".into(),
+            },
+            Message::Request(DocMessage {
+                sender_id: peer("a"),
+                target_id: peer("b"),
+                document_id: doc,
+                data: vec![1, 2],
+            }),
+            Message::Sync(DocMessage {
+                sender_id: peer("a"),
+                target_id: peer("b"),
+                document_id: doc,
+                data: vec![],
+            }),
+            Message::DocUnavailable {
+                sender_id: peer("a"),
+                target_id: peer("b"),
+                document_id: doc,
+            },
             Message::Ephemeral(EphemeralMessage {
                 sender_id: peer("a"),
                 target_id: peer("b"),
@@ -638,7 +676,10 @@ mod tests {
             m,
             Message::Join {
                 sender_id: peer("peer-xyz"),
-                peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: true },
+                peer_metadata: PeerMetadata {
+                    storage_id: None,
+                    is_ephemeral: true
+                },
                 supported_protocol_versions: vec!["1".into()],
             }
         );
@@ -649,7 +690,12 @@ mod tests {
         let doc = DocumentId::random();
         let mut buf = Vec::new();
         let mut e = Encoder::new(&mut buf);
-        e.map(7).unwrap().str("type").unwrap().str("ephemeral").unwrap();
+        e.map(7)
+            .unwrap()
+            .str("type")
+            .unwrap()
+            .str("ephemeral")
+            .unwrap();
         e.str("senderId").unwrap().str("a").unwrap();
         e.str("targetId").unwrap().str("b").unwrap();
         e.str("count").unwrap().f64(8_589_934_592.0).unwrap();
@@ -666,35 +712,68 @@ mod tests {
     fn unknown_types_are_recognised_not_fatal() {
         let mut buf = Vec::new();
         Encoder::new(&mut buf)
-            .map(2).unwrap().str("type").unwrap().str("remote-heads-changed").unwrap()
-            .str("newHeads").unwrap().map(0).unwrap();
+            .map(2)
+            .unwrap()
+            .str("type")
+            .unwrap()
+            .str("remote-heads-changed")
+            .unwrap()
+            .str("newHeads")
+            .unwrap()
+            .map(0)
+            .unwrap();
         assert_eq!(
             Message::decode(&buf).unwrap(),
-            Message::Unknown { type_name: "remote-heads-changed".into() }
+            Message::Unknown {
+                type_name: "remote-heads-changed".into()
+            }
         );
     }
 
     #[test]
     fn malformed_frames_get_precise_errors() {
-        assert!(matches!(Message::decode(&[0xff]), Err(DecodeError::Cbor(_) | DecodeError::NotAMap)));
+        assert!(matches!(
+            Message::decode(&[0xff]),
+            Err(DecodeError::Cbor(_) | DecodeError::NotAMap)
+        ));
         assert_eq!(Message::decode(&[0x01]), Err(DecodeError::NotAMap));
         assert_eq!(Message::decode(&[0xa0]), Err(DecodeError::MissingType));
         let sync_without_doc = {
             let mut buf = Vec::new();
             Encoder::new(&mut buf)
-                .map(3).unwrap().str("type").unwrap().str("sync").unwrap()
-                .str("senderId").unwrap().str("a").unwrap()
-                .str("targetId").unwrap().str("b").unwrap();
+                .map(3)
+                .unwrap()
+                .str("type")
+                .unwrap()
+                .str("sync")
+                .unwrap()
+                .str("senderId")
+                .unwrap()
+                .str("a")
+                .unwrap()
+                .str("targetId")
+                .unwrap()
+                .str("b")
+                .unwrap();
             buf
         };
         assert_eq!(
             Message::decode(&sync_without_doc),
-            Err(DecodeError::MissingField { type_name: "sync".into(), field: "documentId" })
+            Err(DecodeError::MissingField {
+                type_name: "sync".into(),
+                field: "documentId"
+            })
         );
-        let mut truncated = Message::Leave { sender_id: peer("abc") }.encode();
+        let mut truncated = Message::Leave {
+            sender_id: peer("abc"),
+        }
+        .encode();
         truncated.pop();
         assert!(Message::decode(&truncated).is_err());
-        let mut trailing = Message::Leave { sender_id: peer("abc") }.encode();
+        let mut trailing = Message::Leave {
+            sender_id: peer("abc"),
+        }
+        .encode();
         trailing.push(0);
         assert_eq!(Message::decode(&trailing), Err(DecodeError::Trailing));
     }
@@ -711,6 +790,11 @@ mod tests {
         deep.extend([0x61, b'x']);
         deep.extend(std::iter::repeat_n(0x81, 100_000));
         deep.push(0x00);
-        assert_eq!(Message::decode(&deep).unwrap(), Message::Leave { sender_id: peer("a") });
+        assert_eq!(
+            Message::decode(&deep).unwrap(),
+            Message::Leave {
+                sender_id: peer("a")
+            }
+        );
     }
 }

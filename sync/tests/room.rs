@@ -45,7 +45,10 @@ fn question_room(ctx_locked: bool) -> (Room, PolicyContext) {
     tx.commit();
     let room = Room::new(DocumentId::random(), PeerId(SERVER.into()), doc);
     let ctx = PolicyContext {
-        kind: DocKind::Question { phase_id: "p".into(), categories: vec!["spazi".into()] },
+        kind: DocKind::Question {
+            phase_id: "p".into(),
+            categories: vec!["spazi".into()],
+        },
         phase_locked: ctx_locked,
         vote_budget: 3,
     };
@@ -54,7 +57,13 @@ fn question_room(ctx_locked: bool) -> (Room, PolicyContext) {
 
 impl Net {
     fn new(room: Room, ctx: PolicyContext) -> Self {
-        Net { room, ctx, clients: Vec::new(), autosave: true, saved: Vec::new() }
+        Net {
+            room,
+            ctx,
+            clients: Vec::new(),
+            autosave: true,
+            saved: Vec::new(),
+        }
     }
 
     fn join(&mut self, name: &str, role: Role) -> usize {
@@ -92,7 +101,11 @@ impl Net {
         for i in 0..self.clients.len() {
             let c = &mut self.clients[i];
             if let Some(msg) = c.doc.sync().generate_sync_message(&mut c.state) {
-                let kind = if c.requesting { SyncKind::Request } else { SyncKind::Sync };
+                let kind = if c.requesting {
+                    SyncKind::Request
+                } else {
+                    SyncKind::Sync
+                };
                 c.requesting = false;
                 let peer = c.peer.clone();
                 let wire = Message::Sync(DocMessage {
@@ -102,7 +115,9 @@ impl Net {
                     data: msg.encode(),
                 });
                 // Through the codec, as on the wire.
-                let Message::Sync(m) = Message::decode(&wire.encode()).unwrap() else { unreachable!() };
+                let Message::Sync(m) = Message::decode(&wire.encode()).unwrap() else {
+                    unreachable!()
+                };
                 self.room.receive(&peer, kind, &m.data, &self.ctx).unwrap();
                 moved += 1;
             }
@@ -130,7 +145,10 @@ impl Net {
                 match m {
                     Message::Sync(m) => {
                         let msg = sync::Message::decode(&m.data).unwrap();
-                        c.doc.sync().receive_sync_message(&mut c.state, msg).unwrap();
+                        c.doc
+                            .sync()
+                            .receive_sync_message(&mut c.state, msg)
+                            .unwrap();
                     }
                     Message::Refused(r) => c.refusals.push(r.code),
                     other => panic!("unexpected {other:?}"),
@@ -167,7 +185,12 @@ impl Net {
             Role::Participant(p) => p.clone(),
             Role::Facilitator => ParticipantId("facilitator".into()),
         };
-        let new = NewNote { text: text.into(), category: None, anonymous: false, created_at: 1 };
+        let new = NewNote {
+            text: text.into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
         ops::add_note(&mut c.doc, id, &author, &new).unwrap();
     }
 }
@@ -184,7 +207,11 @@ fn two_participants_see_each_others_notes() {
     net.quiesce();
     assert_eq!(net.notes(anna), net.notes(bruno));
     assert_eq!(net.notes(anna).len(), 2);
-    assert_eq!(net.saved.len(), 2, "exactly the two notes' changes were saved");
+    assert_eq!(
+        net.saved.len(),
+        2,
+        "exactly the two notes' changes were saved"
+    );
 }
 
 #[test]
@@ -214,8 +241,19 @@ fn a_forged_note_is_refused_never_reaches_others_and_the_exchange_goes_quiet() {
     let bruno = net.participant("bruno");
     net.quiesce();
     // Mallory writes a note claiming Bruno wrote it.
-    let forged = NewNote { text: "firmato bruno".into(), category: None, anonymous: false, created_at: 1 };
-    ops::add_note(&mut net.clients[mallory].doc, "n_f", &ParticipantId("bruno".into()), &forged).unwrap();
+    let forged = NewNote {
+        text: "firmato bruno".into(),
+        category: None,
+        anonymous: false,
+        created_at: 1,
+    };
+    ops::add_note(
+        &mut net.clients[mallory].doc,
+        "n_f",
+        &ParticipantId("bruno".into()),
+        &forged,
+    )
+    .unwrap();
     let messages = net.quiesce();
     assert!(messages <= 6, "refusal took {messages} messages");
     assert_eq!(net.clients[mallory].refusals, ["not_yours"]);
@@ -248,7 +286,11 @@ fn a_refused_client_that_starts_afresh_converges_and_can_write_again() {
     ops::edit_note_text(&mut net.clients[anna].doc, "n_b", "di Anna").unwrap();
     net.quiesce();
     assert_eq!(net.clients[anna].refusals, ["not_yours"]);
-    assert_eq!(net.notes(anna), ["di Anna"], "her copy still has the refused edit");
+    assert_eq!(
+        net.notes(anna),
+        ["di Anna"],
+        "her copy still has the refused edit"
+    );
     // What Tavolo's client does on `tavolo/refused`: drop the copy, request anew.
     let c = &mut net.clients[anna];
     c.doc = AutoCommit::new();
@@ -286,7 +328,11 @@ fn the_session_document_is_read_only_for_participants() {
     tx.put(ROOT, "title", "Tavolo").unwrap();
     tx.commit();
     let room = Room::new(DocumentId::random(), PeerId(SERVER.into()), doc);
-    let ctx = PolicyContext { kind: DocKind::Session, phase_locked: false, vote_budget: 3 };
+    let ctx = PolicyContext {
+        kind: DocKind::Session,
+        phase_locked: false,
+        vote_budget: 3,
+    };
     let mut net = Net::new(room, ctx);
     let anna = net.participant("anna");
     let bruno = net.participant("bruno");
@@ -313,12 +359,18 @@ fn a_busy_peer_gets_one_catch_up_message_when_it_drains() {
         net.step();
     }
     net.quiesce();
-    assert!(net.clients[slow].inbox.len() <= 1, "a stalled peer's queue grew");
+    assert!(
+        net.clients[slow].inbox.len() <= 1,
+        "a stalled peer's queue grew"
+    );
     net.clients[slow].reading = true;
     net.quiesce();
     assert_eq!(net.notes(slow).len(), 50);
     let got = net.clients[slow].received - before;
-    assert!(got <= 6, "the slow peer needed {got} messages to catch up on 50 notes");
+    assert!(
+        got <= 6,
+        "the slow peer needed {got} messages to catch up on 50 notes"
+    );
 }
 
 #[test]
@@ -359,7 +411,18 @@ fn whole_document_chunks_from_peers_are_refused() {
     net.quiesce();
     let mut copy = net.clients[anna].doc.clone();
     net.add_note(anna, "n_a", "x");
-    ops::add_note(&mut copy, "n_b", &ParticipantId("anna".into()), &NewNote { text: "y".into(), category: None, anonymous: false, created_at: 1 }).unwrap();
+    ops::add_note(
+        &mut copy,
+        "n_b",
+        &ParticipantId("anna".into()),
+        &NewNote {
+            text: "y".into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        },
+    )
+    .unwrap();
     let heads = net.room.heads();
     let msg = sync::Message {
         heads: copy.get_heads(),
@@ -369,8 +432,19 @@ fn whole_document_chunks_from_peers_are_refused() {
         flags: None,
         version: sync::MessageVersion::V2,
     };
-    let r = net.room.receive(&PeerId("anna".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
-    assert!(matches!(r, Received::Refused(ref x) if x.detail.contains("whole documents")), "{r:?}");
+    let r = net
+        .room
+        .receive(
+            &PeerId("anna".into()),
+            SyncKind::Sync,
+            &msg.encode(),
+            &net.ctx,
+        )
+        .unwrap();
+    assert!(
+        matches!(r, Received::Refused(ref x) if x.detail.contains("whole documents")),
+        "{r:?}"
+    );
     assert_eq!(net.room.heads(), heads);
 }
 
@@ -399,7 +473,15 @@ fn a_change_that_arrives_before_its_dependency_waits_and_lands_with_it() {
         flags: None,
         version: sync::MessageVersion::V1,
     };
-    let r = net.room.receive(&PeerId("anna".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
+    let r = net
+        .room
+        .receive(
+            &PeerId("anna".into()),
+            SyncKind::Sync,
+            &msg.encode(),
+            &net.ctx,
+        )
+        .unwrap();
     assert_eq!(r, Received::NoChanges, "the orphan waits");
     net.quiesce();
     assert_eq!(net.notes(bruno), ["prima", "seconda"]);
@@ -421,7 +503,18 @@ fn a_waiting_change_is_judged_as_its_senders_even_when_another_peer_completes_it
     let mut m = net.clients[mallory].doc.clone();
     m.apply_changes(vec![fac_change]).unwrap();
     let other = ParticipantId("someone".into());
-    ops::add_note(&mut m, "n_x", &other, &NewNote { text: "falsa".into(), category: None, anonymous: false, created_at: 1 }).unwrap();
+    ops::add_note(
+        &mut m,
+        "n_x",
+        &other,
+        &NewNote {
+            text: "falsa".into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        },
+    )
+    .unwrap();
     let mut forged = m.get_last_local_change().unwrap();
     let msg = sync::Message {
         heads: m.get_heads(),
@@ -431,7 +524,14 @@ fn a_waiting_change_is_judged_as_its_senders_even_when_another_peer_completes_it
         flags: None,
         version: sync::MessageVersion::V1,
     };
-    net.room.receive(&PeerId("mallory".into()), SyncKind::Sync, &msg.encode(), &net.ctx).unwrap();
+    net.room
+        .receive(
+            &PeerId("mallory".into()),
+            SyncKind::Sync,
+            &msg.encode(),
+            &net.ctx,
+        )
+        .unwrap();
     // The facilitator's change supplies the dependency: the forgery is
     // still judged as Mallory's, so the whole batch is refused.
     net.quiesce();

@@ -6,11 +6,23 @@ use serde_json::json;
 #[tokio::test]
 async fn creating_a_session_returns_its_code_key_and_document() {
     let r = spawn_server().await;
-    let (status, body) = r.api.post("/api/sessions", &json!({"template": "tavolo-prima-sessione"})).await.unwrap();
+    let (status, body) = r
+        .api
+        .post(
+            "/api/sessions",
+            &json!({"template": "tavolo-prima-sessione"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["join_code"].as_str().unwrap().len(), 6);
     assert!(body["facilitator_key"].as_str().unwrap().len() >= 32);
-    assert!(body["session_doc"].as_str().unwrap().starts_with("automerge:"));
+    assert!(
+        body["session_doc"]
+            .as_str()
+            .unwrap()
+            .starts_with("automerge:")
+    );
     assert!(body["session_id"].as_str().is_some());
     assert_eq!(body["title"], "Prima sessione del Tavolo di Negoziazione");
 }
@@ -18,10 +30,17 @@ async fn creating_a_session_returns_its_code_key_and_document() {
 #[tokio::test]
 async fn an_unknown_template_is_refused_with_the_available_ones() {
     let r = spawn_server().await;
-    let (status, body) = r.api.post("/api/sessions", &json!({"template": "nope"})).await.unwrap();
+    let (status, body) = r
+        .api
+        .post("/api/sessions", &json!({"template": "nope"}))
+        .await
+        .unwrap();
     assert_eq!(status, 422);
     let msg = body["error"].as_str().unwrap();
-    assert!(msg.contains("nope") && msg.contains("tavolo-prima-sessione"), "{msg}");
+    assert!(
+        msg.contains("nope") && msg.contains("tavolo-prima-sessione"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -40,7 +59,10 @@ async fn joining_returns_a_ticket_and_the_session_document() {
     assert_eq!(status, 201, "{body}");
     assert!(body["participant_id"].as_str().unwrap().starts_with("p_"));
     assert_eq!(body["ticket"].as_str().unwrap().len(), 64);
-    assert_eq!(body["session_doc"].as_str().unwrap(), format!("automerge:{}", s.session_doc));
+    assert_eq!(
+        body["session_doc"].as_str().unwrap(),
+        format!("automerge:{}", s.session_doc)
+    );
 }
 
 #[tokio::test]
@@ -75,10 +97,22 @@ async fn join_errors_name_what_is_wrong() {
         b
     };
     let cases = [
-        (with("join_code", json!("ZZZZZZ")), 404, "no session has this join code"),
+        (
+            with("join_code", json!("ZZZZZZ")),
+            404,
+            "no session has this join code",
+        ),
         (with("name", json!("   ")), 422, "name is required"),
-        (with("tier", json!("boss")), 422, "tier must be one of founding_core, strategic_extension, not \"boss\""),
-        (with("attendance", serde_json::Value::Null), 422, "attendance is required (one of in_room, remote)"),
+        (
+            with("tier", json!("boss")),
+            422,
+            "tier must be one of founding_core, strategic_extension, not \"boss\"",
+        ),
+        (
+            with("attendance", serde_json::Value::Null),
+            422,
+            "attendance is required (one of in_room, remote)",
+        ),
         (with("name", json!(42)), 422, ""),
     ];
     for (body, status, message) in cases {
@@ -87,14 +121,31 @@ async fn join_errors_name_what_is_wrong() {
         let err = resp["error"].as_str().expect("error message");
         assert!(err.contains(message), "{err}");
     }
-    let (status, resp) = r.api.post_raw("/api/join", "application/json", "{not json").await.unwrap();
+    let (status, resp) = r
+        .api
+        .post_raw("/api/join", "application/json", "{not json")
+        .await
+        .unwrap();
     assert_eq!(status, 400);
-    assert!(resp["error"].as_str().unwrap().starts_with("request body is not valid JSON"));
-    let (status, resp) = r.api.post_raw("/api/join", "text/plain", "{}").await.unwrap();
+    assert!(
+        resp["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("request body is not valid JSON")
+    );
+    let (status, resp) = r
+        .api
+        .post_raw("/api/join", "text/plain", "{}")
+        .await
+        .unwrap();
     assert_eq!(status, 415);
     assert!(resp["error"].is_string());
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(100_000));
-    let (status, resp) = r.api.post_raw("/api/join", "application/json", &huge).await.unwrap();
+    let (status, resp) = r
+        .api
+        .post_raw("/api/join", "application/json", &huge)
+        .await
+        .unwrap();
     assert_eq!(status, 413);
     assert!(resp["error"].is_string());
 }
@@ -105,20 +156,32 @@ async fn the_facilitator_key_is_checked() {
     let s = r.api.create_session().await.unwrap();
     let (status, body) = r
         .api
-        .post("/api/facilitator", &json!({"session_id": s.session_id, "facilitator_key": s.facilitator_key}))
+        .post(
+            "/api/facilitator",
+            &json!({"session_id": s.session_id, "facilitator_key": s.facilitator_key}),
+        )
         .await
         .unwrap();
     assert_eq!(status, 201, "{body}");
     assert!(body["ticket"].is_string());
     let (status, body) = r
         .api
-        .post("/api/facilitator", &json!({"session_id": s.session_id, "facilitator_key": "guess"}))
+        .post(
+            "/api/facilitator",
+            &json!({"session_id": s.session_id, "facilitator_key": "guess"}),
+        )
         .await
         .unwrap();
-    assert_eq!((status, body["error"].as_str()), (403, Some("wrong facilitator key")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong facilitator key"))
+    );
     let (status, _) = r
         .api
-        .post("/api/facilitator", &json!({"session_id": "nope", "facilitator_key": "guess"}))
+        .post(
+            "/api/facilitator",
+            &json!({"session_id": "nope", "facilitator_key": "guess"}),
+        )
         .await
         .unwrap();
     assert_eq!(status, 404);

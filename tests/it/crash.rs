@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use std::collections::BTreeSet;
-use tavolo_tests::{note_texts, ServerProcess, SyncClient};
+use tavolo_tests::{ServerProcess, SyncClient, note_texts};
 
 const CRASHES: usize = 20;
 
@@ -27,13 +27,23 @@ async fn every_observed_note_survives_repeated_sigkills_with_writes_in_flight() 
         // Everything observed before the last crash is still there.
         let present: BTreeSet<String> = note_texts(&observer.doc(qd)).into_iter().collect();
         let missing: Vec<_> = observed.difference(&present).collect();
-        assert!(missing.is_empty(), "round {round}: lost after SIGKILL: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: lost after SIGKILL: {missing:?}"
+        );
 
         // Write a burst; the observer confirms part of it; the rest is in
         // flight when the server dies.
         for i in 0..10 {
             let text = format!("r{round}-n{i}");
-            add_note(&mut writer, qd, &writer_id, &format!("n_{round}_{i}"), &text).await;
+            add_note(
+                &mut writer,
+                qd,
+                &writer_id,
+                &format!("n_{round}_{i}"),
+                &text,
+            )
+            .await;
         }
         let target = format!("r{round}-n4");
         observer
@@ -71,17 +81,19 @@ async fn keep_writing(
 ) {
     let mut started = Some(started);
     for i in 10..60 {
-        if i == 13 {
-            if let Some(s) = started.take() {
-                let _ = s.send(());
-            }
+        if i == 13
+            && let Some(s) = started.take()
+        {
+            let _ = s.send(());
         }
         let text = format!("r{round}-late{i}");
         let author = tavolo_model::ParticipantId(author.clone());
         let n = note(&text);
         let id = format!("n_{round}_{i}");
         if writer
-            .change(q, |d| tavolo_model::ops::add_note(d, &id, &author, &n).expect("add"))
+            .change(q, |d| {
+                tavolo_model::ops::add_note(d, &id, &author, &n).expect("add")
+            })
             .await
             .is_err()
         {
@@ -94,5 +106,6 @@ async fn keep_writing(
 /// `PRAGMA integrity_check` on the server's database file.
 fn rusqlite_check(dir: &std::path::Path) -> String {
     let conn = rusqlite::Connection::open(dir.join("tavolo.sqlite3")).unwrap();
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).unwrap()
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+        .unwrap()
 }

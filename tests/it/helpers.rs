@@ -1,7 +1,7 @@
 use std::time::Duration;
-use tavolo_model::ops::{self, NewNote};
 use tavolo_model::ParticipantId;
-use tavolo_tests::{question_docs, Api, ServerProcess, Session, SyncClient, Ticket};
+use tavolo_model::ops::{self, NewNote};
+use tavolo_tests::{Api, ServerProcess, Session, SyncClient, Ticket, question_docs};
 use tempfile::TempDir;
 
 /// Generous: CI machines are shared; the happy path takes milliseconds.
@@ -16,14 +16,22 @@ pub struct Running {
 
 pub async fn spawn_server() -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path()).await.expect("server starts");
+    let server = ServerProcess::start(dir.path())
+        .await
+        .expect("server starts");
     let api = server.api();
-    Running { server, api, _dir: dir }
+    Running {
+        server,
+        api,
+        _dir: dir,
+    }
 }
 
 /// A connected client that has synced the session document.
 pub async fn connect(server: &ServerProcess, ticket: &Ticket) -> SyncClient {
-    let mut c = SyncClient::connect(&server.ws_url(&ticket.ticket)).await.expect("connects");
+    let mut c = SyncClient::connect(&server.ws_url(&ticket.ticket))
+        .await
+        .expect("connects");
     c.open(ticket.session_doc).await.expect("opens session doc");
     let sd = ticket.session_doc;
     c.pump_until(WAIT, |c| tavolo_model::SessionDoc::load(c.doc(sd)).is_ok())
@@ -35,25 +43,43 @@ pub async fn connect(server: &ServerProcess, ticket: &Ticket) -> SyncClient {
 /// Opens a question document and waits until its maps are there.
 pub async fn open_question(c: &mut SyncClient, id: tavolo_sync::DocumentId) {
     c.open(id).await.expect("open");
-    c.pump_until(WAIT, |c| tavolo_model::read::get_map(c.doc(id), &automerge::ROOT, "notes").is_some())
-        .await
-        .expect("question doc arrives");
+    c.pump_until(WAIT, |c| {
+        tavolo_model::read::get_map(c.doc(id), &automerge::ROOT, "notes").is_some()
+    })
+    .await
+    .expect("question doc arrives");
 }
 
-pub fn first_question(c: &SyncClient, session_doc: tavolo_sync::DocumentId) -> tavolo_sync::DocumentId {
+pub fn first_question(
+    c: &SyncClient,
+    session_doc: tavolo_sync::DocumentId,
+) -> tavolo_sync::DocumentId {
     question_docs(&c.doc(session_doc))[0]
 }
 
 pub fn note(text: &str) -> NewNote {
-    NewNote { text: text.into(), category: None, anonymous: false, created_at: 1_700_000_000_000 }
+    NewNote {
+        text: text.into(),
+        category: None,
+        anonymous: false,
+        created_at: 1_700_000_000_000,
+    }
 }
 
-pub async fn add_note(c: &mut SyncClient, doc: tavolo_sync::DocumentId, author: &str, id: &str, text: &str) {
+pub async fn add_note(
+    c: &mut SyncClient,
+    doc: tavolo_sync::DocumentId,
+    author: &str,
+    id: &str,
+    text: &str,
+) {
     let author = ParticipantId(author.to_string());
     let n = note(text);
-    c.change(doc, |d| ops::add_note(d, id, &author, &n).expect("add note"))
-        .await
-        .expect("send");
+    c.change(doc, |d| {
+        ops::add_note(d, id, &author, &n).expect("add note")
+    })
+    .await
+    .expect("send");
 }
 
 pub async fn session_and_two(api: &Api) -> (Session, Ticket, Ticket) {

@@ -3,4 +3,5 @@
 mod api;
 mod crash;
 mod helpers;
+mod interop;
 mod sync;

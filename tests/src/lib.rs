@@ -9,11 +9,11 @@
 //! - [`Api`]: the HTTP calls, returning status and JSON.
 //! - [`SyncClient`]: one automerge-repo peer over one WebSocket.
 
-use anyhow::{anyhow, bail, Context, Result};
-use automerge::sync::{self, SyncDoc};
+use anyhow::{Context, Result, anyhow, bail};
 use automerge::AutoCommit;
+use automerge::sync::{self, SyncDoc};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -23,7 +23,7 @@ use tavolo_sync::{DocumentId, Message, PeerId};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-use tokio::time::{timeout, Instant};
+use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -38,14 +38,24 @@ pub fn server_bin() -> PathBuf {
             if let Ok(p) = std::env::var("TAVOLO_SERVER_BIN") {
                 return PathBuf::from(p);
             }
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("workspace root");
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "tavolo-server", "--bin", "tavolo-server"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "tavolo-server",
+                    "--bin",
+                    "tavolo-server",
+                ])
                 .current_dir(root)
                 .status()
                 .expect("cargo runs");
             assert!(status.success(), "building tavolo-server failed");
-            let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map_or_else(|_| root.join("target"), PathBuf::from);
             target.join("debug").join("tavolo-server")
         })
         .clone()
@@ -73,7 +83,10 @@ impl ServerProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", std::env::var("TAVOLO_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("TAVOLO_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -101,7 +114,10 @@ impl ServerProcess {
     }
 
     pub fn ws_url(&self, ticket: &str) -> String {
-        format!("{}/sync?ticket={ticket}", self.base.replacen("http", "ws", 1))
+        format!(
+            "{}/sync?ticket={ticket}",
+            self.base.replacen("http", "ws", 1)
+        )
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -162,13 +178,23 @@ impl Api {
 
     /// POSTs JSON; returns status and body (JSON, or `null` if not JSON).
     pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
-        let resp = self.http.post(format!("{}{path}", self.base)).json(body).send().await?;
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
         let status = resp.status().as_u16();
         let text = resp.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> Result<(u16, Value)> {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<(u16, Value)> {
         let resp = self
             .http
             .post(format!("{}{path}", self.base))
@@ -190,7 +216,10 @@ impl Api {
 
     pub async fn create_session(&self) -> Result<Session> {
         let (status, body) = self
-            .post("/api/sessions", &json!({"template": "tavolo-prima-sessione", "title": "Prova"}))
+            .post(
+                "/api/sessions",
+                &json!({"template": "tavolo-prima-sessione", "title": "Prova"}),
+            )
             .await?;
         if status != 201 {
             bail!("create session: {status} {body}");
@@ -281,7 +310,9 @@ impl ClientView {
     /// The local copy of a document (empty if not opened).
     pub fn doc(&self, id: DocumentId) -> &AutoCommit {
         static EMPTY: std::sync::OnceLock<AutoCommit> = std::sync::OnceLock::new();
-        self.docs.get(&id).map_or_else(|| EMPTY.get_or_init(AutoCommit::new), |d| &d.doc)
+        self.docs
+            .get(&id)
+            .map_or_else(|| EMPTY.get_or_init(AutoCommit::new), |d| &d.doc)
     }
 }
 
@@ -302,7 +333,9 @@ pub struct SyncClient {
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncClient").field("peer", &self.peer).finish()
+        f.debug_struct("SyncClient")
+            .field("peer", &self.peer)
+            .finish()
     }
 }
 
@@ -314,7 +347,13 @@ impl Drop for SyncClient {
 }
 
 /// Generates the next sync message for a document, if there is one.
-fn next_sync(view: &mut ClientView, peer: &PeerId, server: &PeerId, id: DocumentId, request: bool) -> Option<WsMessage> {
+fn next_sync(
+    view: &mut ClientView,
+    peer: &PeerId,
+    server: &PeerId,
+    id: DocumentId,
+    request: bool,
+) -> Option<WsMessage> {
     let d = view.docs.get_mut(&id)?;
     let msg = d.doc.sync().generate_sync_message(&mut d.state)?;
     let m = DocMessage {
@@ -323,7 +362,11 @@ fn next_sync(view: &mut ClientView, peer: &PeerId, server: &PeerId, id: Document
         document_id: id,
         data: msg.encode(),
     };
-    let wire = if request { Message::Request(m) } else { Message::Sync(m) };
+    let wire = if request {
+        Message::Request(m)
+    } else {
+        Message::Sync(m)
+    };
     view.sent += 1;
     Some(WsMessage::Binary(wire.encode().into()))
 }
@@ -331,11 +374,15 @@ fn next_sync(view: &mut ClientView, peer: &PeerId, server: &PeerId, id: Document
 impl SyncClient {
     /// Connects and completes the `join` / `peer` handshake.
     pub async fn connect(url: &str) -> Result<Self> {
-        let (mut ws, _): (WebSocketStream<MaybeTlsStream<TcpStream>>, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut ws, _): (WebSocketStream<MaybeTlsStream<TcpStream>>, _) =
+            tokio_tungstenite::connect_async(url).await?;
         let peer = PeerId(format!("test-{}", uuid::Uuid::new_v4().simple()));
         let join = Message::Join {
             sender_id: peer.clone(),
-            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: true },
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: true,
+            },
             supported_protocol_versions: vec!["1".into()],
         };
         ws.send(WsMessage::Binary(join.encode().into())).await?;
@@ -363,7 +410,13 @@ impl SyncClient {
         let view: Shared = Shared::default();
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         let reader = {
-            let (view, changed, out, peer, server) = (view.clone(), changed.clone(), out.clone(), peer.clone(), server.clone());
+            let (view, changed, out, peer, server) = (
+                view.clone(),
+                changed.clone(),
+                out.clone(),
+                peer.clone(),
+                server.clone(),
+            );
             tokio::spawn(async move {
                 while let Some(frame) = stream.next().await {
                     let Ok(frame) = frame else { break };
@@ -379,11 +432,16 @@ impl SyncClient {
                                             let applied = sync::Message::decode(&m.data)
                                                 .map_err(|e| e.to_string())
                                                 .and_then(|msg| {
-                                                    d.doc.sync().receive_sync_message(&mut d.state, msg).map_err(|e| e.to_string())
+                                                    d.doc
+                                                        .sync()
+                                                        .receive_sync_message(&mut d.state, msg)
+                                                        .map_err(|e| e.to_string())
                                                 });
                                             match applied {
                                                 Ok(()) => {
-                                                    if let Some(reply) = next_sync(&mut v, &peer, &server, id, false) {
+                                                    if let Some(reply) =
+                                                        next_sync(&mut v, &peer, &server, id, false)
+                                                    {
                                                         let _ = out.send(reply);
                                                     }
                                                 }
@@ -391,7 +449,9 @@ impl SyncClient {
                                             }
                                         }
                                     }
-                                    Ok(Message::DocUnavailable { document_id, .. }) => v.unavailable.push(document_id),
+                                    Ok(Message::DocUnavailable { document_id, .. }) => {
+                                        v.unavailable.push(document_id)
+                                    }
                                     Ok(Message::Refused(r)) => v.refusals.push(r),
                                     Ok(Message::Error { message }) => v.errors.push(message),
                                     Ok(_) => {}
@@ -399,7 +459,9 @@ impl SyncClient {
                                 }
                             }
                             WsMessage::Close(f) => {
-                                v.closed = Some(f.map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string())));
+                                v.closed = Some(f.map_or((1005, String::new()), |f| {
+                                    (f.code.into(), f.reason.to_string())
+                                }));
                             }
                             _ => {}
                         }
@@ -413,7 +475,15 @@ impl SyncClient {
                 changed.notify_waiters();
             })
         };
-        Ok(Self { peer, server, view, changed, out, reader, writer })
+        Ok(Self {
+            peer,
+            server,
+            view,
+            changed,
+            out,
+            reader,
+            writer,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ClientView> {
@@ -434,7 +504,13 @@ impl SyncClient {
     /// Starts syncing a document this client does not have (or drops the
     /// local copy and asks again — what the real client does after a refusal).
     pub async fn open(&mut self, id: DocumentId) -> Result<()> {
-        self.lock().docs.insert(id, ClientDoc { doc: AutoCommit::new(), state: sync::State::new() });
+        self.lock().docs.insert(
+            id,
+            ClientDoc {
+                doc: AutoCommit::new(),
+                state: sync::State::new(),
+            },
+        );
         self.send_next(id, true)
     }
 
@@ -452,7 +528,11 @@ impl SyncClient {
     }
 
     /// Edits a document locally, then sends what changed.
-    pub async fn change<T>(&mut self, id: DocumentId, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
+    pub async fn change<T>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&mut AutoCommit) -> T,
+    ) -> Result<T> {
         let out = {
             let mut v = self.lock();
             let d = v.docs.get_mut(&id).ok_or_else(|| anyhow!("doc not open"))?;
@@ -464,7 +544,9 @@ impl SyncClient {
 
     /// Sends raw bytes as one binary frame (for hostile-input tests).
     pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<()> {
-        self.out.send(WsMessage::Binary(bytes.into())).map_err(|_| anyhow!("connection closed"))
+        self.out
+            .send(WsMessage::Binary(bytes.into()))
+            .map_err(|_| anyhow!("connection closed"))
     }
 
     pub async fn send_message(&mut self, m: &Message) -> Result<()> {
@@ -472,7 +554,11 @@ impl SyncClient {
     }
 
     /// Waits until `done` holds for what the client has seen, or fails after `limit`.
-    pub async fn pump_until(&mut self, limit: Duration, mut done: impl FnMut(&ClientView) -> bool) -> Result<()> {
+    pub async fn pump_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&ClientView) -> bool,
+    ) -> Result<()> {
         let deadline = Instant::now() + limit;
         loop {
             let notified = self.changed.notified();
@@ -485,7 +571,10 @@ impl SyncClient {
                     bail!("server closed the connection: {c:?}");
                 }
             }
-            if timeout(deadline.saturating_duration_since(Instant::now()), notified).await.is_err() {
+            if timeout(deadline.saturating_duration_since(Instant::now()), notified)
+                .await
+                .is_err()
+            {
                 bail!("condition not met within {limit:?}");
             }
         }
@@ -499,7 +588,10 @@ impl SyncClient {
             if let Some(c) = self.lock().closed.clone() {
                 return Ok(c);
             }
-            if timeout(deadline.saturating_duration_since(Instant::now()), notified).await.is_err() {
+            if timeout(deadline.saturating_duration_since(Instant::now()), notified)
+                .await
+                .is_err()
+            {
                 bail!("not closed within {limit:?}");
             }
         }

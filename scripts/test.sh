@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every Tavolo test. Installs what the tests need first; each install
+# is skipped when already done, so a second run starts testing at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain and test dependencies"
+scripts/setup.sh
+
+step "formatting"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "model and sync build for the browser (wasm32)"
+cargo build --locked -p tavolo-model -p tavolo-sync --target wasm32-unknown-unknown
+
+step "unit, integration, crash-loop and interop tests"
+cargo test --workspace --locked

@@ -1,0 +1,87 @@
+//! The stock automerge-repo JavaScript client (from npm) against Tavolo.
+
+use crate::helpers::*;
+use std::path::Path;
+use std::process::Command;
+use tavolo_tests::note_texts;
+
+/// Installs the npm packages once (`npm install`, idempotent) and returns the
+/// script's directory.
+fn interop_dir() -> &'static Path {
+    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/interop-js"));
+    READY.get_or_init(|| {
+        if dir
+            .join("node_modules/@automerge/automerge-repo/package.json")
+            .exists()
+        {
+            return;
+        }
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(dir)
+            .status()
+            .expect("npm is installed (the interop test needs node and npm)");
+        assert!(status.success(), "npm install failed in {}", dir.display());
+    });
+    dir
+}
+
+#[tokio::test]
+async fn two_stock_javascript_clients_sync_a_note_through_tavolo_and_a_forgery_is_refused() {
+    let dir = interop_dir();
+    let r = spawn_server().await;
+    let (_s, a, b) = session_and_two(&r.api).await;
+    let reader = connect(&r.server, &a).await;
+    let q = first_question(&reader, a.session_doc);
+    drop(reader);
+
+    let out = tokio::process::Command::new("node")
+        .arg("interop.mjs")
+        .arg(r.server.ws_url(&a.ticket))
+        .arg(r.server.ws_url(&b.ticket))
+        .arg(q.url())
+        .arg(a.participant_id.as_deref().unwrap())
+        .arg(b.participant_id.as_deref().unwrap())
+        .current_dir(dir)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(90), out)
+        .await
+        .expect("node finished within 90 s")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "interop script failed\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("bad report {stdout}: {e}"));
+    assert_eq!(report["ok"], true, "{report}");
+
+    // The server's copy, seen by a fresh connection once both JS clients
+    // have gone (so the forgery was handled before this request): the
+    // honest note, written with Text strings, is there; the forgery is not.
+    let mut check = connect(&r.server, &b).await;
+    open_question(&mut check, q).await;
+    check
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(q)).contains(&"Marcatore di B".to_string())
+        })
+        .await
+        .unwrap();
+    let doc = check.doc(q);
+    let texts = note_texts(&doc);
+    assert!(
+        texts.contains(&"Scritta dal client JavaScript".to_string()),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("Firmata B")),
+        "forgery on the server: {texts:?}"
+    );
+    let notes = tavolo_model::QuestionDoc::load(&doc).notes;
+    assert_eq!(notes["n_js_a"].author, a.participant_id.clone().unwrap());
+}
