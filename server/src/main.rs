@@ -22,6 +22,10 @@ struct Options {
     /// template and print its join code and facilitator link.
     #[arg(long, env = "TAVOLO_DEMO")]
     demo: bool,
+    /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
+    /// that start the server on port 0).
+    #[arg(long, hide = true)]
+    announce: bool,
 }
 
 #[tokio::main]
@@ -43,9 +47,8 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{addr}");
     tracing::info!(%addr, data_dir = %options.data_dir.display(), "tavolo listening");
 
-    // Machine-readable first line (tests read it when binding port 0).
     #[allow(clippy::print_stdout)]
-    {
+    if options.announce {
         println!("TAVOLO_LISTENING {base}");
     }
     if options.demo {

@@ -27,13 +27,21 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+static SERVER_BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Uses this binary for every [`ServerProcess`] of this process (the
+/// benchmarks point it at a release build). Returns false if one was
+/// already chosen.
+pub fn use_server_bin(path: PathBuf) -> bool {
+    SERVER_BIN.set(path).is_ok()
+}
+
 /// Path of the server binary under test: `TAVOLO_SERVER_BIN`, or the
 /// workspace's debug build, brought up to date once per test process (so a
 /// test never runs against a stale binary; cargo releases its build lock
 /// while tests run, and an up-to-date build takes a fraction of a second).
 pub fn server_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
+    SERVER_BIN
         .get_or_init(|| {
             if let Ok(p) = std::env::var("TAVOLO_SERVER_BIN") {
                 return PathBuf::from(p);
@@ -82,6 +90,7 @@ impl ServerProcess {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--announce")
             .args(extra)
             .env(
                 "RUST_LOG",
@@ -111,6 +120,11 @@ impl ServerProcess {
             base,
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// The server's process id (for CPU and memory readings).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     pub fn ws_url(&self, ticket: &str) -> String {
@@ -289,6 +303,7 @@ pub struct ClientView {
     docs: HashMap<DocumentId, ClientDoc>,
     pub refusals: Vec<RefusedMessage>,
     pub unavailable: Vec<DocumentId>,
+    pub ephemeral: Vec<tavolo_sync::wire::EphemeralMessage>,
     pub errors: Vec<String>,
     /// The close frame, once the server closed the connection.
     pub closed: Option<(u16, String)>,
@@ -453,6 +468,7 @@ impl SyncClient {
                                         v.unavailable.push(document_id)
                                     }
                                     Ok(Message::Refused(r)) => v.refusals.push(r),
+                                    Ok(Message::Ephemeral(e)) => v.ephemeral.push(e),
                                     Ok(Message::Error { message }) => v.errors.push(message),
                                     Ok(_) => {}
                                     Err(e) => v.errors.push(e.to_string()),
@@ -521,6 +537,11 @@ impl SyncClient {
     /// A copy of the local document.
     pub fn doc(&self, id: DocumentId) -> AutoCommit {
         self.lock().doc(id).clone()
+    }
+
+    /// Reads what the client has seen.
+    pub fn lock_view<T>(&self, f: impl FnOnce(&ClientView) -> T) -> T {
+        f(&self.lock())
     }
 
     pub fn refusals(&self) -> Vec<RefusedMessage> {

@@ -1,0 +1,248 @@
+//! `tavolo-bench`: real clients against a real (release) server.
+//!
+//! `delivery`: N participants each write notes at a steady rate on the same
+//! question while every one of them receives everyone's notes; a few of them
+//! also time each note from the moment it was written to the moment it is in
+//! their copy. Reports latency percentiles, server CPU per delivered note and
+//! the server's peak memory.
+//!
+//!     cargo run --release -p tavolo-bench -- delivery --clients 25 --rate 0.1 --seconds 30
+
+// A benchmark's job is to print its results.
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tavolo_model::ParticipantId;
+use tavolo_model::ops::{self, NewNote};
+use tavolo_sync::DocumentId;
+use tavolo_tests::{ServerProcess, SyncClient, question_docs};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Note delivery latency with N writing-and-reading clients.
+    Delivery {
+        #[arg(long, default_value_t = 25)]
+        clients: usize,
+        /// Notes per second per client.
+        #[arg(long, default_value_t = 0.1)]
+        rate: f64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Clients that time deliveries (all clients receive everything).
+        #[arg(long, default_value_t = 3)]
+        observers: usize,
+    },
+}
+
+static START: OnceLock<Instant> = OnceLock::new();
+
+fn micros() -> u64 {
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Builds the release server (unless `TAVOLO_SERVER_BIN` names one) and
+/// makes the harness use it.
+fn release_server() -> Result<()> {
+    if std::env::var_os("TAVOLO_SERVER_BIN").is_some() {
+        return Ok(());
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "tavolo-server"])
+        .current_dir(&root)
+        .status()?;
+    if !status.success() {
+        bail!("building the release server failed");
+    }
+    tavolo_tests::use_server_bin(root.join("target/release/tavolo-server"));
+    Ok(())
+}
+
+fn proc_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn proc_peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn delivery(clients: usize, rate: f64, seconds: u64, observers: usize) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path()).await?;
+    let pid = server.pid().context("server pid")?;
+    let api = server.api();
+    let session = api.create_session().await?;
+    let mut joined = Vec::new();
+    for i in 0..clients {
+        joined.push(
+            api.join(&session.join_code, &format!("Persona {i}"))
+                .await?,
+        );
+    }
+    // Connect everyone and open the first question.
+    let mut conns = Vec::new();
+    let mut question = None;
+    for t in &joined {
+        let mut c = SyncClient::connect(&server.ws_url(&t.ticket)).await?;
+        c.open(t.session_doc).await?;
+        let sd = t.session_doc;
+        c.pump_until(Duration::from_secs(30), |v| {
+            tavolo_model::SessionDoc::load(v.doc(sd)).is_ok()
+        })
+        .await?;
+        let q = *question.get_or_insert_with(|| question_docs(&c.doc(sd))[0]);
+        c.open(q).await?;
+        c.pump_until(Duration::from_secs(30), |v| {
+            tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "notes").is_some()
+        })
+        .await?;
+        conns.push((c, t.participant_id.clone().unwrap_or_default()));
+    }
+    let q: DocumentId = question.context("no question")?;
+    let expected = (clients as f64 * rate * seconds as f64).round() as usize;
+    eprintln!("{clients} clients connected; writing ~{expected} notes over {seconds} s");
+
+    let cpu_before = proc_cpu_seconds(pid).unwrap_or(0.0);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (i, (mut c, pid_str)) in conns.into_iter().enumerate() {
+        let observe = i < observers;
+        tasks.push(tokio::spawn(async move {
+            let me = ParticipantId(pid_str);
+            let period = Duration::from_secs_f64(1.0 / rate);
+            // Spread the writers' phases over one period.
+            let offset = period.mul_f64((i as f64 * 0.618_034) % 1.0);
+            let mut next = Instant::now() + offset;
+            let mut seq = 0_u64;
+            let mut latencies: Vec<u64> = Vec::new();
+            let mut seen: HashMap<String, ()> = HashMap::new();
+            loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                if now >= next {
+                    let id = format!("n_{i}_{seq}_{}", micros());
+                    seq += 1;
+                    let note = NewNote {
+                        text: format!("nota {i}/{seq}"),
+                        category: None,
+                        anonymous: false,
+                        created_at: 0,
+                    };
+                    let _ = c.change(q, |d| ops::add_note(d, &id, &me, &note)).await;
+                    next += period;
+                }
+                let wait = next.min(deadline).saturating_duration_since(Instant::now());
+                // Wake on any incoming message (to time deliveries) or at the next write.
+                let _ = c
+                    .pump_until(wait.max(Duration::from_millis(1)), |v| {
+                        if observe {
+                            let Some(notes) =
+                                tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "notes")
+                            else {
+                                return false;
+                            };
+                            let now = micros();
+                            for key in tavolo_model::read::keys(v.doc(q), &notes) {
+                                if seen.contains_key(&key) {
+                                    continue;
+                                }
+                                let mut parts = key.split('_');
+                                let (_, w, _, t) =
+                                    (parts.next(), parts.next(), parts.next(), parts.next());
+                                if w.and_then(|w| w.parse::<usize>().ok()) != Some(i)
+                                    && let Some(sent) = t.and_then(|t| t.parse::<u64>().ok())
+                                {
+                                    latencies.push(now.saturating_sub(sent));
+                                }
+                                seen.insert(key, ());
+                            }
+                        }
+                        false
+                    })
+                    .await;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = proc_cpu_seconds(pid).unwrap_or(0.0) - cpu_before;
+    all.sort_unstable();
+    let deliveries_total = expected * clients.saturating_sub(1);
+    println!(
+        "delivery clients={clients} rate={rate}/s seconds={seconds} timed_deliveries={} \
+         p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms server_cpu={:.2}s ({:.0}% of one core) \
+         cpu_per_delivery≈{:.0}µs peak_rss={}KiB",
+        all.len(),
+        percentile(&all, 0.50) as f64 / 1000.0,
+        percentile(&all, 0.95) as f64 / 1000.0,
+        percentile(&all, 0.99) as f64 / 1000.0,
+        all.last().copied().unwrap_or(0) as f64 / 1000.0,
+        cpu,
+        100.0 * cpu / elapsed,
+        if deliveries_total > 0 {
+            cpu * 1e6 / deliveries_total as f64
+        } else {
+            0.0
+        },
+        proc_peak_rss_kib(pid).unwrap_or(0),
+    );
+    server.kill().await?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    START.get_or_init(Instant::now);
+    release_server()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Delivery {
+                clients,
+                rate,
+                seconds,
+                observers,
+            } => delivery(clients, rate, seconds, observers).await,
+        }
+    })
+}

@@ -1,0 +1,108 @@
+//! The server's life: graceful stop, compaction across restarts, presence
+//! relay, and frames that are not protocol messages.
+
+use crate::helpers::*;
+use tavolo_sync::wire::EphemeralMessage;
+use tavolo_sync::{Message, PeerId};
+use tavolo_tests::{ServerProcess, note_texts};
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_going_away_and_exits_cleanly() {
+    let r = spawn_server().await;
+    let (_s, a, _b) = session_and_two(&r.api).await;
+    let mut anna = connect(&r.server, &a).await;
+    let status = r.server.terminate().await.unwrap();
+    assert!(status.success(), "exit status {status}");
+    let (code, reason) = anna.closed(WAIT).await.unwrap();
+    assert_eq!(code, 1001, "{reason}");
+    assert!(reason.contains("restarting"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_compacted_into_a_snapshot_loads_whole_after_a_restart() {
+    let r = spawn_server().await;
+    let (_s, a, b) = session_and_two(&r.api).await;
+    let mut anna = connect(&r.server, &a).await;
+    let q = first_question(&anna, a.session_doc);
+    open_question(&mut anna, q).await;
+    let pid = a.participant_id.clone().unwrap();
+    // More changes than the compaction threshold (500).
+    for i in 0..520 {
+        add_note(&mut anna, q, &pid, &format!("n_{i}"), &format!("nota {i}")).await;
+    }
+    let mut bruno = connect(&r.server, &b).await;
+    open_question(&mut bruno, q).await;
+    bruno
+        .pump_until(WAIT * 3, |c| note_texts(c.doc(q)).len() == 520)
+        .await
+        .unwrap();
+    let dir = r.server.data_dir.clone();
+    r.server.kill().await.unwrap();
+
+    let db = rusqlite::Connection::open(dir.join("tavolo.sqlite3")).unwrap();
+    let loose: i64 = db
+        .query_row(
+            "SELECT count(*) FROM changes WHERE doc_id = ?1",
+            [q.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        loose < 500,
+        "{loose} loose changes: the log was never compacted"
+    );
+    drop(db);
+
+    let server = ServerProcess::start(&dir).await.unwrap();
+    let mut again = connect(&server, &b).await;
+    open_question(&mut again, q).await;
+    again
+        .pump_until(WAIT, |c| note_texts(c.doc(q)).len() == 520)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ephemeral_messages_reach_the_other_peers_of_the_document() {
+    let r = spawn_server().await;
+    let (_s, a, b) = session_and_two(&r.api).await;
+    let mut anna = connect(&r.server, &a).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let presence = EphemeralMessage {
+        sender_id: anna.peer.clone(),
+        target_id: PeerId("server".into()),
+        count: 1,
+        session_id: "s-anna".into(),
+        document_id: a.session_doc,
+        data: vec![0xa1, 0x61, b'x', 0x01],
+    };
+    anna.send_message(&Message::Ephemeral(presence))
+        .await
+        .unwrap();
+    bruno
+        .pump_until(WAIT, |c| {
+            c.ephemeral
+                .iter()
+                .any(|e| e.session_id == "s-anna" && e.data == [0xa1, 0x61, b'x', 0x01])
+        })
+        .await
+        .unwrap();
+    // The sender does not get its own presence back.
+    assert!(anna.lock_view(|v| v.ephemeral.is_empty()));
+}
+
+#[tokio::test]
+async fn a_frame_that_is_not_a_protocol_message_closes_the_connection_with_a_reason() {
+    let r = spawn_server().await;
+    let (_s, a, b) = session_and_two(&r.api).await;
+    let mut anna = connect(&r.server, &a).await;
+    anna.send_raw(vec![0xff, 0x00, 0x13, 0x37]).await.unwrap();
+    let (code, reason) = anna.closed(WAIT).await.unwrap();
+    assert_eq!(code, 4000, "{reason}");
+    assert!(!reason.is_empty());
+    // The server is fine and others keep syncing.
+    let mut bruno = connect(&r.server, &b).await;
+    let q = first_question(&bruno, b.session_doc);
+    open_question(&mut bruno, q).await;
+    assert_eq!(r.api.get("/healthz").await.unwrap().0, 200);
+}
