@@ -74,6 +74,9 @@ pub enum RefusalCode {
     Malformed,
     /// More dots than the budget allows.
     OverBudget,
+    /// Earlier changes of this peer were refused and everything it sends
+    /// since depends on them: it must drop its copy and load the server's.
+    ResetRequired,
 }
 
 impl RefusalCode {
@@ -84,6 +87,7 @@ impl RefusalCode {
             RefusalCode::NotYours => "not_yours",
             RefusalCode::Malformed => "malformed",
             RefusalCode::OverBudget => "over_budget",
+            RefusalCode::ResetRequired => "reset_required",
         }
     }
 }

@@ -183,7 +183,7 @@ impl Room {
                 .receive_sync_message(&mut state.sync, message)
                 .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
             let refusal = Refusal {
-                code: RefusalCode::NotYours,
+                code: RefusalCode::ResetRequired,
                 detail: "earlier changes of yours were refused; reload this document".into(),
             };
             state
