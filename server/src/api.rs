@@ -202,9 +202,20 @@ pub async fn facilitator(
         Json(json!({
             "ticket": ticket,
             "session_doc": session.session_doc,
+            "join_code": session.join_code,
+            "title": session.title,
             "expires_at": expires_at,
         })),
     ))
+}
+
+/// The templates a session can start from.
+pub async fn templates() -> impl IntoResponse {
+    let list: Vec<_> = Template::builtins()
+        .into_iter()
+        .map(|t| json!({ "id": t.id, "title": t.title, "description": t.description }))
+        .collect();
+    Json(list)
 }
 
 pub async fn healthz() -> impl IntoResponse {

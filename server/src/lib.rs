@@ -14,6 +14,7 @@
 //! - [`registry`]: open sessions and documents; one actor per document.
 //! - [`actor`]: the per-document task that owns a sync `Room`.
 //! - [`storage`]: SQLite with group commit.
+//! - [`web`]: the built web app and its routes.
 
 pub mod actor;
 pub mod api;
@@ -21,6 +22,7 @@ pub mod connection;
 pub mod registry;
 pub mod sessions;
 pub mod storage;
+pub mod web;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -66,25 +68,30 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them.
     pub connections: TaskTracker,
+    /// The built web app (`web/dist`).
+    pub web_dir: PathBuf,
     next_conn: AtomicU64,
 }
 
 impl AppState {
-    pub fn new(storage: Storage) -> Arc<Self> {
+    pub fn new(storage: Storage, web_dir: PathBuf) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
         Arc::new(Self {
             registry: Registry::new(storage.clone(), server_peer),
             storage,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            web_dir,
             next_conn: AtomicU64::new(1),
         })
     }
 }
 
-/// The router: API, sync endpoint, health check.
+/// The router: API, sync endpoint, health check, web app.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
+        .merge(web::routes(&state))
+        .route("/api/templates", get(api::templates))
         .route("/api/sessions", post(api::create_session))
         .route("/api/join", post(api::join))
         .route("/api/facilitator", post(api::facilitator))
@@ -135,12 +142,6 @@ async fn sync_upgrade(
         .on_upgrade(move |socket| {
             tracker.track_future(connection::serve(socket, state, grant, conn))
         })
-}
-
-/// Server options (see `main.rs` for the command line).
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub data_dir: PathBuf,
 }
 
 /// Serves `listener` until `shutdown` resolves, then closes every WebSocket

@@ -18,6 +18,9 @@ struct Options {
     /// Directory for the SQLite database.
     #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Directory of the built web app.
+    #[arg(long, env = "TAVOLO_WEB_DIR", default_value = "./web/dist")]
+    web_dir: PathBuf,
     /// Create (once per data directory) a demo session from the built-in
     /// template and print its join code and facilitator link.
     #[arg(long, env = "TAVOLO_DEMO")]
@@ -72,7 +75,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let state = AppState::new(storage);
+    if !options.web_dir.join("index.html").exists() {
+        tracing::warn!(web_dir = %options.web_dir.display(), "the web app is not built; pages will say so");
+    }
+    let state = AppState::new(storage, options.web_dir.clone());
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -12,12 +12,17 @@
 //! - [`wire`]: the CBOR message codec (`join`, `peer`, `request`, `sync`,
 //!   `doc-unavailable`, `ephemeral`, `error`, `leave`, and Tavolo's
 //!   `tavolo/refused`).
-//! - [`room`]: one document and its peers.
+//! - [`room`]: one document and its peers (the server side).
+//! - [`client`]: the documents one peer holds (the client side).
+//! - [`loopback`]: an in-memory server for one document (simulations, tests).
 
+pub mod client;
 pub mod doc_id;
+pub mod loopback;
 pub mod room;
 pub mod wire;
 
+pub use client::ClientCore;
 pub use doc_id::DocumentId;
 pub use room::{Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

@@ -265,7 +265,10 @@ fn a_forged_note_is_refused_never_reaches_others_and_the_exchange_goes_quiet() {
     net.add_note(mallory, "n_m", "onesta");
     net.quiesce();
     assert!(net.notes(bruno).is_empty());
-    assert_eq!(net.clients[mallory].refusals, ["not_yours", "reset_required"]);
+    assert_eq!(
+        net.clients[mallory].refusals,
+        ["not_yours", "reset_required"]
+    );
 
     // Bruno is unaffected.
     net.add_note(bruno, "n_b", "di Bruno");

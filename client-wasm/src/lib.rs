@@ -1,0 +1,304 @@
+//! Tavolo's browser client: documents, protocol and sync states live here
+//! (in Rust, shared with the server through `tavolo-model` and
+//! `tavolo-sync`); JavaScript owns the socket and the UI.
+//!
+//! The JavaScript side calls [`TavoloClient::connected`] when its socket
+//! opens, feeds every binary frame to [`TavoloClient::receive`], and after
+//! every call sends what [`TavoloClient::take_outgoing`] returns. Views
+//! (`session`, `roster`, `question`) are plain objects shaped for the UI;
+//! edits (`addNote`, `editNote`) go through `tavolo_model::ops`. Every
+//! fallible method throws a JavaScript `Error` with a readable message.
+//!
+//! # Layout
+//!
+//! - [`views`]: what the UI reads, computed from the documents.
+//! - this file: the `TavoloClient` class exported to JavaScript.
+
+pub mod views;
+
+use std::collections::BTreeMap;
+use tavolo_model::ops::{self, NewNote};
+use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
+use tavolo_sync::{ClientCore, DocumentId, PeerId};
+use views::{LostNote, RefusalView};
+use wasm_bindgen::prelude::*;
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn parse_url(url: &str) -> Result<DocumentId, JsError> {
+    DocumentId::from_url(url).map_err(|e| JsError::new(&format!("invalid document URL {url}: {e}")))
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
+
+/// The milliseconds clock, from JavaScript in the browser.
+fn now_ms() -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// One participant's (or the facilitator's) connection to a session.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct TavoloClient {
+    me: Option<ParticipantId>,
+    core: ClientCore,
+    /// The roster's id, learnt from the session document.
+    roster: Option<DocumentId>,
+    /// Refused documents being reloaded, with my notes as they were.
+    reloading: BTreeMap<DocumentId, (String, String, Vec<LostNote>)>,
+    refusals: Vec<RefusalView>,
+}
+
+#[wasm_bindgen]
+impl TavoloClient {
+    /// `participant_id` is `null` for the facilitator.
+    #[wasm_bindgen(constructor)]
+    pub fn new(participant_id: Option<String>) -> TavoloClient {
+        let peer = PeerId(format!("tavolo-web-{}", uuid::Uuid::new_v4().simple()));
+        TavoloClient {
+            me: participant_id.map(ParticipantId),
+            core: ClientCore::new(peer),
+            roster: None,
+            reloading: BTreeMap::new(),
+            refusals: Vec::new(),
+        }
+    }
+
+    /// The socket opened: resets every sync state and returns the `join`
+    /// frame to send first (it is also the first of `takeOutgoing`).
+    pub fn connected(&mut self) -> Vec<u8> {
+        self.core.connected();
+        self.core
+            .take_outgoing()
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    pub fn disconnected(&mut self) {
+        self.core.disconnected();
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn ready(&self) -> bool {
+        self.core.ready()
+    }
+
+    /// Feeds one frame; returns the URLs of documents whose content changed.
+    pub fn receive(&mut self, frame: &[u8]) -> Result<Vec<String>, JsError> {
+        let received = self.core.receive(frame).map_err(js_err)?;
+        for r in self.core.take_refusals() {
+            // The local copy holds changes the server will never take: note
+            // what of mine is in it, drop it, and reload the server's.
+            let mine = self
+                .core
+                .doc(r.document_id)
+                .map(|d| self.my_notes(&QuestionDoc::load(d)))
+                .unwrap_or_default();
+            self.core.reset(r.document_id);
+            self.reloading
+                .insert(r.document_id, (r.code, r.message, mine));
+        }
+        let mut changed: Vec<String> = received.changed.iter().map(DocumentId::url).collect();
+        for id in &received.changed {
+            if let Some((code, message, mine)) = self.reloading.remove(id) {
+                let server = self
+                    .core
+                    .doc(*id)
+                    .map(QuestionDoc::load)
+                    .unwrap_or_default();
+                let lost_notes = mine
+                    .into_iter()
+                    .filter(|n| server.notes.get(&n.id).is_none_or(|s| s.text != n.text))
+                    .collect();
+                self.refusals.push(RefusalView {
+                    doc: id.url(),
+                    code,
+                    message,
+                    lost_notes,
+                });
+            }
+        }
+        if received.greeted {
+            changed.clear();
+        }
+        Ok(changed)
+    }
+
+    /// Frames to send now, in order.
+    #[wasm_bindgen(js_name = takeOutgoing)]
+    pub fn take_outgoing(&mut self) -> Vec<js_sys::Uint8Array> {
+        self.core
+            .take_outgoing()
+            .iter()
+            .map(|f| js_sys::Uint8Array::from(f.as_slice()))
+            .collect()
+    }
+
+    /// Starts syncing a document by `automerge:` URL.
+    pub fn open(&mut self, url: &str) -> Result<(), JsError> {
+        self.core.open(parse_url(url)?);
+        Ok(())
+    }
+
+    /// The session document as a view, `undefined` until it has loaded.
+    pub fn session(&mut self, url: &str) -> Result<JsValue, JsError> {
+        let id = parse_url(url)?;
+        let Some(doc) = self.core.doc(id) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        match SessionDoc::load(doc) {
+            Ok(s) => {
+                if let Ok(r) = DocumentId::from_url(&s.roster_doc) {
+                    self.roster = Some(r);
+                }
+                to_js(&views::session(&s))
+            }
+            Err(_) => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// The roster (participant id → participant), `undefined` until loaded.
+    pub fn roster(&mut self, url: &str) -> Result<JsValue, JsError> {
+        let id = parse_url(url)?;
+        self.roster = Some(id);
+        match self.core.doc(id) {
+            Some(doc) if self.core.is_loaded(id) => {
+                to_js(&views::roster(&tavolo_model::RosterDoc::load(doc)))
+            }
+            _ => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// A question document as a board view, `undefined` until loaded.
+    pub fn question(&self, url: &str) -> Result<JsValue, JsError> {
+        let id = parse_url(url)?;
+        match self.core.doc(id) {
+            Some(doc) if self.core.is_loaded(id) => {
+                let roster = self
+                    .roster
+                    .and_then(|r| self.core.doc(r))
+                    .map(tavolo_model::RosterDoc::load)
+                    .unwrap_or_default();
+                to_js(&views::question(
+                    &QuestionDoc::load(doc),
+                    &roster,
+                    self.me.as_ref(),
+                ))
+            }
+            _ => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// Adds a note written by this participant; returns its id.
+    #[wasm_bindgen(js_name = addNote)]
+    pub fn add_note(
+        &mut self,
+        url: &str,
+        text: &str,
+        category: Option<String>,
+        anonymous: bool,
+    ) -> Result<String, JsError> {
+        let id = parse_url(url)?;
+        let me = self
+            .me
+            .clone()
+            .ok_or_else(|| JsError::new("the facilitator writes no notes as a participant"))?;
+        if let Some(c) = &category {
+            let known = self.question_categories(id);
+            if !known.iter().any(|k| k == c) {
+                return Err(JsError::new(&format!("unknown category {c}")));
+            }
+        }
+        let note_id = tavolo_model::ids::new_item_id("n");
+        let new = NewNote {
+            text: text.to_string(),
+            category,
+            anonymous,
+            created_at: now_ms(),
+        };
+        self.core
+            .change(id, |d| ops::add_note(d, &note_id, &me, &new))
+            .map_err(js_err)?
+            .map_err(js_err)?;
+        Ok(note_id)
+    }
+
+    /// Replaces the text of one of my notes.
+    #[wasm_bindgen(js_name = editNote)]
+    pub fn edit_note(&mut self, url: &str, note_id: &str, text: &str) -> Result<(), JsError> {
+        let id = parse_url(url)?;
+        let doc = self
+            .core
+            .doc(id)
+            .ok_or_else(|| JsError::new("document is not open"))?;
+        let q = QuestionDoc::load(doc);
+        let note = q
+            .notes
+            .get(note_id)
+            .ok_or_else(|| JsError::new("no such note"))?;
+        if self.me.as_ref().map(ParticipantId::as_str) != Some(note.author.as_str()) {
+            return Err(JsError::new("only the author can edit a note"));
+        }
+        self.core
+            .change(id, |d| ops::edit_note_text(d, note_id, text))
+            .map_err(js_err)?
+            .map_err(js_err)?;
+        Ok(())
+    }
+
+    /// Refusals since the last call, with the notes of mine that did not land.
+    #[wasm_bindgen(js_name = takeRefusals)]
+    pub fn take_refusals(&mut self) -> Result<JsValue, JsError> {
+        to_js(&std::mem::take(&mut self.refusals))
+    }
+}
+
+impl TavoloClient {
+    fn my_notes(&self, q: &QuestionDoc) -> Vec<LostNote> {
+        let Some(me) = &self.me else {
+            return Vec::new();
+        };
+        q.notes_in_order()
+            .into_iter()
+            .filter(|(_, n)| n.author == me.as_str())
+            .map(|(id, n)| LostNote {
+                id: id.clone(),
+                text: n.text.clone(),
+            })
+            .collect()
+    }
+
+    /// The category ids the question offers, from whichever open session
+    /// document lists it.
+    fn question_categories(&self, id: DocumentId) -> Vec<String> {
+        let url = id.url();
+        self.core
+            .open_docs()
+            .filter_map(|d| SessionDoc::load(d).ok())
+            .find_map(|s| {
+                s.question_by_doc(&url)
+                    .map(|(_, q)| q.categories.iter().map(|c| c.id.clone()).collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// For native tests: the inner protocol core.
+    pub fn core_mut(&mut self) -> &mut ClientCore {
+        &mut self.core
+    }
+}

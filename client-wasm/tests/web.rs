@@ -1,0 +1,142 @@
+//! The browser client compiled to wasm and run by wasm-bindgen's test runner
+//! (in node), against the real room through the in-memory server.
+#![cfg(target_arch = "wasm32")]
+
+use automerge::Automerge;
+use tavolo_client_wasm::TavoloClient;
+use tavolo_model::ParticipantId;
+use tavolo_model::ops;
+use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_sync::loopback::Loopback;
+use tavolo_sync::{DocumentId, PeerId};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn server() -> (Loopback, DocumentId) {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    ops::init_question_doc(&mut tx).unwrap();
+    tx.commit();
+    let id = DocumentId::random();
+    let ctx = PolicyContext {
+        kind: DocKind::Question {
+            phase_id: "p".into(),
+            categories: vec![],
+        },
+        phase_locked: false,
+        vote_budget: 3,
+    };
+    (Loopback::new(id, doc, ctx), id)
+}
+
+/// A browser client with the identity the server knows it by.
+struct Page {
+    client: TavoloClient,
+    peer: PeerId,
+}
+
+fn page(server: &mut Loopback, participant: &str) -> Page {
+    let mut client = TavoloClient::new(Some(participant.to_string()));
+    let join = client.connected();
+    let peer = match tavolo_sync::Message::decode(&join).unwrap() {
+        tavolo_sync::Message::Join { sender_id, .. } => sender_id,
+        other => panic!("{other:?}"),
+    };
+    server.admit(
+        peer.clone(),
+        Role::Participant(ParticipantId(participant.into())),
+    );
+    let mut p = Page { client, peer };
+    deliver(server, &mut [&mut p], vec![join]);
+    p
+}
+
+fn deliver(server: &mut Loopback, pages: &mut [&mut Page], first: Vec<Vec<u8>>) {
+    let mut queue: Vec<(usize, Vec<u8>)> =
+        first.into_iter().map(|f| (pages.len() - 1, f)).collect();
+    for _ in 0..200 {
+        for (i, p) in pages.iter_mut().enumerate() {
+            queue.extend(
+                p.client
+                    .take_outgoing()
+                    .into_iter()
+                    .map(|f| (i, f.to_vec())),
+            );
+        }
+        if queue.is_empty() {
+            return;
+        }
+        for (i, frame) in std::mem::take(&mut queue) {
+            let from = pages[i].peer.clone();
+            for (to, reply) in server.deliver(&from, &frame) {
+                if let Some(p) = pages.iter_mut().find(|p| p.peer == to) {
+                    p.client.receive(&reply).unwrap();
+                }
+            }
+        }
+    }
+    panic!("never quiet");
+}
+
+fn error_message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    js_sys::Error::from(v).message().into()
+}
+
+#[wasm_bindgen_test]
+fn a_note_added_on_one_page_appears_on_the_other() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let mut bruno = page(&mut server, "p_bruno");
+    let url = id.url();
+    anna.client.open(&url).unwrap();
+    bruno.client.open(&url).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    let note = anna
+        .client
+        .add_note(&url, "Orti condivisi", None, true)
+        .unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    let view = bruno.client.question(&url).unwrap();
+    let notes = js_sys::Reflect::get(&view, &"notes".into()).unwrap();
+    let first = js_sys::Array::from(&notes).get(0);
+    let get = |k: &str| js_sys::Reflect::get(&first, &k.into()).unwrap();
+    assert_eq!(get("id").as_string().unwrap(), note);
+    assert_eq!(get("text").as_string().unwrap(), "Orti condivisi");
+    assert_eq!(get("mine").as_bool(), Some(false));
+    assert_eq!(get("anonymous").as_bool(), Some(true));
+    assert!(get("organization").is_null());
+}
+
+#[wasm_bindgen_test]
+fn invalid_edits_throw_errors_with_a_message() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let url = id.url();
+    anna.client.open(&url).unwrap();
+    deliver(&mut server, &mut [&mut anna], vec![]);
+    assert_eq!(
+        error_message(anna.client.add_note(&url, "   ", None, false).unwrap_err()),
+        "a note needs some text"
+    );
+    assert!(
+        error_message(
+            anna.client
+                .add_note(&url, "x", Some("nope".into()), false)
+                .unwrap_err()
+        )
+        .contains("unknown category")
+    );
+    assert!(
+        error_message(anna.client.open("automerge:nope").unwrap_err())
+            .contains("invalid document URL")
+    );
+    assert_eq!(
+        error_message(anna.client.edit_note(&url, "n_missing", "x").unwrap_err()),
+        "no such note"
+    );
+    assert!(
+        error_message(anna.client.receive(&[0xff, 0x00]).unwrap_err())
+            .contains("not a protocol message")
+    );
+}

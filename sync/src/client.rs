@@ -1,0 +1,258 @@
+//! The client side of the protocol, sans-IO: the documents a peer holds,
+//! one sync state per document (fresh per connection), the `join`
+//! handshake, and the frames to send. Tavolo's browser client
+//! (`client-wasm`) wraps it; JavaScript owns the socket.
+
+use crate::doc_id::DocumentId;
+use crate::wire::{
+    DecodeError, DocMessage, Message, PROTOCOL_V1, PeerId, PeerMetadata, RefusedMessage,
+};
+use automerge::AutoCommit;
+use automerge::sync::{self, SyncDoc};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("frame is not a protocol message: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("sync message for {doc} does not apply: {reason}")]
+    Sync { doc: DocumentId, reason: String },
+    #[error("document {0} is not open")]
+    NotOpen(DocumentId),
+    #[error("the server answered with protocol version {0}, expected 1")]
+    Version(String),
+}
+
+#[derive(Debug)]
+struct ClientDoc {
+    doc: AutoCommit,
+    state: sync::State,
+    /// The document has content (from the server or a local edit).
+    loaded: bool,
+}
+
+/// What happened to the documents after a frame.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Documents whose content changed.
+    pub changed: Vec<DocumentId>,
+    /// The server greeted us (`peer`): documents can sync now.
+    pub greeted: bool,
+}
+
+#[derive(Debug)]
+pub struct ClientCore {
+    peer: PeerId,
+    server: Option<PeerId>,
+    docs: BTreeMap<DocumentId, ClientDoc>,
+    outgoing: Vec<Vec<u8>>,
+    refusals: Vec<RefusedMessage>,
+    unavailable: Vec<DocumentId>,
+    errors: Vec<String>,
+}
+
+impl ClientCore {
+    pub fn new(peer: PeerId) -> Self {
+        Self {
+            peer,
+            server: None,
+            docs: BTreeMap::new(),
+            outgoing: Vec::new(),
+            refusals: Vec::new(),
+            unavailable: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn peer(&self) -> &PeerId {
+        &self.peer
+    }
+
+    /// Whether the server has answered `join` on the current connection.
+    pub fn ready(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// The socket opened: every sync state starts afresh (the server keeps
+    /// none across connections) and `join` goes first.
+    pub fn connected(&mut self) {
+        self.server = None;
+        self.outgoing.clear();
+        for d in self.docs.values_mut() {
+            d.state = sync::State::new();
+        }
+        let join = Message::Join {
+            sender_id: self.peer.clone(),
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: true,
+            },
+            supported_protocol_versions: vec![PROTOCOL_V1.into()],
+        };
+        self.outgoing.push(join.encode());
+    }
+
+    pub fn disconnected(&mut self) {
+        self.server = None;
+        self.outgoing.clear();
+    }
+
+    /// Starts syncing a document (no-op when already open).
+    pub fn open(&mut self, id: DocumentId) {
+        if self.docs.contains_key(&id) {
+            return;
+        }
+        self.docs.insert(
+            id,
+            ClientDoc {
+                doc: AutoCommit::new(),
+                state: sync::State::new(),
+                loaded: false,
+            },
+        );
+        self.queue_sync(id);
+    }
+
+    /// Drops the local copy and asks the server for its copy again (after a
+    /// refusal: the local copy holds changes the server will never take).
+    pub fn reset(&mut self, id: DocumentId) {
+        self.docs.insert(
+            id,
+            ClientDoc {
+                doc: AutoCommit::new(),
+                state: sync::State::new(),
+                loaded: false,
+            },
+        );
+        self.queue_sync(id);
+    }
+
+    /// The document has content (an empty document is still loading).
+    pub fn is_loaded(&self, id: DocumentId) -> bool {
+        self.docs.get(&id).is_some_and(|d| d.loaded)
+    }
+
+    pub fn is_open(&self, id: DocumentId) -> bool {
+        self.docs.contains_key(&id)
+    }
+
+    /// Every open document.
+    pub fn open_docs(&self) -> impl Iterator<Item = &AutoCommit> {
+        self.docs.values().map(|d| &d.doc)
+    }
+
+    pub fn doc(&self, id: DocumentId) -> Option<&AutoCommit> {
+        self.docs.get(&id).map(|d| &d.doc)
+    }
+
+    /// Edits a document locally and queues what changed for the server.
+    pub fn change<T>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&mut AutoCommit) -> T,
+    ) -> Result<T, ClientError> {
+        let d = self.docs.get_mut(&id).ok_or(ClientError::NotOpen(id))?;
+        let out = f(&mut d.doc);
+        d.doc.commit();
+        d.loaded = !d.doc.get_heads().is_empty();
+        self.queue_sync(id);
+        Ok(out)
+    }
+
+    /// Queues the next sync message for a document, if the connection is up
+    /// and there is something to say. A document with no content yet asks
+    /// with `request`.
+    fn queue_sync(&mut self, id: DocumentId) {
+        let Some(server) = self.server.clone() else {
+            return;
+        };
+        let Some(d) = self.docs.get_mut(&id) else {
+            return;
+        };
+        let empty = d.doc.get_heads().is_empty();
+        if let Some(msg) = d.doc.sync().generate_sync_message(&mut d.state) {
+            let m = DocMessage {
+                sender_id: self.peer.clone(),
+                target_id: server,
+                document_id: id,
+                data: msg.encode(),
+            };
+            let wire = if empty {
+                Message::Request(m)
+            } else {
+                Message::Sync(m)
+            };
+            self.outgoing.push(wire.encode());
+        }
+    }
+
+    /// Handles one frame from the server.
+    pub fn receive(&mut self, frame: &[u8]) -> Result<Received, ClientError> {
+        let mut out = Received::default();
+        match Message::decode(frame)? {
+            Message::Peer {
+                sender_id,
+                selected_protocol_version,
+                ..
+            } => {
+                if selected_protocol_version != PROTOCOL_V1 {
+                    return Err(ClientError::Version(selected_protocol_version));
+                }
+                self.server = Some(sender_id);
+                out.greeted = true;
+                let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
+                for id in ids {
+                    self.queue_sync(id);
+                }
+            }
+            Message::Sync(m) | Message::Request(m) => {
+                let id = m.document_id;
+                if let Some(d) = self.docs.get_mut(&id) {
+                    let before = d.doc.get_heads();
+                    let msg = sync::Message::decode(&m.data).map_err(|e| ClientError::Sync {
+                        doc: id,
+                        reason: e.to_string(),
+                    })?;
+                    d.doc
+                        .sync()
+                        .receive_sync_message(&mut d.state, msg)
+                        .map_err(|e| ClientError::Sync {
+                            doc: id,
+                            reason: e.to_string(),
+                        })?;
+                    let after = d.doc.get_heads();
+                    if after != before {
+                        d.loaded = !after.is_empty();
+                        out.changed.push(id);
+                    }
+                    self.queue_sync(id);
+                }
+            }
+            Message::DocUnavailable { document_id, .. } => self.unavailable.push(document_id),
+            Message::Refused(r) => self.refusals.push(r),
+            Message::Error { message } => self.errors.push(message),
+            Message::Join { .. }
+            | Message::Leave { .. }
+            | Message::Ephemeral(_)
+            | Message::Unknown { .. } => {}
+        }
+        Ok(out)
+    }
+
+    /// Frames to send now, in order.
+    pub fn take_outgoing(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    pub fn take_refusals(&mut self) -> Vec<RefusedMessage> {
+        std::mem::take(&mut self.refusals)
+    }
+
+    pub fn take_unavailable(&mut self) -> Vec<DocumentId> {
+        std::mem::take(&mut self.unavailable)
+    }
+
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+}

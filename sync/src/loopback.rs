@@ -1,0 +1,92 @@
+//! An in-memory server for one document: the server side of the protocol
+//! (`join` → `peer`, `request`/`sync` → the [`Room`]) without sockets or
+//! storage (changes count as saved at once). For simulations and for testing
+//! clients — including the browser client in wasm — against the real room.
+
+use crate::DocumentId;
+use crate::room::{Room, SyncKind};
+use crate::wire::{Message, PROTOCOL_V1, PeerId, PeerMetadata};
+use automerge::Automerge;
+use std::collections::BTreeMap;
+use tavolo_model::policy::{PolicyContext, Role};
+
+#[derive(Debug)]
+pub struct Loopback {
+    room: Room,
+    server: PeerId,
+    ctx: PolicyContext,
+    /// Roles by peer id, assigned before the peer joins.
+    roles: BTreeMap<PeerId, Role>,
+}
+
+impl Loopback {
+    pub fn new(id: DocumentId, doc: Automerge, ctx: PolicyContext) -> Self {
+        let server = PeerId("loopback-server".into());
+        Self {
+            room: Room::new(id, server.clone(), doc),
+            server,
+            ctx,
+            roles: BTreeMap::new(),
+        }
+    }
+
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    pub fn set_context(&mut self, ctx: PolicyContext) {
+        self.ctx = ctx;
+    }
+
+    /// The role a peer will have once it joins.
+    pub fn admit(&mut self, peer: PeerId, role: Role) {
+        self.roles.insert(peer, role);
+    }
+
+    /// Handles one frame from `from`; returns the frames to deliver, by peer.
+    pub fn deliver(&mut self, from: &PeerId, frame: &[u8]) -> Vec<(PeerId, Vec<u8>)> {
+        let mut out = Vec::new();
+        match Message::decode(frame) {
+            Ok(Message::Join { sender_id, .. }) => {
+                let role = self.roles.get(&sender_id).cloned();
+                if let Some(role) = role {
+                    self.room.remove_peer(&sender_id);
+                    self.room.add_peer(sender_id.clone(), role);
+                    let peer = Message::Peer {
+                        sender_id: self.server.clone(),
+                        target_id: sender_id.clone(),
+                        peer_metadata: PeerMetadata::default(),
+                        selected_protocol_version: PROTOCOL_V1.into(),
+                    };
+                    out.push((sender_id, peer.encode()));
+                }
+            }
+            Ok(Message::Request(m)) | Ok(Message::Sync(m)) if m.document_id == self.room.id() => {
+                let kind = if matches!(Message::decode(frame), Ok(Message::Request(_))) {
+                    SyncKind::Request
+                } else {
+                    SyncKind::Sync
+                };
+                if self.room.receive(from, kind, &m.data, &self.ctx).is_ok() {
+                    self.room.take_unsaved();
+                    self.room.saved();
+                }
+            }
+            Ok(Message::Request(m)) | Ok(Message::Sync(m)) => {
+                let unavailable = Message::DocUnavailable {
+                    sender_id: self.server.clone(),
+                    target_id: from.clone(),
+                    document_id: m.document_id,
+                };
+                out.push((from.clone(), unavailable.encode()));
+            }
+            _ => {}
+        }
+        for peer in self.room.dirty_peers() {
+            for m in self.room.outgoing(&peer) {
+                out.push((peer.clone(), m.encode()));
+            }
+        }
+        out
+    }
+}

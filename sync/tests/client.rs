@@ -1,0 +1,175 @@
+//! The client core against the real room, through an in-memory server.
+
+use automerge::Automerge;
+use tavolo_model::ops::{self, NewNote};
+use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_model::{ParticipantId, QuestionDoc};
+use tavolo_sync::loopback::Loopback;
+use tavolo_sync::{ClientCore, DocumentId, PeerId};
+
+fn setup() -> (Loopback, DocumentId) {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    ops::init_question_doc(&mut tx).unwrap();
+    tx.commit();
+    let id = DocumentId::random();
+    let ctx = PolicyContext {
+        kind: DocKind::Question {
+            phase_id: "p".into(),
+            categories: vec![],
+        },
+        phase_locked: false,
+        vote_budget: 3,
+    };
+    (Loopback::new(id, doc, ctx), id)
+}
+
+/// Moves frames until nobody has anything to say.
+fn run(server: &mut Loopback, clients: &mut [&mut ClientCore]) {
+    for _ in 0..100 {
+        let mut moved = false;
+        for i in 0..clients.len() {
+            let from = clients[i].peer().clone();
+            for frame in clients[i].take_outgoing() {
+                moved = true;
+                for (to, reply) in server.deliver(&from, &frame) {
+                    if let Some(c) = clients.iter_mut().find(|c| *c.peer() == to) {
+                        c.receive(&reply).unwrap();
+                    }
+                }
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
+    panic!("never quiet");
+}
+
+fn note(text: &str) -> NewNote {
+    NewNote {
+        text: text.into(),
+        category: None,
+        anonymous: false,
+        created_at: 1,
+    }
+}
+
+fn texts(c: &ClientCore, id: DocumentId) -> Vec<String> {
+    QuestionDoc::load(c.doc(id).unwrap())
+        .notes_in_order()
+        .into_iter()
+        .map(|(_, n)| n.text.clone())
+        .collect()
+}
+
+#[test]
+fn clients_handshake_open_and_see_each_others_notes() {
+    let (mut server, id) = setup();
+    let mut anna = ClientCore::new(PeerId("anna".into()));
+    let mut bruno = ClientCore::new(PeerId("bruno".into()));
+    server.admit(
+        anna.peer().clone(),
+        Role::Participant(ParticipantId("p_anna".into())),
+    );
+    server.admit(
+        bruno.peer().clone(),
+        Role::Participant(ParticipantId("p_bruno".into())),
+    );
+    for c in [&mut anna, &mut bruno] {
+        c.open(id);
+        c.connected();
+    }
+    run(&mut server, &mut [&mut anna, &mut bruno]);
+    assert!(anna.ready() && anna.is_loaded(id));
+    anna.change(id, |d| {
+        ops::add_note(
+            d,
+            "n_1",
+            &ParticipantId("p_anna".into()),
+            &note("Il forno sociale"),
+        )
+        .unwrap()
+    })
+    .unwrap();
+    run(&mut server, &mut [&mut anna, &mut bruno]);
+    assert_eq!(texts(&bruno, id), ["Il forno sociale"]);
+}
+
+#[test]
+fn a_reconnect_resyncs_with_fresh_states_and_sends_what_was_written_offline() {
+    let (mut server, id) = setup();
+    let mut anna = ClientCore::new(PeerId("anna".into()));
+    let mut bruno = ClientCore::new(PeerId("bruno".into()));
+    server.admit(
+        anna.peer().clone(),
+        Role::Participant(ParticipantId("p_anna".into())),
+    );
+    server.admit(
+        bruno.peer().clone(),
+        Role::Participant(ParticipantId("p_bruno".into())),
+    );
+    for c in [&mut anna, &mut bruno] {
+        c.open(id);
+        c.connected();
+    }
+    run(&mut server, &mut [&mut anna, &mut bruno]);
+    anna.disconnected();
+    anna.change(id, |d| {
+        ops::add_note(
+            d,
+            "n_off",
+            &ParticipantId("p_anna".into()),
+            &note("scritta offline"),
+        )
+        .unwrap()
+    })
+    .unwrap();
+    assert!(
+        anna.take_outgoing().is_empty(),
+        "nothing is sent while disconnected"
+    );
+    anna.connected();
+    run(&mut server, &mut [&mut anna, &mut bruno]);
+    assert_eq!(texts(&bruno, id), ["scritta offline"]);
+}
+
+#[test]
+fn a_refused_client_resets_and_converges() {
+    let (mut server, id) = setup();
+    let mut anna = ClientCore::new(PeerId("anna".into()));
+    server.admit(
+        anna.peer().clone(),
+        Role::Participant(ParticipantId("p_anna".into())),
+    );
+    anna.open(id);
+    anna.connected();
+    run(&mut server, &mut [&mut anna]);
+    anna.change(id, |d| {
+        ops::add_note(d, "n_x", &ParticipantId("p_other".into()), &note("falsa")).unwrap()
+    })
+    .unwrap();
+    run(&mut server, &mut [&mut anna]);
+    let refusals = anna.take_refusals();
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].code, "not_yours");
+    anna.reset(id);
+    run(&mut server, &mut [&mut anna]);
+    assert!(texts(&anna, id).is_empty());
+    assert!(anna.take_unavailable().is_empty());
+}
+
+#[test]
+fn documents_the_server_does_not_have_are_reported_unavailable() {
+    let (mut server, _id) = setup();
+    let mut anna = ClientCore::new(PeerId("anna".into()));
+    server.admit(
+        anna.peer().clone(),
+        Role::Participant(ParticipantId("p_anna".into())),
+    );
+    let other = DocumentId::random();
+    anna.open(other);
+    anna.connected();
+    run(&mut server, &mut [&mut anna]);
+    assert_eq!(anna.take_unavailable(), [other]);
+}
