@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain and test dependencies"
-scripts/setup.sh
+scripts/setup.sh --test
 
 step "formatting"
 cargo fmt --all --check
@@ -20,3 +20,10 @@ cargo build --locked -p tavolo-model -p tavolo-sync --target wasm32-unknown-unkn
 
 step "unit, integration, crash-loop and interop tests"
 cargo test --workspace --locked
+
+step "browser client tests (wasm, in node)"
+cargo test --locked -p tavolo-client-wasm --target wasm32-unknown-unknown
+
+step "web app: build and unit tests"
+scripts/build-web.sh
+(cd web && npm test)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the browser client (Rust → wasm → wasm-bindgen) and the web app into
+# web/dist, gzipping the assets the server sends precompressed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --locked --profile release-wasm --target wasm32-unknown-unknown -p tavolo-client-wasm
+raw=target/wasm32-unknown-unknown/release-wasm/tavolo_client_wasm.wasm
+if command -v wasm-opt >/dev/null 2>&1; then
+  # Before wasm-bindgen: Debian's binaryen breaks wasm-bindgen's output.
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    "$raw" -o target/tavolo_client_wasm.opt.wasm
+  raw=target/tavolo_client_wasm.opt.wasm
+fi
+mkdir -p web/src/wasm
+wasm-bindgen --target web --out-dir web/src/wasm --out-name tavolo_client_wasm "$raw"
+(cd web && npm run build)
+find web/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.wasm' -o -name '*.svg' -o -name '*.html' \) \
+  -exec gzip -9 -k -f {} \;

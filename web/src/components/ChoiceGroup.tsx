@@ -1,0 +1,44 @@
+import { message, type Message } from '../i18n';
+
+interface Props<T extends string> {
+  name: string;
+  legend: string;
+  options: readonly { value: T; label: string }[];
+  value: T | '';
+  onChange: (value: T) => void;
+  error?: Message | undefined;
+}
+
+/** A question with a few answers, as big radio tiles easy to hit with a thumb. */
+export function ChoiceGroup<T extends string>({ name, legend, options, value, onChange, error }: Props<T>) {
+  const errorId = error ? `${name}-error` : undefined;
+  return (
+    <fieldset
+      class={`field choice-group${error ? ' field-invalid' : ''}`}
+      aria-describedby={errorId}
+      aria-invalid={error ? 'true' : undefined}
+    >
+      <legend>{legend}</legend>
+      {error && (
+        <p class="field-error" id={errorId}>
+          {message(error)}
+        </p>
+      )}
+      <div class="choices">
+        {options.map((o, i) => (
+          <label class="choice" key={o.value}>
+            <input
+              id={`${name}-${i}`}
+              type="radio"
+              name={name}
+              value={o.value}
+              checked={value === o.value}
+              onChange={() => onChange(o.value)}
+            />
+            <span>{o.label}</span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,119 @@
+import { useState } from 'preact/hooks';
+import { message, t, type Message, type MessageKey } from '../i18n';
+import { charCount } from '../lib/validation';
+import { MAX_NOTE_CHARS, noteErrorMessage } from '../lib/noteErrors';
+import type { QuestionMeta } from '../lib/types';
+
+interface Props {
+  question: QuestionMeta;
+  /** Adds the note; throws the client's Error when it refuses. */
+  onAdd: (text: string, category: string | null, anonymous: boolean) => void;
+}
+
+
+const PLACEHOLDERS: Record<string, MessageKey> = {
+  idea: 'composer.placeholder.idea',
+  resource: 'composer.placeholder.resource',
+  pledge: 'composer.placeholder.pledge',
+  need: 'composer.placeholder.need',
+  expectation: 'composer.placeholder.expectation',
+};
+
+/** Show the length only when it starts to matter. */
+const COUNTER_FROM = MAX_NOTE_CHARS - 100;
+
+/** Writing a note under a question: text, category chips, "anonimo", one big button. */
+export function NoteComposer({ question, onAdd }: Props) {
+  const [text, setText] = useState('');
+  const [category, setCategory] = useState<string | null>(null);
+  const [anonymous, setAnonymous] = useState(false);
+  const [error, setError] = useState<Message | null>(null);
+  const [added, setAdded] = useState(0);
+  const base = `compose-${question.id}`;
+  const count = charCount(text);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    try {
+      onAdd(text, category, anonymous);
+      setText('');
+      setCategory(null);
+      setError(null);
+      setAdded((n) => n + 1);
+    } catch (err) {
+      setError(noteErrorMessage(err));
+    }
+  };
+
+  const describedBy = [error ? `${base}-error` : '', count >= COUNTER_FROM ? `${base}-count` : '']
+    .filter(Boolean)
+    .join(' ');
+
+  return (
+    <form class="note-composer" onSubmit={submit}>
+      <label for={`${base}-text`} class="composer-label">
+        {t('composer.label')}
+      </label>
+      <textarea
+        id={`${base}-text`}
+        rows={3}
+        value={text}
+        placeholder={t(PLACEHOLDERS[question.noteKind] ?? 'composer.placeholder.idea')}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          if (error) setError(null);
+        }}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={describedBy || undefined}
+      />
+      {count >= COUNTER_FROM && (
+        <p class={`field-hint${count > MAX_NOTE_CHARS ? ' field-error' : ''}`} id={`${base}-count`}>
+          {t('composer.count', { count, max: MAX_NOTE_CHARS })}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${base}-error`}>
+          {message(error)}
+        </p>
+      )}
+      {question.categories.length > 0 && (
+        <fieldset class="category-chips">
+          <legend>{t('composer.category')}</legend>
+          {[{ id: '', label: t('composer.noCategory') }, ...question.categories].map((c) => (
+            <label class="chip" key={c.id}>
+              <input
+                type="radio"
+                name={`${base}-category`}
+                value={c.id}
+                checked={(category ?? '') === c.id}
+                onChange={() => setCategory(c.id === '' ? null : c.id)}
+              />
+              <span>{c.label}</span>
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div class="composer-actions">
+        <label class="toggle">
+          <input
+            type="checkbox"
+            checked={anonymous}
+            onChange={(e) => setAnonymous(e.currentTarget.checked)}
+            aria-describedby={`${base}-anonymous-hint`}
+          />
+          <span>{t('composer.anonymous')}</span>
+        </label>
+        <button type="submit" class="button button-primary composer-submit">
+          {t('composer.submit')}
+        </button>
+      </div>
+      <p class="field-hint" id={`${base}-anonymous-hint`}>
+        {t('composer.anonymousHint')}
+      </p>
+      <p class="visually-hidden" aria-live="polite">
+        {/* A new node each time, so the same words are announced again. */}
+        {added > 0 && <span key={added}>{t('composer.added')}</span>}
+      </p>
+    </form>
+  );
+}

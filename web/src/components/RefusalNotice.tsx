@@ -1,0 +1,59 @@
+import { t, type MessageKey } from '../i18n';
+import type { Refusal } from '../lib/types';
+import { CopyButton } from './CopyButton';
+
+const EXPLAINED = new Set([
+  'read_only_document',
+  'phase_locked',
+  'not_yours',
+  'malformed',
+  'over_budget',
+  'reset_required',
+]);
+
+function explanation(refusal: Refusal): string {
+  return EXPLAINED.has(refusal.code)
+    ? t(`refusal.${refusal.code}` as MessageKey)
+    : t('refusal.unknown', { message: refusal.message });
+}
+
+interface Props {
+  refusals: readonly Refusal[];
+  onDismiss: () => void;
+}
+
+/**
+ * What the server did not take, and the text of the notes that were lost
+ * with it, shown so the person can copy them and write them again.
+ */
+export function RefusalNotice({ refusals, onDismiss }: Props) {
+  if (refusals.length === 0) return null;
+  const reasons = [...new Set(refusals.map(explanation))];
+  const lost = refusals.flatMap((r) => r.lostNotes);
+  return (
+    <section class="notice notice-error refusal-notice" role="alert" aria-labelledby="refusal-heading">
+      <h2 id="refusal-heading">{t('refusal.heading')}</h2>
+      <ul class="refusal-reasons">
+        {reasons.map((r) => (
+          <li key={r}>{r}</li>
+        ))}
+      </ul>
+      {lost.length > 0 && (
+        <>
+          <p>{t('refusal.lostNotes')}</p>
+          <ul class="lost-notes">
+            {lost.map((n) => (
+              <li key={n.id}>
+                <p class="lost-note-text">{n.text}</p>
+                <CopyButton text={n.text} label={`${t('common.copy')}: ${n.text}`} class="button button-small" />
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <button type="button" class="button button-secondary" onClick={onDismiss}>
+        {t('refusal.dismiss')}
+      </button>
+    </section>
+  );
+}

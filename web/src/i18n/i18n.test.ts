@@ -1,0 +1,62 @@
+import { describe, expect, it as test } from 'vitest';
+import { en } from './en';
+import { catalogues, detectLanguage, format, type Language } from './index';
+import { it } from './it';
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('catalogues', () => {
+  test('have exactly the same keys', () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(it).sort());
+  });
+
+  test('have no empty values', () => {
+    for (const lang of Object.keys(catalogues) as Language[]) {
+      for (const [key, value] of Object.entries(catalogues[lang])) {
+        expect(value.trim(), `${lang} ${key}`).not.toBe('');
+      }
+    }
+  });
+
+  test('use the same placeholders in every language', () => {
+    for (const [key, value] of Object.entries(it)) {
+      expect(placeholders(en[key as keyof typeof it]), key).toEqual(placeholders(value));
+    }
+  });
+
+  test('come in complete plural pairs', () => {
+    const keys = Object.keys(it);
+    for (const key of keys.filter((k) => k.endsWith('.one'))) {
+      expect(keys, key).toContain(key.replace(/\.one$/, '.other'));
+    }
+    for (const key of keys.filter((k) => k.endsWith('.other'))) {
+      expect(keys, key).toContain(key.replace(/\.other$/, '.one'));
+    }
+  });
+
+  test('explain every refusal code the server sends', () => {
+    const codes = ['read_only_document', 'phase_locked', 'not_yours', 'malformed', 'over_budget', 'reset_required'];
+    for (const code of codes) expect(Object.keys(it)).toContain(`refusal.${code}`);
+  });
+});
+
+describe('format', () => {
+  test('fills placeholders and keeps unknown ones', () => {
+    expect(format('Fase {number} di {total}', { number: 2, total: 5 })).toBe('Fase 2 di 5');
+    expect(format('Ciao, {name}', {})).toBe('Ciao, {name}');
+    expect(format('{a}{a}', { a: 'x' })).toBe('xx');
+  });
+});
+
+describe('detectLanguage', () => {
+  test('prefers the stored choice', () => {
+    expect(detectLanguage('en', ['it-IT'])).toBe('en');
+  });
+
+  test('falls back to the browser languages, then Italian', () => {
+    expect(detectLanguage(null, ['en-GB', 'it'])).toBe('en');
+    expect(detectLanguage(null, ['de-DE', 'it-CH'])).toBe('it');
+    expect(detectLanguage(null, ['fr'])).toBe('it');
+    expect(detectLanguage('xx', [])).toBe('it');
+  });
+});

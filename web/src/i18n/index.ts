@@ -1,0 +1,107 @@
+// Every user-visible string goes through t(). Italian is the default; the
+// choice is remembered on the device.
+
+import { useEffect, useState } from 'preact/hooks';
+import { en } from './en';
+import { it, type MessageKey } from './it';
+
+export type { MessageKey };
+export type Language = 'it' | 'en';
+export const LANGUAGES: readonly Language[] = ['it', 'en'];
+export type Params = Record<string, string | number>;
+
+/** A message to show later, in whatever language is current then. */
+export interface Message {
+  key: MessageKey;
+  params?: Params;
+}
+
+export const catalogues: Record<Language, Record<MessageKey, string>> = { it, en };
+
+const STORAGE_KEY = 'tavolo:lang';
+
+/** Fills `{name}` placeholders; unknown ones stay visible rather than vanish. */
+export function format(template: string, params?: Params): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}
+
+/** The stored choice if any, else the browser's first language we have, else Italian. */
+export function detectLanguage(stored: string | null, preferred: readonly string[]): Language {
+  if (stored === 'it' || stored === 'en') return stored;
+  for (const tag of preferred) {
+    const base = tag.toLowerCase().split('-')[0];
+    if (base === 'it' || base === 'en') return base;
+  }
+  return 'it';
+}
+
+function initialLanguage(): Language {
+  let stored: string | null = null;
+  try {
+    stored = globalThis.localStorage?.getItem(STORAGE_KEY) ?? null;
+  } catch {
+    // Storage disabled: fall back to the browser's languages.
+  }
+  const nav = globalThis.navigator as Navigator | undefined;
+  const preferred = nav?.languages?.length ? nav.languages : nav?.language ? [nav.language] : [];
+  return detectLanguage(stored, preferred);
+}
+
+let current: Language = initialLanguage();
+const listeners = new Set<() => void>();
+
+export function language(): Language {
+  return current;
+}
+
+export function t(key: MessageKey, params?: Params): string {
+  return format(catalogues[current][key], params);
+}
+
+export function message(m: Message): string {
+  return t(m.key, m.params);
+}
+
+type PluralBase<K> = K extends `${infer Base}.one` ? Base : never;
+
+/** A count with its noun: `{base}.one` or `{base}.other` by the language's plural rules. */
+export function tCount(base: PluralBase<MessageKey>, count: number): string {
+  const form = new Intl.PluralRules(current).select(count) === 'one' ? 'one' : 'other';
+  return t(`${base}.${form}` as MessageKey, { count });
+}
+
+/** A sector, tier or attendance value as a person reads it; unknown values as they are. */
+export function choiceLabel(kind: 'sector' | 'tier' | 'attendance', value: string): string {
+  const key = `${kind}.${value}`;
+  return Object.hasOwn(it, key) ? t(key as MessageKey) : value;
+}
+
+export function setLanguage(lang: Language): void {
+  current = lang;
+  try {
+    globalThis.localStorage?.setItem(STORAGE_KEY, lang);
+  } catch {
+    // Not remembered; still switched for this page.
+  }
+  applyToDocument();
+  for (const listener of listeners) listener();
+}
+
+/** Keeps `<html lang>` in step so screen readers pronounce the text right. */
+export function applyToDocument(): void {
+  if (typeof document !== 'undefined') document.documentElement.lang = current;
+}
+
+/** Re-renders the caller when the language changes. */
+export function useLanguage(): Language {
+  const [lang, setLang] = useState(current);
+  useEffect(() => {
+    const update = () => setLang(current);
+    listeners.add(update);
+    return () => void listeners.delete(update);
+  }, []);
+  return lang;
+}

@@ -1,0 +1,93 @@
+// The HTTP contract (shared/DESIGN.md, "Public contract"). Errors come back
+// as `{"error": "…"}` with a 4xx status; callers show their own Italian
+// messages first and the server's text only as a fallback.
+
+import type {
+  CreatedSession,
+  FacilitatorGrant,
+  JoinRequest,
+  Joined,
+  TemplateInfo,
+} from './types';
+
+/** A request that reached the server and was answered with an error. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The server could not be reached at all (offline, DNS, server down). */
+export class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'NetworkError';
+  }
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new NetworkError(e);
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, await errorMessage(response));
+  }
+  return (await response.json()) as T;
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  try {
+    const body: unknown = await response.json();
+    if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string') {
+      return body.error;
+    }
+  } catch {
+    // Not JSON (a proxy's error page, say): fall through.
+  }
+  return response.statusText || `HTTP ${response.status}`;
+}
+
+export function listTemplates(): Promise<TemplateInfo[]> {
+  return call('GET', '/api/templates');
+}
+
+export function createSession(template: string, title?: string): Promise<CreatedSession> {
+  return call('POST', '/api/sessions', title ? { template, title } : { template });
+}
+
+export function join(request: JoinRequest): Promise<Joined> {
+  return call('POST', '/api/join', request);
+}
+
+export function facilitatorTicket(sessionId: string, facilitatorKey: string): Promise<FacilitatorGrant> {
+  return call('POST', '/api/facilitator', {
+    session_id: sessionId,
+    facilitator_key: facilitatorKey,
+  });
+}
+
+/**
+ * Whether the sync endpoint turns this ticket away. A browser WebSocket
+ * cannot see the HTTP status of a refused upgrade, so after a socket fails
+ * to open, a plain GET tells an expired ticket (401, checked before the
+ * upgrade) from a network or server problem.
+ */
+export async function ticketRejected(ticket: string): Promise<boolean> {
+  try {
+    const response = await fetch(`/sync?ticket=${encodeURIComponent(ticket)}`);
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,401 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Connection, type Environment, type SocketLike } from './connection';
+import type { QuestionView, Refusal, SessionView, SyncClient } from './types';
+
+const SESSION = 'automerge:session';
+const ROSTER = 'automerge:roster';
+const Q1 = 'automerge:q1';
+const Q2 = 'automerge:q2';
+
+const sessionView: SessionView = {
+  title: 'Prima sessione',
+  template: 'tavolo-prima-sessione',
+  currentPhase: 'a',
+  rosterDoc: ROSTER,
+  voteBudget: 3,
+  phases: [
+    { id: 'a', title: 'A', goal: '', locked: false, questions: [{ id: 'q1', text: '?', noteKind: 'idea', doc: Q1, categories: [] }] },
+    { id: 'b', title: 'B', goal: '', locked: true, questions: [{ id: 'q2', text: '?', noteKind: 'idea', doc: Q2, categories: [] }] },
+  ],
+};
+
+const frame = (...bytes: number[]) => new Uint8Array(bytes);
+
+/** A client that records what the connection asks and answers from a script. */
+class FakeClient implements SyncClient {
+  ready = false;
+  opened: string[] = [];
+  outgoing: Uint8Array[] = [];
+  received: number[] = [];
+  disconnects = 0;
+  sessionLoaded = false;
+  sessionReads = 0;
+  notes: QuestionView = { notes: [], clusters: [] };
+  refusals: Refusal[] = [];
+  /** What the next receive() reports as changed, by the frame's first byte. */
+  script = new Map<number, () => string[]>();
+
+  connected() {
+    this.ready = false;
+    this.outgoing = [];
+    return frame(0x01);
+  }
+  disconnected() {
+    this.ready = false;
+    this.disconnects += 1;
+  }
+  receive(f: Uint8Array) {
+    const b = f[0] ?? 0;
+    this.received.push(b);
+    if (b === 0xff) throw new Error('frame is not a protocol message');
+    this.outgoing.push(frame(0x50 + b));
+    return this.script.get(b)?.() ?? [];
+  }
+  takeOutgoing() {
+    const out = this.outgoing;
+    this.outgoing = [];
+    return out;
+  }
+  open(url: string) {
+    if (!this.opened.includes(url)) this.opened.push(url);
+  }
+  session(url: string) {
+    expect(url).toBe(SESSION);
+    this.sessionReads += 1;
+    return this.sessionLoaded ? sessionView : undefined;
+  }
+  roster() {
+    return undefined;
+  }
+  question() {
+    return this.notes;
+  }
+  addNote(url: string, text: string) {
+    if (text === '') throw new Error('a note needs some text');
+    this.outgoing.push(frame(0x70));
+    this.notes = { ...this.notes, notes: [...this.notes.notes, note(url, text)] };
+    return 'n1';
+  }
+  editNote() {}
+  takeRefusals() {
+    const r = this.refusals;
+    this.refusals = [];
+    return r;
+  }
+}
+
+const note = (_url: string, text: string) => ({
+  id: 'n1',
+  text,
+  category: null,
+  author: 'p',
+  mine: true,
+  anonymous: false,
+  organization: null,
+  sector: null,
+  cluster: null,
+  createdAt: 1,
+  votes: 0,
+});
+
+class FakeSocket implements SocketLike {
+  binaryType = 'blob';
+  readyState = 0;
+  sent: number[][] = [];
+  closed: { code?: number; reason?: string } | null = null;
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  constructor(readonly url: string) {}
+  send(data: Uint8Array) {
+    this.sent.push([...data]);
+  }
+  close(code?: number, reason?: string) {
+    this.closed = { code, reason };
+  }
+  // Server side of the test:
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  deliver(...bytes: number[]) {
+    this.onmessage?.({ data: new Uint8Array(bytes).buffer });
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: '' });
+  }
+}
+
+function fakeEnvironment() {
+  let listener: ((e: 'online' | 'offline' | 'visible') => void) | null = null;
+  const env: Environment & { online: boolean; emit(e: 'online' | 'offline' | 'visible'): void } = {
+    online: true,
+    isOnline: () => env.online,
+    watch(l) {
+      listener = l;
+      return () => (listener = null);
+    },
+    emit(e) {
+      listener?.(e);
+    },
+  };
+  return env;
+}
+
+function setup(options: { ticketRejected?: () => Promise<boolean> } = {}) {
+  const client = new FakeClient();
+  const sockets: FakeSocket[] = [];
+  const environment = fakeEnvironment();
+  const connection = new Connection({
+    client,
+    sessionDoc: SESSION,
+    socketUrl: 'ws://test/sync?ticket=t',
+    createSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    random: () => 0.999,
+    environment,
+    ...options,
+  });
+  const last = () => sockets[sockets.length - 1]!;
+  return { client, sockets, last, environment, connection };
+}
+
+// 0x10: the server's greeting; 0x20: a sync frame that loads the session.
+function greetAndLoad(client: FakeClient, socket: FakeSocket) {
+  client.script.set(0x10, () => {
+    client.ready = true;
+    return [];
+  });
+  client.script.set(0x20, () => {
+    client.sessionLoaded = true;
+    return [SESSION];
+  });
+  socket.deliver(0x10);
+  socket.deliver(0x20);
+}
+
+describe('Connection', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('sends join first, then the session request, and opens every document once the session loads', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    expect(last().binaryType).toBe('arraybuffer');
+    expect(connection.status).toBe('connecting');
+
+    last().open();
+    expect(last().sent[0]).toEqual([0x01]);
+    greetAndLoad(client, last());
+
+    expect(connection.status).toBe('connected');
+    expect(client.opened).toEqual([SESSION, ROSTER, Q1, Q2]);
+    // Each frame's reply went out right after it.
+    expect(last().sent.slice(1)).toEqual([[0x60], [0x70]]);
+  });
+
+  it('opens the session document before any socket exists', () => {
+    const { client, connection } = setup();
+    connection.start();
+    expect(client.opened).toEqual([SESSION]);
+  });
+
+  it('tells subscribers when content or status changes, not on every frame', () => {
+    const { client, last, connection } = setup();
+    const seen = vi.fn();
+    connection.subscribe(seen);
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    expect(seen).toHaveBeenCalledTimes(2); // connected, session loaded
+    last().deliver(0x30); // a frame that changes nothing
+    expect(seen).toHaveBeenCalledTimes(2);
+  });
+
+  it('caches views until their document changes', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    const reads = client.sessionReads;
+    connection.session();
+    connection.session();
+    expect(client.sessionReads).toBe(reads);
+
+    const before = connection.question(Q1);
+    client.notes = { notes: [note(Q1, 'ciao')], clusters: [] };
+    expect(connection.question(Q1)).toBe(before);
+    client.script.set(0x40, () => [Q1]);
+    last().deliver(0x40);
+    expect(connection.question(Q1)?.notes).toHaveLength(1);
+  });
+
+  it('drops every question view when the roster changes (they show authors)', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    connection.question(Q1);
+    client.notes = { notes: [note(Q1, 'ciao')], clusters: [] };
+    client.script.set(0x41, () => [ROSTER]);
+    last().deliver(0x41);
+    expect(connection.question(Q1)?.notes).toHaveLength(1);
+  });
+
+  it('sends a local note at once and shows it', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    connection.question(Q1);
+    const seen = vi.fn();
+    connection.subscribe(seen);
+    expect(connection.addNote(Q1, 'una nota', null, false)).toBe('n1');
+    expect(last().sent.at(-1)).toEqual([0x70]);
+    expect(connection.question(Q1)?.notes.map((n) => n.text)).toEqual(['una nota']);
+    expect(seen).toHaveBeenCalledTimes(1);
+    expect(() => connection.addNote(Q1, '', null, false)).toThrow('needs some text');
+  });
+
+  it('collects refusals until dismissed', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    const refusal = { doc: Q1, code: 'phase_locked', message: 'phase is locked', lostNotes: [{ id: 'n1', text: 'x' }] };
+    client.refusals = [refusal];
+    client.script.set(0x42, () => [Q1]);
+    last().deliver(0x42);
+    expect(connection.refusals).toEqual([refusal]);
+    connection.dismissRefusals();
+    expect(connection.refusals).toEqual([]);
+  });
+
+  it('reconnects with growing jittered delays and resets them once the server answers', () => {
+    const { client, sockets, last, connection } = setup();
+    connection.start();
+    last().drop(); // never opened
+    expect(client.disconnects).toBe(1);
+    expect(connection.status).toBe('reconnecting');
+
+    vi.advanceTimersByTime(498);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+
+    last().drop();
+    vi.advanceTimersByTime(998);
+    expect(sockets).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(3);
+
+    last().open();
+    greetAndLoad(client, last());
+    last().drop();
+    expect(connection.status).toBe('reconnecting');
+    vi.advanceTimersByTime(499);
+    expect(sockets).toHaveLength(4);
+    // The new socket joins afresh and reopens what it had.
+    last().open();
+    expect(last().sent[0]).toEqual([0x01]);
+  });
+
+  it('gives up on a socket that hangs before the greeting', () => {
+    const { client, sockets, last, connection } = setup();
+    connection.start();
+    vi.advanceTimersByTime(9_999);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets[0]!.closed).toEqual({ code: 4000, reason: 'handshake timeout' });
+    expect(client.disconnects).toBe(1);
+    expect(connection.status).toBe('reconnecting');
+    vi.advanceTimersByTime(500);
+    expect(sockets).toHaveLength(2);
+
+    // Opened but never greeted: same thing.
+    last().open();
+    vi.advanceTimersByTime(10_000);
+    expect(sockets[1]!.closed).toEqual({ code: 4000, reason: 'handshake timeout' });
+
+    // Greeted: the timer is gone for good.
+    vi.advanceTimersByTime(1_000);
+    last().open();
+    greetAndLoad(client, last());
+    vi.advanceTimersByTime(60_000);
+    expect(last().closed).toBeNull();
+    expect(connection.status).toBe('connected');
+  });
+
+  it('ignores events from a socket it has replaced', () => {
+    const { client, sockets, last, connection } = setup();
+    connection.start();
+    const first = last();
+    first.drop();
+    vi.advanceTimersByTime(500);
+    expect(sockets).toHaveLength(2);
+    first.deliver(0x10);
+    expect(client.received).toEqual([]);
+  });
+
+  it('closes and starts over when a frame cannot be read', () => {
+    const { last, connection } = setup();
+    connection.start();
+    last().open();
+    last().deliver(0xff);
+    expect(last().closed).toEqual({ code: 4000, reason: 'unreadable frame' });
+    expect(connection.status).toBe('connecting');
+  });
+
+  it('says offline when the device is, and retries at once when the network is back', () => {
+    const { sockets, last, environment, connection } = setup();
+    connection.start();
+    environment.online = false;
+    last().drop();
+    expect(connection.status).toBe('offline');
+    environment.online = true;
+    environment.emit('online');
+    expect(sockets).toHaveLength(2);
+    expect(connection.status).toBe('offline');
+    last().drop();
+    expect(connection.status).toBe('reconnecting');
+  });
+
+  it('stops retrying when the server turns the ticket away', async () => {
+    const ticketRejected = vi.fn(async () => true);
+    const { sockets, last, connection } = setup({ ticketRejected });
+    connection.start();
+    last().drop();
+    await vi.waitFor(() => expect(connection.status).toBe('rejected'));
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('does not ask about the ticket when the socket had opened', async () => {
+    const ticketRejected = vi.fn(async () => true);
+    const { sockets, last, connection } = setup({ ticketRejected });
+    connection.start();
+    last().open();
+    last().drop();
+    vi.advanceTimersByTime(500);
+    expect(ticketRejected).not.toHaveBeenCalled();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('stops for good', () => {
+    const { client, sockets, last, connection } = setup();
+    connection.start();
+    const socket = last();
+    socket.open();
+    connection.stop();
+    expect(socket.closed).toEqual({ code: 1000, reason: 'left' });
+    expect(client.disconnects).toBe(1);
+    socket.drop();
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+});

@@ -1,0 +1,391 @@
+// One live connection to a session: owns the WebSocket, feeds the wasm
+// client, reconnects, and tells the UI when something it shows changed.
+//
+// The wasm client holds the documents and the protocol; this file only moves
+// bytes and decides *when*. After every call into the client, whatever it
+// queued is sent at once (`flush`). Frames queued while the socket is down
+// are dropped on purpose: every sync state starts afresh on the next
+// connection (`connected()`), which resends whatever the server lacks.
+
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import type { QuestionView, Refusal, Roster, SessionView, SyncClient } from './types';
+
+export type ConnectionStatus =
+  /** First attempt, nothing received yet. */
+  | 'connecting'
+  /** The server answered the join: edits flow both ways. */
+  | 'connected'
+  /** Lost the server; retrying with backoff. */
+  | 'reconnecting'
+  /** The device says it has no network; still retrying. */
+  | 'offline'
+  /** The server turned the ticket away: retrying cannot help. */
+  | 'rejected';
+
+/** The part of a WebSocket this file uses (a fake in tests). */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** What the device says about the network and the page's visibility. */
+export interface Environment {
+  isOnline(): boolean;
+  /** Calls `listener` on changes; returns the unsubscribe function. */
+  watch(listener: (event: 'online' | 'offline' | 'visible') => void): () => void;
+}
+
+export interface ConnectionOptions {
+  client: SyncClient;
+  /** The session document's automerge URL. */
+  sessionDoc: string;
+  /** `ws(s)://…/sync?ticket=…` */
+  socketUrl: string;
+  createSocket?: (url: string) => SocketLike;
+  /** Asked after a socket failed to open; true stops the retries. */
+  ticketRejected?: () => Promise<boolean>;
+  backoff?: BackoffOptions;
+  /** Gives up on a socket the server has not greeted within this many ms. */
+  handshakeTimeoutMs?: number;
+  random?: () => number;
+  environment?: Environment;
+}
+
+const OPEN = 1;
+
+/**
+ * A socket can hang in CONNECTING for minutes (a captive portal, a
+ * half-open mobile link, a proxy that swallows the upgrade); the server
+ * itself drops clients that do not join within 10 s.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class Connection {
+  private readonly client: SyncClient;
+  private readonly sessionDoc: string;
+  private readonly options: ConnectionOptions;
+  private readonly environment: Environment;
+
+  private socket: SocketLike | null = null;
+  private socketOpened = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Consecutive attempts that did not reach a server greeting. */
+  private failures = 0;
+  private started = false;
+  private stopped = false;
+  private unwatch: (() => void) | null = null;
+
+  private currentStatus: ConnectionStatus = 'connecting';
+  private changes = 0;
+  private readonly listeners = new Set<() => void>();
+  /** Views by document URL, dropped when the document changes. */
+  private readonly views = new Map<string, unknown>();
+  private rosterDoc: string | null = null;
+  private pendingRefusals: Refusal[] = [];
+
+  constructor(options: ConnectionOptions) {
+    this.options = options;
+    this.client = options.client;
+    this.sessionDoc = options.sessionDoc;
+    this.environment = options.environment ?? browserEnvironment();
+  }
+
+  // ---- lifecycle --------------------------------------------------------
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.client.open(this.sessionDoc);
+    this.unwatch = this.environment.watch((event) => this.onEnvironment(event));
+    this.connect();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unwatch?.();
+    this.clearRetry();
+    this.clearHandshake();
+    const socket = this.socket;
+    if (socket) {
+      this.detach(socket);
+      socket.close(1000, 'left');
+      this.client.disconnected();
+    }
+  }
+
+  // ---- what the UI reads ------------------------------------------------
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** Grows every time something the UI shows may have changed. */
+  get version(): number {
+    return this.changes;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  session(): SessionView | undefined {
+    return this.view(this.sessionDoc, () => this.client.session(this.sessionDoc));
+  }
+
+  roster(): Roster | undefined {
+    const url = this.session()?.rosterDoc;
+    if (!url) return undefined;
+    return this.view(url, () => this.client.roster(url));
+  }
+
+  question(url: string): QuestionView | undefined {
+    return this.view(url, () => this.client.question(url));
+  }
+
+  /** Refusals not dismissed yet, oldest first. */
+  get refusals(): readonly Refusal[] {
+    return this.pendingRefusals;
+  }
+
+  dismissRefusals(): void {
+    this.pendingRefusals = [];
+    this.changed();
+  }
+
+  // ---- edits (throw the client's Error when refused locally) -------------
+
+  addNote(url: string, text: string, category: string | null, anonymous: boolean): string {
+    const id = this.client.addNote(url, text, category, anonymous);
+    this.afterLocalChange(url);
+    return id;
+  }
+
+  editNote(url: string, noteId: string, text: string): void {
+    this.client.editNote(url, noteId, text);
+    this.afterLocalChange(url);
+  }
+
+  // ---- socket -------------------------------------------------------------
+
+  private connect(): void {
+    this.retryTimer = null;
+    if (this.stopped) return;
+    const create = this.options.createSocket ?? ((url: string) => new WebSocket(url) as SocketLike);
+    let socket: SocketLike;
+    try {
+      socket = create(this.options.socketUrl);
+    } catch (e) {
+      console.error('tavolo: cannot open the sync socket', e);
+      this.scheduleRetry();
+      return;
+    }
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    this.socketOpened = false;
+    socket.onopen = () => this.onOpen(socket);
+    socket.onmessage = (event) => this.onMessage(socket, event.data);
+    socket.onclose = () => void this.onClose(socket);
+    // An error is always followed by close, which does the work.
+    socket.onerror = () => {};
+    this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = null;
+      if (socket !== this.socket) return;
+      console.warn('tavolo: no answer from the server in time, starting over');
+      // Do not wait for the browser's close event: a stuck socket may never send it.
+      socket.close(4000, 'handshake timeout');
+      void this.onClose(socket);
+    }, this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  }
+
+  private onOpen(socket: SocketLike): void {
+    if (socket !== this.socket) return;
+    this.socketOpened = true;
+    socket.send(this.client.connected());
+    // Documents stay open across connections; the greeting resyncs them all.
+    this.openSessionDocuments();
+    this.flush();
+  }
+
+  private onMessage(socket: SocketLike, data: unknown): void {
+    if (socket !== this.socket) return;
+    if (!(data instanceof ArrayBuffer)) {
+      // The protocol is binary only; a text frame is a server bug.
+      console.error('tavolo: ignoring a non-binary frame');
+      return;
+    }
+    let changedUrls: string[];
+    try {
+      changedUrls = this.client.receive(new Uint8Array(data));
+    } catch (e) {
+      // The sync states may be out of step now: start a fresh connection.
+      console.error('tavolo: cannot read a frame from the server', e);
+      this.flush();
+      socket.close(4000, 'unreadable frame');
+      return;
+    }
+    let notify = changedUrls.length > 0;
+    if (this.client.ready && this.handshakeTimer !== null) this.clearHandshake();
+    if (this.client.ready && this.currentStatus !== 'connected') {
+      this.failures = 0;
+      this.currentStatus = 'connected';
+      notify = true;
+    }
+    for (const url of changedUrls) this.views.delete(url);
+    if (this.rosterDoc !== null && changedUrls.includes(this.rosterDoc)) {
+      // Question views carry each author's organization and sector.
+      this.views.clear();
+    }
+    if (changedUrls.includes(this.sessionDoc)) this.openSessionDocuments();
+    const refusals = this.client.takeRefusals();
+    if (refusals.length > 0) {
+      this.pendingRefusals = [...this.pendingRefusals, ...refusals];
+      this.views.clear();
+      notify = true;
+    }
+    this.flush();
+    if (notify) this.changed();
+  }
+
+  private async onClose(socket: SocketLike): Promise<void> {
+    if (socket !== this.socket) return;
+    this.detach(socket);
+    this.socket = null;
+    this.clearHandshake();
+    this.client.disconnected();
+    if (this.stopped) return;
+    if (!this.socketOpened && this.options.ticketRejected) {
+      const rejected = await this.options.ticketRejected();
+      if (this.stopped) return;
+      if (rejected) {
+        this.setStatus('rejected');
+        return;
+      }
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    const delay = backoffDelay(
+      this.failures,
+      this.options.backoff ?? DEFAULT_BACKOFF,
+      this.options.random ?? Math.random,
+    );
+    this.failures += 1;
+    this.setStatus(this.environment.isOnline() ? 'reconnecting' : 'offline');
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private clearHandshake(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private onEnvironment(event: 'online' | 'offline' | 'visible'): void {
+    if (event === 'offline') {
+      if (this.currentStatus !== 'rejected') this.setStatus('offline');
+      return;
+    }
+    if (this.retryTimer !== null) {
+      // Back online or back on screen: do not sit out the backoff.
+      this.clearRetry();
+      if (event === 'online') this.failures = 0;
+      this.connect();
+    } else if (event === 'online' && this.currentStatus === 'offline') {
+      this.setStatus(this.client.ready ? 'connected' : 'reconnecting');
+    }
+  }
+
+  private detach(socket: SocketLike): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = null;
+  }
+
+  // ---- helpers ------------------------------------------------------------
+
+  /** Sends what the client queued, in order (or drops it: see the top of the file). */
+  private flush(): void {
+    const frames = this.client.takeOutgoing();
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) return;
+    for (const frame of frames) socket.send(frame);
+  }
+
+  /** Opens the roster and every question of the session, once it has loaded. */
+  private openSessionDocuments(): void {
+    const session = this.session();
+    if (!session) return;
+    this.rosterDoc = session.rosterDoc;
+    const urls = [session.rosterDoc, ...session.phases.flatMap((p) => p.questions.map((q) => q.doc))];
+    for (const url of urls) {
+      try {
+        this.client.open(url);
+      } catch (e) {
+        console.error(`tavolo: cannot open ${url}`, e);
+      }
+    }
+  }
+
+  private afterLocalChange(url: string): void {
+    this.views.delete(url);
+    this.flush();
+    this.changed();
+  }
+
+  private view<T>(url: string, read: () => T | undefined): T | undefined {
+    if (this.views.has(url)) return this.views.get(url) as T;
+    const value = read();
+    if (value !== undefined) this.views.set(url, value);
+    return value;
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (this.currentStatus === status) return;
+    this.currentStatus = status;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.changes += 1;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** The browser's network and visibility events. */
+export function browserEnvironment(): Environment {
+  return {
+    isOnline: () => (typeof navigator === 'undefined' ? true : navigator.onLine !== false),
+    watch(listener) {
+      if (typeof window === 'undefined') return () => {};
+      const online = () => listener('online');
+      const offline = () => listener('offline');
+      const visible = () => {
+        if (document.visibilityState === 'visible') listener('visible');
+      };
+      window.addEventListener('online', online);
+      window.addEventListener('offline', offline);
+      document.addEventListener('visibilitychange', visible);
+      return () => {
+        window.removeEventListener('online', online);
+        window.removeEventListener('offline', offline);
+        document.removeEventListener('visibilitychange', visible);
+      };
+    },
+  };
+}

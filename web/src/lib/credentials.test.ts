@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import {
+  forgetParticipant,
+  loadFacilitator,
+  loadParticipant,
+  saveFacilitator,
+  saveParticipant,
+} from './credentials';
+
+function memoryStorage() {
+  const items = new Map<string, string>();
+  return {
+    items,
+    getItem: (k: string) => items.get(k) ?? null,
+    setItem: (k: string, v: string) => void items.set(k, v),
+    removeItem: (k: string) => void items.delete(k),
+  };
+}
+
+const credentials = {
+  ticket: 't',
+  participantId: 'p',
+  sessionDoc: 'automerge:abc',
+  sessionId: 's',
+  expiresAt: 2_000,
+};
+
+describe('participant credentials', () => {
+  it('are found again under the code however it was typed', () => {
+    const storage = memoryStorage();
+    saveParticipant('abc-234', credentials, storage);
+    expect(storage.items.has('tavolo:participant:ABC234')).toBe(true);
+    expect(loadParticipant('ABC 234', 1_000, storage)).toEqual(credentials);
+  });
+
+  it('are ignored once expired', () => {
+    const storage = memoryStorage();
+    saveParticipant('ABC234', credentials, storage);
+    expect(loadParticipant('ABC234', 2_000, storage)).toBeNull();
+  });
+
+  it('are ignored when malformed', () => {
+    const storage = memoryStorage();
+    storage.setItem('tavolo:participant:ABC234', '{"ticket": 3}');
+    expect(loadParticipant('ABC234', 0, storage)).toBeNull();
+    storage.setItem('tavolo:participant:ABC234', 'not json');
+    expect(loadParticipant('ABC234', 0, storage)).toBeNull();
+  });
+
+  it('can be forgotten', () => {
+    const storage = memoryStorage();
+    saveParticipant('ABC234', credentials, storage);
+    forgetParticipant('abc234', storage);
+    expect(loadParticipant('ABC234', 0, storage)).toBeNull();
+  });
+
+  it('survive storage that throws', () => {
+    const broken = {
+      getItem: () => {
+        throw new Error('denied');
+      },
+      setItem: () => {
+        throw new Error('denied');
+      },
+      removeItem: () => {
+        throw new Error('denied');
+      },
+    };
+    expect(() => saveParticipant('ABC234', credentials, broken)).not.toThrow();
+    expect(loadParticipant('ABC234', 0, broken)).toBeNull();
+    expect(loadParticipant('ABC234', 0, null)).toBeNull();
+  });
+});
+
+describe('facilitator credentials', () => {
+  it('round-trip per session and expire', () => {
+    const storage = memoryStorage();
+    const grant = { ticket: 't', sessionDoc: 'automerge:abc', joinCode: 'ABC234', expiresAt: 5 };
+    saveFacilitator('s1', grant, storage);
+    expect(loadFacilitator('s1', 4, storage)).toEqual(grant);
+    expect(loadFacilitator('s2', 4, storage)).toBeNull();
+    expect(loadFacilitator('s1', 5, storage)).toBeNull();
+  });
+});

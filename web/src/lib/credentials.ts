@@ -1,0 +1,138 @@
+// Where a device keeps what lets it back into a session without joining
+// again: participants in localStorage (keyed by join code, so the same
+// phone can be in two sessions), the facilitator in sessionStorage (the key
+// is in their link; the ticket need not outlive the tab).
+
+import { normalizeJoinCode } from './links';
+
+export interface ParticipantCredentials {
+  ticket: string;
+  participantId: string;
+  sessionDoc: string;
+  sessionId: string;
+  /** Milliseconds since the epoch; absent in entries written before it existed. */
+  expiresAt?: number;
+}
+
+export interface FacilitatorCredentials {
+  ticket: string;
+  sessionDoc: string;
+  joinCode?: string;
+  expiresAt: number;
+}
+
+type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+/** Storage can be missing or throw (private modes, disabled cookies). */
+function store(kind: 'localStorage' | 'sessionStorage'): KeyValueStore | null {
+  try {
+    return globalThis[kind] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function read(storage: KeyValueStore | null, key: string): unknown {
+  try {
+    const raw = storage?.getItem(key);
+    return raw ? (JSON.parse(raw) as unknown) : null;
+  } catch {
+    return null;
+  }
+}
+
+function write(storage: KeyValueStore | null, key: string, value: unknown): void {
+  try {
+    storage?.setItem(key, JSON.stringify(value));
+  } catch {
+    // Full or disabled storage: the session still works until the tab closes.
+  }
+}
+
+function remove(storage: KeyValueStore | null, key: string): void {
+  try {
+    storage?.removeItem(key);
+  } catch {
+    // Nothing to do.
+  }
+}
+
+const participantKey = (joinCode: string) => `tavolo:participant:${normalizeJoinCode(joinCode)}`;
+const facilitatorKey = (sessionId: string) => `tavolo:facilitator:${sessionId}`;
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function isParticipant(v: unknown): v is ParticipantCredentials {
+  if (!v || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  return (
+    isString(c.ticket) &&
+    isString(c.participantId) &&
+    isString(c.sessionDoc) &&
+    isString(c.sessionId) &&
+    (c.expiresAt === undefined || typeof c.expiresAt === 'number')
+  );
+}
+
+function isFacilitator(v: unknown): v is FacilitatorCredentials {
+  if (!v || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  return (
+    isString(c.ticket) &&
+    isString(c.sessionDoc) &&
+    typeof c.expiresAt === 'number' &&
+    (c.joinCode === undefined || typeof c.joinCode === 'string')
+  );
+}
+
+/** Stored credentials for a join code, or null if absent, malformed or expired. */
+export function loadParticipant(
+  joinCode: string,
+  now: number = Date.now(),
+  storage: KeyValueStore | null = store('localStorage'),
+): ParticipantCredentials | null {
+  const value = read(storage, participantKey(joinCode));
+  if (!isParticipant(value)) return null;
+  if (value.expiresAt !== undefined && value.expiresAt <= now) return null;
+  return value;
+}
+
+export function saveParticipant(
+  joinCode: string,
+  credentials: ParticipantCredentials,
+  storage: KeyValueStore | null = store('localStorage'),
+): void {
+  write(storage, participantKey(joinCode), credentials);
+}
+
+export function forgetParticipant(
+  joinCode: string,
+  storage: KeyValueStore | null = store('localStorage'),
+): void {
+  remove(storage, participantKey(joinCode));
+}
+
+export function loadFacilitator(
+  sessionId: string,
+  now: number = Date.now(),
+  storage: KeyValueStore | null = store('sessionStorage'),
+): FacilitatorCredentials | null {
+  const value = read(storage, facilitatorKey(sessionId));
+  if (!isFacilitator(value) || value.expiresAt <= now) return null;
+  return value;
+}
+
+export function saveFacilitator(
+  sessionId: string,
+  credentials: FacilitatorCredentials,
+  storage: KeyValueStore | null = store('sessionStorage'),
+): void {
+  write(storage, facilitatorKey(sessionId), credentials);
+}
+
+export function forgetFacilitator(
+  sessionId: string,
+  storage: KeyValueStore | null = store('sessionStorage'),
+): void {
+  remove(storage, facilitatorKey(sessionId));
+}

@@ -1,0 +1,25 @@
+// Addresses the app builds: share links and the sync socket.
+
+/** Upper-cases a typed join code and drops spaces and dashes, as the server does. */
+export function normalizeJoinCode(code: string): string {
+  return code.replace(/[\s-]+/g, '').toUpperCase();
+}
+
+/** The link a participant opens to join: `/j/<CODE>`. */
+export function joinLink(origin: string, joinCode: string): string {
+  return `${origin}/j/${encodeURIComponent(normalizeJoinCode(joinCode))}`;
+}
+
+/**
+ * The facilitator's link. The key rides in the fragment, which browsers
+ * never send to the server, so it stays out of logs and `Referer` headers.
+ */
+export function facilitatorLink(origin: string, sessionId: string, facilitatorKey: string): string {
+  return `${origin}/f/${encodeURIComponent(sessionId)}#${encodeURIComponent(facilitatorKey)}`;
+}
+
+/** The sync socket's address for a page served from `location`. */
+export function syncSocketUrl(location: { protocol: string; host: string }, ticket: string): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/sync?ticket=${encodeURIComponent(ticket)}`;
+}

@@ -1,0 +1,155 @@
+// Shapes the front-end reads. The views come from the wasm client (its
+// generated .d.ts types them as `any`); the API shapes are the HTTP contract
+// in shared/DESIGN.md.
+
+export type Sector = 'public' | 'social_private' | 'community';
+export type Tier = 'founding_core' | 'strategic_extension';
+export type Attendance = 'in_room' | 'remote';
+
+export const SECTORS: readonly Sector[] = ['public', 'social_private', 'community'];
+export const TIERS: readonly Tier[] = ['founding_core', 'strategic_extension'];
+export const ATTENDANCES: readonly Attendance[] = ['in_room', 'remote'];
+
+// ---- views returned by TavoloClient -------------------------------------
+
+export interface SessionView {
+  title: string;
+  template: string;
+  currentPhase: string;
+  rosterDoc: string;
+  voteBudget: number;
+  phases: PhaseView[];
+}
+
+export interface PhaseView {
+  id: string;
+  title: string;
+  goal: string;
+  locked: boolean;
+  questions: QuestionMeta[];
+}
+
+export interface Category {
+  id: string;
+  label: string;
+}
+
+export interface QuestionMeta {
+  id: string;
+  text: string;
+  noteKind: string;
+  /** The question document's automerge URL. */
+  doc: string;
+  categories: Category[];
+}
+
+export interface Participant {
+  name: string;
+  organization: string;
+  sector: Sector;
+  tier: Tier;
+  attendance: Attendance;
+}
+
+export type Roster = Record<string, Participant>;
+
+export interface QuestionView {
+  notes: NoteView[];
+  clusters: ClusterView[];
+}
+
+export interface NoteView {
+  id: string;
+  text: string;
+  category: string | null;
+  author: string;
+  mine: boolean;
+  anonymous: boolean;
+  /** null when the note is anonymous (or its author is unknown). */
+  organization: string | null;
+  /** null when the note is anonymous (or its author is unknown). */
+  sector: string | null;
+  cluster: string | null;
+  createdAt: number;
+  votes: number;
+}
+
+export interface ClusterView {
+  id: string;
+  title: string;
+  votes: number;
+}
+
+export interface LostNote {
+  id: string;
+  text: string;
+}
+
+export interface Refusal {
+  doc: string;
+  code: string;
+  message: string;
+  lostNotes: LostNote[];
+}
+
+/**
+ * What the connection needs from the wasm `TavoloClient`. The generated
+ * class satisfies it; tests use a fake.
+ */
+export interface SyncClient {
+  connected(): Uint8Array;
+  disconnected(): void;
+  receive(frame: Uint8Array): string[];
+  takeOutgoing(): Uint8Array[];
+  open(url: string): void;
+  readonly ready: boolean;
+  session(sessionUrl: string): SessionView | undefined;
+  roster(rosterUrl: string): Roster | undefined;
+  question(url: string): QuestionView | undefined;
+  addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
+  editNote(url: string, noteId: string, text: string): void;
+  takeRefusals(): Refusal[];
+  /** Releases the wasm memory; the client is unusable afterwards. */
+  free?(): void;
+}
+
+// ---- HTTP API ------------------------------------------------------------
+
+export interface TemplateInfo {
+  id: string;
+  title: string;
+  description: string;
+}
+
+export interface CreatedSession {
+  session_id: string;
+  join_code: string;
+  facilitator_key: string;
+  session_doc: string;
+  title: string;
+}
+
+export interface JoinRequest {
+  join_code: string;
+  name: string;
+  organization: string;
+  sector: Sector;
+  tier: Tier;
+  attendance: Attendance;
+}
+
+export interface Joined {
+  participant_id: string;
+  ticket: string;
+  session_doc: string;
+  session_id: string;
+  expires_at: number;
+}
+
+export interface FacilitatorGrant {
+  ticket: string;
+  session_doc: string;
+  /** Sent by newer servers; older ones leave it out. */
+  join_code?: string;
+  expires_at: number;
+}

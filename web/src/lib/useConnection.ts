@@ -1,0 +1,60 @@
+// Starts a Connection for a component's lifetime and re-renders the
+// component whenever something it shows may have changed.
+
+import { useEffect, useState } from 'preact/hooks';
+import { ticketRejected } from './api';
+import { Connection } from './connection';
+import { syncSocketUrl } from './links';
+import type { SyncClient } from './types';
+import { createClient } from './wasm';
+
+export interface LiveSession {
+  connection: Connection | null;
+  /** The wasm client could not start (an old browser, a failed download). */
+  failed: boolean;
+}
+
+export function useConnection(
+  credentials: { ticket: string; sessionDoc: string; participantId: string | null } | null,
+): LiveSession {
+  const [connection, setConnection] = useState<Connection | null>(null);
+  const [failed, setFailed] = useState(false);
+  const [, setVersion] = useState(0);
+  const ticket = credentials?.ticket ?? null;
+
+  useEffect(() => {
+    if (!credentials) return;
+    let live: Connection | null = null;
+    let client: SyncClient | null = null;
+    let cancelled = false;
+    createClient(credentials.participantId).then(
+      (created) => {
+        client = created;
+        if (cancelled) return void client.free?.();
+        live = new Connection({
+          client,
+          sessionDoc: credentials.sessionDoc,
+          socketUrl: syncSocketUrl(location, credentials.ticket),
+          ticketRejected: () => ticketRejected(credentials.ticket),
+        });
+        live.subscribe(() => setVersion(live?.version ?? 0));
+        live.start();
+        setConnection(live);
+      },
+      (e: unknown) => {
+        console.error('tavolo: the wasm client did not start', e);
+        if (!cancelled) setFailed(true);
+      },
+    );
+    return () => {
+      cancelled = true;
+      live?.stop();
+      // The documents live in wasm memory, which JavaScript's GC does not see.
+      client?.free?.();
+      setConnection(null);
+    };
+    // One connection per ticket: the other fields come with it.
+  }, [ticket]);
+
+  return { connection, failed };
+}

@@ -1,0 +1,20 @@
+// Loads the wasm client (generated into src/wasm/ by wasm-bindgen from
+// client-wasm/; see web/README.md) once per page.
+
+import init, { TavoloClient } from '../wasm/tavolo_client_wasm.js';
+import type { SyncClient } from './types';
+
+let loading: Promise<unknown> | null = null;
+
+/** A client for a participant, or for the facilitator when `participantId` is null. */
+export async function createClient(participantId: string | null): Promise<SyncClient> {
+  loading ??= init();
+  try {
+    await loading;
+  } catch (e) {
+    loading = null; // let a later attempt try again
+    throw e;
+  }
+  // The generated class types its views as `any`; SyncClient names their shapes.
+  return new TavoloClient(participantId) as SyncClient;
+}

@@ -1,0 +1,45 @@
+import { JoinForm } from '../components/JoinForm';
+import { Link } from '../components/Link';
+import { Notice } from '../components/Notice';
+import { TopBar } from '../components/TopBar';
+import { t } from '../i18n';
+import { loadParticipant, saveParticipant } from '../lib/credentials';
+import { navigate } from '../lib/router';
+import type { Joined } from '../lib/types';
+import { useTitle } from '../lib/useTitle';
+
+/** `/j` and `/j/CODE`: who I am, then on to the board. */
+export function JoinPage({ code }: { code: string | null }) {
+  useTitle(t('join.heading'));
+  const already = code ? loadParticipant(code) : null;
+
+  const onJoined = (joinCode: string, joined: Joined) => {
+    saveParticipant(joinCode, {
+      ticket: joined.ticket,
+      participantId: joined.participant_id,
+      sessionDoc: joined.session_doc,
+      sessionId: joined.session_id,
+      expiresAt: joined.expires_at,
+    });
+    navigate(`/b/${encodeURIComponent(joinCode)}`);
+  };
+
+  return (
+    <>
+      <TopBar />
+      <main id="main" tabIndex={-1} class="page">
+        <h1>{t('join.heading')}</h1>
+        <p class="lead">{t('join.intro')}</p>
+        {code && already && (
+          <Notice>
+            <p>{t('join.alreadyJoined', { code })}</p>
+            <Link href={`/b/${encodeURIComponent(code)}`} class="button button-primary button-wide">
+              {t('join.goToBoard')}
+            </Link>
+          </Notice>
+        )}
+        <JoinForm key={code ?? ''} initialCode={code ?? ''} onJoined={onJoined} />
+      </main>
+    </>
+  );
+}
