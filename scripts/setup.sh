@@ -55,6 +55,6 @@ npm_install web
 
 if $with_test; then
   npm_install tests/interop-js
-  [ -f tests/e2e/package.json ] && npm_install tests/e2e
+  npm_install tests/e2e
   apt_install chromium fonts-dejavu-core
 fi

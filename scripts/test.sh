@@ -27,3 +27,6 @@ cargo test --locked -p tavolo-client-wasm --target wasm32-unknown-unknown
 step "web app: build and unit tests"
 scripts/build-web.sh
 (cd web && npm test)
+
+step "browser end-to-end tests (Chromium, phone viewports)"
+(cd tests/e2e && npm test)

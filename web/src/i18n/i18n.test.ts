@@ -50,13 +50,12 @@ describe('format', () => {
 
 describe('detectLanguage', () => {
   test('prefers the stored choice', () => {
-    expect(detectLanguage('en', ['it-IT'])).toBe('en');
+    expect(detectLanguage('en')).toBe('en');
+    expect(detectLanguage('it')).toBe('it');
   });
 
-  test('falls back to the browser languages, then Italian', () => {
-    expect(detectLanguage(null, ['en-GB', 'it'])).toBe('en');
-    expect(detectLanguage(null, ['de-DE', 'it-CH'])).toBe('it');
-    expect(detectLanguage(null, ['fr'])).toBe('it');
-    expect(detectLanguage('xx', [])).toBe('it');
+  test('is Italian otherwise, whatever the browser says', () => {
+    expect(detectLanguage(null)).toBe('it');
+    expect(detectLanguage('xx')).toBe('it');
   });
 });

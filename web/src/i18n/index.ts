@@ -28,13 +28,14 @@ export function format(template: string, params?: Params): string {
   );
 }
 
-/** The stored choice if any, else the browser's first language we have, else Italian. */
-export function detectLanguage(stored: string | null, preferred: readonly string[]): Language {
+/**
+ * The person's stored choice, else Italian. The browser's language is not
+ * consulted: sessions are held in Italian (their questions are Italian), and
+ * a phone set to English should not turn the interface around the questions
+ * into another language unless its owner asks for it.
+ */
+export function detectLanguage(stored: string | null): Language {
   if (stored === 'it' || stored === 'en') return stored;
-  for (const tag of preferred) {
-    const base = tag.toLowerCase().split('-')[0];
-    if (base === 'it' || base === 'en') return base;
-  }
   return 'it';
 }
 
@@ -43,11 +44,9 @@ function initialLanguage(): Language {
   try {
     stored = globalThis.localStorage?.getItem(STORAGE_KEY) ?? null;
   } catch {
-    // Storage disabled: fall back to the browser's languages.
+    // Storage disabled: Italian.
   }
-  const nav = globalThis.navigator as Navigator | undefined;
-  const preferred = nav?.languages?.length ? nav.languages : nav?.language ? [nav.language] : [];
-  return detectLanguage(stored, preferred);
+  return detectLanguage(stored);
 }
 
 let current: Language = initialLanguage();
