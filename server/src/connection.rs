@@ -204,14 +204,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                         };
                         match reply {
                             Ok(frames) => {
-                                let mut failed = false;
-                                for f in frames {
-                                    if sink.send(WsMessage::Binary(f.into())).await.is_err() {
-                                        failed = true;
-                                        break;
-                                    }
-                                }
-                                if failed {
+                                if send_all(&mut sink, frames).await.is_err() {
                                     break CloseReason::PeerLeft;
                                 }
                             }
@@ -225,14 +218,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             }
             Some(out) = out_rx.recv() => {
                 let Outbound::Frames(frames) = out;
-                let mut failed = false;
-                for f in frames {
-                    if sink.send(WsMessage::Binary(f.into())).await.is_err() {
-                        failed = true;
-                        break;
-                    }
-                }
-                if failed {
+                if send_all(&mut sink, frames).await.is_err() {
                     break CloseReason::PeerLeft;
                 }
             }
@@ -254,6 +240,17 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     }
     let _ = sink.close().await;
     reason
+}
+
+/// Sends frames in order; fails when the socket is gone.
+async fn send_all(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    frames: Vec<Vec<u8>>,
+) -> Result<(), axum::Error> {
+    for f in frames {
+        sink.send(WsMessage::Binary(f.into())).await?;
+    }
+    Ok(())
 }
 
 /// The next binary frame (skipping pings); a text frame or close ends the wait.

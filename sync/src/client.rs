@@ -5,7 +5,8 @@
 
 use crate::doc_id::DocumentId;
 use crate::wire::{
-    DecodeError, DocMessage, Message, PROTOCOL_V1, PeerId, PeerMetadata, RefusedMessage,
+    DecodeError, DocMessage, EphemeralMessage, Message, PROTOCOL_V1, PeerId, PeerMetadata,
+    RefusedMessage,
 };
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
@@ -48,6 +49,7 @@ pub struct ClientCore {
     outgoing: Vec<Vec<u8>>,
     refusals: Vec<RefusedMessage>,
     unavailable: Vec<DocumentId>,
+    ephemeral: Vec<EphemeralMessage>,
     errors: Vec<String>,
 }
 
@@ -60,6 +62,7 @@ impl ClientCore {
             outgoing: Vec::new(),
             refusals: Vec::new(),
             unavailable: Vec::new(),
+            ephemeral: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -99,31 +102,21 @@ impl ClientCore {
 
     /// Starts syncing a document (no-op when already open).
     pub fn open(&mut self, id: DocumentId) {
-        if self.docs.contains_key(&id) {
-            return;
+        if !self.docs.contains_key(&id) {
+            self.reset(id);
         }
-        self.docs.insert(
-            id,
-            ClientDoc {
-                doc: AutoCommit::new(),
-                state: sync::State::new(),
-                loaded: false,
-            },
-        );
-        self.queue_sync(id);
     }
 
-    /// Drops the local copy and asks the server for its copy again (after a
-    /// refusal: the local copy holds changes the server will never take).
+    /// Drops the local copy (if any) and asks the server for its copy
+    /// (after a refusal: the local copy holds changes the server will never
+    /// take).
     pub fn reset(&mut self, id: DocumentId) {
-        self.docs.insert(
-            id,
-            ClientDoc {
-                doc: AutoCommit::new(),
-                state: sync::State::new(),
-                loaded: false,
-            },
-        );
+        let fresh = ClientDoc {
+            doc: AutoCommit::new(),
+            state: sync::State::new(),
+            loaded: false,
+        };
+        self.docs.insert(id, fresh);
         self.queue_sync(id);
     }
 
@@ -231,10 +224,8 @@ impl ClientCore {
             Message::DocUnavailable { document_id, .. } => self.unavailable.push(document_id),
             Message::Refused(r) => self.refusals.push(r),
             Message::Error { message } => self.errors.push(message),
-            Message::Join { .. }
-            | Message::Leave { .. }
-            | Message::Ephemeral(_)
-            | Message::Unknown { .. } => {}
+            Message::Ephemeral(e) => self.ephemeral.push(e),
+            Message::Join { .. } | Message::Leave { .. } | Message::Unknown { .. } => {}
         }
         Ok(out)
     }
@@ -252,6 +243,12 @@ impl ClientCore {
         std::mem::take(&mut self.unavailable)
     }
 
+    /// Ephemeral messages (presence) received since the last call.
+    pub fn take_ephemeral(&mut self) -> Vec<EphemeralMessage> {
+        std::mem::take(&mut self.ephemeral)
+    }
+
+    /// `error` messages from the server since the last call.
     pub fn take_errors(&mut self) -> Vec<String> {
         std::mem::take(&mut self.errors)
     }

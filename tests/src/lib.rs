@@ -11,15 +11,13 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use automerge::AutoCommit;
-use automerge::sync::{self, SyncDoc};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tavolo_sync::wire::{DocMessage, PeerMetadata, RefusedMessage};
-use tavolo_sync::{DocumentId, Message, PeerId};
+use tavolo_sync::wire::RefusedMessage;
+use tavolo_sync::{ClientCore, DocumentId, Message, PeerId};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -291,16 +289,10 @@ fn str_field(v: &Value, k: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("response lacks {k}: {v}"))
 }
 
-struct ClientDoc {
-    doc: AutoCommit,
-    state: sync::State,
-}
-
 /// What a [`SyncClient`] has seen so far; predicates of
 /// [`SyncClient::pump_until`] look at it.
-#[derive(Default)]
 pub struct ClientView {
-    docs: HashMap<DocumentId, ClientDoc>,
+    core: ClientCore,
     pub refusals: Vec<RefusedMessage>,
     pub unavailable: Vec<DocumentId>,
     pub ephemeral: Vec<tavolo_sync::wire::EphemeralMessage>,
@@ -314,7 +306,6 @@ pub struct ClientView {
 impl std::fmt::Debug for ClientView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientView")
-            .field("docs", &self.docs.len())
             .field("refusals", &self.refusals)
             .field("closed", &self.closed)
             .finish_non_exhaustive()
@@ -325,20 +316,32 @@ impl ClientView {
     /// The local copy of a document (empty if not opened).
     pub fn doc(&self, id: DocumentId) -> &AutoCommit {
         static EMPTY: std::sync::OnceLock<AutoCommit> = std::sync::OnceLock::new();
-        self.docs
-            .get(&id)
-            .map_or_else(|| EMPTY.get_or_init(AutoCommit::new), |d| &d.doc)
+        self.core
+            .doc(id)
+            .unwrap_or_else(|| EMPTY.get_or_init(AutoCommit::new))
+    }
+
+    /// Moves what the core collected into the view and returns the frames
+    /// to send.
+    fn drain(&mut self) -> Vec<Vec<u8>> {
+        self.refusals.extend(self.core.take_refusals());
+        self.unavailable.extend(self.core.take_unavailable());
+        self.ephemeral.extend(self.core.take_ephemeral());
+        self.errors.extend(self.core.take_errors());
+        let out = self.core.take_outgoing();
+        self.sent += out.len();
+        out
     }
 }
 
 type Shared = std::sync::Arc<std::sync::Mutex<ClientView>>;
 
-/// One automerge-repo peer over one WebSocket. Like a real client it reads
-/// and answers the server all the time (a background task); tests act on it
-/// and wait for conditions on what it has seen.
+/// One automerge-repo peer over one WebSocket: `tavolo_sync::ClientCore`
+/// (the same protocol core the browser client uses) with a real socket. Like
+/// a real client it reads and answers the server all the time (a background
+/// task); tests act on it and wait for conditions on what it has seen.
 pub struct SyncClient {
     pub peer: PeerId,
-    server: PeerId,
     view: Shared,
     changed: std::sync::Arc<tokio::sync::Notify>,
     out: tokio::sync::mpsc::UnboundedSender<WsMessage>,
@@ -361,58 +364,26 @@ impl Drop for SyncClient {
     }
 }
 
-/// Generates the next sync message for a document, if there is one.
-fn next_sync(
-    view: &mut ClientView,
-    peer: &PeerId,
-    server: &PeerId,
-    id: DocumentId,
-    request: bool,
-) -> Option<WsMessage> {
-    let d = view.docs.get_mut(&id)?;
-    let msg = d.doc.sync().generate_sync_message(&mut d.state)?;
-    let m = DocMessage {
-        sender_id: peer.clone(),
-        target_id: server.clone(),
-        document_id: id,
-        data: msg.encode(),
-    };
-    let wire = if request {
-        Message::Request(m)
-    } else {
-        Message::Sync(m)
-    };
-    view.sent += 1;
-    Some(WsMessage::Binary(wire.encode().into()))
-}
-
 impl SyncClient {
     /// Connects and completes the `join` / `peer` handshake.
     pub async fn connect(url: &str) -> Result<Self> {
         let (mut ws, _): (WebSocketStream<MaybeTlsStream<TcpStream>>, _) =
             tokio_tungstenite::connect_async(url).await?;
         let peer = PeerId(format!("test-{}", uuid::Uuid::new_v4().simple()));
-        let join = Message::Join {
-            sender_id: peer.clone(),
-            peer_metadata: PeerMetadata {
-                storage_id: None,
-                is_ephemeral: true,
-            },
-            supported_protocol_versions: vec!["1".into()],
-        };
-        ws.send(WsMessage::Binary(join.encode().into())).await?;
-        let server = loop {
+        let mut core = ClientCore::new(peer.clone());
+        core.connected();
+        for frame in core.take_outgoing() {
+            ws.send(WsMessage::Binary(frame.into())).await?;
+        }
+        while !core.ready() {
             let frame = timeout(Duration::from_secs(10), ws.next())
                 .await
                 .context("no peer message")?
                 .ok_or_else(|| anyhow!("closed during handshake"))??;
             if let WsMessage::Binary(b) = frame {
-                match Message::decode(&b)? {
-                    Message::Peer { sender_id, .. } => break sender_id,
-                    other => bail!("expected peer, got {other:?}"),
-                }
+                core.receive(&b)?;
             }
-        };
+        }
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<WsMessage>();
         let writer = tokio::spawn(async move {
@@ -422,16 +393,19 @@ impl SyncClient {
                 }
             }
         });
-        let view: Shared = Shared::default();
+        let view: Shared = std::sync::Arc::new(std::sync::Mutex::new(ClientView {
+            core,
+            refusals: Vec::new(),
+            unavailable: Vec::new(),
+            ephemeral: Vec::new(),
+            errors: Vec::new(),
+            closed: None,
+            received: 0,
+            sent: 0,
+        }));
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         let reader = {
-            let (view, changed, out, peer, server) = (
-                view.clone(),
-                changed.clone(),
-                out.clone(),
-                peer.clone(),
-                server.clone(),
-            );
+            let (view, changed, out) = (view.clone(), changed.clone(), out.clone());
             tokio::spawn(async move {
                 while let Some(frame) = stream.next().await {
                     let Ok(frame) = frame else { break };
@@ -440,38 +414,11 @@ impl SyncClient {
                         match frame {
                             WsMessage::Binary(b) => {
                                 v.received += 1;
-                                match Message::decode(&b) {
-                                    Ok(Message::Sync(m) | Message::Request(m)) => {
-                                        let id = m.document_id;
-                                        if let Some(d) = v.docs.get_mut(&id) {
-                                            let applied = sync::Message::decode(&m.data)
-                                                .map_err(|e| e.to_string())
-                                                .and_then(|msg| {
-                                                    d.doc
-                                                        .sync()
-                                                        .receive_sync_message(&mut d.state, msg)
-                                                        .map_err(|e| e.to_string())
-                                                });
-                                            match applied {
-                                                Ok(()) => {
-                                                    if let Some(reply) =
-                                                        next_sync(&mut v, &peer, &server, id, false)
-                                                    {
-                                                        let _ = out.send(reply);
-                                                    }
-                                                }
-                                                Err(e) => v.errors.push(e),
-                                            }
-                                        }
-                                    }
-                                    Ok(Message::DocUnavailable { document_id, .. }) => {
-                                        v.unavailable.push(document_id)
-                                    }
-                                    Ok(Message::Refused(r)) => v.refusals.push(r),
-                                    Ok(Message::Ephemeral(e)) => v.ephemeral.push(e),
-                                    Ok(Message::Error { message }) => v.errors.push(message),
-                                    Ok(_) => {}
-                                    Err(e) => v.errors.push(e.to_string()),
+                                if let Err(e) = v.core.receive(&b) {
+                                    v.errors.push(e.to_string());
+                                }
+                                for f in v.drain() {
+                                    let _ = out.send(WsMessage::Binary(f.into()));
                                 }
                             }
                             WsMessage::Close(f) => {
@@ -493,7 +440,6 @@ impl SyncClient {
         };
         Ok(Self {
             peer,
-            server,
             view,
             changed,
             out,
@@ -506,32 +452,30 @@ impl SyncClient {
         self.view.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn send_next(&self, id: DocumentId, request: bool) -> Result<()> {
-        let msg = {
+    /// Runs `f` on the view, then sends what the core queued.
+    fn act<T>(&self, f: impl FnOnce(&mut ClientView) -> T) -> Result<T> {
+        let (out, frames) = {
             let mut v = self.lock();
-            next_sync(&mut v, &self.peer, &self.server, id, request)
+            let out = f(&mut v);
+            (out, v.drain())
         };
-        if let Some(m) = msg {
-            self.out.send(m).map_err(|_| anyhow!("connection closed"))?;
+        for frame in frames {
+            self.out
+                .send(WsMessage::Binary(frame.into()))
+                .map_err(|_| anyhow!("connection closed"))?;
         }
-        Ok(())
+        Ok(out)
     }
 
-    /// Starts syncing a document this client does not have (or drops the
-    /// local copy and asks again — what the real client does after a refusal).
+    /// Starts syncing a document this client does not have.
     pub async fn open(&mut self, id: DocumentId) -> Result<()> {
-        self.lock().docs.insert(
-            id,
-            ClientDoc {
-                doc: AutoCommit::new(),
-                state: sync::State::new(),
-            },
-        );
-        self.send_next(id, true)
+        self.act(|v| v.core.open(id))
     }
 
+    /// Drops the local copy and asks again (what the real client does after
+    /// a refusal).
     pub async fn reset(&mut self, id: DocumentId) -> Result<()> {
-        self.open(id).await
+        self.act(|v| v.core.reset(id))
     }
 
     /// A copy of the local document.
@@ -554,13 +498,7 @@ impl SyncClient {
         id: DocumentId,
         f: impl FnOnce(&mut AutoCommit) -> T,
     ) -> Result<T> {
-        let out = {
-            let mut v = self.lock();
-            let d = v.docs.get_mut(&id).ok_or_else(|| anyhow!("doc not open"))?;
-            f(&mut d.doc)
-        };
-        self.send_next(id, false)?;
-        Ok(out)
+        self.act(|v| v.core.change(id, f))?.map_err(Into::into)
     }
 
     /// Sends raw bytes as one binary frame (for hostile-input tests).
