@@ -2,31 +2,16 @@
 //! (in node), against the real room through the in-memory server.
 #![cfg(target_arch = "wasm32")]
 
-use automerge::Automerge;
 use tavolo_client_wasm::TavoloClient;
 use tavolo_model::ParticipantId;
-use tavolo_model::ops;
-use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_model::policy::Role;
 use tavolo_sync::loopback::Loopback;
 use tavolo_sync::{DocumentId, PeerId};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn server() -> (Loopback, DocumentId) {
-    let mut doc = Automerge::new();
-    let mut tx = doc.transaction();
-    ops::init_question_doc(&mut tx).unwrap();
-    tx.commit();
-    let id = DocumentId::random();
-    let ctx = PolicyContext {
-        kind: DocKind::Question {
-            phase_id: "p".into(),
-            categories: vec![],
-        },
-        phase_locked: false,
-        vote_budget: 3,
-    };
-    (Loopback::new(id, doc, ctx), id)
+    Loopback::question(vec![])
 }
 
 /// A browser client with the identity the server knows it by.

@@ -30,6 +30,26 @@ impl Loopback {
         }
     }
 
+    /// A fresh, empty question document (notes, clusters, votes) served to
+    /// participants with an unlocked phase; returns it with its id.
+    pub fn question(categories: Vec<String>) -> (Self, DocumentId) {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tavolo_model::ops::init_question_doc(&mut tx)
+            .expect("a fresh document takes the question maps");
+        tx.commit();
+        let id = DocumentId::random();
+        let ctx = PolicyContext {
+            kind: tavolo_model::policy::DocKind::Question {
+                phase_id: "loopback".into(),
+                categories,
+            },
+            phase_locked: false,
+            vote_budget: 3,
+        };
+        (Self::new(id, doc, ctx), id)
+    }
+
     pub fn room(&self) -> &Room {
         &self.room
     }

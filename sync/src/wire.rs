@@ -165,7 +165,7 @@ struct Fields {
 fn take_absent(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {
     match d.datatype()? {
         Type::Undefined | Type::Null => {
-            d.skip()?;
+            Decoder::skip(d)?;
             Ok(true)
         }
         _ => Ok(false),
@@ -255,7 +255,7 @@ fn each_entry<'b>(
             Some(ref mut n) => *n -= 1,
             None => {
                 if d.datatype()? == Type::Break {
-                    d.skip()?;
+                    Decoder::skip(d)?;
                     break;
                 }
             }
@@ -264,8 +264,8 @@ fn each_entry<'b>(
             let key = d.str()?.to_string();
             f(&key, d)?;
         } else {
-            d.skip()?;
-            d.skip()?;
+            Decoder::skip(d)?;
+            Decoder::skip(d)?;
         }
     }
     Ok(())
@@ -283,12 +283,12 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeEr
                 meta.is_ephemeral = match d.datatype()? {
                     Type::Bool => d.bool()?,
                     _ => {
-                        d.skip()?;
+                        Decoder::skip(d)?;
                         false
                     }
                 }
             }
-            _ => d.skip()?,
+            _ => Decoder::skip(d)?,
         }
         Ok(())
     })?;
@@ -333,7 +333,7 @@ fn decode_fields(input: &[u8]) -> Result<Fields, DecodeError> {
                         match n {
                             Some(n) if i >= n => break,
                             None if d.datatype()? == Type::Break => {
-                                d.skip()?;
+                                Decoder::skip(d)?;
                                 break;
                             }
                             _ => {}
@@ -351,7 +351,7 @@ fn decode_fields(input: &[u8]) -> Result<Fields, DecodeError> {
             }
             // automerge-repo's code sends `peerMetadata`, its README says `metadata`.
             "peerMetadata" | "metadata" => f.peer_metadata = decode_metadata(d)?,
-            _ => d.skip()?,
+            _ => Decoder::skip(d)?,
         }
         Ok(())
     })?;

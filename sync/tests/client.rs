@@ -1,27 +1,13 @@
 //! The client core against the real room, through an in-memory server.
 
-use automerge::Automerge;
 use tavolo_model::ops::{self, NewNote};
-use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_model::policy::Role;
 use tavolo_model::{ParticipantId, QuestionDoc};
 use tavolo_sync::loopback::Loopback;
 use tavolo_sync::{ClientCore, DocumentId, PeerId};
 
 fn setup() -> (Loopback, DocumentId) {
-    let mut doc = Automerge::new();
-    let mut tx = doc.transaction();
-    ops::init_question_doc(&mut tx).unwrap();
-    tx.commit();
-    let id = DocumentId::random();
-    let ctx = PolicyContext {
-        kind: DocKind::Question {
-            phase_id: "p".into(),
-            categories: vec![],
-        },
-        phase_locked: false,
-        vote_budget: 3,
-    };
-    (Loopback::new(id, doc, ctx), id)
+    Loopback::question(vec![])
 }
 
 /// Moves frames until nobody has anything to say.
