@@ -49,24 +49,23 @@ fn texts(c: &ClientCore, id: DocumentId) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn clients_handshake_open_and_see_each_others_notes() {
-    let (mut server, id) = setup();
+/// Anna and Bruno, participants, connected and synced on `id`.
+fn two_synced_clients(server: &mut Loopback, id: DocumentId) -> (ClientCore, ClientCore) {
     let mut anna = ClientCore::new(PeerId("anna".into()));
     let mut bruno = ClientCore::new(PeerId("bruno".into()));
-    server.admit(
-        anna.peer().clone(),
-        Role::Participant(ParticipantId("p_anna".into())),
-    );
-    server.admit(
-        bruno.peer().clone(),
-        Role::Participant(ParticipantId("p_bruno".into())),
-    );
-    for c in [&mut anna, &mut bruno] {
+    for (c, p) in [(&mut anna, "p_anna"), (&mut bruno, "p_bruno")] {
+        server.admit(c.peer().clone(), Role::Participant(ParticipantId(p.into())));
         c.open(id);
         c.connected();
     }
-    run(&mut server, &mut [&mut anna, &mut bruno]);
+    run(server, &mut [&mut anna, &mut bruno]);
+    (anna, bruno)
+}
+
+#[test]
+fn clients_handshake_open_and_see_each_others_notes() {
+    let (mut server, id) = setup();
+    let (mut anna, mut bruno) = two_synced_clients(&mut server, id);
     assert!(anna.ready() && anna.is_loaded(id));
     anna.change(id, |d| {
         ops::add_note(
@@ -85,21 +84,7 @@ fn clients_handshake_open_and_see_each_others_notes() {
 #[test]
 fn a_reconnect_resyncs_with_fresh_states_and_sends_what_was_written_offline() {
     let (mut server, id) = setup();
-    let mut anna = ClientCore::new(PeerId("anna".into()));
-    let mut bruno = ClientCore::new(PeerId("bruno".into()));
-    server.admit(
-        anna.peer().clone(),
-        Role::Participant(ParticipantId("p_anna".into())),
-    );
-    server.admit(
-        bruno.peer().clone(),
-        Role::Participant(ParticipantId("p_bruno".into())),
-    );
-    for c in [&mut anna, &mut bruno] {
-        c.open(id);
-        c.connected();
-    }
-    run(&mut server, &mut [&mut anna, &mut bruno]);
+    let (mut anna, mut bruno) = two_synced_clients(&mut server, id);
     anna.disconnected();
     anna.change(id, |d| {
         ops::add_note(

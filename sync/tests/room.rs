@@ -195,6 +195,33 @@ impl Net {
     }
 }
 
+/// Hands the room a hand-built sync message from `peer` carrying `chunks`
+/// (what a misbehaving or unlucky client might send).
+fn receive_crafted(
+    net: &mut Net,
+    peer: &str,
+    heads: Vec<automerge::ChangeHash>,
+    chunks: Vec<Vec<u8>>,
+    version: sync::MessageVersion,
+) -> Received {
+    let msg = sync::Message {
+        heads,
+        need: vec![],
+        have: vec![],
+        changes: chunks.into(),
+        flags: None,
+        version,
+    };
+    net.room
+        .receive(
+            &PeerId(peer.into()),
+            SyncKind::Sync,
+            &msg.encode(),
+            &net.ctx,
+        )
+        .unwrap()
+}
+
 #[test]
 fn two_participants_see_each_others_notes() {
     let (room, ctx) = question_room(false);
@@ -427,23 +454,13 @@ fn whole_document_chunks_from_peers_are_refused() {
     )
     .unwrap();
     let heads = net.room.heads();
-    let msg = sync::Message {
-        heads: copy.get_heads(),
-        need: vec![],
-        have: vec![],
-        changes: copy.save().into(),
-        flags: None,
-        version: sync::MessageVersion::V2,
-    };
-    let r = net
-        .room
-        .receive(
-            &PeerId("anna".into()),
-            SyncKind::Sync,
-            &msg.encode(),
-            &net.ctx,
-        )
-        .unwrap();
+    let r = receive_crafted(
+        &mut net,
+        "anna",
+        copy.get_heads(),
+        vec![copy.save()],
+        sync::MessageVersion::V2,
+    );
     assert!(
         matches!(r, Received::Refused(ref x) if x.detail.contains("whole documents")),
         "{r:?}"
@@ -468,23 +485,14 @@ fn a_change_that_arrives_before_its_dependency_waits_and_lands_with_it() {
     let changes = net.clients[anna].doc.get_changes(&before);
     assert_eq!(changes.len(), 2);
     let mut second = changes[1].clone();
-    let msg = sync::Message {
-        heads: net.clients[anna].doc.get_heads(),
-        need: vec![],
-        have: vec![],
-        changes: vec![second.bytes().into_owned()].into(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    };
-    let r = net
-        .room
-        .receive(
-            &PeerId("anna".into()),
-            SyncKind::Sync,
-            &msg.encode(),
-            &net.ctx,
-        )
-        .unwrap();
+    let heads = net.clients[anna].doc.get_heads();
+    let r = receive_crafted(
+        &mut net,
+        "anna",
+        heads,
+        vec![second.bytes().into_owned()],
+        sync::MessageVersion::V1,
+    );
     assert_eq!(r, Received::NoChanges, "the orphan waits");
     net.quiesce();
     assert_eq!(net.notes(bruno), ["prima", "seconda"]);
@@ -519,22 +527,13 @@ fn a_waiting_change_is_judged_as_its_senders_even_when_another_peer_completes_it
     )
     .unwrap();
     let mut forged = m.get_last_local_change().unwrap();
-    let msg = sync::Message {
-        heads: m.get_heads(),
-        need: vec![],
-        have: vec![],
-        changes: vec![forged.bytes().into_owned()].into(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    };
-    net.room
-        .receive(
-            &PeerId("mallory".into()),
-            SyncKind::Sync,
-            &msg.encode(),
-            &net.ctx,
-        )
-        .unwrap();
+    receive_crafted(
+        &mut net,
+        "mallory",
+        m.get_heads(),
+        vec![forged.bytes().into_owned()],
+        sync::MessageVersion::V1,
+    );
     // The facilitator's change supplies the dependency: the forgery is
     // still judged as Mallory's, so the whole batch is refused.
     net.quiesce();
