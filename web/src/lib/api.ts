@@ -7,6 +7,7 @@ import type {
   FacilitatorGrant,
   JoinRequest,
   Joined,
+  ProjectorGrant,
   TemplateInfo,
 } from './types';
 
@@ -75,6 +76,27 @@ export function facilitatorTicket(sessionId: string, facilitatorKey: string): Pr
     session_id: sessionId,
     facilitator_key: facilitatorKey,
   });
+}
+
+/** A read-only viewer ticket for the projector, traded for the key or the facilitator's ticket. */
+export function projectorTicket(
+  sessionId: string,
+  proof: { facilitatorKey: string } | { ticket: string },
+): Promise<ProjectorGrant> {
+  return call(
+    'POST',
+    '/api/projector',
+    'facilitatorKey' in proof
+      ? { session_id: sessionId, facilitator_key: proof.facilitatorKey }
+      : { session_id: sessionId, ticket: proof.ticket },
+  );
+}
+
+/** The server's clock, milliseconds since the epoch. */
+export async function serverTime(): Promise<number> {
+  const body = await call<{ now: unknown }>('GET', '/api/time');
+  if (typeof body.now !== 'number' || !Number.isFinite(body.now)) throw new ApiError(200, 'no time in the answer');
+  return body.now;
 }
 
 /**

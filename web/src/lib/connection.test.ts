@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Connection, type Environment, type SocketLike } from './connection';
-import type { QuestionView, Refusal, SessionView, SyncClient } from './types';
+import type { PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
 
 const SESSION = 'automerge:session';
 const ROSTER = 'automerge:roster';
@@ -77,6 +77,18 @@ class FakeClient implements SyncClient {
     return 'n1';
   }
   editNote() {}
+  presenceView: PresenceView | undefined = undefined;
+  presenceReads = 0;
+  presence() {
+    this.presenceReads += 1;
+    return this.presenceView;
+  }
+  phaseCalls: string[] = [];
+  setCurrentPhase(url: string, phaseId: string) {
+    expect(url).toBe(SESSION);
+    this.phaseCalls.push(phaseId);
+    this.outgoing.push(frame(0x71));
+  }
   takeRefusals() {
     const r = this.refusals;
     this.refusals = [];
@@ -397,5 +409,45 @@ describe('Connection', () => {
     socket.drop();
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(1);
+  });
+
+  it('re-reads presence only when the server says it changed', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    client.presenceView = { participants: {}, inRoom: 1, remote: 0, facilitators: 1, viewers: 0 };
+    expect(connection.presence()?.inRoom).toBe(1);
+    expect(connection.presence()?.inRoom).toBe(1);
+    expect(client.presenceReads).toBe(1);
+
+    const listener = vi.fn();
+    connection.subscribe(listener);
+    client.presenceView = { participants: {}, inRoom: 1, remote: 1, facilitators: 1, viewers: 0 };
+    client.script.set(0x30, () => ['tavolo:presence']);
+    last().deliver(0x30);
+    expect(listener).toHaveBeenCalled();
+    expect(connection.presence()?.remote).toBe(1);
+    expect(client.presenceReads).toBe(2);
+  });
+
+  it('sends a facilitator change at once and redraws', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    const listener = vi.fn();
+    connection.subscribe(listener);
+    const sent = last().sent.length;
+    connection.setCurrentPhase('b');
+    expect(client.phaseCalls).toEqual(['b']);
+    expect(last().sent.slice(sent)).toEqual([[0x71]]);
+    expect(listener).toHaveBeenCalled();
+  });
+
+  it('says plainly when the client cannot facilitate', () => {
+    const { connection } = setup();
+    connection.start();
+    expect(() => connection.clearTimer()).toThrow('cannot clearTimer');
   });
 });

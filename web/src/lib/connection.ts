@@ -8,7 +8,7 @@
 // connection (`connected()`), which resends whatever the server lacks.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import type { QuestionView, Refusal, Roster, SessionView, SyncClient } from './types';
+import { PRESENCE_URL, type PresenceView, type QuestionView, type Refusal, type Roster, type SessionView, type SyncClient, type TimerState } from './types';
 
 export type ConnectionStatus =
   /** First attempt, nothing received yet. */
@@ -151,6 +151,19 @@ export class Connection {
     return this.view(url, () => this.client.question(url));
   }
 
+  /** Who is connected now; re-read when `receive` reports `tavolo:presence`. */
+  presence(): PresenceView | undefined {
+    const client = this.client;
+    if (!client.presence) return undefined;
+    return this.view(PRESENCE_URL, () => client.presence?.());
+  }
+
+  /** The phase timer at `nowMs` (the server's clock); never cached, it moves. */
+  timer(nowMs: number): TimerState | null {
+    if (!this.client.timer || !this.session()?.timer) return null;
+    return this.client.timer(this.sessionDoc, nowMs);
+  }
+
   /** Refusals not dismissed yet, oldest first. */
   get refusals(): readonly Refusal[] {
     return this.pendingRefusals;
@@ -172,6 +185,52 @@ export class Connection {
   editNote(url: string, noteId: string, text: string): void {
     this.client.editNote(url, noteId, text);
     this.afterLocalChange(url);
+  }
+
+  // ---- facilitation (the facilitator's client only; throw otherwise) ------
+
+  setCurrentPhase(phaseId: string): void {
+    this.facilitate('setCurrentPhase', (c, url) => c.setCurrentPhase?.(url, phaseId));
+  }
+
+  setPhaseLocked(phaseId: string, locked: boolean): void {
+    this.facilitate('setPhaseLocked', (c, url) => c.setPhaseLocked?.(url, phaseId, locked));
+  }
+
+  startTimer(durationMs: number, nowMs: number): void {
+    this.facilitate('startTimer', (c, url) => c.startTimer?.(url, durationMs, nowMs));
+  }
+
+  pauseTimer(nowMs: number): void {
+    this.facilitate('pauseTimer', (c, url) => c.pauseTimer?.(url, nowMs));
+  }
+
+  resumeTimer(nowMs: number): void {
+    this.facilitate('resumeTimer', (c, url) => c.resumeTimer?.(url, nowMs));
+  }
+
+  addTime(deltaMs: number, nowMs: number): void {
+    this.facilitate('addTime', (c, url) => c.addTime?.(url, deltaMs, nowMs));
+  }
+
+  clearTimer(): void {
+    this.facilitate('clearTimer', (c, url) => c.clearTimer?.(url));
+  }
+
+  setSpotlight(questionDoc: string, targetId: string, kind: 'note' | 'cluster', nowMs: number): void {
+    this.facilitate('setSpotlight', (c, url) => c.setSpotlight?.(url, questionDoc, targetId, kind, nowMs));
+  }
+
+  clearSpotlight(): void {
+    this.facilitate('clearSpotlight', (c, url) => c.clearSpotlight?.(url));
+  }
+
+  private facilitate(method: keyof SyncClient, change: (client: SyncClient, sessionUrl: string) => void): void {
+    if (typeof this.client[method] !== 'function') {
+      throw new Error(`this client cannot ${String(method)}`);
+    }
+    change(this.client, this.sessionDoc);
+    this.afterLocalChange(this.sessionDoc);
   }
 
   // ---- socket -------------------------------------------------------------

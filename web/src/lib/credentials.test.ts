@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   forgetParticipant,
+  forgetProjector,
   loadFacilitator,
   loadParticipant,
+  loadProjector,
   saveFacilitator,
   saveParticipant,
+  saveProjector,
 } from './credentials';
 
 function memoryStorage() {
@@ -80,5 +83,24 @@ describe('facilitator credentials', () => {
     expect(loadFacilitator('s1', 4, storage)).toEqual(grant);
     expect(loadFacilitator('s2', 4, storage)).toBeNull();
     expect(loadFacilitator('s1', 5, storage)).toBeNull();
+  });
+});
+
+describe('projector credentials', () => {
+  it('round-trip per session, expire, and can be forgotten', () => {
+    const storage = memoryStorage();
+    const grant = { ticket: 'v', sessionDoc: 'automerge:abc', joinCode: 'ABC234', title: 'Prima', expiresAt: 10 };
+    saveProjector('s1', grant, storage);
+    expect(loadProjector('s1', 9, storage)).toEqual(grant);
+    expect(loadProjector('s1', 10, storage)).toBeNull();
+    expect(loadProjector('s2', 9, storage)).toBeNull();
+    forgetProjector('s1', storage);
+    expect(loadProjector('s1', 9, storage)).toBeNull();
+  });
+
+  it('ignore malformed entries', () => {
+    const storage = memoryStorage();
+    storage.setItem('tavolo:projector:s1', JSON.stringify({ ticket: 'v', expiresAt: 10 }));
+    expect(loadProjector('s1', 1, storage)).toBeNull();
   });
 });

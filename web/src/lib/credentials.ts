@@ -57,6 +57,16 @@ function remove(storage: KeyValueStore | null, key: string): void {
   }
 }
 
+export interface ProjectorCredentials {
+  ticket: string;
+  sessionDoc: string;
+  joinCode: string;
+  title: string;
+  expiresAt: number;
+}
+
+const projectorKey = (sessionId: string) => `tavolo:projector:${sessionId}`;
+
 const participantKey = (joinCode: string) => `tavolo:participant:${normalizeJoinCode(joinCode)}`;
 const facilitatorKey = (sessionId: string) => `tavolo:facilitator:${sessionId}`;
 
@@ -135,4 +145,45 @@ export function forgetFacilitator(
   storage: KeyValueStore | null = store('sessionStorage'),
 ): void {
   remove(storage, facilitatorKey(sessionId));
+}
+
+function isProjector(v: unknown): v is ProjectorCredentials {
+  if (!v || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  return (
+    isString(c.ticket) &&
+    isString(c.sessionDoc) &&
+    typeof c.joinCode === 'string' &&
+    typeof c.title === 'string' &&
+    typeof c.expiresAt === 'number'
+  );
+}
+
+/**
+ * The projector's read-only grant, in localStorage: the room's computer is
+ * reloaded or restarted mid-session and must come back without the key.
+ */
+export function loadProjector(
+  sessionId: string,
+  now: number = Date.now(),
+  storage: KeyValueStore | null = store('localStorage'),
+): ProjectorCredentials | null {
+  const value = read(storage, projectorKey(sessionId));
+  if (!isProjector(value) || value.expiresAt <= now) return null;
+  return value;
+}
+
+export function saveProjector(
+  sessionId: string,
+  credentials: ProjectorCredentials,
+  storage: KeyValueStore | null = store('localStorage'),
+): void {
+  write(storage, projectorKey(sessionId), credentials);
+}
+
+export function forgetProjector(
+  sessionId: string,
+  storage: KeyValueStore | null = store('localStorage'),
+): void {
+  remove(storage, projectorKey(sessionId));
 }

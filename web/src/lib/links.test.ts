@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { facilitatorLink, joinLink, normalizeJoinCode, syncSocketUrl } from './links';
+import { facilitatorLink, joinLink, normalizeJoinCode, projectorLink, projectorPath, syncSocketUrl } from './links';
 
 describe('links', () => {
   it('normalizes join codes like the server', () => {
@@ -8,6 +8,11 @@ describe('links', () => {
 
   it('builds the join link from a code as typed', () => {
     expect(joinLink('https://tavolo.example', 'abc-234')).toBe('https://tavolo.example/j/ABC234');
+  });
+
+  it('builds the projector links, the key only in the fragment', () => {
+    expect(projectorPath('s 1')).toBe('/p/s%201');
+    expect(projectorLink('http://localhost:8080', 's1', 'k3y')).toBe('http://localhost:8080/p/s1#k3y');
   });
 
   it('keeps the facilitator key in the fragment', () => {

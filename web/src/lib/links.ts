@@ -23,3 +23,13 @@ export function syncSocketUrl(location: { protocol: string; host: string }, tick
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/sync?ticket=${encodeURIComponent(ticket)}`;
 }
+
+/** The projector's page in this browser: it asks for a viewer ticket with the facilitator's. */
+export function projectorPath(sessionId: string): string {
+  return `/p/${encodeURIComponent(sessionId)}`;
+}
+
+/** The projector's link for another computer: the key rides in the fragment, stripped once read. */
+export function projectorLink(origin: string, sessionId: string, facilitatorKey: string): string {
+  return `${origin}${projectorPath(sessionId)}#${encodeURIComponent(facilitatorKey)}`;
+}

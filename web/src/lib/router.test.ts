@@ -24,6 +24,12 @@ describe('parseRoute', () => {
     expect(parseRoute('/f')).toEqual({ page: 'notFound' });
   });
 
+  it('reads the projector page, with or without a key in the fragment', () => {
+    expect(parseRoute('/p/01HXYZ')).toEqual({ page: 'projector', sessionId: '01HXYZ' });
+    expect(parseRoute('/p/')).toEqual({ page: 'notFound' });
+    expect(parseRoute('/p/01HXYZ/x')).toEqual({ page: 'notFound' });
+  });
+
   it('sends anything else to not found', () => {
     expect(parseRoute('/x')).toEqual({ page: 'notFound' });
     expect(parseRoute('/j/ABC234/more')).toEqual({ page: 'notFound' });

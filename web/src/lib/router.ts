@@ -9,6 +9,7 @@ export type Route =
   | { page: 'join'; code: string | null }
   | { page: 'board'; code: string }
   | { page: 'facilitator'; sessionId: string }
+  | { page: 'projector'; sessionId: string }
   | { page: 'notFound' };
 
 function segment(raw: string): string | null {
@@ -34,6 +35,8 @@ export function parseRoute(pathname: string): Route {
       return value === null ? { page: 'join', code: null } : { page: 'board', code: normalizeJoinCode(value) };
     case 'f':
       return value === null ? { page: 'notFound' } : { page: 'facilitator', sessionId: value };
+    case 'p':
+      return value === null ? { page: 'notFound' } : { page: 'projector', sessionId: value };
     default:
       return { page: 'notFound' };
   }

@@ -19,7 +19,53 @@ export interface SessionView {
   rosterDoc: string;
   voteBudget: number;
   phases: PhaseView[];
+  /** The phase timer as stored; draw it through `SyncClient.timer`, which does the arithmetic. */
+  timer?: TimerSetting | null;
+  /** What the facilitator asked every screen to look at, if anything. */
+  spotlight?: Spotlight | null;
 }
+
+export interface TimerSetting {
+  durationMs: number;
+  remainingMs: number;
+  runningSince: number | null;
+}
+
+export interface Spotlight {
+  /** The question document's URL. */
+  doc: string;
+  /** A note or cluster id in that document. */
+  target: string;
+  kind: 'note' | 'cluster';
+  /** When it was set (server clock), so a new spotlight on the same note is still new. */
+  at: number;
+}
+
+export type TimerStatus = 'idle' | 'running' | 'paused' | 'finished';
+
+/** The timer at a moment, computed in Rust from the session's timer. */
+export interface TimerState {
+  status: TimerStatus;
+  remainingMs: number;
+  durationMs: number;
+}
+
+export interface PresenceEntry {
+  attendance: Attendance;
+  connections: number;
+}
+
+/** Who is connected right now (pushed by the server, never stored). */
+export interface PresenceView {
+  participants: Record<string, PresenceEntry>;
+  inRoom: number;
+  remote: number;
+  facilitators: number;
+  viewers: number;
+}
+
+/** The pseudo-URL `receive()` reports when presence changed. */
+export const PRESENCE_URL = 'tavolo:presence';
 
 export interface PhaseView {
   id: string;
@@ -109,6 +155,20 @@ export interface SyncClient {
   addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
   editNote(url: string, noteId: string, text: string): void;
   takeRefusals(): Refusal[];
+  /** Who is connected now; undefined until the server has said. */
+  presence?(): PresenceView | undefined;
+  /** The timer of the session at `nowMs` (server clock). */
+  timer?(sessionUrl: string, nowMs: number): TimerState;
+  // Facilitator only: each throws an Error for a participant's client.
+  setCurrentPhase?(sessionUrl: string, phaseId: string): void;
+  setPhaseLocked?(sessionUrl: string, phaseId: string, locked: boolean): void;
+  startTimer?(sessionUrl: string, durationMs: number, nowMs: number): void;
+  pauseTimer?(sessionUrl: string, nowMs: number): void;
+  resumeTimer?(sessionUrl: string, nowMs: number): void;
+  addTime?(sessionUrl: string, deltaMs: number, nowMs: number): void;
+  clearTimer?(sessionUrl: string): void;
+  setSpotlight?(sessionUrl: string, questionDocUrl: string, targetId: string, kind: 'note' | 'cluster', nowMs: number): void;
+  clearSpotlight?(sessionUrl: string): void;
   /** Releases the wasm memory; the client is unusable afterwards. */
   free?(): void;
 }
@@ -151,5 +211,14 @@ export interface FacilitatorGrant {
   session_doc: string;
   /** Sent by newer servers; older ones leave it out. */
   join_code?: string;
+  expires_at: number;
+}
+
+/** `POST /api/projector`: a read-only ticket for the room's screen. */
+export interface ProjectorGrant {
+  ticket: string;
+  session_doc: string;
+  join_code: string;
+  title: string;
   expires_at: number;
 }
