@@ -17,9 +17,10 @@
 pub mod views;
 
 use std::collections::BTreeMap;
-use tavolo_model::ops::{self, NewNote};
+use tavolo_model::facilitation::{self, Spotlight, SpotlightKind};
+use tavolo_model::ops::{self, NewNote, OpError};
 use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
-use tavolo_sync::{ClientCore, DocumentId, PeerId};
+use tavolo_sync::{ClientCore, DocumentId, PeerId, Presence};
 use views::{LostNote, RefusalView};
 use wasm_bindgen::prelude::*;
 
@@ -61,6 +62,17 @@ pub struct TavoloClient {
     /// Refused documents being reloaded, with my notes as they were.
     reloading: BTreeMap<DocumentId, (String, String, Vec<LostNote>)>,
     refusals: Vec<RefusalView>,
+    /// Who is connected, as the server last said.
+    presence: Option<Presence>,
+}
+
+/// The pseudo-URL `receive` reports when presence changed.
+pub const PRESENCE_URL: &str = "tavolo:presence";
+
+/// A JavaScript number of milliseconds as an integer (NaN and infinities
+/// become 0; JavaScript numbers hold integers exactly up to 2^53).
+fn ms(v: f64) -> i64 {
+    if v.is_finite() { v.round() as i64 } else { 0 }
 }
 
 #[wasm_bindgen]
@@ -75,6 +87,7 @@ impl TavoloClient {
             roster: None,
             reloading: BTreeMap::new(),
             refusals: Vec::new(),
+            presence: None,
         }
     }
 
@@ -91,6 +104,8 @@ impl TavoloClient {
 
     pub fn disconnected(&mut self) {
         self.core.disconnected();
+        // Whoever is online is unknown until the server says again.
+        self.presence = None;
     }
 
     #[wasm_bindgen(getter)]
@@ -136,6 +151,9 @@ impl TavoloClient {
         if received.greeted {
             changed.clear();
         }
+        if self.take_presence() {
+            changed.push(PRESENCE_URL.to_string());
+        }
         Ok(changed)
     }
 
@@ -166,7 +184,7 @@ impl TavoloClient {
                 if let Ok(r) = DocumentId::from_url(&s.roster_doc) {
                     self.roster = Some(r);
                 }
-                to_js(&views::session(&s))
+                to_js(&views::session(&s, doc))
             }
             Err(_) => Ok(JsValue::UNDEFINED),
         }
@@ -224,6 +242,9 @@ impl TavoloClient {
                 return Err(JsError::new(&format!("unknown category {c}")));
             }
         }
+        if self.phase_locked(id) {
+            return Err(JsError::new("this phase is locked"));
+        }
         let note_id = tavolo_model::ids::new_item_id("n");
         let new = NewNote {
             text: text.to_string(),
@@ -261,6 +282,109 @@ impl TavoloClient {
         Ok(())
     }
 
+    /// The phase timer at `now_ms` (server clock): `{status, remainingMs,
+    /// durationMs}` with status `idle`, `running`, `paused` or `finished`.
+    pub fn timer(&self, session_url: &str, now_ms: f64) -> Result<JsValue, JsError> {
+        let id = parse_url(session_url)?;
+        let state = match self.core.doc(id) {
+            Some(doc) => facilitation::timer_state(doc, ms(now_ms)),
+            None => facilitation::timer_state(&automerge::AutoCommit::new(), 0),
+        };
+        to_js(&views::TimerView::from(state))
+    }
+
+    /// Who is connected now (`undefined` until the server said).
+    pub fn presence(&self) -> Result<JsValue, JsError> {
+        match &self.presence {
+            Some(p) => to_js(&views::presence(p)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// Moves everyone to a phase (facilitator). Clears the timer and the
+    /// spotlight when the phase changes.
+    #[wasm_bindgen(js_name = setCurrentPhase)]
+    pub fn set_current_phase(&mut self, session_url: &str, phase_id: &str) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| ops::set_current_phase(d, phase_id))
+    }
+
+    /// Locks or unlocks a phase (facilitator).
+    #[wasm_bindgen(js_name = setPhaseLocked)]
+    pub fn set_phase_locked(
+        &mut self,
+        session_url: &str,
+        phase_id: &str,
+        locked: bool,
+    ) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| ops::set_phase_locked(d, phase_id, locked))
+    }
+
+    #[wasm_bindgen(js_name = startTimer)]
+    pub fn start_timer(
+        &mut self,
+        session_url: &str,
+        duration_ms: f64,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| {
+            facilitation::start_timer(d, ms(duration_ms), ms(now_ms))
+        })
+    }
+
+    #[wasm_bindgen(js_name = pauseTimer)]
+    pub fn pause_timer(&mut self, session_url: &str, now_ms: f64) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| facilitation::pause_timer(d, ms(now_ms)))
+    }
+
+    #[wasm_bindgen(js_name = resumeTimer)]
+    pub fn resume_timer(&mut self, session_url: &str, now_ms: f64) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| facilitation::resume_timer(d, ms(now_ms)))
+    }
+
+    #[wasm_bindgen(js_name = addTime)]
+    pub fn add_time(
+        &mut self,
+        session_url: &str,
+        delta_ms: f64,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| {
+            facilitation::add_time(d, ms(delta_ms), ms(now_ms))
+        })
+    }
+
+    #[wasm_bindgen(js_name = clearTimer)]
+    pub fn clear_timer(&mut self, session_url: &str) -> Result<(), JsError> {
+        self.facilitate(session_url, facilitation::clear_timer)
+    }
+
+    /// Points every screen at a note or a cluster (`kind` is `note` or `cluster`).
+    #[wasm_bindgen(js_name = setSpotlight)]
+    pub fn set_spotlight(
+        &mut self,
+        session_url: &str,
+        question_url: &str,
+        target_id: &str,
+        kind: &str,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        parse_url(question_url)?;
+        let kind = SpotlightKind::parse(kind)
+            .ok_or_else(|| JsError::new(&format!("unknown spotlight kind {kind}")))?;
+        let spot = Spotlight {
+            doc: question_url.to_string(),
+            target: target_id.to_string(),
+            kind,
+            at: ms(now_ms),
+        };
+        self.facilitate(session_url, |d| facilitation::set_spotlight(d, &spot))
+    }
+
+    #[wasm_bindgen(js_name = clearSpotlight)]
+    pub fn clear_spotlight(&mut self, session_url: &str) -> Result<(), JsError> {
+        self.facilitate(session_url, facilitation::clear_spotlight)
+    }
+
     /// Refusals since the last call, with the notes of mine that did not land.
     #[wasm_bindgen(js_name = takeRefusals)]
     pub fn take_refusals(&mut self) -> Result<JsValue, JsError> {
@@ -269,6 +393,51 @@ impl TavoloClient {
 }
 
 impl TavoloClient {
+    /// A change to the session document, which only the facilitator makes.
+    fn facilitate(
+        &mut self,
+        session_url: &str,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), OpError>,
+    ) -> Result<(), JsError> {
+        if self.me.is_some() {
+            return Err(JsError::new("only the facilitator can change the session"));
+        }
+        let id = parse_url(session_url)?;
+        if !self.core.is_loaded(id) {
+            return Err(JsError::new("the session has not loaded yet"));
+        }
+        self.core.change(id, f).map_err(js_err)?.map_err(js_err)
+    }
+
+    /// Takes the ephemeral messages received; true when the server's
+    /// presence picture changed. Presence is believed only from the server.
+    fn take_presence(&mut self) -> bool {
+        let server = self.core.server().cloned();
+        let mut changed = false;
+        for e in self.core.take_ephemeral() {
+            if Some(&e.sender_id) != server.as_ref() {
+                continue;
+            }
+            if let Ok(Some(p)) = Presence::decode(&e.data)
+                && self.presence.as_ref() != Some(&p)
+            {
+                self.presence = Some(p);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Whether my copy of the session says this question's phase is locked.
+    fn phase_locked(&self, question: DocumentId) -> bool {
+        let url = question.url();
+        self.core
+            .open_docs()
+            .filter_map(|d| SessionDoc::load(d).ok())
+            .find_map(|s| s.question_by_doc(&url).map(|(p, _)| p.locked))
+            .unwrap_or(false)
+    }
+
     fn my_notes(&self, q: &QuestionDoc) -> Vec<LostNote> {
         let Some(me) = &self.me else {
             return Vec::new();

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tavolo_model::facilitation::{Spotlight, Timer, TimerState};
 use tavolo_model::{ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
+use tavolo_sync::Presence;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -15,6 +17,82 @@ pub struct SessionView {
     pub roster_doc: String,
     pub vote_budget: i64,
     pub phases: Vec<PhaseView>,
+    pub timer: Option<TimerFields>,
+    pub spotlight: Option<SpotlightView>,
+}
+
+/// The timer as stored; `TavoloClient.timer(url, now)` says what to draw.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimerFields {
+    pub duration_ms: i64,
+    pub remaining_ms: i64,
+    pub running_since: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SpotlightView {
+    pub doc: String,
+    pub target: String,
+    pub kind: &'static str,
+    pub at: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimerView {
+    pub status: &'static str,
+    pub remaining_ms: i64,
+    pub duration_ms: i64,
+}
+
+impl From<TimerState> for TimerView {
+    fn from(t: TimerState) -> Self {
+        TimerView {
+            status: t.status.as_str(),
+            remaining_ms: t.remaining_ms,
+            duration_ms: t.duration_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceView {
+    pub participants: BTreeMap<String, PresentView>,
+    pub in_room: usize,
+    pub remote: usize,
+    pub facilitators: u64,
+    pub viewers: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresentView {
+    pub attendance: String,
+    pub connections: u64,
+}
+
+pub fn presence(p: &Presence) -> PresenceView {
+    let (in_room, remote) = p.counts();
+    PresenceView {
+        participants: p
+            .participants
+            .iter()
+            .map(|(id, e)| {
+                (
+                    id.clone(),
+                    PresentView {
+                        attendance: e.attendance.clone(),
+                        connections: e.connections,
+                    },
+                )
+            })
+            .collect(),
+        in_room,
+        remote,
+        facilitators: p.facilitators,
+        viewers: p.viewers,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -43,8 +121,19 @@ pub struct CategoryView {
     pub label: String,
 }
 
-pub fn session(s: &SessionDoc) -> SessionView {
+pub fn session(s: &SessionDoc, doc: &automerge::AutoCommit) -> SessionView {
     SessionView {
+        timer: Timer::load(doc).map(|t| TimerFields {
+            duration_ms: t.duration_ms,
+            remaining_ms: t.remaining_ms,
+            running_since: t.running_since,
+        }),
+        spotlight: Spotlight::load(doc).map(|s| SpotlightView {
+            doc: s.doc,
+            target: s.target,
+            kind: s.kind.as_str(),
+            at: s.at,
+        }),
         title: s.title.clone(),
         template: s.template.clone(),
         current_phase: s.current_phase.clone(),

@@ -125,3 +125,30 @@ fn invalid_edits_throw_errors_with_a_message() {
             .contains("not a protocol message")
     );
 }
+
+#[wasm_bindgen_test]
+fn a_participant_cannot_drive_the_session_and_an_empty_timer_is_idle() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let url = id.url();
+    anna.client.open(&url).unwrap();
+    deliver(&mut server, &mut [&mut anna], vec![]);
+    for err in [
+        anna.client
+            .set_current_phase(&url, "contributi")
+            .unwrap_err(),
+        anna.client.start_timer(&url, 60_000.0, 0.0).unwrap_err(),
+        anna.client
+            .set_spotlight(&url, &url, "n_1", "note", 0.0)
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            error_message(err),
+            "only the facilitator can change the session"
+        );
+    }
+    let timer = anna.client.timer(&url, 1_000.0).unwrap();
+    let status = js_sys::Reflect::get(&timer, &"status".into()).unwrap();
+    assert_eq!(status.as_string().as_deref(), Some("idle"));
+    assert!(anna.client.presence().unwrap().is_undefined());
+}

@@ -15,9 +15,11 @@
 //! - [`schema`]: typed views of the three document kinds (hydrated with
 //!   `autosurgeon`), tolerant of strings stored as Automerge `Text`.
 //! - [`ops`]: building the initial documents and every edit a person makes.
+//! - [`facilitation`]: the phase timer and the spotlight in the session document.
 //! - [`policy`]: inspection of incoming changes against the sender's role.
 //! - [`read`]: small lenient readers shared by schema and policy.
 
+pub mod facilitation;
 pub mod ids;
 pub mod ops;
 pub mod policy;

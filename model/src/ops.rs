@@ -34,6 +34,10 @@ pub enum OpError {
     NotAQuestionDoc(&'static str),
     #[error("phase {0} does not exist")]
     NoSuchPhase(String),
+    #[error("no timer is set")]
+    NoTimer,
+    #[error("a timer must last between a second and a day")]
+    TimerOutOfRange,
     #[error(transparent)]
     Automerge(Box<automerge::AutomergeError>),
     #[error(transparent)]
@@ -305,7 +309,13 @@ pub fn set_vote<T: Doc>(
 /// Moves everyone to a phase (facilitator).
 pub fn set_current_phase<T: Doc>(doc: &mut T, phase_id: &str) -> Result<(), OpError> {
     phase_index(doc, phase_id)?;
+    let current = read::get_str(doc, &ROOT, "current_phase");
     doc.put(ROOT, "current_phase", phase_id)?;
+    if current.as_deref() != Some(phase_id) {
+        // The timer and the spotlight belonged to the phase being left.
+        crate::facilitation::clear_timer(doc)?;
+        crate::facilitation::clear_spotlight(doc)?;
+    }
     Ok(())
 }
 
@@ -427,7 +437,18 @@ mod tests {
         )
         .unwrap();
         set_phase_locked(&mut doc, "legittimazione", true).unwrap();
+        crate::facilitation::start_timer(&mut doc, 60_000, 0).unwrap();
+        set_current_phase(&mut doc, "legittimazione").unwrap();
+        assert!(
+            crate::facilitation::Timer::load(&doc).is_some(),
+            "same phase keeps the timer"
+        );
         set_current_phase(&mut doc, "contributi").unwrap();
+        assert_eq!(
+            crate::facilitation::Timer::load(&doc),
+            None,
+            "a new phase clears the timer"
+        );
         let s = SessionDoc::load(&doc).unwrap();
         assert_eq!(s.title, "Prova");
         assert_eq!(s.current_phase, "contributi");

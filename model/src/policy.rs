@@ -29,6 +29,9 @@ pub enum Role {
     Facilitator,
     /// A participant who joined with the session's code.
     Participant(ParticipantId),
+    /// A read-only screen (the projector view): it may read everything and
+    /// change nothing.
+    Viewer,
 }
 
 /// Which of a session's documents the changes are for.
@@ -119,6 +122,7 @@ pub fn check(
         return Ok(());
     }
     match (&ctx.kind, role) {
+        (_, Role::Viewer) => refuse(RefusalCode::ReadOnlyDocument, "this screen is read-only"),
         // Only the server writes the roster; it never goes through here.
         (DocKind::Roster, _) => refuse(
             RefusalCode::ReadOnlyDocument,
@@ -682,6 +686,25 @@ mod tests {
         judge(&Role::Facilitator, &session, edit).unwrap();
         assert_eq!(
             code(judge(&Role::Facilitator, &roster, edit)),
+            RefusalCode::ReadOnlyDocument
+        );
+    }
+
+    #[test]
+    fn a_viewer_changes_nothing_anywhere() {
+        let edit = |d: &mut AutoCommit| d.put(ROOT, "title", "proiettore").unwrap();
+        let add =
+            |d: &mut AutoCommit| ops::add_note(d, "n_new", &me(), &note("dal proiettore")).unwrap();
+        let session = PolicyContext {
+            kind: DocKind::Session,
+            ..ctx()
+        };
+        assert_eq!(
+            code(judge(&Role::Viewer, &session, edit)),
+            RefusalCode::ReadOnlyDocument
+        );
+        assert_eq!(
+            code(judge(&Role::Viewer, &ctx(), add)),
             RefusalCode::ReadOnlyDocument
         );
     }

@@ -71,6 +71,11 @@ impl ClientCore {
         &self.peer
     }
 
+    /// The server's peer id on the current connection (once it answered `join`).
+    pub fn server(&self) -> Option<&PeerId> {
+        self.server.as_ref()
+    }
+
     /// Whether the server has answered `join` on the current connection.
     pub fn ready(&self) -> bool {
         self.server.is_some()

@@ -12,6 +12,7 @@
 //! - [`wire`]: the CBOR message codec (`join`, `peer`, `request`, `sync`,
 //!   `doc-unavailable`, `ephemeral`, `error`, `leave`, and Tavolo's
 //!   `tavolo/refused`).
+//! - [`presence`]: the server's `ephemeral` payload saying who is connected.
 //! - [`room`]: one document and its peers (the server side).
 //! - [`client`]: the documents one peer holds (the client side).
 //! - [`loopback`]: an in-memory server for one document (simulations, tests).
@@ -19,10 +20,12 @@
 pub mod client;
 pub mod doc_id;
 pub mod loopback;
+pub mod presence;
 pub mod room;
 pub mod wire;
 
 pub use client::ClientCore;
 pub use doc_id::DocumentId;
+pub use presence::Presence;
 pub use room::{Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

@@ -162,7 +162,7 @@ struct Fields {
 }
 
 /// True when the next item is CBOR `undefined` or `null` (consumed).
-fn take_absent(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {
+pub(crate) fn take_absent(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {
     match d.datatype()? {
         Type::Undefined | Type::Null => {
             Decoder::skip(d)?;
@@ -172,7 +172,7 @@ fn take_absent(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {
     }
 }
 
-fn text(
+pub(crate) fn text(
     d: &mut Decoder<'_>,
     field: &'static str,
     max: usize,
@@ -220,7 +220,7 @@ fn bytes(d: &mut Decoder<'_>, field: &'static str) -> Result<Option<Vec<u8>>, De
 }
 
 /// JavaScript numbers arrive as unsigned integers or, above 2^32, as floats.
-fn number(d: &mut Decoder<'_>, field: &'static str) -> Result<Option<u64>, DecodeError> {
+pub(crate) fn number(d: &mut Decoder<'_>, field: &'static str) -> Result<Option<u64>, DecodeError> {
     if take_absent(d)? {
         return Ok(None);
     }
@@ -240,7 +240,7 @@ fn number(d: &mut Decoder<'_>, field: &'static str) -> Result<Option<u64>, Decod
 
 /// Iterates a map (definite or indefinite), calling `f` with each text key;
 /// `f` must consume the value. Non-text keys are skipped with their values.
-fn each_entry<'b>(
+pub(crate) fn each_entry<'b>(
     d: &mut Decoder<'b>,
     mut f: impl FnMut(&str, &mut Decoder<'b>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {

@@ -183,7 +183,7 @@ impl Net {
         let c = &mut self.clients[i];
         let author = match &c.role {
             Role::Participant(p) => p.clone(),
-            Role::Facilitator => ParticipantId("facilitator".into()),
+            Role::Facilitator | Role::Viewer => ParticipantId("facilitator".into()),
         };
         let new = NewNote {
             text: text.into(),
