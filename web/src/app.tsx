@@ -5,6 +5,7 @@ import { BoardPage } from './pages/BoardPage';
 import { FacilitatorPage } from './pages/FacilitatorPage';
 import { JoinPage } from './pages/JoinPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { ProjectorPage } from './pages/ProjectorPage';
 import { StartPage } from './pages/StartPage';
 
 function Page() {
@@ -18,6 +19,8 @@ function Page() {
       return <BoardPage key={route.code} code={route.code} />;
     case 'facilitator':
       return <FacilitatorPage key={route.sessionId} sessionId={route.sessionId} />;
+    case 'projector':
+      return <ProjectorPage key={route.sessionId} sessionId={route.sessionId} />;
     case 'notFound':
       return <NotFoundPage />;
   }
@@ -32,6 +35,8 @@ export function App() {
   // Reading the language here re-renders every page when it changes.
   const lang = useLanguage();
   useEffect(applyToDocument, [lang]);
+  // The projector is a screen, not a page to navigate: no skip link, no chrome.
+  if (useRoute().page === 'projector') return <Page />;
   return (
     <>
       {/* Not a plain #main link: the facilitator's key lives in the fragment. */}

@@ -10,6 +10,8 @@ interface Props {
   editable: boolean;
   /** Saves new text; throws the client's Error when it refuses. */
   onEdit: (noteId: string, text: string) => void;
+  /** The facilitator asked everyone to look at this note. */
+  spotlighted?: boolean;
 }
 
 /** Who wrote it, as the board may show it: organization · sector, or "anonimo". */
@@ -21,7 +23,7 @@ function authorLine(note: NoteView): string | null {
 }
 
 /** One sticky note: its text, its category as words, its author's organization and sector. */
-export function NoteCard({ note, categories, editable, onEdit }: Props) {
+export function NoteCard({ note, categories, editable, onEdit, spotlighted = false }: Props) {
   const [draft, setDraft] = useState<string | null>(null);
   const [error, setError] = useState<Message | null>(null);
   const editor = useRef<HTMLTextAreaElement>(null);
@@ -53,7 +55,12 @@ export function NoteCard({ note, categories, editable, onEdit }: Props) {
   };
 
   return (
-    <li class={`note-card${note.mine ? ' note-mine' : ''}`}>
+    <li
+      id={`note-${note.id}`}
+      class={`note-card${note.mine ? ' note-mine' : ''}${spotlighted ? ' note-spotlight' : ''}`}
+      aria-current={spotlighted ? 'true' : undefined}
+    >
+      {spotlighted && <p class="spotlight-label">{t('spotlight.label')}</p>}
       {category && <p class="note-category">{t('note.category', { label: category })}</p>}
       {editing ? (
         <form class="note-editor" onSubmit={save}>

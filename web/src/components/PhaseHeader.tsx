@@ -15,7 +15,15 @@ export function PhaseHeader({ phase, number, total }: Props) {
       <p class="phase-step">{t('board.phaseOf', { number, total })}</p>
       <h1>{phase.title}</h1>
       {phase.goal && <p class="phase-goal">{phase.goal}</p>}
-      {phase.locked && <Notice tone="warning">{t('board.phaseLocked')}</Notice>}
+      {phase.locked && (
+        <Notice tone="warning">
+          <h2 class="notice-heading">
+            <span aria-hidden="true">🔒 </span>
+            {t('board.phaseLockedHeading')}
+          </h2>
+          <p>{t('board.phaseLockedWhy')}</p>
+        </Notice>
+      )}
     </header>
   );
 }

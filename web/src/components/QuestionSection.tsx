@@ -1,5 +1,5 @@
 import { t, tCount } from '../i18n';
-import type { QuestionMeta, QuestionView } from '../lib/types';
+import type { QuestionMeta, QuestionView, Spotlight } from '../lib/types';
 import { NoteCard } from './NoteCard';
 import { NoteComposer } from './NoteComposer';
 
@@ -10,18 +10,44 @@ interface Props {
   writable: boolean;
   onAdd: (text: string, category: string | null, anonymous: boolean) => void;
   onEdit: (noteId: string, text: string) => void;
+  /** The spotlight, when it is on this question's document. */
+  spotlight?: Spotlight | null;
 }
 
 /** A guiding question, the composer under it, and its notes, newest first. */
-export function QuestionSection({ question, view, writable, onAdd, onEdit }: Props) {
+export function QuestionSection({ question, view, writable, onAdd, onEdit, spotlight }: Props) {
   const headingId = `question-${question.id}`;
   const notes = view ? [...view.notes].reverse() : [];
+  const spotNote = spotlight?.kind === 'note' ? spotlight.target : null;
+  const spotCluster = spotlight?.kind === 'cluster' ? view?.clusters.find((c) => c.id === spotlight.target) : undefined;
   return (
     <section class="question-section" aria-labelledby={headingId}>
       <h2 id={headingId} class="question-text">
         {question.text}
       </h2>
-      {writable && <NoteComposer question={question} onAdd={onAdd} />}
+      {writable ? (
+        <NoteComposer question={question} onAdd={onAdd} />
+      ) : (
+        <p class="locked-explanation">
+          <span aria-hidden="true">🔒 </span>
+          {t('board.phaseLocked')}
+        </p>
+      )}
+      {spotCluster && (
+        <section id={`cluster-${spotCluster.id}`} class="cluster-spotlight" aria-current="true">
+          <p class="spotlight-label">{t('spotlight.label')}</p>
+          <h3>{t('spotlight.cluster', { title: spotCluster.title })}</h3>
+          <ul class="note-list">
+            {notes
+              .filter((n) => n.cluster === spotCluster.id)
+              .map((n) => (
+                <li key={n.id} class="note-card">
+                  <p class="note-text">{n.text}</p>
+                </li>
+              ))}
+          </ul>
+        </section>
+      )}
       {view === undefined ? (
         <p class="muted">{t('board.loadingNotes')}</p>
       ) : (
@@ -35,6 +61,7 @@ export function QuestionSection({ question, view, writable, onAdd, onEdit }: Pro
                 categories={question.categories}
                 editable={writable}
                 onEdit={onEdit}
+                spotlighted={note.id === spotNote}
               />
             ))}
           </ul>

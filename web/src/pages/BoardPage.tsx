@@ -1,17 +1,39 @@
-import { useEffect, useMemo } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
 import { PhaseHeader } from '../components/PhaseHeader';
+import { PhaseNavigator } from '../components/PhaseNavigator';
+import { PhaseTimer } from '../components/PhaseTimer';
 import { QuestionSection } from '../components/QuestionSection';
 import { RefusalNotice } from '../components/RefusalNotice';
 import { TopBar } from '../components/TopBar';
 import { t } from '../i18n';
+import { useServerClock } from '../lib/clock';
 import { forgetParticipant, loadParticipant } from '../lib/credentials';
 import { navigate } from '../lib/router';
+import type { SessionView, Spotlight } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
+import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
 
-/** `/b/CODE`: the participant's board — the current phase, its questions, their notes. */
+/** How long "moving on to phase N" stays on screen. */
+const PHASE_CHANGE_NOTICE_MS = 6000;
+
+const spotlightKey = (s: Spotlight | null | undefined) => (s ? `${s.doc} ${s.target} ${s.at}` : null);
+
+function phaseOfDoc(session: SessionView, doc: string): string | null {
+  return session.phases.find((p) => p.questions.some((q) => q.doc === doc))?.id ?? null;
+}
+
+function prefersReducedMotion(): boolean {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+/**
+ * `/b/CODE`: the participant's board. It follows the facilitator: the
+ * current phase, unless the person chose to look back at an earlier one;
+ * a new phase or a new spotlight brings them to it.
+ */
 export function BoardPage({ code }: { code: string }) {
   const credentials = useMemo(() => loadParticipant(code), [code]);
   const joinPath = `/j/${encodeURIComponent(code)}`;
@@ -26,8 +48,54 @@ export function BoardPage({ code }: { code: string }) {
       : null,
   );
   const status = connection?.status ?? 'connecting';
+  useServerClock(status === 'connected');
   const session = connection?.session();
+  const timer = useTimer(connection);
   useTitle(session?.title);
+
+  /** The phase the person chose to look at; null follows the current one. */
+  const [viewing, setViewing] = useState<string | null>(null);
+  const [phaseNotice, setPhaseNotice] = useState<{ number: number; title: string } | null>(null);
+  const lastPhase = useRef<string | null>(null);
+  const lastSpotlight = useRef<string | null>(null);
+  const scrolledTo = useRef<string | null>(null);
+
+  const currentPhase = session?.currentPhase ?? null;
+  // The facilitator moved on: everyone goes to the new phase, and is told so.
+  useEffect(() => {
+    if (!session || currentPhase === null) return;
+    const previous = lastPhase.current;
+    lastPhase.current = currentPhase;
+    if (previous === null || previous === currentPhase) return;
+    setViewing(null);
+    const index = session.phases.findIndex((p) => p.id === currentPhase);
+    const phase = session.phases[index];
+    if (phase) setPhaseNotice({ number: index + 1, title: phase.title });
+    window.scrollTo(0, 0);
+    const id = setTimeout(() => setPhaseNotice(null), PHASE_CHANGE_NOTICE_MS);
+    return () => clearTimeout(id);
+  }, [currentPhase]);
+
+  // A new spotlight: go to its phase (the scroll happens once it is drawn).
+  const spotlight = session?.spotlight ?? null;
+  const spotKey = spotlightKey(spotlight);
+  useEffect(() => {
+    if (!session) return;
+    const previous = lastSpotlight.current;
+    lastSpotlight.current = spotKey;
+    if (!spotlight || spotKey === previous) return;
+    const phaseId = phaseOfDoc(session, spotlight.doc);
+    setViewing(phaseId === session.currentPhase ? null : phaseId);
+  }, [spotKey]);
+
+  // Scroll to the spotlighted note once it is on the page (it may arrive after the spotlight).
+  useLayoutEffect(() => {
+    if (!spotlight || scrolledTo.current === spotKey) return;
+    const element = document.getElementById(`${spotlight.kind}-${spotlight.target}`);
+    if (!element) return;
+    scrolledTo.current = spotKey;
+    element.scrollIntoView({ block: 'center', behavior: prefersReducedMotion() ? 'auto' : 'smooth' });
+  });
 
   if (!credentials) return null;
 
@@ -36,13 +104,17 @@ export function BoardPage({ code }: { code: string }) {
     navigate(joinPath);
   };
 
-  const phaseIndex = session ? session.phases.findIndex((p) => p.id === session.currentPhase) : -1;
-  const phase = session?.phases[phaseIndex];
+  const currentIndex = session ? session.phases.findIndex((p) => p.id === session.currentPhase) : -1;
+  const viewingIndex = session && viewing !== null ? session.phases.findIndex((p) => p.id === viewing) : -1;
+  const shownIndex = viewingIndex >= 0 ? viewingIndex : currentIndex;
+  const phase = session?.phases[shownIndex];
+  const lookingBack = shownIndex !== currentIndex && currentIndex >= 0;
   const me = connection?.roster()?.[credentials.participantId];
+  const showTimer = timer && timer.status !== 'idle';
 
   return (
     <>
-      <TopBar>
+      <TopBar strip={showTimer ? <PhaseTimer state={timer} variant="strip" /> : undefined}>
         <ConnectionBadge status={status} />
       </TopBar>
       <main id="main" tabIndex={-1} class="page board">
@@ -58,6 +130,10 @@ export function BoardPage({ code }: { code: string }) {
         )}
         {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
         {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
+        {/* Always in the page, so the announcement is heard when it fills. */}
+        <div class="phase-change" role="status">
+          {phaseNotice && <p class="phase-change-text">{t('board.phaseChanged', phaseNotice)}</p>}
+        </div>
         {!session ? (
           !failed && status !== 'rejected' && <p class="muted">{t('board.loadingSession')}</p>
         ) : (
@@ -66,11 +142,25 @@ export function BoardPage({ code }: { code: string }) {
               <span class="session-title">{session.title}</span>
               {me && <span class="greeting">{t('board.greeting', { name: me.name })}</span>}
             </p>
+            <PhaseNavigator
+              phases={session.phases}
+              currentIndex={currentIndex}
+              viewingIndex={shownIndex}
+              onView={(id) => setViewing(id === session.currentPhase ? null : id)}
+            />
+            {lookingBack && (
+              <div class="looking-back">
+                <p>{t('board.viewingEarlier', { number: currentIndex + 1 })}</p>
+                <button type="button" class="button button-primary button-wide" onClick={() => setViewing(null)}>
+                  {t('board.backToCurrent')}
+                </button>
+              </div>
+            )}
             {!phase ? (
               <Notice>{t('board.noPhase')}</Notice>
             ) : (
               <>
-                <PhaseHeader phase={phase} number={phaseIndex + 1} total={session.phases.length} />
+                <PhaseHeader phase={phase} number={shownIndex + 1} total={session.phases.length} />
                 {phase.questions.map((q) => (
                   <QuestionSection
                     key={q.id}
@@ -79,6 +169,7 @@ export function BoardPage({ code }: { code: string }) {
                     writable={!phase.locked}
                     onAdd={(text, category, anonymous) => connection?.addNote(q.doc, text, category, anonymous)}
                     onEdit={(noteId, text) => connection?.editNote(q.doc, noteId, text)}
+                    spotlight={spotlight?.doc === q.doc ? spotlight : null}
                   />
                 ))}
               </>

@@ -1,0 +1,239 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { PhaseTimer } from '../components/PhaseTimer';
+import { QrCode } from '../components/QrCode';
+import { choiceLabel, t, tCount, type Message } from '../i18n';
+import { ApiError, NetworkError, projectorTicket } from '../lib/api';
+import { useServerClock } from '../lib/clock';
+import type { Connection } from '../lib/connection';
+import {
+  forgetProjector,
+  loadFacilitator,
+  loadProjector,
+  saveProjector,
+  type ProjectorCredentials,
+} from '../lib/credentials';
+import { joinLink } from '../lib/links';
+import { presenceCounts } from '../lib/presence';
+import type { ClusterView, NoteView, QuestionMeta, SessionView, Spotlight } from '../lib/types';
+import { useConnection } from '../lib/useConnection';
+import { useTimer } from '../lib/useTimer';
+import { useTitle } from '../lib/useTitle';
+
+/** Reads the key from the fragment and removes it from the address bar, so it is never projected. */
+function takeKeyFromFragment(): string | null {
+  let key: string | null = null;
+  try {
+    key = decodeURIComponent(location.hash.replace(/^#/, '')).trim() || null;
+  } catch {
+    key = null;
+  }
+  if (location.hash) history.replaceState(history.state, '', location.pathname + location.search);
+  return key;
+}
+
+function grantError(err: unknown): Message {
+  if (err instanceof ApiError && err.status === 403) return { key: 'facilitator.error.wrongKey' };
+  if (err instanceof ApiError && err.status === 404) return { key: 'facilitator.error.unknownSession' };
+  if (err instanceof NetworkError) return { key: 'common.networkError' };
+  return { key: 'common.serverError', params: { message: err instanceof Error ? err.message : String(err) } };
+}
+
+/**
+ * `/p/<session_id>` (or `#<key>` on another computer): the room's screen.
+ * Read-only, nothing to click: big type, the join code and its QR, the
+ * current phase's questions with their notes arriving live, the timer and
+ * who is here.
+ */
+export function ProjectorPage({ sessionId }: { sessionId: string }) {
+  const [key] = useState(takeKeyFromFragment);
+  const [grant, setGrant] = useState<ProjectorCredentials | null>(() => (key ? null : loadProjector(sessionId)));
+  const [error, setError] = useState<Message | null>(null);
+  const renewed = useRef(false);
+
+  useEffect(() => {
+    if (grant) return;
+    // The key from the link, else the facilitator's ticket in this tab.
+    const facilitator = loadFacilitator(sessionId);
+    const proof = key ? { facilitatorKey: key } : facilitator ? { ticket: facilitator.ticket } : null;
+    if (!proof) {
+      setError({ key: 'projector.error.noGrant' });
+      return;
+    }
+    let cancelled = false;
+    projectorTicket(sessionId, proof).then(
+      (g) => {
+        if (cancelled) return;
+        const credentials: ProjectorCredentials = {
+          ticket: g.ticket,
+          sessionDoc: g.session_doc,
+          joinCode: g.join_code,
+          title: g.title,
+          expiresAt: g.expires_at,
+        };
+        saveProjector(sessionId, credentials);
+        setGrant(credentials);
+      },
+      (err: unknown) => !cancelled && setError(grantError(err)),
+    );
+    return () => void (cancelled = true);
+  }, [grant, key, sessionId]);
+
+  const { connection, failed } = useConnection(
+    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
+  );
+  const status = connection?.status ?? 'connecting';
+  useServerClock(status === 'connected');
+  const session = connection?.session();
+  useTitle(session?.title ?? grant?.title);
+
+  useEffect(() => {
+    if (status !== 'rejected' || renewed.current) return;
+    renewed.current = true;
+    forgetProjector(sessionId);
+    setError({ key: 'projector.error.expired' });
+    setGrant(null);
+  }, [status, sessionId]);
+
+  return (
+    <main id="main" tabIndex={-1} class="projector">
+      {error && <p class="projector-message">{t(error.key, error.params)}</p>}
+      {failed && <p class="projector-message">{t('app.wasmFailed')}</p>}
+      {!error && !failed && (!grant || !session) && <p class="projector-message">{t('projector.signingIn')}</p>}
+      {grant && session && connection && <RoomView session={session} grant={grant} connection={connection} />}
+    </main>
+  );
+}
+
+function RoomView({ session, grant, connection }: { session: SessionView; grant: ProjectorCredentials; connection: Connection }) {
+  const timer = useTimer(connection);
+  const counts = presenceCounts(connection.presence());
+  const index = session.phases.findIndex((p) => p.id === session.currentPhase);
+  const phase = session.phases[index];
+  const joinUrl = joinLink(location.origin, grant.joinCode);
+  const spotlight = session.spotlight ?? null;
+
+  return (
+    <div class="room">
+      <header class="room-header">
+        <div class="room-heading">
+          <p class="room-session">{session.title}</p>
+          {phase && (
+            <h1 class="room-phase" aria-live="polite">
+              <span class="room-phase-number">{t('board.phaseOf', { number: index + 1, total: session.phases.length })}</span>
+              {phase.title}
+              {phase.locked && <span class="room-locked">🔒 {t('facilitator.locked')}</span>}
+            </h1>
+          )}
+        </div>
+        {timer && timer.status !== 'idle' && <PhaseTimer state={timer} variant="large" />}
+      </header>
+      <div class="room-body">
+        <div class={`room-questions room-questions-${Math.min(phase?.questions.length ?? 1, 3)}`}>
+          {phase?.questions.map((q) => (
+            <RoomQuestion
+              key={q.id}
+              question={q}
+              connection={connection}
+              spotlight={spotlight?.doc === q.doc ? spotlight : null}
+            />
+          ))}
+        </div>
+        <aside class="room-join" aria-labelledby="room-join-heading">
+          <h2 id="room-join-heading">{t('projector.joinHeading')}</h2>
+          <QrCode value={joinUrl} label={t('console.qr')} class="room-qr" />
+          <p class="room-code" aria-label={`${t('facilitator.code')}: ${grant.joinCode.split('').join(' ')}`}>
+            {grant.joinCode}
+          </p>
+          <p class="room-join-hint">{t('projector.joinHint', { host: location.host })}</p>
+          <p class="room-counts">{t('projector.counts', { ...counts })}</p>
+        </aside>
+      </div>
+    </div>
+  );
+}
+
+function authorLine(note: NoteView): string {
+  if (note.anonymous) return t('note.anonymous');
+  return note.organization || (note.sector ? choiceLabel('sector', note.sector) : '');
+}
+
+function RoomNote({ note, question, spotlighted }: { note: NoteView; question: QuestionMeta; spotlighted: boolean }) {
+  const category = note.category ? (question.categories.find((c) => c.id === note.category)?.label ?? note.category) : null;
+  return (
+    <li id={`room-note-${note.id}`} class={`room-note${spotlighted ? ' room-spotlight' : ''}`}>
+      {spotlighted && <p class="room-spotlight-label">{t('spotlight.label')}</p>}
+      {category && <p class="room-note-category">{category}</p>}
+      <p class="room-note-text">{note.text}</p>
+      <p class="room-note-author">{authorLine(note)}</p>
+    </li>
+  );
+}
+
+/**
+ * One question and its notes, newest first, grouped by cluster where notes
+ * have one. What does not fit is counted, never scrolled: nobody is at the
+ * projector to scroll.
+ */
+function RoomQuestion({ question, connection, spotlight }: { question: QuestionMeta; connection: Connection; spotlight: Spotlight | null }) {
+  const view = connection.question(question.doc);
+  const list = useRef<HTMLDivElement>(null);
+  const [hidden, setHidden] = useState(0);
+  const notes = view ? [...view.notes].reverse() : [];
+  const spotNote = spotlight?.kind === 'note' ? notes.find((n) => n.id === spotlight.target) : undefined;
+  const spotCluster = spotlight?.kind === 'cluster' ? spotlight.target : null;
+  // The spotlighted note leads, big; the rest follow.
+  const rest = notes.filter((n) => n !== spotNote);
+  const clusters: ClusterView[] = view?.clusters ?? [];
+  const groups = clusters
+    .map((c) => ({ cluster: c, notes: rest.filter((n) => n.cluster === c.id) }))
+    .filter((g) => g.notes.length > 0 || g.cluster.id === spotCluster);
+  const loose = rest.filter((n) => !n.cluster || !clusters.some((c) => c.id === n.cluster));
+
+  // Count the notes pushed out of the box, to say "+ N notes".
+  useLayoutEffect(() => {
+    const box = list.current;
+    if (!box) return;
+    const bottom = box.getBoundingClientRect().bottom;
+    let out = 0;
+    for (const el of box.querySelectorAll('.room-note')) {
+      if (el.getBoundingClientRect().bottom > bottom + 1) out += 1;
+    }
+    if (out !== hidden) setHidden(out);
+  });
+
+  return (
+    <section class="room-question" aria-label={question.text}>
+      <h2 class="room-question-text">{question.text}</h2>
+      <div class="room-notes" ref={list}>
+        {spotNote && (
+          <ul class="room-note-list room-note-list-spot">
+            <RoomNote note={spotNote} question={question} spotlighted />
+          </ul>
+        )}
+        {notes.length === 0 && <p class="room-empty">{t('projector.noNotes')}</p>}
+        {groups.map(({ cluster, notes: inCluster }) => (
+          <section key={cluster.id} class={`room-cluster${cluster.id === spotCluster ? ' room-spotlight' : ''}`}>
+            {cluster.id === spotCluster && <p class="room-spotlight-label">{t('spotlight.label')}</p>}
+            <h3 class="room-cluster-title">{cluster.title}</h3>
+            <ul class="room-note-list">
+              {inCluster.map((n) => (
+                <RoomNote key={n.id} note={n} question={question} spotlighted={false} />
+              ))}
+            </ul>
+          </section>
+        ))}
+        {loose.length > 0 && (
+          <section class="room-cluster room-cluster-loose">
+            {groups.length > 0 && <h3 class="room-cluster-title">{t('projector.others')}</h3>}
+            <ul class="room-note-list">
+              {loose.map((n) => (
+                <RoomNote key={n.id} note={n} question={question} spotlighted={false} />
+              ))}
+            </ul>
+          </section>
+        )}
+      </div>
+      {hidden > 0 && <p class="room-more">{tCount('projector.moreNotes', hidden)}</p>}
+    </section>
+  );
+}
