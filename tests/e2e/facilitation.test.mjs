@@ -1,0 +1,242 @@
+// The facilitated, hybrid room in a real browser: two phones (one in the
+// room, one remote), the facilitator's console on a laptop and the
+// projector, all on one session. The facilitator advances, locks, runs the
+// timer and spotlights a note; the phones and the projector follow.
+//
+// Run: cd tests/e2e && npm test
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { horizontalOverflow, it, Phone, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
+
+const PHASE_1 = 'Legittimazione reciproca';
+const PHASE_2 = 'Materia prima e dote sociale';
+const P2_Q1 =
+  "Quale è la 'materia prima' sociale che Santarcangelo può mettere a disposizione dell'Opificio (tradizioni, competenze, relazioni già esistenti)?";
+const P2_Q3 =
+  'Quali pratiche di collaborazione, cura e mutuo aiuto sono già presenti nel nostro territorio e meritano di essere rese visibili, strategiche e continuative?';
+
+const GIULIA = {
+  name: 'Giulia Bianchi',
+  organization: 'Comune di Santarcangelo di Romagna',
+  sector: 'public',
+  tier: 'founding_core',
+  attendance: 'in_room',
+};
+const MARCO = {
+  name: 'Marco Rossi',
+  organization: 'Cooperativa sociale Il Millepiedi',
+  sector: 'social_private',
+  tier: 'strategic_extension',
+  attendance: 'remote',
+};
+
+/** How long the phones and the projector may take to follow the facilitator. */
+const FOLLOW_BUDGET_MS = 1000;
+
+const unique = () => Math.random().toString(36).slice(2, 8);
+
+/** A desktop-sized page (the console, the projector) wrapped like a phone for the harness's diagnostics. */
+async function openScreen(world, label, viewport) {
+  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
+  const screen = new Phone(label, context, await context.newPage());
+  world.phones.push(screen);
+  return screen;
+}
+
+/** The seconds a page's timer shows (`m:ss`), with the page's clock when it was read. */
+async function readTimer(screen) {
+  const { text, at } = await screen.page.evaluate(() => ({
+    text: document.querySelector('[role=timer]')?.textContent ?? '',
+    at: Date.now(),
+  }));
+  const m = /^(\d+):(\d\d)$/.exec(text.trim());
+  assert.ok(m, `${screen.label}: the timer shows '${text}'`);
+  return { seconds: Number(m[1]) * 60 + Number(m[2]), at, text };
+}
+
+/** Clicks `locator` and returns the page's `Date.now()` at the click. */
+async function clickAt(screen, locator) {
+  await locator.evaluate((el) => {
+    el.addEventListener('click', () => (window.__tavoloClickAt = Date.now()), { once: true, capture: true });
+  });
+  await locator.click();
+  return screen.page.evaluate(() => window.__tavoloClickAt);
+}
+
+async function inViewport(locator) {
+  return locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
+  });
+}
+
+scenario(
+  'the facilitator leads two phones and the projector: advance, lock, note, presence, timer, spotlight',
+  { timeout: 240_000 },
+  async (world, t) => {
+    const session = await world.server.createSession();
+    const base = world.server.url;
+    const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7, in sala)');
+    const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13, da remoto)');
+    await giulia.join(base, session.join_code, GIULIA);
+    await marco.join(base, session.join_code, MARCO);
+    const phones = [giulia, marco];
+
+    const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+    await consolePage.page.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
+    const console = consolePage.page;
+    await console
+      .getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASE_1 }) })
+      .waitFor({ timeout: 15_000 });
+
+    const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
+    await projector.page.goto(`${base}/p/${session.session_id}#${session.facilitator_key}`);
+    await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 15_000 });
+    assert.equal(new URL(projector.page.url()).hash, '', 'the key is still in the projector’s address bar');
+    await projector.page.getByText(session.join_code, { exact: true }).waitFor();
+    await projector.page.getByRole('img', { name: it('console.qr') }).waitFor();
+
+    // (d) Presence: one phone in the room, one remote, on the projector and the console.
+    const projectorCounts = (inRoom, remote) => projector.page.getByText(it('projector.counts', { inRoom, remote }), { exact: true });
+    const consoleCounts = (inRoom, remote) =>
+      console.getByText(it('console.participants.counts', { online: inRoom + remote, inRoom, remote }), { exact: true });
+    await projectorCounts(1, 1).waitFor({ timeout: 5_000 });
+    await consoleCounts(1, 1).waitFor({ timeout: 5_000 });
+    for (const person of [GIULIA, MARCO]) {
+      const row = console.getByRole('row').filter({ hasText: person.name });
+      await row.getByText(it('console.online'), { exact: true }).waitFor({ timeout: 5_000 });
+      await row.getByText(it(`attendance.${person.attendance}`), { exact: true }).waitFor();
+    }
+    t.diagnostic('presence: projector and console show 1 in the room, 1 remote, both online');
+
+    // (a) Advance: both phones move to phase 2 within a second, and say so.
+    const watches = await Promise.all(phones.map((p) => p.watchFor(PHASE_2, 10_000)));
+    const advance = console.getByRole('button', { name: it('console.advance', { number: 2, title: PHASE_2 }) });
+    const advancedAt = await clickAt(consolePage, advance);
+    for (const [i, phone] of phones.entries()) {
+      const seen = await watches[i].seenAt();
+      assert.ok(seen, `${phone.label} did not move to phase 2`);
+      const took = seen.paintAt - advancedAt;
+      t.diagnostic(`advance → ${phone.label} on phase 2: ${took} ms`);
+      assert.ok(took < FOLLOW_BUDGET_MS, `${phone.label} took ${took} ms to move to phase 2`);
+      await phone.page.getByRole('heading', { level: 1, name: PHASE_2 }).waitFor({ timeout: 1_000 });
+      await phone.page.getByText(it('board.phaseChanged', { number: 2, title: PHASE_2 })).waitFor({ timeout: 1_000 });
+    }
+    await projector.page.getByRole('heading', { name: PHASE_2 }).waitFor({ timeout: 1_000 });
+
+    // (c) A note from a phone on the projector within a second.
+    const noteText = `Le feste di quartiere e la banda ${unique()}`;
+    const onProjector = await projector.watchFor(noteText, 10_000);
+    const addedAt = await giulia.addNote(P2_Q1, noteText);
+    const seenNote = await onProjector.seenAt();
+    assert.ok(seenNote, 'the projector did not show the note');
+    const noteLatency = seenNote.paintAt - addedAt;
+    t.diagnostic(`note on ${giulia.label} → projector: ${noteLatency} ms`);
+    assert.ok(noteLatency < FOLLOW_BUDGET_MS, `the note took ${noteLatency} ms to reach the projector`);
+    // With the organization, not the name.
+    await projector.page.getByRole('listitem').filter({ hasText: noteText }).getByText(GIULIA.organization).waitFor();
+
+    // (e) Timer: 10 minutes from the console; the same time on all four screens.
+    await console.getByRole('button', { name: it('console.timer.presetLabel', { minutes: 10 }) }).click();
+    const screens = [consolePage, projector, giulia, marco];
+    for (const s of screens) await s.page.getByRole('timer').waitFor({ timeout: 5_000 });
+    for (let round = 0; round < 3; round++) {
+      const reads = await Promise.all(screens.map(readTimer));
+      // Bring every reading to the moment of the first one (the reads are a few ms apart).
+      const at0 = reads[0].at;
+      const aligned = reads.map((r) => r.seconds + (r.at - at0) / 1000);
+      const skew = Math.max(...aligned) - Math.min(...aligned);
+      t.diagnostic(`timer round ${round + 1}: ${screens.map((s, i) => `${s.label} ${reads[i].text}`).join(', ')}; skew ${skew.toFixed(2)} s`);
+      assert.ok(skew <= 1, `the timers disagree by ${skew.toFixed(2)} s`);
+      assert.ok(reads[0].seconds <= 600 && reads[0].seconds >= 590, `the timer shows ${reads[0].text}`);
+    }
+
+    // (b) Lock: the phones can no longer add notes, and say why; unlock gives it back.
+    await console.getByRole('button', { name: it('console.lockLabel', { number: 2, title: PHASE_2 }) }).click();
+    for (const phone of phones) {
+      await phone.page.getByText(it('board.phaseLockedWhy')).waitFor({ timeout: 2_000 });
+      await phone.page.getByRole('button', { name: it('composer.submit'), exact: true }).first().waitFor({ state: 'detached', timeout: 2_000 });
+      assert.equal(await phone.page.getByRole('textbox', { name: it('composer.label') }).count(), 0, `${phone.label} still offers a composer`);
+      await phone.page.getByText(it('board.phaseLocked')).first().waitFor();
+    }
+    for (const phone of phones) await phone.page.evaluate(() => document.activeElement?.blur());
+    await assertPhoneFriendly(giulia, 'locked phase with the timer', 412, t);
+    await assertPhoneFriendly(marco, 'locked phase with the timer', 390, t);
+    await giulia.screenshot(join(SCREENSHOT_DIR, 'phone-locked.png'), false);
+    t.diagnostic('locked: both phones explain it and offer no composer');
+
+    await console.getByRole('button', { name: it('console.unlockLabel', { number: 2, title: PHASE_2 }) }).click();
+    for (const phone of phones) {
+      await phone.page.getByRole('button', { name: it('composer.submit'), exact: true }).first().waitFor({ timeout: 2_000 });
+      assert.equal(await phone.page.getByText(it('board.phaseLockedWhy')).count(), 0);
+    }
+
+    // (f) Spotlight: Marco is looking back at phase 1; the spotlight brings him to the note, highlighted.
+    const spotText = `La rete delle badanti di condominio ${unique()}`;
+    await giulia.addNote(P2_Q3, spotText);
+    await console.getByText(spotText).waitFor({ timeout: 5_000 });
+    await marco.page.getByRole('button', { name: it('board.nav.goTo', { number: 1, title: PHASE_1 }) }).click();
+    await marco.page.getByRole('heading', { level: 1, name: PHASE_1 }).waitFor({ timeout: 2_000 });
+    await marco.page.getByRole('button', { name: it('board.backToCurrent') }).waitFor();
+    const spotAt = Date.now();
+    await console.getByRole('button', { name: it('console.spotlightLabel', { text: spotText }) }).click();
+    const marcoNote = marco.note(P2_Q3, spotText);
+    await marcoNote.getByText(it('spotlight.label'), { exact: true }).waitFor({ timeout: 2_000 });
+    await marco.page.waitForFunction(
+      (text) => {
+        const li = [...document.querySelectorAll('li.note-spotlight')].find((el) => el.textContent.includes(text));
+        if (!li) return false;
+        const box = li.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+      },
+      spotText,
+      { timeout: 3_000 },
+    );
+    t.diagnostic(`spotlight: ${marco.label} on the note, in view and highlighted ${Date.now() - spotAt} ms after the click`);
+    assert.ok(await inViewport(marcoNote), 'the spotlighted note is not in view');
+    await giulia.note(P2_Q3, spotText).getByText(it('spotlight.label'), { exact: true }).waitFor({ timeout: 2_000 });
+    await projector.page.getByRole('listitem').filter({ hasText: spotText }).getByText(it('spotlight.label')).waitFor({ timeout: 2_000 });
+
+    // Screenshots, with notes, a timer and a spotlight on screen.
+    const more = [
+      [marco, P2_Q1, 'La Fiera di San Martino e i suoi volontari'],
+      [giulia, P2_Q1, 'Il centro giovani e le palestre delle scuole, aperte il pomeriggio'],
+      [marco, P2_Q3, 'I gruppi di acquisto solidale e le reti di vicinato'],
+    ];
+    for (const [phone, q, text] of more) await phone.addNote(q, text);
+    await projector.page.getByText(more[2][2]).waitFor({ timeout: 5_000 });
+    await console.getByText(more[2][2]).waitFor({ timeout: 5_000 });
+    await consolePage.screenshot(join(SCREENSHOT_DIR, 'facilitator-console.png'), false);
+    await projector.screenshot(join(SCREENSHOT_DIR, 'projector-1920.png'), false);
+    assert.equal(await projector.page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight), true, 'the projector scrolls at 1920×1080');
+    await projector.page.setViewportSize({ width: 1280, height: 720 });
+    await projector.screenshot(join(SCREENSHOT_DIR, 'projector-1280.png'), false);
+    assert.equal(await projector.page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight), true, 'the projector scrolls at 1280×720');
+
+    // Stop the spotlight.
+    await console.getByRole('button', { name: it('console.stopSpotlight') }).first().click();
+    await marcoNote.getByText(it('spotlight.label'), { exact: true }).waitFor({ state: 'detached', timeout: 2_000 });
+
+    // (d) A phone leaves: the counts drop on the projector and the console.
+    const closedAt = Date.now();
+    await marco.page.close();
+    await projectorCounts(1, 0).waitFor({ timeout: 10_000 });
+    await consoleCounts(1, 0).waitFor({ timeout: 10_000 });
+    await console.getByRole('row').filter({ hasText: MARCO.name }).getByText(it('console.offline'), { exact: true }).waitFor();
+    t.diagnostic(`presence: ${marco.label} closed, counts dropped to 1 in the room, 0 remote in ${Date.now() - closedAt} ms`);
+    world.phones.splice(world.phones.indexOf(marco), 1);
+  },
+);
+
+/** Fails listing every control under 44 px and the overflow, if any. */
+async function assertPhoneFriendly(phone, where, expectedWidth, t) {
+  const small = await smallTouchTargets(phone.page);
+  assert.deepEqual(small, [], `${where} on ${phone.label}: touch targets under 44 px:\n  ${small.join('\n  ')}`);
+  const overflow = await horizontalOverflow(phone.page, expectedWidth);
+  assert.ok(
+    overflow.ok,
+    `${where} on ${phone.label}: scrollWidth ${overflow.scrollWidth} px, innerWidth ${overflow.innerWidth} px; sticking out:\n  ${overflow.culprits.join('\n  ')}`,
+  );
+  t.diagnostic(`${where} on ${phone.label}: every control ≥ 44 px tall, no sideways scroll`);
+}
