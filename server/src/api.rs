@@ -209,6 +209,58 @@ pub async fn facilitator(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ProjectorRequest {
+    pub session_id: Option<String>,
+    pub facilitator_key: Option<String>,
+    /// The facilitator's own ticket, instead of the key.
+    pub ticket: Option<String>,
+}
+
+/// A read-only ticket for the projector screen, granted to whoever holds
+/// the facilitator key or a facilitator ticket of the session.
+pub async fn projector(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<ProjectorRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session_id = body
+        .session_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("session_id is required".into()))?;
+    let key = body.facilitator_key.filter(|s| !s.is_empty());
+    let ticket = body.ticket.filter(|s| !s.is_empty());
+    let proof = match (&key, &ticket) {
+        (Some(k), _) => sessions::FacilitatorProof::Key(k),
+        (None, Some(t)) => sessions::FacilitatorProof::Ticket(t),
+        (None, None) => {
+            return Err(ApiError::Unprocessable(
+                "facilitator_key or ticket is required".into(),
+            ));
+        }
+    };
+    let (ticket, session, expires_at) =
+        sessions::viewer_ticket(&state.storage, &session_id, proof).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "ticket": ticket,
+            "session_doc": session.session_doc,
+            "join_code": session.join_code,
+            "title": session.title,
+            "expires_at": expires_at,
+        })),
+    ))
+}
+
+/// The server's clock, so that screens agree on a timer's remaining time
+/// even when their own clocks are off.
+pub async fn time() -> impl IntoResponse {
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "now": crate::now_ms() })),
+    )
+}
+
 /// The templates a session can start from.
 pub async fn templates() -> impl IntoResponse {
     let list: Vec<_> = Template::builtins()

@@ -177,6 +177,25 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     }
     tracing::debug!(%peer, role = ?grant.role, "peer joined");
 
+    let shared = match state.registry.session(&grant.session_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            let (reason, frame) = close(server_error(&e));
+            let _ = sink.send(frame).await;
+            return reason;
+        }
+    };
+    // Counted as present from here until this function returns.
+    let _here = crate::presence::arrive(
+        shared.clone(),
+        conn,
+        grant.role.clone(),
+        grant.attendance.clone(),
+    );
+    let mut presence = shared.presence.subscribe();
+    // Presence is sent once the peer has the session document open.
+    let mut presence_on = false;
+
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOX);
     let mut session = Conn {
         state,
@@ -210,6 +229,10 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                             }
                             Err(reason) => break reason,
                         }
+                        if !presence_on && session.attached.contains_key(&shared.session_doc) {
+                            presence_on = true;
+                            presence.mark_changed();
+                        }
                     }
                     Some(Ok(WsMessage::Text(_))) => break CloseReason::TextFrame,
                     Some(Ok(WsMessage::Close(_))) => break CloseReason::PeerLeft,
@@ -227,6 +250,19 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     break CloseReason::Unresponsive;
                 }
                 if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    break CloseReason::PeerLeft;
+                }
+            }
+            Ok(()) = presence.changed(), if presence_on => {
+                let now = presence.borrow_and_update().clone();
+                let registry = &state.registry;
+                let frame = registry.presence_sender().frame(
+                    registry.server_peer(),
+                    &session.peer,
+                    shared.session_doc,
+                    &now,
+                );
+                if send_all(&mut sink, vec![frame]).await.is_err() {
                     break CloseReason::PeerLeft;
                 }
             }

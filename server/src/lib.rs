@@ -19,6 +19,7 @@
 pub mod actor;
 pub mod api;
 pub mod connection;
+pub mod presence;
 pub mod registry;
 pub mod sessions;
 pub mod storage;
@@ -95,6 +96,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/sessions", post(api::create_session))
         .route("/api/join", post(api::join))
         .route("/api/facilitator", post(api::facilitator))
+        .route("/api/projector", post(api::projector))
+        .route("/api/time", get(api::time))
         .route("/healthz", get(api::healthz))
         .route("/sync", get(sync_upgrade))
         .fallback(api::not_found)

@@ -91,6 +91,8 @@ pub struct SessionShared {
     pub roster_doc: DocumentId,
     pub docs: HashMap<DocumentId, DocRole>,
     pub view: watch::Sender<SessionView>,
+    /// Who is connected, in memory only.
+    pub presence: crate::presence::PresenceBoard,
 }
 
 impl SessionShared {
@@ -127,6 +129,7 @@ impl SessionShared {
 pub struct Registry {
     storage: Storage,
     server_peer: PeerId,
+    presence_sender: crate::presence::PresenceSender,
     sessions: DashMap<String, Arc<OnceCell<Arc<SessionShared>>>>,
     docs: DashMap<DocumentId, Arc<OnceCell<DocHandle>>>,
 }
@@ -136,6 +139,7 @@ impl Registry {
         Self {
             storage,
             server_peer,
+            presence_sender: crate::presence::PresenceSender::new(),
             sessions: DashMap::new(),
             docs: DashMap::new(),
         }
@@ -143,6 +147,10 @@ impl Registry {
 
     pub fn server_peer(&self) -> &PeerId {
         &self.server_peer
+    }
+
+    pub fn presence_sender(&self) -> &crate::presence::PresenceSender {
+        &self.presence_sender
     }
 
     /// Opens a session (once) and returns its shared state.
@@ -187,6 +195,7 @@ impl Registry {
                     roster_doc,
                     docs,
                     view,
+                    presence: Default::default(),
                 });
                 // The session document's actor publishes the view as it loads.
                 self.doc(&shared, session_doc).await?;

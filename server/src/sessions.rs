@@ -2,7 +2,7 @@
 //! a WebSocket in.
 
 use crate::registry::{Registry, RegistryError};
-use crate::storage::{self, ParticipantRow, SessionRow, Storage, StorageError};
+use crate::storage::{self, ParticipantRow, SessionRow, Storage, StorageError, TicketFor};
 use automerge::Automerge;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
@@ -321,7 +321,7 @@ pub async fn join(
     storage
         .write(move |tx| {
             storage::insert_participant(tx, &row)?;
-            storage::insert_ticket(tx, &hash, &sid, Some(&pid), expires_at)
+            storage::insert_ticket(tx, &hash, &sid, TicketFor::Participant(&pid), expires_at)
         })
         .await?;
 
@@ -364,14 +364,54 @@ pub async fn facilitator_ticket(
     if hash_secret(key) != session.facilitator_key_hash {
         return Err(SessionError::WrongKey);
     }
+    let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Facilitator).await?;
+    Ok((ticket, session, expires_at))
+}
+
+/// How the projector proves it was sent by the facilitator.
+#[derive(Debug)]
+pub enum FacilitatorProof<'a> {
+    Key(&'a str),
+    /// A facilitator ticket of the session (the console's own).
+    Ticket(&'a str),
+}
+
+/// A read-only ticket for a screen the facilitator puts up (the projector).
+pub async fn viewer_ticket(
+    storage: &Storage,
+    session_id: &str,
+    proof: FacilitatorProof<'_>,
+) -> Result<(String, SessionRow, i64), SessionError> {
+    let session = storage
+        .session(session_id.to_string())
+        .await?
+        .ok_or(SessionError::UnknownSession)?;
+    let allowed = match proof {
+        FacilitatorProof::Key(key) => hash_secret(key) == session.facilitator_key_hash,
+        FacilitatorProof::Ticket(t) => check_ticket(storage, t)
+            .await?
+            .is_some_and(|g| g.session_id == session.id && g.role == Role::Facilitator),
+    };
+    if !allowed {
+        return Err(SessionError::WrongKey);
+    }
+    let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Viewer).await?;
+    Ok((ticket, session, expires_at))
+}
+
+async fn issue_ticket(
+    storage: &Storage,
+    session_id: &str,
+    holder: TicketFor<'static>,
+) -> Result<(String, i64), SessionError> {
     let ticket = random_hex(32);
     let expires_at = crate::now_ms() + TICKET_LIFETIME_MS;
     let hash = hash_secret(&ticket);
-    let sid = session.id.clone();
+    let sid = session_id.to_string();
     storage
-        .write(move |tx| storage::insert_ticket(tx, &hash, &sid, None, expires_at))
+        .write(move |tx| storage::insert_ticket(tx, &hash, &sid, holder, expires_at))
         .await?;
-    Ok((ticket, session, expires_at))
+    Ok((ticket, expires_at))
 }
 
 /// What a valid ticket grants.
@@ -379,6 +419,8 @@ pub async fn facilitator_ticket(
 pub struct Grant {
     pub session_id: String,
     pub role: Role,
+    /// A participant's `in_room`/`remote`, for presence.
+    pub attendance: Option<String>,
 }
 
 /// Checks a ticket: it must exist, be unexpired and not revoked.
@@ -394,11 +436,13 @@ pub async fn check_ticket(storage: &Storage, ticket: &str) -> Result<Option<Gran
     }
     let role = match row.participant_id {
         Some(p) => Role::Participant(ParticipantId(p)),
+        None if row.viewer => Role::Viewer,
         None => Role::Facilitator,
     };
     Ok(Some(Grant {
         session_id: row.session_id,
         role,
+        attendance: row.attendance,
     }))
 }
 

@@ -101,6 +101,21 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 "#;
 
+/// Brings a database written by an older version up to date; each step is
+/// idempotent.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // Read-only viewer tickets (the projector screen).
+    let has_viewer: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('tickets') WHERE name = 'viewer'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_viewer {
+        conn.execute_batch("ALTER TABLE tickets ADD COLUMN viewer INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -136,8 +151,12 @@ pub struct SessionRow {
 #[derive(Debug, Clone)]
 pub struct TicketRow {
     pub session_id: String,
-    /// `None` for a facilitator ticket.
+    /// `None` for a facilitator or viewer ticket.
     pub participant_id: Option<String>,
+    /// The participant's attendance (`in_room`/`remote`), for presence.
+    pub attendance: Option<String>,
+    /// A read-only screen's ticket.
+    pub viewer: bool,
     pub expires_at: i64,
     pub revoked: bool,
 }
@@ -162,6 +181,7 @@ impl Storage {
         let path = dir.join("tavolo.sqlite3");
         let write_conn = open(&path)?;
         write_conn.execute_batch(SCHEMA)?;
+        migrate(&write_conn)?;
         let reader = open(&path)?;
         let (tx, rx) = mpsc::channel::<WriteRequest>(4096);
         std::thread::Builder::new()
@@ -318,7 +338,8 @@ impl Storage {
     pub async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
-                "SELECT session_id, participant_id, expires_at, revoked FROM tickets WHERE hash = ?1",
+                "SELECT t.session_id, t.participant_id, t.expires_at, t.revoked, t.viewer, p.attendance \
+                 FROM tickets t LEFT JOIN participants p ON p.id = t.participant_id WHERE t.hash = ?1",
                 params![hash],
                 |r| {
                     Ok(TicketRow {
@@ -326,6 +347,8 @@ impl Storage {
                         participant_id: r.get(1)?,
                         expires_at: r.get(2)?,
                         revoked: r.get::<_, i64>(3)? != 0,
+                        viewer: r.get::<_, i64>(4)? != 0,
+                        attendance: r.get(5)?,
                     })
                 },
             )
@@ -412,16 +435,29 @@ pub fn insert_participant(tx: &Connection, p: &ParticipantRow) -> rusqlite::Resu
     Ok(())
 }
 
+/// Whom a ticket is for.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketFor<'a> {
+    Participant(&'a str),
+    Facilitator,
+    Viewer,
+}
+
 pub fn insert_ticket(
     tx: &Connection,
     hash: &[u8],
     session_id: &str,
-    participant_id: Option<&str>,
+    holder: TicketFor<'_>,
     expires_at: i64,
 ) -> rusqlite::Result<()> {
+    let (participant_id, viewer) = match holder {
+        TicketFor::Participant(p) => (Some(p), false),
+        TicketFor::Facilitator => (None, false),
+        TicketFor::Viewer => (None, true),
+    };
     tx.execute(
-        "INSERT INTO tickets (hash, session_id, participant_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![hash, session_id, participant_id, expires_at],
+        "INSERT INTO tickets (hash, session_id, participant_id, expires_at, viewer) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![hash, session_id, participant_id, expires_at, viewer],
     )?;
     Ok(())
 }

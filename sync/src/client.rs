@@ -112,6 +112,21 @@ impl ClientCore {
         }
     }
 
+    /// Opens a document with content kept from before (a copy edited while
+    /// offline); it syncs, local changes included, once connected.
+    pub fn restore(&mut self, id: DocumentId, mut doc: AutoCommit) {
+        let loaded = !doc.get_heads().is_empty();
+        self.docs.insert(
+            id,
+            ClientDoc {
+                doc,
+                state: sync::State::new(),
+                loaded,
+            },
+        );
+        self.queue_sync(id);
+    }
+
     /// Drops the local copy (if any) and asks the server for its copy
     /// (after a refusal: the local copy holds changes the server will never
     /// take).

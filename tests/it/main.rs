@@ -2,6 +2,7 @@
 
 mod api;
 mod crash;
+mod facilitation;
 mod helpers;
 mod interop;
 mod lifecycle;

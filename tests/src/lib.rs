@@ -13,6 +13,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use automerge::AutoCommit;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -245,12 +246,17 @@ impl Api {
     }
 
     pub async fn join(&self, join_code: &str, name: &str) -> Result<Ticket> {
+        self.join_as(join_code, name, "in_room").await
+    }
+
+    /// Joins saying where one sits: `in_room` or `remote`.
+    pub async fn join_as(&self, join_code: &str, name: &str, attendance: &str) -> Result<Ticket> {
         let (status, body) = self
             .post(
                 "/api/join",
                 &json!({
                     "join_code": join_code, "name": name, "organization": "Pro Loco",
-                    "sector": "community", "tier": "founding_core", "attendance": "in_room"
+                    "sector": "community", "tier": "founding_core", "attendance": attendance
                 }),
             )
             .await?;
@@ -282,6 +288,26 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A read-only ticket for the projector screen.
+    pub async fn projector(&self, s: &Session) -> Result<Ticket> {
+        let (status, body) = self
+            .post(
+                "/api/projector",
+                &json!({"session_id": s.session_id, "facilitator_key": s.facilitator_key}),
+            )
+            .await?;
+        if status != 201 {
+            bail!("projector: {status} {body}");
+        }
+        Ok(Ticket {
+            ticket: str_field(&body, "ticket")?,
+            participant_id: None,
+            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
+        })
+    }
+}
+
 fn str_field(v: &Value, k: &str) -> Result<String> {
     v.get(k)
         .and_then(Value::as_str)
@@ -301,6 +327,9 @@ pub struct ClientView {
     pub closed: Option<(u16, String)>,
     pub received: usize,
     pub sent: usize,
+    /// `sync`/`request` messages per document, received and sent.
+    pub sync_received: HashMap<DocumentId, usize>,
+    pub sync_sent: HashMap<DocumentId, usize>,
 }
 
 impl std::fmt::Debug for ClientView {
@@ -321,6 +350,16 @@ impl ClientView {
             .unwrap_or_else(|| EMPTY.get_or_init(AutoCommit::new))
     }
 
+    /// The server's latest word on who is connected.
+    pub fn presence(&self) -> Option<tavolo_sync::Presence> {
+        let server = self.core.server()?;
+        self.ephemeral
+            .iter()
+            .rev()
+            .filter(|e| &e.sender_id == server)
+            .find_map(|e| tavolo_sync::Presence::decode(&e.data).ok().flatten())
+    }
+
     /// Moves what the core collected into the view and returns the frames
     /// to send.
     fn drain(&mut self) -> Vec<Vec<u8>> {
@@ -330,7 +369,20 @@ impl ClientView {
         self.errors.extend(self.core.take_errors());
         let out = self.core.take_outgoing();
         self.sent += out.len();
+        for f in &out {
+            if let Some(id) = sync_doc(f) {
+                *self.sync_sent.entry(id).or_default() += 1;
+            }
+        }
         out
+    }
+}
+
+/// The document of a `sync` or `request` frame.
+fn sync_doc(frame: &[u8]) -> Option<DocumentId> {
+    match Message::decode(frame).ok()? {
+        Message::Sync(m) | Message::Request(m) => Some(m.document_id),
+        _ => None,
     }
 }
 
@@ -367,10 +419,19 @@ impl Drop for SyncClient {
 impl SyncClient {
     /// Connects and completes the `join` / `peer` handshake.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, Vec::new()).await
+    }
+
+    /// Connects holding documents kept from before (edited while offline):
+    /// they sync, local changes included, right after the handshake.
+    pub async fn connect_with(url: &str, docs: Vec<(DocumentId, AutoCommit)>) -> Result<Self> {
         let (mut ws, _): (WebSocketStream<MaybeTlsStream<TcpStream>>, _) =
             tokio_tungstenite::connect_async(url).await?;
         let peer = PeerId(format!("test-{}", uuid::Uuid::new_v4().simple()));
         let mut core = ClientCore::new(peer.clone());
+        for (id, doc) in docs {
+            core.restore(id, doc);
+        }
         core.connected();
         for frame in core.take_outgoing() {
             ws.send(WsMessage::Binary(frame.into())).await?;
@@ -402,6 +463,8 @@ impl SyncClient {
             closed: None,
             received: 0,
             sent: 0,
+            sync_received: HashMap::new(),
+            sync_sent: HashMap::new(),
         }));
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         let reader = {
@@ -414,6 +477,9 @@ impl SyncClient {
                         match frame {
                             WsMessage::Binary(b) => {
                                 v.received += 1;
+                                if let Some(id) = sync_doc(&b) {
+                                    *v.sync_received.entry(id).or_default() += 1;
+                                }
                                 if let Err(e) = v.core.receive(&b) {
                                     v.errors.push(e.to_string());
                                 }
@@ -438,14 +504,17 @@ impl SyncClient {
                 changed.notify_waiters();
             })
         };
-        Ok(Self {
+        let client = Self {
             peer,
             view,
             changed,
             out,
             reader,
             writer,
-        })
+        };
+        // The greeting queued the sync of any restored document.
+        client.act(|_| ())?;
+        Ok(client)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ClientView> {

@@ -1,0 +1,135 @@
+//! Who is connected to each session, kept in memory only.
+//!
+//! A connection [`arrive`]s once its handshake is done and leaves when its
+//! [`Here`] guard drops, whatever way the connection ended. Every change
+//! publishes a new [`Presence`] on the session's watch channel; each
+//! connection forwards the latest one to its peer as an `ephemeral` message
+//! on the session document (a watch coalesces bursts, so forty people
+//! joining at once cost each peer a handful of messages, not forty).
+
+use crate::actor::ConnId;
+use crate::registry::SessionShared;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tavolo_model::Role;
+use tavolo_sync::presence::{Presence, PresentParticipant};
+use tavolo_sync::wire::EphemeralMessage;
+use tavolo_sync::{DocumentId, Message, PeerId};
+use tokio::sync::watch;
+
+/// One session's connections.
+#[derive(Debug)]
+pub struct PresenceBoard {
+    conns: Mutex<HashMap<ConnId, (Role, Option<String>)>>,
+    tx: watch::Sender<Arc<Presence>>,
+}
+
+impl Default for PresenceBoard {
+    fn default() -> Self {
+        Self {
+            conns: Mutex::new(HashMap::new()),
+            tx: watch::channel(Arc::new(Presence::default())).0,
+        }
+    }
+}
+
+impl PresenceBoard {
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Presence>> {
+        self.tx.subscribe()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HashMap<ConnId, (Role, Option<String>)>)) {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conns);
+        let mut p = Presence::default();
+        for (role, attendance) in conns.values() {
+            match role {
+                Role::Participant(id) => {
+                    p.participants
+                        .entry(id.as_str().to_string())
+                        .and_modify(|e| e.connections += 1)
+                        .or_insert_with(|| PresentParticipant {
+                            attendance: attendance.clone().unwrap_or_default(),
+                            connections: 1,
+                        });
+                }
+                Role::Facilitator => p.facilitators += 1,
+                Role::Viewer => p.viewers += 1,
+            }
+        }
+        // Sent while the lock is held, so publications keep the order of updates.
+        self.tx.send_replace(Arc::new(p));
+    }
+}
+
+/// A connection's presence; dropping it removes the connection.
+#[derive(Debug)]
+pub struct Here {
+    session: Arc<SessionShared>,
+    conn: ConnId,
+}
+
+pub fn arrive(
+    session: Arc<SessionShared>,
+    conn: ConnId,
+    role: Role,
+    attendance: Option<String>,
+) -> Here {
+    session.presence.update(|c| {
+        c.insert(conn, (role, attendance));
+    });
+    Here { session, conn }
+}
+
+impl Drop for Here {
+    fn drop(&mut self) {
+        let conn = self.conn;
+        self.session.presence.update(|c| {
+            c.remove(&conn);
+        });
+    }
+}
+
+/// Numbers presence messages across the whole process: automerge-repo
+/// clients drop an ephemeral message whose count they have already seen
+/// for its session id, also after reconnecting.
+#[derive(Debug)]
+pub struct PresenceSender {
+    session_id: String,
+    count: AtomicU64,
+}
+
+impl PresenceSender {
+    pub fn new() -> Self {
+        Self {
+            session_id: format!("tavolo-presence-{}", uuid::Uuid::new_v4().simple()),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    /// The frame telling `target` who is connected.
+    pub fn frame(
+        &self,
+        server: &PeerId,
+        target: &PeerId,
+        document_id: DocumentId,
+        p: &Presence,
+    ) -> Vec<u8> {
+        Message::Ephemeral(EphemeralMessage {
+            sender_id: server.clone(),
+            target_id: target.clone(),
+            count: self.count.fetch_add(1, Ordering::Relaxed) + 1,
+            session_id: self.session_id.clone(),
+            document_id,
+            data: p.encode(),
+        })
+        .encode()
+    }
+}
+
+impl Default for PresenceSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
