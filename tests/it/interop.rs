@@ -27,22 +27,12 @@ fn interop_dir() -> &'static Path {
     dir
 }
 
-#[tokio::test]
-async fn two_stock_javascript_clients_sync_a_note_through_tavolo_and_a_forgery_is_refused() {
+/// Runs a script of `interop-js/` with node; returns its last stdout line as JSON.
+async fn run_script(script: &str, args: &[String]) -> serde_json::Value {
     let dir = interop_dir();
-    let r = spawn_server().await;
-    let (_s, a, b) = session_and_two(&r.api).await;
-    let reader = connect(&r.server, &a).await;
-    let q = first_question(&reader, a.session_doc);
-    drop(reader);
-
     let out = tokio::process::Command::new("node")
-        .arg("interop.mjs")
-        .arg(r.server.ws_url(&a.ticket))
-        .arg(r.server.ws_url(&b.ticket))
-        .arg(q.url())
-        .arg(a.participant_id.as_deref().unwrap())
-        .arg(b.participant_id.as_deref().unwrap())
+        .arg(script)
+        .args(args)
         .current_dir(dir)
         .kill_on_drop(true)
         .output();
@@ -54,11 +44,89 @@ async fn two_stock_javascript_clients_sync_a_note_through_tavolo_and_a_forgery_i
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "interop script failed\nstdout: {stdout}\nstderr: {stderr}"
+        "{script} failed\nstdout: {stdout}\nstderr: {stderr}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("bad report {stdout}: {e}"));
+    serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("bad report {stdout}: {e}"))
+}
+
+#[tokio::test]
+async fn a_stock_javascript_client_cannot_write_into_a_locked_phase() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut fac = connect(&r.server, &f).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let q = first_question(&bruno, s.session_doc);
+    open_question(&mut bruno, q).await;
+    open_question(&mut fac, q).await;
+    fac.change(s.session_doc, |d| {
+        tavolo_model::ops::set_phase_locked(d, "legittimazione", true).unwrap()
+    })
+    .await
+    .unwrap();
+    bruno
+        .pump_until(WAIT, |c| {
+            tavolo_model::SessionDoc::load(c.doc(s.session_doc)).is_ok_and(|s| s.phases[0].locked)
+        })
+        .await
+        .unwrap();
+
+    let report = run_script(
+        "locked.mjs",
+        &[
+            r.server.ws_url(&a.ticket),
+            q.url(),
+            a.participant_id.clone().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(report["code"], "phase_locked", "{report}");
+
+    // The facilitator's marker reaches Bruno; the stock client's note never does.
+    add_note(
+        &mut fac,
+        q,
+        b.participant_id.as_deref().unwrap(),
+        "n_mark",
+        "marcatore",
+    )
+    .await;
+    bruno
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(q)).contains(&"marcatore".to_string())
+        })
+        .await
+        .unwrap();
+    assert_eq!(note_texts(&bruno.doc(q)), ["marcatore"]);
+    let mut check = connect(&r.server, &b).await;
+    open_question(&mut check, q).await;
+    check
+        .pump_until(WAIT, |c| !note_texts(c.doc(q)).is_empty())
+        .await
+        .unwrap();
+    assert_eq!(note_texts(&check.doc(q)), ["marcatore"]);
+}
+
+#[tokio::test]
+async fn two_stock_javascript_clients_sync_a_note_through_tavolo_and_a_forgery_is_refused() {
+    let r = spawn_server().await;
+    let (_s, a, b) = session_and_two(&r.api).await;
+    let reader = connect(&r.server, &a).await;
+    let q = first_question(&reader, a.session_doc);
+    drop(reader);
+
+    let report = run_script(
+        "interop.mjs",
+        &[
+            r.server.ws_url(&a.ticket),
+            r.server.ws_url(&b.ticket),
+            q.url(),
+            a.participant_id.clone().unwrap(),
+            b.participant_id.clone().unwrap(),
+        ],
+    )
+    .await;
     assert_eq!(report["ok"], true, "{report}");
 
     // The server's copy, seen by a fresh connection once both JS clients
