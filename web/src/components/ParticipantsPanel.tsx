@@ -24,26 +24,36 @@ export function ParticipantsPanel({ roster, presence }: Props) {
           <table class="participants-table">
             <thead>
               <tr>
-                <th scope="col">{t('console.col.name')}</th>
-                <th scope="col">{t('console.col.organization')}</th>
-                <th scope="col">{t('console.col.sector')}</th>
-                <th scope="col">{t('console.col.tier')}</th>
-                <th scope="col">{t('console.col.attendance')}</th>
-                <th scope="col">{t('console.col.status')}</th>
+                <th scope="col">
+                  {t('console.col.name')}
+                  <span class="col-sub">{t('console.col.organization')}</span>
+                </th>
+                <th scope="col">
+                  {t('console.col.sector')}
+                  <span class="col-sub">{t('console.col.tier')}</span>
+                </th>
+                <th scope="col">
+                  {t('console.col.status')}
+                  <span class="col-sub">{t('console.col.attendance')}</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {rows.map((row) => (
                 <tr key={row.id} class={row.online ? 'is-online' : 'is-offline'}>
-                  <th scope="row">{row.participant.name}</th>
-                  <td>{row.participant.organization || '—'}</td>
-                  <td>{choiceLabel('sector', row.participant.sector)}</td>
-                  <td>{choiceLabel('tier', row.participant.tier)}</td>
-                  <td>{choiceLabel('attendance', row.attendance)}</td>
+                  <th scope="row">
+                    {row.participant.name}
+                    <span class="col-sub">{row.participant.organization || '—'}</span>
+                  </th>
+                  <td>
+                    {choiceLabel('sector', row.participant.sector)}
+                    <span class="col-sub">{choiceLabel('tier', row.participant.tier)}</span>
+                  </td>
                   <td>
                     <span class={`online-tag ${row.online ? 'online-yes' : 'online-no'}`}>
                       {row.online ? t('console.online') : t('console.offline')}
                     </span>
+                    <span class="col-sub">{choiceLabel('attendance', row.attendance)}</span>
                   </td>
                 </tr>
               ))}

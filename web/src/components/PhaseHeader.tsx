@@ -1,4 +1,5 @@
 import { t } from '../i18n';
+import { LockIcon } from './LockIcon';
 import type { PhaseView } from '../lib/types';
 import { Notice } from './Notice';
 
@@ -18,7 +19,7 @@ export function PhaseHeader({ phase, number, total }: Props) {
       {phase.locked && (
         <Notice tone="warning">
           <h2 class="notice-heading">
-            <span aria-hidden="true">🔒 </span>
+            <LockIcon />{' '}
             {t('board.phaseLockedHeading')}
           </h2>
           <p>{t('board.phaseLockedWhy')}</p>

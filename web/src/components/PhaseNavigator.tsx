@@ -1,4 +1,5 @@
 import { t } from '../i18n';
+import { LockIcon } from './LockIcon';
 import type { PhaseView } from '../lib/types';
 
 interface Props {
@@ -29,7 +30,7 @@ export function PhaseNavigator({ phases, currentIndex, viewingIndex, onView }: P
             >
               <span aria-hidden="true">{i + 1}</span>
               {i === currentIndex && <span class="phase-nav-now">{t('board.nav.now')}</span>}
-              {phase.locked && <span aria-hidden="true"> 🔒</span>}
+              {phase.locked && <LockIcon />}
             </button>
           </li>
         ))}

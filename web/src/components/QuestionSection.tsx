@@ -1,4 +1,5 @@
 import { t, tCount } from '../i18n';
+import { LockIcon } from './LockIcon';
 import type { QuestionMeta, QuestionView, Spotlight } from '../lib/types';
 import { NoteCard } from './NoteCard';
 import { NoteComposer } from './NoteComposer';
@@ -29,7 +30,7 @@ export function QuestionSection({ question, view, writable, onAdd, onEdit, spotl
         <NoteComposer question={question} onAdd={onAdd} />
       ) : (
         <p class="locked-explanation">
-          <span aria-hidden="true">🔒 </span>
+          <LockIcon />{' '}
           {t('board.phaseLocked')}
         </p>
       )}

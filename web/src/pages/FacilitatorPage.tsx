@@ -172,7 +172,8 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
         </h2>
         {next ? (
           <button type="button" class="button button-primary button-advance" onClick={() => act(() => connection.setCurrentPhase(next.id))}>
-            {t('console.advance', { number: currentIndex + 2, title: next.title })} <span aria-hidden="true">→</span>
+            {t('console.advance', { number: currentIndex + 2, title: next.title })}
+            <span aria-hidden="true">{'\u00a0→'}</span>
           </button>
         ) : (
           <p class="muted">{t('console.lastPhase')}</p>

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { LockIcon } from '../components/LockIcon';
 import { PhaseTimer } from '../components/PhaseTimer';
 import { QrCode } from '../components/QrCode';
 import { choiceLabel, t, tCount, type Message } from '../i18n';
@@ -121,7 +122,9 @@ function RoomView({ session, grant, connection }: { session: SessionView; grant:
             <h1 class="room-phase" aria-live="polite">
               <span class="room-phase-number">{t('board.phaseOf', { number: index + 1, total: session.phases.length })}</span>
               {phase.title}
-              {phase.locked && <span class="room-locked">🔒 {t('facilitator.locked')}</span>}
+              {phase.locked && <span class="room-locked">
+                  <LockIcon /> {t('facilitator.locked')}
+                </span>}
             </h1>
           )}
         </div>
@@ -189,14 +192,17 @@ function RoomQuestion({ question, connection, spotlight }: { question: QuestionM
     .filter((g) => g.notes.length > 0 || g.cluster.id === spotCluster);
   const loose = rest.filter((n) => !n.cluster || !clusters.some((c) => c.id === n.cluster));
 
-  // Count the notes pushed out of the box, to say "+ N notes".
+  // Hide the notes that do not fit whole (a half note reads as a glitch from
+  // the back of the room) and count them, to say "+ N notes".
   useLayoutEffect(() => {
     const box = list.current;
     if (!box) return;
     const bottom = box.getBoundingClientRect().bottom;
     let out = 0;
     for (const el of box.querySelectorAll('.room-note')) {
-      if (el.getBoundingClientRect().bottom > bottom + 1) out += 1;
+      const clipped = el.getBoundingClientRect().bottom > bottom + 1;
+      el.toggleAttribute('data-clipped', clipped);
+      if (clipped) out += 1;
     }
     if (out !== hidden) setHidden(out);
   });
