@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { horizontalOverflow, it, Phone, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
+import { devices, horizontalOverflow, it, OUTPUT_DIR, Phone, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
 
 const PHASE_1 = 'Legittimazione reciproca';
 const PHASE_2 = 'Materia prima e dote sociale';
@@ -178,6 +178,10 @@ scenario(
     await assertPhoneFriendly(giulia, 'locked phase with the timer', 412, t);
     await assertPhoneFriendly(marco, 'locked phase with the timer', 390, t);
     await giulia.screenshot(join(SCREENSHOT_DIR, 'phone-locked.png'), false);
+    // The narrowest phones still in use.
+    await giulia.page.setViewportSize({ width: 360, height: 740 });
+    await assertPhoneFriendly(giulia, 'locked phase with the timer at 360 px', 360, t);
+    await giulia.page.setViewportSize(devices['Pixel 7'].viewport);
     t.diagnostic('locked: both phones explain it and offer no composer');
 
     await console.getByRole('button', { name: it('console.unlockLabel', { number: 2, title: PHASE_2 }) }).click();
@@ -240,6 +244,22 @@ scenario(
     await console.getByRole('row').filter({ hasText: MARCO.name }).getByText(it('console.offline'), { exact: true }).waitFor();
     t.diagnostic(`presence: ${marco.label} closed, counts dropped to 1 in the room, 0 remote in ${Date.now() - closedAt} ms`);
     world.phones.splice(world.phones.indexOf(marco), 1);
+
+    // The console's projector button opens the room view in this browser, no key needed.
+    const [opened] = await Promise.all([
+      consolePage.context.waitForEvent('page'),
+      console.getByRole('link', { name: it('console.projector.open') }).click(),
+    ]);
+    await opened.getByRole('heading', { name: PHASE_2 }).waitFor({ timeout: 10_000 });
+    await opened.getByText(it('projector.counts', { inRoom: 1, remote: 0 }), { exact: true }).waitFor({ timeout: 5_000 });
+    t.diagnostic('the console’s projector button opened the room view in a new tab');
+    await opened.close();
+
+    // Jumping back to any phase takes the phones there too.
+    await console.getByRole('button', { name: it('console.jumpLabel', { number: 1, title: PHASE_1 }) }).click();
+    await giulia.page.getByRole('heading', { level: 1, name: PHASE_1 }).waitFor({ timeout: 2_000 });
+    await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 2_000 });
+    await consolePage.page.screenshot({ path: join(OUTPUT_DIR, 'facilitator-console-full.png'), fullPage: true });
   },
 );
 
