@@ -22,7 +22,7 @@ struct Options {
     #[arg(long, env = "TAVOLO_WEB_DIR", default_value = "./web/dist")]
     web_dir: PathBuf,
     /// Create (once per data directory) a demo session from the built-in
-    /// template and print its join code and facilitator link.
+    /// template and print its join code, facilitator and projector links.
     #[arg(long, env = "TAVOLO_DEMO")]
     demo: bool,
     /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
@@ -69,6 +69,10 @@ async fn main() -> anyhow::Result<()> {
             );
             println!(
                 "  Facilitator link:    {base}/f/{}#{}",
+                demo.session_id, demo.facilitator_key
+            );
+            println!(
+                "  Projector link:      {base}/p/{}#{}",
                 demo.session_id, demo.facilitator_key
             );
             println!();
