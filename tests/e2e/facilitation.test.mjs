@@ -274,3 +274,40 @@ async function assertPhoneFriendly(phone, where, expectedWidth, t) {
   );
   t.diagnostic(`${where} on ${phone.label}: every control ≥ 44 px tall, no sideways scroll`);
 }
+
+scenario('a phone whose clock is 7 s fast shows the same timer as the console', {}, async (world, t) => {
+  const session = await world.server.createSession();
+  const base = world.server.url;
+  const phone = await world.openPhone('Pixel 7', 'Giulia (Pixel 7, clock +7 s)');
+  // Phones' clocks are often off; the app must go by the server's.
+  await phone.context.addInitScript(() => {
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + 7000;
+  });
+  await phone.join(base, session.join_code, GIULIA);
+  assert.ok((await phone.page.evaluate(() => Date.now() - (performance.timeOrigin + performance.now()))) > 6000, 'the clock is not skewed');
+
+  const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+  await consolePage.page.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
+  await consolePage.page.getByRole('button', { name: it('console.timer.presetLabel', { minutes: 5 }) }).click();
+  const screens = [consolePage, phone];
+  for (const s of screens) await s.page.getByRole('timer').waitFor({ timeout: 5_000 });
+  for (let round = 0; round < 2; round++) {
+    const current = (await readTimer(consolePage)).seconds;
+    const target = `${Math.floor((current - 2) / 60)}:${String((current - 2) % 60).padStart(2, '0')}`;
+    // Timestamps from the monotonic clock, which the skew does not touch.
+    const flips = await Promise.all(
+      screens.map((s) =>
+        s.page.waitForFunction(
+          (target) =>
+            document.querySelector('[role=timer]')?.textContent === target ? performance.timeOrigin + performance.now() : false,
+          target,
+          { timeout: 5_000, polling: 'raf' },
+        ),
+      ),
+    );
+    const [a, b] = await Promise.all(flips.map((h) => h.jsonValue()));
+    t.diagnostic(`timer turned to ${target} on the console and the skewed phone ${Math.round(Math.abs(a - b))} ms apart`);
+    assert.ok(Math.abs(a - b) < 1000, `the skewed phone is ${Math.round(b - a)} ms off the console`);
+  }
+});
