@@ -260,6 +260,14 @@ scenario(
     await giulia.page.getByRole('heading', { level: 1, name: PHASE_1 }).waitFor({ timeout: 2_000 });
     await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 2_000 });
     await consolePage.page.screenshot({ path: join(OUTPUT_DIR, 'facilitator-console-full.png'), fullPage: true });
+    // Usable on a tablet held upright: one column, nothing sticking out, controls big enough.
+    await console.setViewportSize({ width: 820, height: 1180 });
+    const overflow = await horizontalOverflow(console, 820);
+    assert.ok(overflow.ok, `the console at 820 px scrolls sideways:\n  ${overflow.culprits.join('\n  ')}`);
+    const small = await smallTouchTargets(console);
+    assert.deepEqual(small, [], `the console at 820 px has controls under 44 px:\n  ${small.join('\n  ')}`);
+    await consolePage.page.screenshot({ path: join(OUTPUT_DIR, 'facilitator-console-tablet.png'), fullPage: false });
+    t.diagnostic('the console fits an 820 px tablet: no sideways scroll, controls ≥ 44 px');
   },
 );
 
