@@ -233,6 +233,7 @@ export const en: Record<MessageKey, string> = {
   'console.projector.hint': 'Opens in a new tab of this browser: drag it to the projector screen.',
   'console.projector.link': 'Projector link for another computer (it holds the key: keep it private)',
   'console.report': 'Report (coming soon)',
+  'console.dismissError': 'Close',
   'console.error': 'That did not work: {message}',
   'projector.signingIn': 'Opening the projector…',
   'projector.joinHeading': 'Join from your phone',

@@ -233,6 +233,7 @@ export const it = {
   'console.projector.hint': 'Si apre in una nuova scheda di questo browser: trascinala sullo schermo del proiettore.',
   'console.projector.link': 'Link del proiettore per un altro computer (contiene la chiave: tienilo privato)',
   'console.report': 'Report (in arrivo)',
+  'console.dismissError': 'Chiudi',
   'console.error': 'Operazione non riuscita: {message}',
   'projector.signingIn': 'Apertura del proiettore…',
   'projector.joinHeading': 'Partecipa dal telefono',

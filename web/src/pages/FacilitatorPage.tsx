@@ -164,7 +164,17 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
   return (
     <>
       <h1>{session.title}</h1>
-      {failure && <Notice tone="error">{failure}</Notice>}
+      {failure && (
+        // Fixed at the bottom: the facilitator may be scrolled far from the top.
+        <div class="console-toast">
+          <Notice tone="error">
+            <p>{failure}</p>
+            <button type="button" class="button" onClick={() => setFailure(null)}>
+              {t('console.dismissError')}
+            </button>
+          </Notice>
+        </div>
+      )}
       <section class="card console-now" aria-labelledby="console-now-heading">
         <h2 id="console-now-heading" aria-live="polite">
           {current ? t('console.currentPhase', { number: currentIndex + 1, title: current.title }) : t('board.noPhase')}
