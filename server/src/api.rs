@@ -197,7 +197,16 @@ pub async fn facilitator(
         .ok_or_else(|| ApiError::Unprocessable("facilitator_key is required".into()))?;
     let (ticket, session, expires_at) =
         sessions::facilitator_ticket(&state.storage, &session_id, &key).await?;
-    Ok((
+    Ok(grant_response(&ticket, &session, expires_at))
+}
+
+/// A ticket for the facilitator or the projector, with what their page shows.
+fn grant_response(
+    ticket: &str,
+    session: &crate::storage::SessionRow,
+    expires_at: i64,
+) -> (StatusCode, Json<serde_json::Value>) {
+    (
         StatusCode::CREATED,
         Json(json!({
             "ticket": ticket,
@@ -206,7 +215,7 @@ pub async fn facilitator(
             "title": session.title,
             "expires_at": expires_at,
         })),
-    ))
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,16 +249,7 @@ pub async fn projector(
     };
     let (ticket, session, expires_at) =
         sessions::viewer_ticket(&state.storage, &session_id, proof).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "ticket": ticket,
-            "session_doc": session.session_doc,
-            "join_code": session.join_code,
-            "title": session.title,
-            "expires_at": expires_at,
-        })),
-    ))
+    Ok(grant_response(&ticket, &session, expires_at))
 }
 
 /// The server's clock, so that screens agree on a timer's remaining time

@@ -69,16 +69,7 @@ async fn a_locked_phase_keeps_participants_out_but_not_the_facilitator_until_unl
     let anna_id = a.participant_id.clone().unwrap();
     let bruno_id = b.participant_id.clone().unwrap();
 
-    fac.change(sd, |d| {
-        ops::set_phase_locked(d, "legittimazione", true).unwrap()
-    })
-    .await
-    .unwrap();
-    anna.pump_until(WAIT, |c| {
-        SessionDoc::load(c.doc(sd)).is_ok_and(|s| s.phases[0].locked)
-    })
-    .await
-    .unwrap();
+    set_locked(&mut fac, &mut anna, sd, "legittimazione", true).await;
 
     // Anna's note in the locked phase is refused…
     add_note(&mut anna, q, &anna_id, "n_late", "scritta dopo la chiusura").await;
@@ -120,17 +111,8 @@ async fn a_locked_phase_keeps_participants_out_but_not_the_facilitator_until_unl
 
     // Unlocking gives participants their pen back.
     let mut fac = connect(&server, &f).await;
-    fac.change(sd, |d| {
-        ops::set_phase_locked(d, "legittimazione", false).unwrap()
-    })
-    .await
-    .unwrap();
     let mut anna = connect(&server, &a).await;
-    anna.pump_until(WAIT, |c| {
-        SessionDoc::load(c.doc(sd)).is_ok_and(|s| !s.phases[0].locked)
-    })
-    .await
-    .unwrap();
+    set_locked(&mut fac, &mut anna, sd, "legittimazione", false).await;
     open_question(&mut anna, q).await;
     add_note(&mut anna, q, &anna_id, "n_open", "di nuovo aperta").await;
     again
@@ -176,17 +158,7 @@ async fn a_note_written_offline_before_the_lock_is_refused_and_the_client_conver
 
     // Meanwhile the facilitator locks the phase.
     let mut fac = connect(&r.server, &f).await;
-    fac.change(sd, |d| {
-        ops::set_phase_locked(d, "legittimazione", true).unwrap()
-    })
-    .await
-    .unwrap();
-    bruno
-        .pump_until(WAIT, |c| {
-            SessionDoc::load(c.doc(sd)).is_ok_and(|s| s.phases[0].locked)
-        })
-        .await
-        .unwrap();
+    set_locked(&mut fac, &mut bruno, sd, "legittimazione", true).await;
 
     // Anna comes back with her offline copy.
     let mut anna = tavolo_tests::SyncClient::connect_with(

@@ -88,3 +88,25 @@ pub async fn session_and_two(api: &Api) -> (Session, Ticket, Ticket) {
     let b = api.join(&s.join_code, "Bruno").await.expect("bruno joins");
     (s, a, b)
 }
+
+/// The facilitator locks or unlocks a phase; returns once `observer` sees it.
+pub async fn set_locked(
+    fac: &mut SyncClient,
+    observer: &mut SyncClient,
+    session_doc: tavolo_sync::DocumentId,
+    phase: &str,
+    locked: bool,
+) {
+    fac.change(session_doc, |d| {
+        ops::set_phase_locked(d, phase, locked).expect("phase exists")
+    })
+    .await
+    .expect("send");
+    observer
+        .pump_until(WAIT, |c| {
+            tavolo_model::SessionDoc::load(c.doc(session_doc))
+                .is_ok_and(|s| s.phase(phase).is_some_and(|p| p.locked == locked))
+        })
+        .await
+        .expect("the lock reaches the observer");
+}

@@ -60,17 +60,7 @@ async fn a_stock_javascript_client_cannot_write_into_a_locked_phase() {
     let q = first_question(&bruno, s.session_doc);
     open_question(&mut bruno, q).await;
     open_question(&mut fac, q).await;
-    fac.change(s.session_doc, |d| {
-        tavolo_model::ops::set_phase_locked(d, "legittimazione", true).unwrap()
-    })
-    .await
-    .unwrap();
-    bruno
-        .pump_until(WAIT, |c| {
-            tavolo_model::SessionDoc::load(c.doc(s.session_doc)).is_ok_and(|s| s.phases[0].locked)
-        })
-        .await
-        .unwrap();
+    set_locked(&mut fac, &mut bruno, s.session_doc, "legittimazione", true).await;
 
     let report = run_script(
         "locked.mjs",

@@ -8,7 +8,7 @@ import { QrCode } from '../components/QrCode';
 import { TimerControls } from '../components/TimerControls';
 import { TopBar } from '../components/TopBar';
 import { t, tCount, type Message } from '../i18n';
-import { ApiError, facilitatorTicket, NetworkError, projectorTicket } from '../lib/api';
+import { facilitatorTicket, projectorTicket } from '../lib/api';
 import { serverNow, useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
@@ -23,22 +23,7 @@ import type { SessionView } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
-
-function keyFromFragment(): string | null {
-  try {
-    const key = decodeURIComponent(location.hash.replace(/^#/, '')).trim();
-    return key || null;
-  } catch {
-    return null;
-  }
-}
-
-function grantError(err: unknown): Message {
-  if (err instanceof ApiError && err.status === 403) return { key: 'facilitator.error.wrongKey' };
-  if (err instanceof ApiError && err.status === 404) return { key: 'facilitator.error.unknownSession' };
-  if (err instanceof NetworkError) return { key: 'common.networkError' };
-  return { key: 'common.serverError', params: { message: err instanceof Error ? err.message : String(err) } };
-}
+import { grantError, keyFromFragment } from '../lib/grants';
 
 /**
  * `/f/<session_id>#<key>`: the facilitation console. The phases (advance,

@@ -3,7 +3,7 @@ import { LockIcon } from '../components/LockIcon';
 import { PhaseTimer } from '../components/PhaseTimer';
 import { QrCode } from '../components/QrCode';
 import { choiceLabel, t, tCount, type Message } from '../i18n';
-import { ApiError, NetworkError, projectorTicket } from '../lib/api';
+import { projectorTicket } from '../lib/api';
 import { useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
@@ -19,25 +19,7 @@ import type { ClusterView, NoteView, QuestionMeta, SessionView, Spotlight } from
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
-
-/** Reads the key from the fragment and removes it from the address bar, so it is never projected. */
-function takeKeyFromFragment(): string | null {
-  let key: string | null = null;
-  try {
-    key = decodeURIComponent(location.hash.replace(/^#/, '')).trim() || null;
-  } catch {
-    key = null;
-  }
-  if (location.hash) history.replaceState(history.state, '', location.pathname + location.search);
-  return key;
-}
-
-function grantError(err: unknown): Message {
-  if (err instanceof ApiError && err.status === 403) return { key: 'facilitator.error.wrongKey' };
-  if (err instanceof ApiError && err.status === 404) return { key: 'facilitator.error.unknownSession' };
-  if (err instanceof NetworkError) return { key: 'common.networkError' };
-  return { key: 'common.serverError', params: { message: err instanceof Error ? err.message : String(err) } };
-}
+import { grantError, takeKeyFromFragment } from '../lib/grants';
 
 /**
  * `/p/<session_id>` (or `#<key>` on another computer): the room's screen.
