@@ -56,6 +56,8 @@ fn now_ms() -> i64 {
 #[derive(Debug)]
 pub struct TavoloClient {
     me: Option<ParticipantId>,
+    /// A projector screen (no participant id, not the facilitator).
+    projector: bool,
     core: ClientCore,
     /// The roster's id, learnt from the session document.
     roster: Option<DocumentId>,
@@ -77,12 +79,14 @@ fn ms(v: f64) -> i64 {
 
 #[wasm_bindgen]
 impl TavoloClient {
-    /// `participant_id` is `null` for the facilitator.
+    /// `participant_id` is `null` for the facilitator and the projector;
+    /// `projector` is true for the latter (it sees what the room may see).
     #[wasm_bindgen(constructor)]
-    pub fn new(participant_id: Option<String>) -> TavoloClient {
+    pub fn new(participant_id: Option<String>, projector: Option<bool>) -> TavoloClient {
         let peer = PeerId(format!("tavolo-web-{}", uuid::Uuid::new_v4().simple()));
         TavoloClient {
             me: participant_id.map(ParticipantId),
+            projector: projector.unwrap_or(false),
             core: ClientCore::new(peer),
             roster: None,
             reloading: BTreeMap::new(),
@@ -212,10 +216,17 @@ impl TavoloClient {
                     .and_then(|r| self.core.doc(r))
                     .map(tavolo_model::RosterDoc::load)
                     .unwrap_or_default();
+                let audience = match (&self.me, self.projector) {
+                    (Some(p), _) => views::Audience::Participant(p),
+                    (None, true) => views::Audience::Projector,
+                    (None, false) => views::Audience::Facilitator,
+                };
                 to_js(&views::question(
+                    doc,
                     &QuestionDoc::load(doc),
                     &roster,
-                    self.me.as_ref(),
+                    audience,
+                    self.session_budget(),
                 ))
             }
             _ => Ok(JsValue::UNDEFINED),
@@ -280,6 +291,163 @@ impl TavoloClient {
             .map_err(js_err)?
             .map_err(js_err)?;
         Ok(())
+    }
+
+    /// Creates a cluster; returns its id.
+    #[wasm_bindgen(js_name = createCluster)]
+    pub fn create_cluster(&mut self, url: &str, title: &str) -> Result<String, JsError> {
+        let cluster_id = tavolo_model::ids::new_item_id("c");
+        self.edit_question(url, |d| ops::create_cluster(d, &cluster_id, title))?;
+        Ok(cluster_id)
+    }
+
+    /// Creates a cluster holding these notes (a note dropped on another).
+    #[wasm_bindgen(js_name = createClusterWith)]
+    pub fn create_cluster_with(
+        &mut self,
+        url: &str,
+        title: &str,
+        note_ids: Vec<String>,
+    ) -> Result<String, JsError> {
+        let cluster_id = tavolo_model::ids::new_item_id("c");
+        let notes: Vec<&str> = note_ids.iter().map(String::as_str).collect();
+        self.edit_question(url, |d| {
+            ops::create_cluster_with(d, &cluster_id, title, &notes)
+        })?;
+        Ok(cluster_id)
+    }
+
+    #[wasm_bindgen(js_name = renameCluster)]
+    pub fn rename_cluster(
+        &mut self,
+        url: &str,
+        cluster_id: &str,
+        title: &str,
+    ) -> Result<(), JsError> {
+        self.edit_question(url, |d| ops::rename_cluster(d, cluster_id, title))
+    }
+
+    /// Moves a note into a cluster, or out of any with `null`.
+    #[wasm_bindgen(js_name = moveNote)]
+    pub fn move_note(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        cluster_id: Option<String>,
+    ) -> Result<(), JsError> {
+        self.edit_question(url, |d| {
+            ops::set_note_cluster(d, note_id, cluster_id.as_deref())
+        })
+    }
+
+    /// Merges cluster `from` into `into`.
+    #[wasm_bindgen(js_name = mergeClusters)]
+    pub fn merge_clusters(&mut self, url: &str, from: &str, into: &str) -> Result<(), JsError> {
+        self.edit_question(url, |d| ops::merge_clusters(d, from, into))
+    }
+
+    /// Dissolves a cluster: its notes become loose.
+    #[wasm_bindgen(js_name = dissolveCluster)]
+    pub fn dissolve_cluster(&mut self, url: &str, cluster_id: &str) -> Result<(), JsError> {
+        self.edit_question(url, |d| ops::dissolve_cluster(d, cluster_id))
+    }
+
+    /// Deletes one of my notes.
+    #[wasm_bindgen(js_name = deleteNote)]
+    pub fn delete_note(&mut self, url: &str, note_id: &str) -> Result<(), JsError> {
+        self.require_mine(url, note_id)?;
+        self.edit_question(url, |d| ops::delete_note(d, note_id))
+    }
+
+    /// Changes the category of one of my notes (`null`: none).
+    #[wasm_bindgen(js_name = setNoteCategory)]
+    pub fn set_note_category(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        category: Option<String>,
+    ) -> Result<(), JsError> {
+        self.require_mine(url, note_id)?;
+        let id = parse_url(url)?;
+        if let Some(c) = &category
+            && !self.question_categories(id).iter().any(|k| k == c)
+        {
+            return Err(JsError::new(&format!("unknown category {c}")));
+        }
+        self.edit_question(url, |d| {
+            ops::set_note_category(d, note_id, category.as_deref())
+        })
+    }
+
+    /// Shows one of my notes as "anonimo" to others, or not.
+    #[wasm_bindgen(js_name = setNoteAnonymous)]
+    pub fn set_note_anonymous(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        anonymous: bool,
+    ) -> Result<(), JsError> {
+        self.require_mine(url, note_id)?;
+        self.edit_question(url, |d| ops::set_note_anonymous(d, note_id, anonymous))
+    }
+
+    /// Places one of my dots on a note or cluster.
+    #[wasm_bindgen(js_name = addDot)]
+    pub fn add_dot(&mut self, url: &str, target: &str) -> Result<(), JsError> {
+        self.dot(url, target, 1)
+    }
+
+    /// Takes one of my dots back.
+    #[wasm_bindgen(js_name = removeDot)]
+    pub fn remove_dot(&mut self, url: &str, target: &str) -> Result<(), JsError> {
+        self.dot(url, target, -1)
+    }
+
+    /// Opens or closes voting on a question (facilitator); `budget` sets
+    /// its dots per participant (`null`: keep the current one).
+    #[wasm_bindgen(js_name = setVoting)]
+    pub fn set_voting(
+        &mut self,
+        url: &str,
+        open: bool,
+        budget: Option<f64>,
+    ) -> Result<(), JsError> {
+        self.facilitate(url, |d| ops::set_voting(d, open, budget.map(ms)))
+    }
+
+    /// Shows or hides the totals to participants and the projector (facilitator).
+    #[wasm_bindgen(js_name = revealVotes)]
+    pub fn reveal_votes(&mut self, url: &str, revealed: bool) -> Result<(), JsError> {
+        self.facilitate(url, |d| ops::set_votes_revealed(d, revealed))
+    }
+
+    /// Hides a note (or shows it again), with an optional reason (facilitator).
+    #[wasm_bindgen(js_name = hideNote)]
+    pub fn hide_note(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        hidden: bool,
+        reason: Option<String>,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        self.facilitate(url, |d| {
+            ops::set_note_hidden(d, note_id, hidden, reason.as_deref(), ms(now_ms))
+        })
+    }
+
+    /// Removes a note, recording that it happened and why (facilitator).
+    #[wasm_bindgen(js_name = removeNote)]
+    pub fn remove_note(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        reason: Option<String>,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        self.facilitate(url, |d| {
+            ops::remove_note(d, note_id, reason.as_deref(), ms(now_ms))
+        })
     }
 
     /// The phase timer at `now_ms` (server clock): `{status, remainingMs,
@@ -393,13 +561,69 @@ impl TavoloClient {
 }
 
 impl TavoloClient {
+    /// An edit of a question document: participants only while its phase is
+    /// open (the server would refuse it anyway); the projector never.
+    fn edit_question(
+        &mut self,
+        url: &str,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), OpError>,
+    ) -> Result<(), JsError> {
+        let id = parse_url(url)?;
+        if self.projector {
+            return Err(JsError::new("this screen is read-only"));
+        }
+        if self.me.is_some() && self.phase_locked(id) {
+            return Err(JsError::new("this phase is locked"));
+        }
+        if !self.core.is_loaded(id) {
+            return Err(JsError::new("the board has not loaded yet"));
+        }
+        self.core.change(id, f).map_err(js_err)?.map_err(js_err)
+    }
+
+    fn dot(&mut self, url: &str, target: &str, delta: i64) -> Result<(), JsError> {
+        let me = self
+            .me
+            .clone()
+            .ok_or_else(|| JsError::new("only participants place dots"))?;
+        let budget = self.session_budget();
+        self.edit_question(url, |d| ops::add_dot(d, target, &me, delta, budget))
+    }
+
+    fn require_mine(&self, url: &str, note_id: &str) -> Result<(), JsError> {
+        let id = parse_url(url)?;
+        let doc = self
+            .core
+            .doc(id)
+            .ok_or_else(|| JsError::new("document is not open"))?;
+        let q = QuestionDoc::load(doc);
+        let note = q
+            .notes
+            .get(note_id)
+            .ok_or_else(|| JsError::new("no such note"))?;
+        if self.me.as_ref().map(ParticipantId::as_str) != Some(note.author.as_str()) {
+            return Err(JsError::new("only the author can change a note"));
+        }
+        Ok(())
+    }
+
+    /// The session's dots per participant, from the open session document.
+    fn session_budget(&self) -> i64 {
+        self.core
+            .open_docs()
+            .filter_map(|d| SessionDoc::load(d).ok())
+            .map(|s| s.vote_budget)
+            .next()
+            .unwrap_or(3)
+    }
+
     /// A change to the session document, which only the facilitator makes.
     fn facilitate(
         &mut self,
         session_url: &str,
         f: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), OpError>,
     ) -> Result<(), JsError> {
-        if self.me.is_some() {
+        if self.me.is_some() || self.projector {
             return Err(JsError::new("only the facilitator can change the session"));
         }
         let id = parse_url(session_url)?;

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tavolo_model::board::{self, RankedKind};
 use tavolo_model::facilitation::{Spotlight, Timer, TimerState};
 use tavolo_model::{ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
 use tavolo_sync::Presence;
@@ -204,15 +205,23 @@ pub struct NoteView {
     pub id: String,
     pub text: String,
     pub category: Option<String>,
+    /// The author's participant id; empty for someone else's anonymous note.
     pub author: String,
     pub mine: bool,
     pub anonymous: bool,
     /// `None` when the note is anonymous (or its author is unknown).
     pub organization: Option<String>,
     pub sector: Option<String>,
+    /// The live cluster it is in (merges and dissolutions resolved).
     pub cluster: Option<String>,
     pub created_at: i64,
-    pub votes: i64,
+    /// Total dots; `None` while the facilitator keeps totals hidden.
+    pub votes: Option<i64>,
+    /// My dots on it.
+    pub my_dots: i64,
+    /// Hidden by the facilitator (only its author and the facilitator see it).
+    pub hidden: bool,
+    pub hidden_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -220,21 +229,86 @@ pub struct NoteView {
 pub struct ClusterView {
     pub id: String,
     pub title: String,
+    /// Titles given concurrently that lost the conflict: shown so that
+    /// someone can pick, never silently dropped.
+    pub title_conflicts: Vec<String>,
+    /// Dots on it, on its notes and on clusters merged into it; `None`
+    /// while hidden.
+    pub votes: Option<i64>,
+    pub my_dots: i64,
+    /// Its notes' ids, in board order.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VotingView {
+    pub open: bool,
+    pub revealed: bool,
+    pub budget: i64,
+    /// My dots placed on this question (and how many are left).
+    pub used: i64,
+    pub remaining: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RankedView {
+    /// `note` or `cluster`.
+    pub kind: &'static str,
+    pub id: String,
     pub votes: i64,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuestionView {
+    /// Every visible note in board order (`cluster` says where it sits).
     pub notes: Vec<NoteView>,
+    /// The live clusters, oldest first by id.
     pub clusters: Vec<ClusterView>,
+    /// Ids of the notes in no cluster, in board order.
+    pub loose: Vec<String>,
+    pub voting: VotingView,
+    /// Most dots first; empty while totals are hidden from this screen.
+    pub ranking: Vec<RankedView>,
 }
 
-pub fn question(q: &QuestionDoc, roster: &RosterDoc, me: Option<&ParticipantId>) -> QuestionView {
-    let notes = q
+/// Who is looking: what they may see differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience<'a> {
+    Participant(&'a ParticipantId),
+    Facilitator,
+    /// The projector: what the room may see.
+    Projector,
+}
+
+pub fn question(
+    doc: &automerge::AutoCommit,
+    q: &QuestionDoc,
+    roster: &RosterDoc,
+    audience: Audience<'_>,
+    session_budget: i64,
+) -> QuestionView {
+    let me = match audience {
+        Audience::Participant(p) => Some(p.as_str()),
+        _ => None,
+    };
+    let totals_shown = q.voting.revealed || audience == Audience::Facilitator;
+    let dots_of = |target: &str| -> i64 {
+        me.and_then(|m| q.votes.get(target).and_then(|v| v.get(m)).copied())
+            .unwrap_or(0)
+    };
+    let visible = |n: &tavolo_model::Note| {
+        !n.hidden || audience == Audience::Facilitator || me == Some(n.author.as_str())
+    };
+    let placement = board::placement(q);
+    let notes: Vec<NoteView> = q
         .notes_in_order()
         .into_iter()
+        .filter(|(_, n)| visible(n))
         .map(|(id, n)| {
+            let mine = me == Some(n.author.as_str());
             let author = (!n.anonymous)
                 .then(|| roster.participants.get(&n.author))
                 .flatten();
@@ -242,27 +316,83 @@ pub fn question(q: &QuestionDoc, roster: &RosterDoc, me: Option<&ParticipantId>)
                 id: id.clone(),
                 text: n.text.clone(),
                 category: n.category.clone(),
-                author: n.author.clone(),
-                mine: me.is_some_and(|m| m.as_str() == n.author),
+                author: if n.anonymous && !mine && audience != Audience::Facilitator {
+                    String::new()
+                } else {
+                    n.author.clone()
+                },
+                mine,
                 anonymous: n.anonymous,
                 organization: author.map(|p| p.organization.clone()),
                 sector: author.map(|p| p.sector.clone()),
-                cluster: n.cluster.clone(),
+                cluster: placement.get(id).cloned().flatten(),
                 created_at: n.created_at,
-                votes: q.vote_total(id),
+                votes: totals_shown.then(|| q.vote_total(id)),
+                my_dots: dots_of(id),
+                hidden: n.hidden,
+                hidden_reason: n.hidden_reason.clone(),
             }
         })
         .collect();
-    let clusters = q
-        .clusters
-        .iter()
-        .map(|(id, c)| ClusterView {
-            id: id.clone(),
-            title: c.title.clone(),
-            votes: q.vote_total(id),
+    let ranking_all = board::ranking(q);
+    let cluster_total = |id: &str| {
+        ranking_all
+            .iter()
+            .find(|r| r.kind == RankedKind::Cluster && r.id == id)
+            .map_or(0, |r| r.votes)
+    };
+    let conflicts = q.title_conflicts(doc);
+    let clusters = board::live_clusters(q)
+        .into_iter()
+        .map(|id| ClusterView {
+            title: q.clusters[&id].title.clone(),
+            title_conflicts: conflicts.get(&id).cloned().unwrap_or_default(),
+            votes: totals_shown.then(|| cluster_total(&id)),
+            my_dots: dots_of(&id),
+            notes: notes
+                .iter()
+                .filter(|n| n.cluster.as_deref() == Some(id.as_str()))
+                .map(|n| n.id.clone())
+                .collect(),
+            id,
         })
         .collect();
-    QuestionView { notes, clusters }
+    let loose = notes
+        .iter()
+        .filter(|n| n.cluster.is_none())
+        .map(|n| n.id.clone())
+        .collect();
+    let budget = q.voting.budget.unwrap_or(session_budget);
+    let used = me.map_or(0, |m| q.votes_used_by(m));
+    let ranking = if totals_shown {
+        ranking_all
+            .into_iter()
+            .filter(|r| r.kind == RankedKind::Cluster || notes.iter().any(|n| n.id == r.id))
+            .map(|r| RankedView {
+                kind: match r.kind {
+                    RankedKind::Note => "note",
+                    RankedKind::Cluster => "cluster",
+                },
+                id: r.id,
+                votes: r.votes,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    QuestionView {
+        notes,
+        clusters,
+        loose,
+        voting: VotingView {
+            open: q.voting.open,
+            revealed: q.voting.revealed,
+            budget,
+            used,
+            remaining: (budget - used).max(0),
+        },
+        ranking,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -21,7 +21,7 @@ struct Page {
 }
 
 fn page(server: &mut Loopback, participant: &str) -> Page {
-    let mut client = TavoloClient::new(Some(participant.to_string()));
+    let mut client = TavoloClient::new(Some(participant.to_string()), None);
     let join = client.connected();
     let peer = match tavolo_sync::Message::decode(&join).unwrap() {
         tavolo_sync::Message::Join { sender_id, .. } => sender_id,

@@ -15,10 +15,13 @@
 //! - [`schema`]: typed views of the three document kinds (hydrated with
 //!   `autosurgeon`), tolerant of strings stored as Automerge `Text`.
 //! - [`ops`]: building the initial documents and every edit a person makes.
+//! - [`board`]: where each note is (clusters merged and dissolved
+//!   concurrently) and the ranking of dots.
 //! - [`facilitation`]: the phase timer and the spotlight in the session document.
 //! - [`policy`]: inspection of incoming changes against the sender's role.
 //! - [`read`]: small lenient readers shared by schema and policy.
 
+pub mod board;
 pub mod facilitation;
 pub mod ids;
 pub mod ops;

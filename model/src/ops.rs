@@ -5,7 +5,9 @@
 
 use crate::ids::ParticipantId;
 use crate::read;
-use crate::schema::{Category, Cluster, Note, Participant, Phase, Question, SessionDoc};
+use crate::schema::{
+    Category, Cluster, Note, Participant, Phase, Question, QuestionDoc, SessionDoc,
+};
 use crate::template::Template;
 use automerge::{ObjType, ROOT, ScalarValue};
 use autosurgeon::{Doc, ReadDoc};
@@ -15,6 +17,8 @@ use std::collections::HashMap;
 pub const MAX_NOTE_CHARS: usize = 1000;
 /// Longest cluster title accepted, in characters.
 pub const MAX_CLUSTER_TITLE_CHARS: usize = 120;
+/// Longest moderation reason accepted, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -30,6 +34,14 @@ pub enum OpError {
     TitleTooLong,
     #[error("a vote count cannot be negative")]
     NegativeVote,
+    #[error("voting is closed on this question")]
+    VotingClosed,
+    #[error("no dots left: the budget is {0}")]
+    OverBudget(i64),
+    #[error("a cluster cannot be merged into itself")]
+    MergeIntoItself,
+    #[error("a reason may be at most {MAX_REASON_CHARS} characters long")]
+    ReasonTooLong,
     #[error("document is missing its {0} map")]
     NotAQuestionDoc(&'static str),
     #[error("phase {0} does not exist")]
@@ -181,6 +193,8 @@ pub fn add_note<D: Doc>(
         anonymous: new.anonymous,
         cluster: None,
         created_at: new.created_at,
+        hidden: false,
+        hidden_reason: None,
     };
     autosurgeon::reconcile_prop(doc, &notes, note_id, &note)?;
     if read::get_map(doc, &votes, note_id).is_none() {
@@ -266,6 +280,8 @@ pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Res
         cluster_id,
         Cluster {
             title: title.trim().to_string(),
+            merged_into: None,
+            dissolved: false,
         },
     )?;
     if read::get_map(doc, &votes, cluster_id).is_none() {
@@ -304,6 +320,179 @@ pub fn set_vote<T: Doc>(
         doc.put(&per_target, voter.as_str(), count)?;
     }
     Ok(())
+}
+
+fn cluster_obj<D: ReadDoc>(doc: &D, cluster_id: &str) -> Result<automerge::ObjId, OpError> {
+    let clusters = question_map(doc, "clusters")?;
+    read::get_map(doc, &clusters, cluster_id)
+        .ok_or_else(|| OpError::NoSuchCluster(cluster_id.to_string()))
+}
+
+/// Creates a cluster holding some notes (a note dropped on another).
+pub fn create_cluster_with<D: Doc>(
+    doc: &mut D,
+    cluster_id: &str,
+    title: &str,
+    notes: &[&str],
+) -> Result<(), OpError> {
+    for n in notes {
+        note_obj(doc, n)?;
+    }
+    create_cluster(doc, cluster_id, title)?;
+    for n in notes {
+        set_note_cluster(doc, n, Some(cluster_id))?;
+    }
+    Ok(())
+}
+
+/// Merges `from` into `into`: its notes move, and it keeps pointing at
+/// `into` so that notes moved into it concurrently follow.
+pub fn merge_clusters<D: Doc>(doc: &mut D, from: &str, into: &str) -> Result<(), OpError> {
+    if from == into {
+        return Err(OpError::MergeIntoItself);
+    }
+    let from_obj = cluster_obj(doc, from)?;
+    cluster_obj(doc, into)?;
+    doc.put(&from_obj, "merged_into", into)?;
+    for (id, n) in QuestionDoc::load(doc).notes {
+        if n.cluster.as_deref() == Some(from) {
+            set_note_cluster(doc, &id, Some(into))?;
+        }
+    }
+    Ok(())
+}
+
+/// Dissolves a cluster: its notes go back to being loose.
+pub fn dissolve_cluster<D: Doc>(doc: &mut D, cluster_id: &str) -> Result<(), OpError> {
+    let obj = cluster_obj(doc, cluster_id)?;
+    doc.put(&obj, "dissolved", true)?;
+    for (id, n) in QuestionDoc::load(doc).notes {
+        if n.cluster.as_deref() == Some(cluster_id) {
+            set_note_cluster(doc, &id, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens (or closes) dot voting on a question (facilitator); `budget`
+/// overrides the session's dots per participant.
+pub fn set_voting<D: Doc>(doc: &mut D, open: bool, budget: Option<i64>) -> Result<(), OpError> {
+    let v = match read::get_map(doc, &ROOT, "voting") {
+        Some(v) => v,
+        None => doc.put_object(ROOT, "voting", ObjType::Map)?,
+    };
+    doc.put(&v, "open", open)?;
+    if let Some(b) = budget {
+        if b < 0 {
+            return Err(OpError::NegativeVote);
+        }
+        doc.put(&v, "budget", b)?;
+    }
+    Ok(())
+}
+
+/// Shows (or hides) the totals to participants (facilitator).
+pub fn set_votes_revealed<D: Doc>(doc: &mut D, revealed: bool) -> Result<(), OpError> {
+    let v = match read::get_map(doc, &ROOT, "voting") {
+        Some(v) => v,
+        None => doc.put_object(ROOT, "voting", ObjType::Map)?,
+    };
+    doc.put(&v, "revealed", revealed)?;
+    Ok(())
+}
+
+/// Places one more dot (or takes one back) for `voter`, within the open
+/// vote and the budget.
+pub fn add_dot<D: Doc>(
+    doc: &mut D,
+    target: &str,
+    voter: &ParticipantId,
+    delta: i64,
+    session_budget: i64,
+) -> Result<(), OpError> {
+    let q = QuestionDoc::load(doc);
+    if !q.voting.open {
+        return Err(OpError::VotingClosed);
+    }
+    if !q.notes.contains_key(target) && !q.clusters.contains_key(target) {
+        return Err(OpError::NoSuchNote(target.to_string()));
+    }
+    let budget = q.voting.budget.unwrap_or(session_budget);
+    let mine = q
+        .votes
+        .get(target)
+        .and_then(|m| m.get(voter.as_str()))
+        .copied()
+        .unwrap_or(0);
+    let count = (mine + delta).max(0);
+    if delta > 0 && q.votes_used_by(voter.as_str()) + delta > budget {
+        return Err(OpError::OverBudget(budget));
+    }
+    set_vote(doc, target, voter, count)
+}
+
+fn check_reason(reason: Option<&str>) -> Result<Option<String>, OpError> {
+    let r = reason.map(str::trim).filter(|r| !r.is_empty());
+    if r.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(OpError::ReasonTooLong);
+    }
+    Ok(r.map(str::to_string))
+}
+
+/// Records a moderation act in the question's log (facilitator).
+fn log_moderation<D: Doc>(
+    doc: &mut D,
+    note_id: &str,
+    action: &str,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<(), OpError> {
+    let log = match read::get_map(doc, &ROOT, "moderation") {
+        Some(l) => l,
+        None => doc.put_object(ROOT, "moderation", ObjType::Map)?,
+    };
+    let entry = doc.put_object(&log, crate::ids::new_item_id("m"), ObjType::Map)?;
+    doc.put(&entry, "note", note_id)?;
+    doc.put(&entry, "action", action)?;
+    match reason {
+        Some(r) => doc.put(&entry, "reason", r)?,
+        None => doc.put(&entry, "reason", ScalarValue::Null)?,
+    }
+    doc.put(&entry, "at", at)?;
+    Ok(())
+}
+
+/// Hides a note from everyone but its author and the facilitator, or shows
+/// it again (facilitator); recorded with the reason.
+pub fn set_note_hidden<D: Doc>(
+    doc: &mut D,
+    note_id: &str,
+    hidden: bool,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<(), OpError> {
+    let reason = check_reason(reason)?;
+    let note = note_obj(doc, note_id)?;
+    doc.put(&note, "hidden", hidden)?;
+    match (&reason, hidden) {
+        (Some(r), true) => doc.put(&note, "hidden_reason", r.as_str())?,
+        _ => doc.put(&note, "hidden_reason", ScalarValue::Null)?,
+    }
+    let action = if hidden { "hidden" } else { "shown" };
+    log_moderation(doc, note_id, action, reason.as_deref(), at)
+}
+
+/// Removes a note (facilitator); the log keeps that it happened and why,
+/// not what it said.
+pub fn remove_note<D: Doc>(
+    doc: &mut D,
+    note_id: &str,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<(), OpError> {
+    let reason = check_reason(reason)?;
+    delete_note(doc, note_id)?;
+    log_moderation(doc, note_id, "removed", reason.as_deref(), at)
 }
 
 /// Moves everyone to a phase (facilitator).

@@ -77,6 +77,8 @@ pub enum RefusalCode {
     Malformed,
     /// More dots than the budget allows.
     OverBudget,
+    /// Dots placed or removed while voting is closed.
+    VotingClosed,
     /// Earlier changes of this peer were refused and everything it sends
     /// since depends on them: it must drop its copy and load the server's.
     ResetRequired,
@@ -90,6 +92,7 @@ impl RefusalCode {
             RefusalCode::NotYours => "not_yours",
             RefusalCode::Malformed => "malformed",
             RefusalCode::OverBudget => "over_budget",
+            RefusalCode::VotingClosed => "voting_closed",
             RefusalCode::ResetRequired => "reset_required",
         }
     }
@@ -255,13 +258,19 @@ impl QuestionCheck<'_> {
                     "only the facilitator can remove a cluster",
                 ),
             },
-            (["clusters", cluster_id], Some("title")) | (["clusters", cluster_id, "title"], _) => {
+            (["clusters", cluster_id], Some("title" | "merged_into" | "dissolved"))
+            | (["clusters", cluster_id, "title" | "merged_into"], _) => {
                 self.touched_clusters.insert(cluster_id.to_string());
                 Ok(())
             }
             (["clusters", _], Some(field)) => refuse(
                 RefusalCode::Malformed,
                 format!("clusters have no field {field}"),
+            ),
+            // Voting settings and the moderation log are the facilitator's.
+            ([], Some("voting" | "moderation")) | (["voting" | "moderation", ..], _) => refuse(
+                RefusalCode::NotYours,
+                "only the facilitator runs the vote and moderates",
             ),
             // votes/<target>: the tally map of a note or cluster.
             (["votes"], Some(target)) => match action {
@@ -272,6 +281,12 @@ impl QuestionCheck<'_> {
             (["votes", _target], Some(voter)) => {
                 if voter != self.me.as_str() {
                     return refuse(RefusalCode::NotYours, "you can only place your own dots");
+                }
+                if !crate::schema::Voting::load(self.before).open {
+                    return refuse(
+                        RefusalCode::VotingClosed,
+                        "voting is closed on this question",
+                    );
                 }
                 self.voted = true;
                 match action {
@@ -294,7 +309,14 @@ impl QuestionCheck<'_> {
         self.touched_notes.insert(note_id.to_string());
         let known = matches!(
             field,
-            "text" | "category" | "author" | "anonymous" | "cluster" | "created_at"
+            "text"
+                | "category"
+                | "author"
+                | "anonymous"
+                | "cluster"
+                | "created_at"
+                | "hidden"
+                | "hidden_reason"
         );
         if !known {
             return refuse(
@@ -308,6 +330,10 @@ impl QuestionCheck<'_> {
         match field {
             "text" | "category" | "anonymous" => self.require_own_note(note_id),
             "cluster" => Ok(()),
+            "hidden" | "hidden_reason" => refuse(
+                RefusalCode::NotYours,
+                "only the facilitator can hide a note",
+            ),
             _ => refuse(
                 RefusalCode::NotYours,
                 format!("the {field} of a note cannot change"),
@@ -321,6 +347,13 @@ impl QuestionCheck<'_> {
 
     fn cluster_exists_before(&self, cluster_id: &str) -> bool {
         read::map_at_path(self.before, &["clusters", cluster_id]).is_some()
+    }
+
+    /// The sender's dots on a target before the batch.
+    fn before_dots(&self, target: &str) -> i64 {
+        read::map_at_path(self.before, &["votes", target])
+            .and_then(|t| read::get_int(self.before, &t, self.me.as_str()))
+            .unwrap_or(0)
     }
 
     fn tally_exists_before(&self, target: &str) -> bool {
@@ -368,6 +401,22 @@ impl QuestionCheck<'_> {
                 Some(_) => return refuse(RefusalCode::Malformed, "cluster title is too long"),
                 None => return refuse(RefusalCode::Malformed, "a cluster needs a title"),
             }
+            if !read::is_null_or_absent(after, &cluster, "merged_into") {
+                let ok = read::get_str(after, &cluster, "merged_into").is_some_and(|into| {
+                    into != *cluster_id && read::map_at_path(after, &["clusters", &into]).is_some()
+                });
+                if !ok {
+                    return refuse(
+                        RefusalCode::Malformed,
+                        format!("cluster {cluster_id} is merged into an unknown cluster"),
+                    );
+                }
+            }
+            if after.get(&cluster, "dissolved").ok().flatten().is_some()
+                && read::get_bool(after, &cluster, "dissolved").is_none()
+            {
+                return refuse(RefusalCode::Malformed, "dissolved is true or false");
+            }
         }
         if self.voted {
             let mut used = 0_i64;
@@ -376,6 +425,22 @@ impl QuestionCheck<'_> {
                     let Some(tally) = read::get_map(after, &votes, &target) else {
                         continue;
                     };
+                    let exists = read::map_at_path(after, &["notes", &target]).is_some()
+                        || read::map_at_path(after, &["clusters", &target]).is_some();
+                    if !exists {
+                        // Dots on a removed note are given back, but none
+                        // may be added to something that is not there.
+                        if after.get(&tally, self.me.as_str()).ok().flatten().is_some()
+                            && self.before_dots(&target)
+                                < read::get_int(after, &tally, self.me.as_str()).unwrap_or(0)
+                        {
+                            return refuse(
+                                RefusalCode::Malformed,
+                                format!("{target} is neither a note nor a cluster"),
+                            );
+                        }
+                        continue;
+                    }
                     match after.get(&tally, self.me.as_str()) {
                         Ok(None) => {}
                         _ => match read::get_int(after, &tally, self.me.as_str()) {
@@ -390,6 +455,7 @@ impl QuestionCheck<'_> {
                     }
                 }
             }
+            let budget = crate::schema::Voting::load(after).budget.unwrap_or(budget);
             if used > budget {
                 return refuse(
                     RefusalCode::OverBudget,
@@ -421,6 +487,14 @@ impl QuestionCheck<'_> {
             return refuse(
                 RefusalCode::Malformed,
                 format!("note {note_id} has no created_at"),
+            );
+        }
+        if read::get_bool(after, note, "hidden") == Some(true)
+            || !read::is_null_or_absent(after, note, "hidden_reason")
+        {
+            return refuse(
+                RefusalCode::NotYours,
+                "only the facilitator can hide a note",
             );
         }
         Ok(())
@@ -501,6 +575,7 @@ mod tests {
         ops::add_note(&mut doc, "n_other", &other, &note("di altri")).unwrap();
         ops::add_note(&mut doc, "n_mine", &me(), &note("mia")).unwrap();
         ops::create_cluster(&mut doc, "c_1", "Gruppo").unwrap();
+        ops::set_voting(&mut doc, true, None).unwrap();
         doc
     }
 
@@ -707,5 +782,129 @@ mod tests {
             code(judge(&Role::Viewer, &ctx(), add)),
             RefusalCode::ReadOnlyDocument
         );
+    }
+
+    #[test]
+    fn dots_need_an_open_vote_and_the_vote_is_the_facilitators() {
+        let vote = |d: &mut AutoCommit| ops::set_vote(d, "n_other", &me(), 1).unwrap();
+        let close = |d: &mut AutoCommit| ops::set_voting(d, false, None).unwrap();
+        // Closed by the facilitator first, then a dot arrives.
+        let mut server = server_doc();
+        ops::set_voting(&mut server, false, None).unwrap();
+        let before = server.document().clone();
+        let mut client = server.fork();
+        vote(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        server.apply_changes(changes.clone()).unwrap();
+        let r = check(
+            &before,
+            server.document(),
+            &changes,
+            &Role::Participant(me()),
+            &ctx(),
+        );
+        assert_eq!(code(r), RefusalCode::VotingClosed);
+        assert_eq!(
+            code(judge(&Role::Participant(me()), &ctx(), close)),
+            RefusalCode::NotYours
+        );
+        judge(&Role::Facilitator, &ctx(), close).unwrap();
+        let reveal = |d: &mut AutoCommit| ops::set_votes_revealed(d, true).unwrap();
+        assert_eq!(
+            code(judge(&Role::Participant(me()), &ctx(), reveal)),
+            RefusalCode::NotYours
+        );
+    }
+
+    #[test]
+    fn the_voting_budget_of_the_question_overrides_the_sessions() {
+        let two_dots = |d: &mut AutoCommit| {
+            ops::set_vote(d, "n_other", &me(), 2).unwrap();
+        };
+        let mut server = server_doc();
+        ops::set_voting(&mut server, true, Some(1)).unwrap();
+        let before = server.document().clone();
+        let mut client = server.fork();
+        two_dots(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        server.apply_changes(changes.clone()).unwrap();
+        let r = check(
+            &before,
+            server.document(),
+            &changes,
+            &Role::Participant(me()),
+            &ctx(),
+        );
+        assert_eq!(code(r), RefusalCode::OverBudget);
+        judge(&Role::Participant(me()), &ctx(), two_dots).unwrap();
+    }
+
+    #[test]
+    fn anyone_may_merge_and_dissolve_clusters_but_only_into_real_ones() {
+        let p = Role::Participant(me());
+        judge(&p, &ctx(), |d| {
+            ops::create_cluster(d, "c_2", "Altro").unwrap();
+            ops::merge_clusters(d, "c_2", "c_1").unwrap();
+        })
+        .unwrap();
+        judge(&p, &ctx(), |d| ops::dissolve_cluster(d, "c_1").unwrap()).unwrap();
+        assert_eq!(
+            code(judge(&p, &ctx(), |d| {
+                let c = read::map_at_path(&*d, &["clusters", "c_1"]).unwrap();
+                d.put(&c, "merged_into", "c_404").unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+        assert_eq!(
+            code(judge(&p, &ctx(), |d| {
+                let c = read::map_at_path(&*d, &["clusters", "c_1"]).unwrap();
+                d.put(&c, "merged_into", "c_1").unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+    }
+
+    #[test]
+    fn hiding_and_removing_notes_is_the_facilitators() {
+        let p = Role::Participant(me());
+        let hide = |d: &mut AutoCommit| {
+            ops::set_note_hidden(d, "n_other", true, Some("offensiva"), 5).unwrap()
+        };
+        assert_eq!(code(judge(&p, &ctx(), hide)), RefusalCode::NotYours);
+        judge(&Role::Facilitator, &ctx(), hide).unwrap();
+        let remove = |d: &mut AutoCommit| ops::remove_note(d, "n_other", None, 5).unwrap();
+        assert_eq!(code(judge(&p, &ctx(), remove)), RefusalCode::NotYours);
+        judge(&Role::Facilitator, &ctx(), remove).unwrap();
+        // Deleting one's own note is fine; a note born hidden is not.
+        judge(&p, &ctx(), |d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
+        assert_eq!(
+            code(judge(&p, &ctx(), |d| {
+                ops::add_note(d, "n_new", &me(), &note("nascosta")).unwrap();
+                let n = read::map_at_path(&*d, &["notes", "n_new"]).unwrap();
+                d.put(&n, "hidden", true).unwrap();
+            })),
+            RefusalCode::NotYours
+        );
+    }
+
+    #[test]
+    fn dots_on_a_removed_note_are_given_back() {
+        let mut server = server_doc();
+        ops::set_vote(&mut server, "n_other", &me(), 3).unwrap();
+        ops::remove_note(&mut server, "n_other", None, 1).unwrap();
+        let before = server.document().clone();
+        let mut client = server.fork();
+        ops::set_vote(&mut client, "n_mine", &me(), 3).unwrap();
+        let changes = server.document().get_changes_added(client.document());
+        server.apply_changes(changes.clone()).unwrap();
+        check(
+            &before,
+            server.document(),
+            &changes,
+            &Role::Participant(me()),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(crate::QuestionDoc::load(&server).votes_used_by("p_me"), 3);
     }
 }

@@ -41,6 +41,39 @@ pub fn get_str<D: ReadDoc>(
     }
 }
 
+/// [`map_at_path`] for readers that are plain automerge documents.
+pub fn map_at_path_am<D: automerge::ReadDoc>(doc: &D, path: &[&str]) -> Option<ObjId> {
+    let mut obj = automerge::ROOT;
+    for key in path {
+        obj = match automerge::ReadDoc::get(doc, &obj, *key).ok()?? {
+            (Value::Object(ObjType::Map | ObjType::Table), id) => id,
+            _ => return None,
+        };
+    }
+    Some(obj)
+}
+
+/// Every concurrent value of a string field (conflicting writes), winner first.
+pub fn get_all_str<D: automerge::ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Vec<String> {
+    let Ok(values) = automerge::ReadDoc::get_all(doc, obj, key) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = values
+        .into_iter()
+        .filter_map(|(v, id)| match v {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            Value::Object(ObjType::Text) => automerge::ReadDoc::text(doc, &id).ok(),
+            _ => None,
+        })
+        .collect();
+    // get_all lists the winner last.
+    out.reverse();
+    out
+}
+
 /// Whether the value at `key` is explicitly null (or absent).
 pub fn is_null_or_absent<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> bool {
     match doc.get(obj, key) {

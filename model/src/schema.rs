@@ -149,12 +149,49 @@ pub struct Note {
     /// Milliseconds since the Unix epoch.
     #[autosurgeon(hydrate = "read::hydrate_int")]
     pub created_at: i64,
+    /// Hidden by the facilitator: only its author and the facilitator see it.
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub hidden: bool,
+    /// Why it was hidden, when the facilitator said.
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub hidden_reason: Option<String>,
 }
 
+/// A group of notes. Clusters are never deleted: a merged one points at the
+/// cluster it went into, a dissolved one is marked, so a note moved into it
+/// concurrently still ends up in exactly one place (see [`crate::board`]).
 #[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
 pub struct Cluster {
     #[autosurgeon(hydrate = "read::hydrate_string")]
     pub title: String,
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub merged_into: Option<String>,
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub dissolved: bool,
+}
+
+/// Dot voting on a question, set by the facilitator.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Voting {
+    /// Participants may place and remove dots.
+    pub open: bool,
+    /// Totals are shown to everyone (otherwise only to the facilitator).
+    pub revealed: bool,
+    /// Dots per participant on this question; the session's default if unset.
+    pub budget: Option<i64>,
+}
+
+impl Voting {
+    pub fn load<D: ReadDoc>(doc: &D) -> Self {
+        let Some(v) = read::get_map(doc, &ROOT, "voting") else {
+            return Self::default();
+        };
+        Self {
+            open: read::get_bool(doc, &v, "open").unwrap_or(false),
+            revealed: read::get_bool(doc, &v, "revealed").unwrap_or(false),
+            budget: read::get_int(doc, &v, "budget").filter(|b| *b >= 0),
+        }
+    }
 }
 
 /// A question document: its notes, clusters and votes.
@@ -164,6 +201,7 @@ pub struct QuestionDoc {
     pub clusters: BTreeMap<String, Cluster>,
     /// target (note or cluster id) → participant id → dots.
     pub votes: BTreeMap<String, BTreeMap<String, i64>>,
+    pub voting: Voting,
 }
 
 impl QuestionDoc {
@@ -181,11 +219,37 @@ impl QuestionDoc {
                 votes.insert(target, counts);
             }
         }
+        let clusters: BTreeMap<String, Cluster> = hydrate_entries(doc, &["clusters"]);
         Self {
             notes: hydrate_entries(doc, &["notes"]),
-            clusters: hydrate_entries(doc, &["clusters"]),
+            clusters,
             votes,
+            voting: Voting::load(doc),
         }
+    }
+
+    /// Clusters renamed concurrently: for each, the titles that lost the
+    /// conflict (the winner is its `title`), so nobody's words vanish.
+    pub fn title_conflicts<D: automerge::ReadDoc>(&self, doc: &D) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        let Some(cobj) = read::map_at_path_am(doc, &["clusters"]) else {
+            return out;
+        };
+        for (id, cluster) in &self.clusters {
+            let Ok(Some((_, c))) = doc.get(&cobj, id.as_str()) else {
+                continue;
+            };
+            let mut losers: Vec<String> = read::get_all_str(doc, &c, "title")
+                .into_iter()
+                .filter(|t| *t != cluster.title)
+                .collect();
+            losers.sort();
+            losers.dedup();
+            if !losers.is_empty() {
+                out.insert(id.clone(), losers);
+            }
+        }
+        out
     }
 
     /// Notes ordered by creation time (then id), as boards show them.
@@ -200,9 +264,16 @@ impl QuestionDoc {
         self.votes.get(target).map_or(0, |m| m.values().sum())
     }
 
-    /// Dots a participant has placed across the question.
+    /// Dots a participant has placed across the question, on notes and
+    /// clusters that still exist (dots on a removed note are given back).
     pub fn votes_used_by(&self, participant: &str) -> i64 {
-        self.votes.values().filter_map(|m| m.get(participant)).sum()
+        self.votes
+            .iter()
+            .filter(|(target, _)| {
+                self.notes.contains_key(*target) || self.clusters.contains_key(*target)
+            })
+            .filter_map(|(_, m)| m.get(participant))
+            .sum()
     }
 }
 
