@@ -6,4 +6,5 @@ mod facilitation;
 mod helpers;
 mod interop;
 mod lifecycle;
+mod rules;
 mod sync;
