@@ -143,3 +143,56 @@ async fn two_stock_javascript_clients_sync_a_note_through_tavolo_and_a_forgery_i
     let notes = tavolo_model::QuestionDoc::load(&doc).notes;
     assert_eq!(notes["n_js_a"].author, a.participant_id.clone().unwrap());
 }
+
+#[tokio::test]
+async fn a_stock_javascript_client_cannot_cheat_on_notes_or_votes() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut bruno = connect(&r.server, &b).await;
+    let mut fac = connect(&r.server, &f).await;
+    let q = first_question(&bruno, s.session_doc);
+    open_question(&mut bruno, q).await;
+    open_question(&mut fac, q).await;
+    let bruno_id = b.participant_id.clone().unwrap();
+    add_note(&mut bruno, q, &bruno_id, "n_bruno", "di Bruno").await;
+    fac.change(q, |d| {
+        tavolo_model::ops::set_voting(d, true, Some(3)).unwrap()
+    })
+    .await
+    .unwrap();
+    fac.pump_until(WAIT, |c| note_texts(c.doc(q)) == ["di Bruno"])
+        .await
+        .unwrap();
+
+    let report = run_script(
+        "cheat.mjs",
+        &[
+            r.server.ws_url(&a.ticket),
+            q.url(),
+            a.participant_id.clone().unwrap(),
+            bruno_id.clone(),
+            "n_bruno".into(),
+            "3".into(),
+        ],
+    )
+    .await;
+    assert_eq!(report["editAnother"], "not_yours", "{report}");
+    assert_eq!(report["voteAsAnother"], "not_yours", "{report}");
+    assert_eq!(report["overBudget"], "over_budget", "{report}");
+
+    // None of it is on the server: a marker after the attempts reaches a
+    // fresh reader, with Bruno's note intact and no dots anywhere.
+    add_note(&mut fac, q, &bruno_id, "n_mark", "marcatore").await;
+    let mut check = connect(&r.server, &b).await;
+    open_question(&mut check, q).await;
+    check
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(q)).contains(&"marcatore".to_string())
+        })
+        .await
+        .unwrap();
+    let server = tavolo_model::QuestionDoc::load(&check.doc(q));
+    assert_eq!(server.notes["n_bruno"].text, "di Bruno");
+    assert_eq!(server.vote_total("n_bruno"), 0);
+}

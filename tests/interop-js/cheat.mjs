@@ -1,0 +1,57 @@
+// A stock automerge-repo client that tries to cheat, once per attempt on a
+// fresh connection (after a refusal the server ignores that connection's
+// changes to the document, so each attempt starts clean):
+//
+//   node cheat.mjs <ws-url> <automerge:question-doc> <own-participant-id> <victim-participant-id> <victim-note-id> <budget>
+//
+// 1. edit another participant's note, 2. vote as someone else, 3. place
+// more dots than the budget. Prints one JSON line with the refusal code of
+// each attempt; exits 0 when every attempt got an answer.
+import { Repo } from "@automerge/automerge-repo"
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
+
+const [ws, docUrl, me, victim, victimNote, budget] = process.argv.slice(2)
+if (!budget) {
+  console.error("usage: node cheat.mjs <ws> <docUrl> <me> <victim> <victimNote> <budget>")
+  process.exit(2)
+}
+
+const withTimeout = (p, ms, what) =>
+  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`timeout: ${what}`)), ms).unref())])
+
+async function attempt(what, change) {
+  const adapter = new WebSocketClientAdapter(ws)
+  const repo = new Repo({ network: [adapter] })
+  const refused = new Promise((res) =>
+    adapter.on("message", (m) => {
+      if (m.type === "tavolo/refused") res(m.code)
+    }),
+  )
+  try {
+    const h = await withTimeout(repo.find(docUrl), 10000, `${what}: find`)
+    h.change(change)
+    return await withTimeout(refused, 10000, `${what}: tavolo/refused`)
+  } finally {
+    await repo.shutdown()
+  }
+}
+
+let exit = 1
+try {
+  const report = {}
+  report.editAnother = await attempt("edit another's note", (d) => {
+    d.notes[victimNote].text = "Riscritta da un client che bara"
+  })
+  report.voteAsAnother = await attempt("vote as someone else", (d) => {
+    d.votes[victimNote][victim] = 1
+  })
+  report.overBudget = await attempt("exceed the budget", (d) => {
+    d.votes[victimNote][me] = Number(budget) + 1
+  })
+  console.log(JSON.stringify(report))
+  exit = 0
+} catch (e) {
+  console.error("FAIL", e.message)
+} finally {
+  setTimeout(() => process.exit(exit), 50).unref()
+}
