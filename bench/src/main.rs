@@ -7,6 +7,12 @@
 //! the server's peak memory.
 //!
 //!     cargo run --release -p tavolo-bench -- delivery --clients 25 --rate 0.1 --seconds 30
+//!
+//! `judge`: what the server's authority costs per incoming batch on a big
+//! board (N notes in M clusters, with votes): the document copy the batch
+//! is received into, applying it, and the policy's verdict. No network.
+//!
+//!     cargo run --release -p tavolo-bench -- judge --notes 300 --clusters 40
 
 // A benchmark's job is to print its results.
 #![allow(clippy::print_stdout)]
@@ -43,6 +49,103 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         observers: usize,
     },
+    /// Cost of judging one participant's batch on a board of this size.
+    Judge {
+        #[arg(long, default_value_t = 300)]
+        notes: usize,
+        #[arg(long, default_value_t = 40)]
+        clusters: usize,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
+}
+
+/// Builds a board the way people do (one change per edit), then times the
+/// server's work for `rounds` one-note batches from a participant.
+fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
+    use automerge::AutoCommit;
+    use tavolo_model::policy::{self, DocKind, PolicyContext, Role};
+    let people: Vec<ParticipantId> = (0..40).map(|i| ParticipantId(format!("p_{i}"))).collect();
+    let mut doc = AutoCommit::new();
+    ops::init_question_doc(&mut doc)?;
+    doc.commit();
+    for c in 0..clusters {
+        ops::create_cluster(&mut doc, &format!("c_{c}"), &format!("Gruppo {c}"))?;
+        doc.commit();
+    }
+    ops::set_voting(&mut doc, true, Some(3))?;
+    doc.commit();
+    for n in 0..notes {
+        let new = NewNote {
+            text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
+            category: None,
+            anonymous: n % 7 == 0,
+            created_at: n as i64,
+        };
+        let id = format!("n_{n}");
+        ops::add_note(&mut doc, &id, &people[n % people.len()], &new)?;
+        doc.commit();
+        if clusters > 0 {
+            ops::set_note_cluster(&mut doc, &id, Some(&format!("c_{}", n % clusters)))?;
+            doc.commit();
+        }
+    }
+    for (i, p) in people.iter().enumerate() {
+        ops::set_vote(&mut doc, &format!("n_{}", (i * 7) % notes.max(1)), p, 2)?;
+        doc.commit();
+    }
+    let server = doc.document().clone();
+    let ctx = PolicyContext {
+        kind: DocKind::Question {
+            phase_id: "p".into(),
+            categories: Vec::new(),
+        },
+        phase_locked: false,
+        vote_budget: 3,
+    };
+    let me = people[0].clone();
+    let mut client = doc.fork();
+    let mut clone_us = Vec::with_capacity(rounds);
+    let mut total_us = Vec::with_capacity(rounds);
+    let mut server = server;
+    for r in 0..rounds {
+        let new = NewNote {
+            text: format!("Nuova nota {r}"),
+            category: None,
+            anonymous: false,
+            created_at: 0,
+        };
+        ops::add_note(&mut client, &format!("n_new_{r}"), &me, &new)?;
+        client.commit();
+        let changes: Vec<automerge::Change> = client.document().get_changes_added(&server);
+        let t0 = Instant::now();
+        let mut copy = server.clone();
+        let t1 = Instant::now();
+        copy.apply_changes(changes.clone())?;
+        let added = server.get_changes_added(&copy);
+        policy::check(&server, &copy, &added, &Role::Participant(me.clone()), &ctx)
+            .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+        let t2 = Instant::now();
+        server = copy;
+        clone_us.push((t1 - t0).as_micros() as u64);
+        total_us.push((t2 - t0).as_micros() as u64);
+    }
+    clone_us.sort_unstable();
+    total_us.sort_unstable();
+    let pct = |v: &[u64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    println!(
+        "judge: {notes} notes in {clusters} clusters, {} changes in history, {} KiB saved",
+        server.get_changes(&[]).len(),
+        server.save().len() / 1024
+    );
+    println!(
+        "  per one-note batch: total p50 {} µs, p99 {} µs, max {} µs; of which the copy p50 {} µs",
+        pct(&total_us, 0.5),
+        pct(&total_us, 0.99),
+        total_us[total_us.len() - 1],
+        pct(&clone_us, 0.5)
+    );
+    Ok(())
 }
 
 static START: OnceLock<Instant> = OnceLock::new();
@@ -231,6 +334,14 @@ async fn delivery(clients: usize, rate: f64, seconds: u64, observers: usize) -> 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     START.get_or_init(Instant::now);
+    if let Command::Judge {
+        notes,
+        clusters,
+        rounds,
+    } = cli.command
+    {
+        return judge(notes, clusters, rounds);
+    }
     release_server()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -243,6 +354,7 @@ fn main() -> Result<()> {
                 seconds,
                 observers,
             } => delivery(clients, rate, seconds, observers).await,
+            Command::Judge { .. } => Ok(()),
         }
     })
 }
