@@ -152,3 +152,91 @@ fn a_participant_cannot_drive_the_session_and_an_empty_timer_is_idle() {
     assert_eq!(status.as_string().as_deref(), Some("idle"));
     assert!(anna.client.presence().unwrap().is_undefined());
 }
+
+fn facilitator_page(server: &mut Loopback) -> Page {
+    let mut client = TavoloClient::new(None, None);
+    let join = client.connected();
+    let peer = match tavolo_sync::Message::decode(&join).unwrap() {
+        tavolo_sync::Message::Join { sender_id, .. } => sender_id,
+        other => panic!("{other:?}"),
+    };
+    server.admit(peer.clone(), Role::Facilitator);
+    let mut p = Page { client, peer };
+    deliver(server, &mut [&mut p], vec![join]);
+    p
+}
+
+fn field(v: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(v.clone(), |v, k| {
+        js_sys::Reflect::get(&v, &(*k).into()).unwrap()
+    })
+}
+
+#[wasm_bindgen_test]
+fn clusters_and_dots_show_on_every_page_with_totals_hidden_until_revealed() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let mut bruno = page(&mut server, "p_bruno");
+    let mut fac = facilitator_page(&mut server);
+    let url = id.url();
+    for p in [&mut anna, &mut bruno, &mut fac] {
+        p.client.open(&url).unwrap();
+    }
+    deliver(&mut server, &mut [&mut anna, &mut bruno, &mut fac], vec![]);
+    let note = anna
+        .client
+        .add_note(&url, "La piazza", None, false)
+        .unwrap();
+    let cluster = anna
+        .client
+        .create_cluster_with(&url, "Luoghi", vec![note.clone()])
+        .unwrap();
+    fac.client.set_voting(&url, true, Some(2.0)).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno, &mut fac], vec![]);
+
+    let view = bruno.client.question(&url).unwrap();
+    assert_eq!(
+        field(&view, &["clusters", "0", "title"])
+            .as_string()
+            .as_deref(),
+        Some("Luoghi")
+    );
+    assert_eq!(
+        field(&view, &["clusters", "0", "notes", "0"]).as_string(),
+        Some(note.clone())
+    );
+    assert!(field(&view, &["voting", "open"]).as_bool().unwrap());
+
+    anna.client.add_dot(&url, &cluster).unwrap();
+    anna.client.add_dot(&url, &cluster).unwrap();
+    assert_eq!(
+        error_message(anna.client.add_dot(&url, &cluster).unwrap_err()),
+        "no dots left: the budget is 2"
+    );
+    deliver(&mut server, &mut [&mut anna, &mut bruno, &mut fac], vec![]);
+    let mine = anna.client.question(&url).unwrap();
+    assert_eq!(field(&mine, &["voting", "remaining"]).as_f64(), Some(0.0));
+    assert_eq!(
+        field(&mine, &["clusters", "0", "myDots"]).as_f64(),
+        Some(2.0)
+    );
+    // Totals: the facilitator sees them, participants only once revealed.
+    let hidden = bruno.client.question(&url).unwrap();
+    assert!(field(&hidden, &["clusters", "0", "votes"]).is_null());
+    let fac_view = fac.client.question(&url).unwrap();
+    assert_eq!(
+        field(&fac_view, &["clusters", "0", "votes"]).as_f64(),
+        Some(2.0)
+    );
+    fac.client.reveal_votes(&url, true).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno, &mut fac], vec![]);
+    let shown = bruno.client.question(&url).unwrap();
+    assert_eq!(
+        field(&shown, &["ranking", "0", "id"]).as_string(),
+        Some(cluster)
+    );
+    assert_eq!(
+        field(&shown, &["ranking", "0", "votes"]).as_f64(),
+        Some(2.0)
+    );
+}
