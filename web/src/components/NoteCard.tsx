@@ -1,15 +1,40 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { choiceLabel, message, t, tCount, type Message } from '../i18n';
+import { choiceLabel, message, t, type Message } from '../i18n';
+import { dropTargetAttr } from '../lib/dragDrop';
 import { noteErrorMessage } from '../lib/noteErrors';
 import type { Category, NoteView } from '../lib/types';
+import { CategoryBadge } from './CategoryBadge';
+import { DotControls } from './DotControls';
+import { MenuButton, type MenuItem } from './MenuButton';
+
+/** What a note card can ask for; each throws the client's Error when refused. */
+export interface NoteActions {
+  edit(noteId: string, text: string): void;
+  setCategory(noteId: string, category: string | null): void;
+  setAnonymous(noteId: string, anonymous: boolean): void;
+  remove(noteId: string): void;
+  /** Into a cluster, or out of any with null. */
+  move(noteId: string, clusterId: string | null): void;
+  /** A new group holding this note. */
+  newCluster(noteId: string, title: string): void;
+  addDot(targetId: string): void;
+  removeDot(targetId: string): void;
+  /** Pointer handlers for the drag handle of `noteId`. */
+  handleProps(noteId: string): Record<string, unknown>;
+  /** True once, right after a drag: the handle's click must not open the menu. */
+  swallowClick(): boolean;
+}
 
 interface Props {
   note: NoteView;
   categories: readonly Category[];
-  /** Offer "Modifica" on my notes (not in a locked phase). */
-  editable: boolean;
-  /** Saves new text; throws the client's Error when it refuses. */
-  onEdit: (noteId: string, text: string) => void;
+  /** False in a locked phase: read only. */
+  writable: boolean;
+  /** Voting is open on this question. */
+  voting: boolean;
+  /** The live clusters, for "Sposta in…". */
+  clusters: readonly { id: string; title: string }[];
+  actions: NoteActions;
   /** The facilitator asked everyone to look at this note. */
   spotlighted?: boolean;
 }
@@ -22,60 +47,154 @@ function authorLine(note: NoteView): string | null {
   return note.organization ? t('note.author', { organization: note.organization, sector }) : sector;
 }
 
-/** One sticky note: its text, its category as words, its author's organization and sector. */
-export function NoteCard({ note, categories, editable, onEdit, spotlighted = false }: Props) {
-  const [draft, setDraft] = useState<string | null>(null);
+type Mode = 'view' | 'edit' | 'newCluster' | 'confirmDelete';
+
+/**
+ * One sticky note: its category (label, colour, shape), text, author, my
+ * dots; a handle to drag it or to choose where it goes; my own notes can be
+ * edited, re-categorised, made anonymous or deleted.
+ */
+export function NoteCard({ note, categories, writable, voting, clusters, actions, spotlighted = false }: Props) {
+  const [mode, setMode] = useState<Mode>('view');
+  const [draft, setDraft] = useState('');
+  const [draftCategory, setDraftCategory] = useState<string | null>(null);
+  const [draftAnonymous, setDraftAnonymous] = useState(false);
   const [error, setError] = useState<Message | null>(null);
-  const editor = useRef<HTMLTextAreaElement>(null);
+  const field = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const editButton = useRef<HTMLButtonElement>(null);
-  const editing = draft !== null;
+  const handle = useRef<HTMLButtonElement>(null);
+  const base = `note-${note.id}`;
 
   useEffect(() => {
-    if (editing) editor.current?.focus();
-  }, [editing]);
+    if (mode === 'edit' || mode === 'newCluster') field.current?.focus();
+  }, [mode]);
 
-  const category = note.category ? (categories.find((c) => c.id === note.category)?.label ?? note.category) : null;
   const author = authorLine(note);
-
-  const close = () => {
-    setDraft(null);
+  const back = (focus: 'edit' | 'handle' = 'edit') => {
+    setMode('view');
     setError(null);
-    requestAnimationFrame(() => editButton.current?.focus());
+    requestAnimationFrame(() => (focus === 'edit' ? editButton : handle).current?.focus());
   };
-  const save = (e: Event) => {
-    e.preventDefault();
-    if (draft === null) return;
-    if (draft === note.text) return close();
+  const attempt = (action: () => void, after: () => void) => {
     try {
-      onEdit(note.id, draft);
-      close();
+      action();
+      after();
     } catch (err) {
       setError(noteErrorMessage(err));
     }
   };
 
+  const startEdit = () => {
+    setDraft(note.text);
+    setDraftCategory(note.category);
+    setDraftAnonymous(note.anonymous);
+    setMode('edit');
+  };
+  const save = (e: Event) => {
+    e.preventDefault();
+    attempt(() => {
+      if (draft !== note.text) actions.edit(note.id, draft);
+      if (draftCategory !== note.category) actions.setCategory(note.id, draftCategory);
+      if (draftAnonymous !== note.anonymous) actions.setAnonymous(note.id, draftAnonymous);
+    }, back);
+  };
+  const createGroup = (e: Event) => {
+    e.preventDefault();
+    attempt(() => actions.newCluster(note.id, draft), () => back('handle'));
+  };
+
+  const moveItems: MenuItem[] = [
+    ...clusters
+      .filter((c) => c.id !== note.cluster)
+      .map((c) => ({ label: t('move.toCluster', { title: c.title || t('cluster.untitled') }), onSelect: () => actions.move(note.id, c.id) })),
+    {
+      label: t('move.newCluster'),
+      onSelect: () => {
+        setDraft('');
+        setMode('newCluster');
+      },
+    },
+    ...(note.cluster ? [{ label: t('move.out'), onSelect: () => actions.move(note.id, null) }] : []),
+  ];
+
+  const classes = ['note-card'];
+  if (note.mine) classes.push('note-mine');
+  if (spotlighted) classes.push('note-spotlight');
+  if (note.hidden) classes.push('note-hidden');
+  if (!note.cluster) classes.push('note-loose');
+
   return (
     <li
-      id={`note-${note.id}`}
-      class={`note-card${note.mine ? ' note-mine' : ''}${spotlighted ? ' note-spotlight' : ''}`}
+      id={base}
+      class={classes.join(' ')}
       aria-current={spotlighted ? 'true' : undefined}
+      data-drop={writable ? dropTargetAttr({ kind: 'note', id: note.id }) : undefined}
+      data-drop-label={writable && !note.cluster ? t('board.newGroupDrop') : undefined}
+      data-note-id={note.id}
     >
       {spotlighted && <p class="spotlight-label">{t('spotlight.label')}</p>}
-      {category && <p class="note-category">{t('note.category', { label: category })}</p>}
-      {editing ? (
+      {note.hidden && (
+        <p class="note-hidden-label">
+          {note.hiddenReason ? t('note.hiddenByFacilitator', { reason: note.hiddenReason }) : t('note.hiddenNoReason')}
+        </p>
+      )}
+      <div class="note-top">
+        <CategoryBadge categories={categories} category={note.category} />
+        {writable && (
+          <MenuButton
+            class="note-handle"
+            label={t('note.handleLabel', { text: note.text.slice(0, 60) })}
+            items={moveItems}
+            buttonRef={handle}
+            buttonProps={actions.handleProps(note.id)}
+            beforeOpen={(e) => {
+              if (!actions.swallowClick()) return true;
+              e.preventDefault();
+              return false;
+            }}
+          >
+            <svg class="handle-grip" viewBox="0 0 12 18" width="12" height="18" aria-hidden="true" focusable="false">
+              {[3, 9].flatMap((x) => [3, 9, 15].map((y) => <circle key={`${x}${y}`} cx={x} cy={y} r="1.8" />))}
+            </svg>
+            <span class="note-handle-text">{t('note.handle')}</span>
+          </MenuButton>
+        )}
+      </div>
+      {mode === 'edit' ? (
         <form class="note-editor" onSubmit={save}>
           <label class="visually-hidden" for={`edit-${note.id}`}>
             {t('note.editLabel')}
           </label>
           <textarea
             id={`edit-${note.id}`}
-            ref={editor}
+            ref={field}
             rows={4}
             value={draft}
             onInput={(e) => setDraft(e.currentTarget.value)}
             aria-invalid={error ? 'true' : undefined}
             aria-describedby={error ? `edit-${note.id}-error` : undefined}
           />
+          {categories.length > 0 && (
+            <fieldset class="category-chips">
+              <legend>{t('composer.category')}</legend>
+              {[{ id: '', label: t('composer.noCategory') }, ...categories].map((c) => (
+                <label class="chip" key={c.id}>
+                  <input
+                    type="radio"
+                    name={`edit-${note.id}-category`}
+                    value={c.id}
+                    checked={(draftCategory ?? '') === c.id}
+                    onChange={() => setDraftCategory(c.id === '' ? null : c.id)}
+                  />
+                  <span>{c.label}</span>
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <label class="toggle">
+            <input type="checkbox" checked={draftAnonymous} onChange={(e) => setDraftAnonymous(e.currentTarget.checked)} />
+            <span>{t('note.anonymousToggle')}</span>
+          </label>
           {error && (
             <p class="field-error" id={`edit-${note.id}-error`}>
               {message(error)}
@@ -85,26 +204,65 @@ export function NoteCard({ note, categories, editable, onEdit, spotlighted = fal
             <button type="submit" class="button button-primary">
               {t('common.save')}
             </button>
-            <button type="button" class="button button-secondary" onClick={close}>
+            <button type="button" class="button button-secondary" onClick={() => back()}>
               {t('common.cancel')}
+            </button>
+            <button type="button" class="button button-danger" onClick={() => setMode('confirmDelete')}>
+              {t('note.delete')}
             </button>
           </div>
         </form>
       ) : (
         <p class="note-text">{note.text}</p>
       )}
+      {mode === 'confirmDelete' && (
+        <div class="confirm" role="group" aria-labelledby={`${base}-confirm`}>
+          <p id={`${base}-confirm`}>{t('note.deleteConfirm')}</p>
+          {error && <p class="field-error">{message(error)}</p>}
+          <div class="button-row">
+            <button type="button" class="button button-danger" onClick={() => attempt(() => actions.remove(note.id), () => setMode('view'))}>
+              {t('note.deleteYes')}
+            </button>
+            <button type="button" class="button button-secondary" onClick={() => back()}>
+              {t('common.cancel')}
+            </button>
+          </div>
+        </div>
+      )}
+      {mode === 'newCluster' && (
+        <form class="inline-form" onSubmit={createGroup}>
+          <label for={`${base}-group-title`}>{t('move.newClusterLabel')}</label>
+          <input id={`${base}-group-title`} type="text" ref={field} value={draft} maxLength={120} onInput={(e) => setDraft(e.currentTarget.value)} />
+          {error && <p class="field-error">{message(error)}</p>}
+          <div class="button-row">
+            <button type="submit" class="button button-primary">
+              {t('move.create')}
+            </button>
+            <button type="button" class="button button-secondary" onClick={() => back('handle')}>
+              {t('common.cancel')}
+            </button>
+          </div>
+        </form>
+      )}
       <div class="note-footer">
         <p class="note-author">
           {author}
           {note.mine && <span class="note-mine-label">{t('note.mine')}</span>}
-          {note.votes > 0 && <span class="note-votes">{tCount('note.votes', note.votes)}</span>}
         </p>
-        {editable && note.mine && !editing && (
-          <button type="button" ref={editButton} class="button button-small" onClick={() => setDraft(note.text)}>
+        {writable && note.mine && mode === 'view' && (
+          <button type="button" ref={editButton} class="button button-small" onClick={startEdit}>
             {t('note.edit')}
           </button>
         )}
       </div>
+      <DotControls
+        title={note.text}
+        myDots={note.myDots}
+        votes={note.votes}
+        open={voting && writable}
+        onAdd={() => actions.addDot(note.id)}
+        onRemove={() => actions.removeDot(note.id)}
+      />
     </li>
   );
 }

@@ -1,72 +1,205 @@
-import { t, tCount } from '../i18n';
+import { useMemo, useState } from 'preact/hooks';
+import { message, t, tCount, type Message } from '../i18n';
+import { dropIntent, dropTargetAttr, type DropTarget } from '../lib/dragDrop';
+import type { NoteView, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
+import { useNoteDrag } from '../lib/useNoteDrag';
+import { clusterErrorMessage, voteErrorMessage } from '../lib/voteErrors';
+import { ClusterCard, type ClusterActions } from './ClusterCard';
 import { LockIcon } from './LockIcon';
-import type { QuestionMeta, QuestionView, Spotlight } from '../lib/types';
+import type { NoteActions } from './NoteCard';
 import { NoteCard } from './NoteCard';
 import { NoteComposer } from './NoteComposer';
+import { RankingList } from './RankingList';
+
+/** The edits a board section makes on its question's document (the Connection's, bound to the URL). */
+export interface QuestionEdits {
+  addNote(text: string, category: string | null, anonymous: boolean): void;
+  editNote(noteId: string, text: string): void;
+  setNoteCategory(noteId: string, category: string | null): void;
+  setNoteAnonymous(noteId: string, anonymous: boolean): void;
+  deleteNote(noteId: string): void;
+  moveNote(noteId: string, clusterId: string | null): void;
+  createClusterWith(title: string, noteIds: string[]): string;
+  renameCluster(clusterId: string, title: string): void;
+  mergeClusters(fromId: string, intoId: string): void;
+  dissolveCluster(clusterId: string): void;
+  addDot(targetId: string): void;
+  removeDot(targetId: string): void;
+}
 
 interface Props {
   question: QuestionMeta;
   view: QuestionView | undefined;
   /** False in a locked phase: read only. */
   writable: boolean;
-  onAdd: (text: string, category: string | null, anonymous: boolean) => void;
-  onEdit: (noteId: string, text: string) => void;
+  edits: QuestionEdits;
   /** The spotlight, when it is on this question's document. */
   spotlight?: Spotlight | null;
 }
 
-/** A guiding question, the composer under it, and its notes, newest first. */
-export function QuestionSection({ question, view, writable, onAdd, onEdit, spotlight }: Props) {
+/**
+ * A guiding question on a phone: the composer, the voting bar, the ranking,
+ * then the groups as cards and the notes in no group. Notes move by dragging
+ * their handle or through its "Sposta in…" menu.
+ */
+export function QuestionSection({ question, view, writable, edits, spotlight }: Props) {
   const headingId = `question-${question.id}`;
-  const notes = view ? [...view.notes].reverse() : [];
+  const [notice, setNotice] = useState<{ text: Message; error: boolean; n: number } | null>(null);
+  const [askTitleOf, setAskTitleOf] = useState<string | null>(null);
+
+  const byId = useMemo(() => new Map((view?.notes ?? []).map((n) => [n.id, n])), [view]);
+  const say = (text: Message, error = false) => setNotice((old) => ({ text, error, n: (old?.n ?? 0) + 1 }));
+  const titleOf = (clusterId: string | null) => {
+    const c = clusterId ? view?.clusters.find((x) => x.id === clusterId) : undefined;
+    return c ? c.title || t('cluster.untitled') : '';
+  };
+
+  const move = (noteId: string, clusterId: string | null) => {
+    try {
+      edits.moveNote(noteId, clusterId);
+      say(clusterId ? { key: 'move.moved', params: { title: titleOf(clusterId) } } : { key: 'move.movedOut' });
+    } catch (e) {
+      say(clusterErrorMessage(e), true);
+    }
+  };
+  const newCluster = (noteIds: string[], title = '') => {
+    const id = edits.createClusterWith(title, noteIds);
+    say({ key: 'move.grouped' });
+    return id;
+  };
+  const drop = (noteId: string, target: DropTarget) => {
+    const intent = dropIntent(noteId, target, (id) => (byId.has(id) ? (byId.get(id)?.cluster ?? null) : undefined));
+    if (intent.kind === 'move') move(intent.noteId, intent.clusterId);
+    else if (intent.kind === 'newCluster') {
+      try {
+        // Ask for a title right away, on the new card.
+        setAskTitleOf(newCluster(intent.noteIds));
+      } catch (e) {
+        say(clusterErrorMessage(e), true);
+      }
+    }
+  };
+  const drag = useNoteDrag(drop);
+  const budget = view?.voting.budget ?? 0;
+  const dot = (change: () => void) => {
+    try {
+      change();
+      if (notice?.error) setNotice(null);
+    } catch (e) {
+      say(voteErrorMessage(e, budget), true);
+    }
+  };
+
+  const noteActions: NoteActions = {
+    edit: edits.editNote,
+    setCategory: edits.setNoteCategory,
+    setAnonymous: edits.setNoteAnonymous,
+    remove: edits.deleteNote,
+    move,
+    newCluster: (noteId, title) => void newCluster([noteId], title),
+    addDot: (id) => dot(() => edits.addDot(id)),
+    removeDot: (id) => dot(() => edits.removeDot(id)),
+    handleProps: drag.handleProps,
+    swallowClick: drag.swallowClick,
+  };
+  const clusterActions: ClusterActions = {
+    rename: edits.renameCluster,
+    merge: edits.mergeClusters,
+    dissolve: edits.dissolveCluster,
+  };
+
   const spotNote = spotlight?.kind === 'note' ? spotlight.target : null;
-  const spotCluster = spotlight?.kind === 'cluster' ? view?.clusters.find((c) => c.id === spotlight.target) : undefined;
+  const spotCluster = spotlight?.kind === 'cluster' ? spotlight.target : null;
+  const voting = view?.voting.open ?? false;
+  const loose = view ? view.loose.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined).reverse() : [];
+  const loneDrop = writable ? dropTargetAttr({ kind: 'loose' }) : undefined;
+
   return (
     <section class="question-section" aria-labelledby={headingId}>
       <h2 id={headingId} class="question-text">
         {question.text}
       </h2>
       {writable ? (
-        <NoteComposer question={question} onAdd={onAdd} />
+        <NoteComposer question={question} onAdd={edits.addNote} />
       ) : (
         <p class="locked-explanation">
-          <LockIcon />{' '}
-          {t('board.phaseLocked')}
+          <LockIcon /> {t('board.phaseLocked')}
         </p>
-      )}
-      {spotCluster && (
-        <section id={`cluster-${spotCluster.id}`} class="cluster-spotlight" aria-current="true">
-          <p class="spotlight-label">{t('spotlight.label')}</p>
-          <h3>{t('spotlight.cluster', { title: spotCluster.title })}</h3>
-          <ul class="note-list">
-            {notes
-              .filter((n) => n.cluster === spotCluster.id)
-              .map((n) => (
-                <li key={n.id} class="note-card">
-                  <p class="note-text">{n.text}</p>
-                </li>
-              ))}
-          </ul>
-        </section>
       )}
       {view === undefined ? (
         <p class="muted">{t('board.loadingNotes')}</p>
       ) : (
         <>
-          <p class="note-count">{notes.length === 0 ? t('board.noNotes') : tCount('board.notes', notes.length)}</p>
-          <ul class="note-list">
-            {notes.map((note) => (
-              <NoteCard
-                key={note.id}
-                note={note}
-                categories={question.categories}
-                editable={writable}
-                onEdit={onEdit}
-                spotlighted={note.id === spotNote}
-              />
-            ))}
-          </ul>
+          {voting && (
+            <div class="voting-bar">
+              <p class="voting-open">{t('vote.open')}</p>
+              <p class="voting-remaining" aria-live="polite">
+                {t('vote.remaining', { remaining: view.voting.remaining, budget: view.voting.budget })}
+              </p>
+            </div>
+          )}
+          <RankingList view={view} headingId={`${headingId}-ranking`} />
+          <p class="note-count">{view.notes.length === 0 ? t('board.noNotes') : tCount('board.notes', view.notes.length)}</p>
+          {writable && view.notes.length > 0 && <p class="field-hint drag-hint">{t('note.dragHint')}</p>}
+          {view.clusters.length > 0 && (
+            <div class="cluster-list" role="list" aria-label={t('board.clusters')}>
+              {view.clusters.map((c) => (
+                <div role="listitem" key={c.id}>
+                  <ClusterCard
+                    cluster={c}
+                    notes={c.notes.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined)}
+                    clusters={view.clusters}
+                    categories={question.categories}
+                    writable={writable}
+                    voting={voting}
+                    actions={clusterActions}
+                    noteActions={noteActions}
+                    askTitle={askTitleOf === c.id}
+                    onTitleAsked={() => setAskTitleOf(null)}
+                    spotNote={spotNote}
+                    spotlighted={c.id === spotCluster}
+                  />
+                </div>
+              ))}
+            </div>
+          )}
+          {(view.clusters.length > 0 || loose.length > 0) && (
+            <section class="loose-area" aria-labelledby={`${headingId}-loose`} data-drop={loneDrop} data-drop-label={t('board.looseDrop')}>
+              <h3 id={`${headingId}-loose`} class="loose-heading">
+                {t('board.loose')}
+              </h3>
+              {loose.length === 0 ? (
+                <p class="cluster-empty">{t('board.looseEmpty')}</p>
+              ) : (
+                <ul class="note-list">
+                  {loose.map((note) => (
+                    <NoteCard
+                      key={note.id}
+                      note={note}
+                      categories={question.categories}
+                      writable={writable}
+                      voting={voting}
+                      clusters={view.clusters}
+                      actions={noteActions}
+                      spotlighted={note.id === spotNote}
+                    />
+                  ))}
+                </ul>
+              )}
+            </section>
+          )}
         </>
+      )}
+      <p class="visually-hidden" aria-live="polite">
+        {notice && !notice.error && <span key={notice.n}>{message(notice.text)}</span>}
+      </p>
+      {notice?.error && (
+        <div class="board-toast" role="alert">
+          <p>{message(notice.text)}</p>
+          <button type="button" class="button button-small" onClick={() => setNotice(null)}>
+            {t('refusal.dismiss')}
+          </button>
+        </div>
       )}
     </section>
   );

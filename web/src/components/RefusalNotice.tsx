@@ -8,6 +8,7 @@ const EXPLAINED = new Set([
   'not_yours',
   'malformed',
   'over_budget',
+  'voting_closed',
   'reset_required',
 ]);
 

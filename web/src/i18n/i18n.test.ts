@@ -35,7 +35,7 @@ describe('catalogues', () => {
   });
 
   test('explain every refusal code the server sends', () => {
-    const codes = ['read_only_document', 'phase_locked', 'not_yours', 'malformed', 'over_budget', 'reset_required'];
+    const codes = ['read_only_document', 'phase_locked', 'not_yours', 'malformed', 'over_budget', 'voting_closed', 'reset_required'];
     for (const code of codes) expect(Object.keys(it)).toContain(`refusal.${code}`);
   });
 });

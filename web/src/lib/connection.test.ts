@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Connection, type Environment, type SocketLike } from './connection';
-import type { PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
+import type { NoteView, PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
 
 const SESSION = 'automerge:session';
 const ROSTER = 'automerge:roster';
@@ -30,7 +30,7 @@ class FakeClient implements SyncClient {
   disconnects = 0;
   sessionLoaded = false;
   sessionReads = 0;
-  notes: QuestionView = { notes: [], clusters: [] };
+  notes: QuestionView = questionView();
   refusals: Refusal[] = [];
   /** What the next receive() reports as changed, by the frame's first byte. */
   script = new Map<number, () => string[]>();
@@ -108,6 +108,18 @@ const note = (_url: string, text: string) => ({
   cluster: null,
   createdAt: 1,
   votes: 0,
+  myDots: 0,
+  hidden: false,
+  hiddenReason: null,
+});
+
+const VOTING_CLOSED = { open: false, revealed: false, budget: 3, used: 0, remaining: 3 };
+const questionView = (notes: NoteView[] = []): QuestionView => ({
+  notes,
+  clusters: [],
+  loose: notes.map((n) => n.id),
+  voting: VOTING_CLOSED,
+  ranking: [],
 });
 
 class FakeSocket implements SocketLike {
@@ -240,7 +252,7 @@ describe('Connection', () => {
     expect(client.sessionReads).toBe(reads);
 
     const before = connection.question(Q1);
-    client.notes = { notes: [note(Q1, 'ciao')], clusters: [] };
+    client.notes = questionView([note(Q1, 'ciao')]);
     expect(connection.question(Q1)).toBe(before);
     client.script.set(0x40, () => [Q1]);
     last().deliver(0x40);
@@ -253,7 +265,7 @@ describe('Connection', () => {
     last().open();
     greetAndLoad(client, last());
     connection.question(Q1);
-    client.notes = { notes: [note(Q1, 'ciao')], clusters: [] };
+    client.notes = questionView([note(Q1, 'ciao')]);
     client.script.set(0x41, () => [ROSTER]);
     last().deliver(0x41);
     expect(connection.question(Q1)?.notes).toHaveLength(1);
@@ -449,5 +461,45 @@ describe('Connection', () => {
     const { connection } = setup();
     connection.start();
     expect(() => connection.clearTimer()).toThrow('cannot clearTimer');
+  });
+
+  it('sends a move at once, drops the cached view and redraws', () => {
+    const { client, last, connection } = setup();
+    const moves: [string, string, string | null][] = [];
+    Object.assign(client, {
+      moveNote(url: string, noteId: string, clusterId: string | null) {
+        moves.push([url, noteId, clusterId]);
+        client.outgoing.push(frame(0x72));
+      },
+    });
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    const before = connection.question(Q1);
+    const listener = vi.fn();
+    connection.subscribe(listener);
+    const sent = last().sent.length;
+    connection.moveNote(Q1, 'n1', 'c1');
+    expect(moves).toEqual([[Q1, 'n1', 'c1']]);
+    expect(last().sent.slice(sent)).toEqual([[0x72]]);
+    expect(listener).toHaveBeenCalled();
+    client.notes = questionView([note(Q1, 'ciao')]);
+    expect(connection.question(Q1)).not.toBe(before);
+  });
+
+  it('passes the client’s refusal of a dot on, and sends nothing', () => {
+    const { client, last, connection } = setup();
+    Object.assign(client, {
+      addDot() {
+        throw new Error('no dots left: the budget is 3');
+      },
+    });
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    const sent = last().sent.length;
+    expect(() => connection.addDot(Q1, 'n1')).toThrow('no dots left');
+    expect(last().sent.length).toBe(sent);
+    expect(() => connection.setVoting(Q1, true, 3)).toThrow('cannot setVoting');
   });
 });

@@ -187,6 +187,79 @@ export class Connection {
     this.afterLocalChange(url);
   }
 
+  // ---- clusters, own notes and dots (throw the client's Error) ------------
+
+  createCluster(url: string, title: string): string {
+    return this.questionEdit(url, 'createCluster', (c) => c.createCluster?.(url, title) ?? '');
+  }
+
+  createClusterWith(url: string, title: string, noteIds: string[]): string {
+    return this.questionEdit(url, 'createClusterWith', (c) => c.createClusterWith?.(url, title, noteIds) ?? '');
+  }
+
+  renameCluster(url: string, clusterId: string, title: string): void {
+    this.questionEdit(url, 'renameCluster', (c) => c.renameCluster?.(url, clusterId, title));
+  }
+
+  moveNote(url: string, noteId: string, clusterId: string | null): void {
+    this.questionEdit(url, 'moveNote', (c) => c.moveNote?.(url, noteId, clusterId));
+  }
+
+  mergeClusters(url: string, fromId: string, intoId: string): void {
+    this.questionEdit(url, 'mergeClusters', (c) => c.mergeClusters?.(url, fromId, intoId));
+  }
+
+  dissolveCluster(url: string, clusterId: string): void {
+    this.questionEdit(url, 'dissolveCluster', (c) => c.dissolveCluster?.(url, clusterId));
+  }
+
+  deleteNote(url: string, noteId: string): void {
+    this.questionEdit(url, 'deleteNote', (c) => c.deleteNote?.(url, noteId));
+  }
+
+  setNoteCategory(url: string, noteId: string, category: string | null): void {
+    this.questionEdit(url, 'setNoteCategory', (c) => c.setNoteCategory?.(url, noteId, category));
+  }
+
+  setNoteAnonymous(url: string, noteId: string, anonymous: boolean): void {
+    this.questionEdit(url, 'setNoteAnonymous', (c) => c.setNoteAnonymous?.(url, noteId, anonymous));
+  }
+
+  addDot(url: string, targetId: string): void {
+    this.questionEdit(url, 'addDot', (c) => c.addDot?.(url, targetId));
+  }
+
+  removeDot(url: string, targetId: string): void {
+    this.questionEdit(url, 'removeDot', (c) => c.removeDot?.(url, targetId));
+  }
+
+  // ---- moderation and voting (the facilitator's client only) ---------------
+
+  setVoting(url: string, open: boolean, budget: number | null): void {
+    this.questionEdit(url, 'setVoting', (c) => c.setVoting?.(url, open, budget));
+  }
+
+  revealVotes(url: string, revealed: boolean): void {
+    this.questionEdit(url, 'revealVotes', (c) => c.revealVotes?.(url, revealed));
+  }
+
+  hideNote(url: string, noteId: string, hidden: boolean, reason: string | null, nowMs: number): void {
+    this.questionEdit(url, 'hideNote', (c) => c.hideNote?.(url, noteId, hidden, reason, nowMs));
+  }
+
+  removeNote(url: string, noteId: string, reason: string | null, nowMs: number): void {
+    this.questionEdit(url, 'removeNote', (c) => c.removeNote?.(url, noteId, reason, nowMs));
+  }
+
+  private questionEdit<T>(url: string, method: keyof SyncClient, change: (client: SyncClient) => T): T {
+    if (typeof this.client[method] !== 'function') {
+      throw new Error(`this client cannot ${String(method)}`);
+    }
+    const result = change(this.client);
+    this.afterLocalChange(url);
+    return result;
+  }
+
   // ---- facilitation (the facilitator's client only; throw otherwise) ------
 
   setCurrentPhase(phaseId: string): void {

@@ -99,15 +99,40 @@ export interface Participant {
 
 export type Roster = Record<string, Participant>;
 
+export interface VotingView {
+  open: boolean;
+  /** Totals shown to participants and the projector. */
+  revealed: boolean;
+  /** Dots per participant on this question. */
+  budget: number;
+  /** My dots placed on this question. */
+  used: number;
+  remaining: number;
+}
+
+export interface RankedView {
+  kind: 'note' | 'cluster';
+  id: string;
+  votes: number;
+}
+
 export interface QuestionView {
+  /** Every note this screen may see, in board order. */
   notes: NoteView[];
+  /** The live clusters (merged and dissolved ones are gone). */
   clusters: ClusterView[];
+  /** Ids of the notes in no cluster, in board order. */
+  loose: string[];
+  voting: VotingView;
+  /** Most dots first; empty while totals are hidden from this screen. */
+  ranking: RankedView[];
 }
 
 export interface NoteView {
   id: string;
   text: string;
   category: string | null;
+  /** '' for someone else's anonymous note. */
   author: string;
   mine: boolean;
   anonymous: boolean;
@@ -115,15 +140,27 @@ export interface NoteView {
   organization: string | null;
   /** null when the note is anonymous (or its author is unknown). */
   sector: string | null;
+  /** The live cluster it sits in (merges resolved), or null. */
   cluster: string | null;
   createdAt: number;
-  votes: number;
+  /** Total dots; null while hidden from this screen. */
+  votes: number | null;
+  myDots: number;
+  /** Hidden by the facilitator: only its author and the facilitator receive it. */
+  hidden: boolean;
+  hiddenReason: string | null;
 }
 
 export interface ClusterView {
   id: string;
   title: string;
-  votes: number;
+  /** Titles given concurrently that lost: shown so someone can pick one. */
+  titleConflicts: string[];
+  /** Dots on it and on its notes; null while hidden from this screen. */
+  votes: number | null;
+  myDots: number;
+  /** Its notes' ids, in board order. */
+  notes: string[];
 }
 
 export interface LostNote {
@@ -155,6 +192,23 @@ export interface SyncClient {
   addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
   editNote(url: string, noteId: string, text: string): void;
   takeRefusals(): Refusal[];
+  // Clustering (participants and the facilitator) and a participant's own notes and dots.
+  createCluster?(url: string, title: string): string;
+  createClusterWith?(url: string, title: string, noteIds: string[]): string;
+  renameCluster?(url: string, clusterId: string, title: string): void;
+  moveNote?(url: string, noteId: string, clusterId: string | null): void;
+  mergeClusters?(url: string, fromId: string, intoId: string): void;
+  dissolveCluster?(url: string, clusterId: string): void;
+  deleteNote?(url: string, noteId: string): void;
+  setNoteCategory?(url: string, noteId: string, category: string | null): void;
+  setNoteAnonymous?(url: string, noteId: string, anonymous: boolean): void;
+  addDot?(url: string, targetId: string): void;
+  removeDot?(url: string, targetId: string): void;
+  // Facilitator only, per question.
+  setVoting?(url: string, open: boolean, budget: number | null): void;
+  revealVotes?(url: string, revealed: boolean): void;
+  hideNote?(url: string, noteId: string, hidden: boolean, reason: string | null, nowMs: number): void;
+  removeNote?(url: string, noteId: string, reason: string | null, nowMs: number): void;
   /** Who is connected now; undefined until the server has said. */
   presence?(): PresenceView | undefined;
   /** The timer of the session at `nowMs` (server clock). */

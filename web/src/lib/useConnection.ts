@@ -15,7 +15,7 @@ export interface LiveSession {
 }
 
 export function useConnection(
-  credentials: { ticket: string; sessionDoc: string; participantId: string | null } | null,
+  credentials: { ticket: string; sessionDoc: string; participantId: string | null; projector?: boolean } | null,
 ): LiveSession {
   const [connection, setConnection] = useState<Connection | null>(null);
   const [failed, setFailed] = useState(false);
@@ -27,7 +27,7 @@ export function useConnection(
     let live: Connection | null = null;
     let client: SyncClient | null = null;
     let cancelled = false;
-    createClient(credentials.participantId).then(
+    createClient(credentials.participantId, credentials.projector ?? false).then(
       (created) => {
         client = created;
         if (cancelled) return void client.free?.();

@@ -6,8 +6,12 @@ import type { SyncClient } from './types';
 
 let loading: Promise<unknown> | null = null;
 
-/** A client for a participant, or for the facilitator when `participantId` is null. */
-export async function createClient(participantId: string | null): Promise<SyncClient> {
+/**
+ * A client for a participant, or for the facilitator when `participantId` is
+ * null — or, with `projector`, for the room's screen, which sees only what
+ * the room may see (no hidden notes, totals only once revealed).
+ */
+export async function createClient(participantId: string | null, projector = false): Promise<SyncClient> {
   loading ??= init();
   try {
     await loading;
@@ -16,5 +20,5 @@ export async function createClient(participantId: string | null): Promise<SyncCl
     throw e;
   }
   // The generated class types its views as `any`; SyncClient names their shapes.
-  return new TavoloClient(participantId) as SyncClient;
+  return new TavoloClient(participantId, projector) as SyncClient;
 }

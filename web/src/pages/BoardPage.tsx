@@ -4,7 +4,8 @@ import { Notice } from '../components/Notice';
 import { PhaseHeader } from '../components/PhaseHeader';
 import { PhaseNavigator } from '../components/PhaseNavigator';
 import { PhaseTimer } from '../components/PhaseTimer';
-import { QuestionSection } from '../components/QuestionSection';
+import { QuestionSection, type QuestionEdits } from '../components/QuestionSection';
+import type { Connection } from '../lib/connection';
 import { RefusalNotice } from '../components/RefusalNotice';
 import { TopBar } from '../components/TopBar';
 import { t } from '../i18n';
@@ -28,6 +29,42 @@ function phaseOfDoc(session: SessionView, doc: string): string | null {
 function prefersReducedMotion(): boolean {
   return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 }
+
+/** The Connection's edits on one question document. */
+function questionEdits(c: Connection, url: string): QuestionEdits {
+  return {
+    addNote: (text, category, anonymous) => void c.addNote(url, text, category, anonymous),
+    editNote: (noteId, text) => c.editNote(url, noteId, text),
+    setNoteCategory: (noteId, category) => c.setNoteCategory(url, noteId, category),
+    setNoteAnonymous: (noteId, anonymous) => c.setNoteAnonymous(url, noteId, anonymous),
+    deleteNote: (noteId) => c.deleteNote(url, noteId),
+    moveNote: (noteId, clusterId) => c.moveNote(url, noteId, clusterId),
+    createClusterWith: (title, noteIds) => c.createClusterWith(url, title, noteIds),
+    renameCluster: (clusterId, title) => c.renameCluster(url, clusterId, title),
+    mergeClusters: (fromId, intoId) => c.mergeClusters(url, fromId, intoId),
+    dissolveCluster: (clusterId) => c.dissolveCluster(url, clusterId),
+    addDot: (targetId) => c.addDot(url, targetId),
+    removeDot: (targetId) => c.removeDot(url, targetId),
+  };
+}
+
+const notConnected = () => {
+  throw new Error('not connected yet');
+};
+const NO_EDITS: QuestionEdits = {
+  addNote: notConnected,
+  editNote: notConnected,
+  setNoteCategory: notConnected,
+  setNoteAnonymous: notConnected,
+  deleteNote: notConnected,
+  moveNote: notConnected,
+  createClusterWith: notConnected,
+  renameCluster: notConnected,
+  mergeClusters: notConnected,
+  dissolveCluster: notConnected,
+  addDot: notConnected,
+  removeDot: notConnected,
+};
 
 /**
  * `/b/CODE`: the participant's board. It follows the facilitator: the
@@ -167,8 +204,7 @@ export function BoardPage({ code }: { code: string }) {
                     question={q}
                     view={connection?.question(q.doc)}
                     writable={!phase.locked}
-                    onAdd={(text, category, anonymous) => connection?.addNote(q.doc, text, category, anonymous)}
-                    onEdit={(noteId, text) => connection?.editNote(q.doc, noteId, text)}
+                    edits={connection ? questionEdits(connection, q.doc) : NO_EDITS}
                     spotlight={spotlight?.doc === q.doc ? spotlight : null}
                   />
                 ))}

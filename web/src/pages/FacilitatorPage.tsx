@@ -182,8 +182,14 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
               phase={current}
               questionView={(doc) => connection.question(doc)}
               spotlight={session.spotlight ?? null}
-              onSpotlight={(doc, target, kind) => act(() => connection.setSpotlight(doc, target, kind, serverNow()))}
-              onStop={() => act(() => connection.clearSpotlight())}
+              actions={{
+                spotlight: (doc, target, kind) => act(() => connection.setSpotlight(doc, target, kind, serverNow())),
+                stopSpotlight: () => act(() => connection.clearSpotlight()),
+                setVoting: (doc, open, budget) => act(() => connection.setVoting(doc, open, budget)),
+                revealVotes: (doc, revealed) => act(() => connection.revealVotes(doc, revealed)),
+                hideNote: (doc, noteId, hidden, reason) => act(() => connection.hideNote(doc, noteId, hidden, reason, serverNow())),
+                removeNote: (doc, noteId, reason) => act(() => connection.removeNote(doc, noteId, reason, serverNow())),
+              }}
             />
           )}
           <PhaseList session={session} connection={connection} act={act} />

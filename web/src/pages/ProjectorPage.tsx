@@ -2,6 +2,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { LockIcon } from '../components/LockIcon';
 import { PhaseTimer } from '../components/PhaseTimer';
 import { QrCode } from '../components/QrCode';
+import { CategoryBadge } from '../components/CategoryBadge';
+import { RankingList } from '../components/RankingList';
 import { choiceLabel, t, tCount, type Message } from '../i18n';
 import { projectorTicket } from '../lib/api';
 import { useServerClock } from '../lib/clock';
@@ -62,7 +64,8 @@ export function ProjectorPage({ sessionId }: { sessionId: string }) {
   }, [grant, key, sessionId]);
 
   const { connection, failed } = useConnection(
-    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
+    // The room's screen: no hidden notes, totals only once revealed.
+    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null, projector: true } : null,
   );
   const status = connection?.status ?? 'connecting';
   useServerClock(status === 'connected');
@@ -143,36 +146,40 @@ function authorLine(note: NoteView): string {
 }
 
 function RoomNote({ note, question, spotlighted }: { note: NoteView; question: QuestionMeta; spotlighted: boolean }) {
-  const category = note.category ? (question.categories.find((c) => c.id === note.category)?.label ?? note.category) : null;
   return (
     <li id={`room-note-${note.id}`} class={`room-note${spotlighted ? ' room-spotlight' : ''}`}>
       {spotlighted && <p class="room-spotlight-label">{t('spotlight.label')}</p>}
-      {category && <p class="room-note-category">{category}</p>}
+      <CategoryBadge categories={question.categories} category={note.category} class="room-note-category" />
       <p class="room-note-text">{note.text}</p>
-      <p class="room-note-author">{authorLine(note)}</p>
+      <p class="room-note-author">
+        {authorLine(note)}
+        {note.votes !== null && note.votes > 0 && <span class="room-votes">{tCount('projector.votes', note.votes)}</span>}
+      </p>
     </li>
   );
 }
 
 /**
- * One question and its notes, newest first, grouped by cluster where notes
- * have one. What does not fit is counted, never scrolled: nobody is at the
- * projector to scroll.
+ * One question and its notes, grouped by cluster where notes have one, with
+ * the totals and the ranking once the facilitator reveals them. What does
+ * not fit is counted, never scrolled: nobody is at the projector to scroll.
  */
 function RoomQuestion({ question, connection, spotlight }: { question: QuestionMeta; connection: Connection; spotlight: Spotlight | null }) {
   const view = connection.question(question.doc);
   const list = useRef<HTMLDivElement>(null);
   const [hidden, setHidden] = useState(0);
-  const notes = view ? [...view.notes].reverse() : [];
-  const spotNote = spotlight?.kind === 'note' ? notes.find((n) => n.id === spotlight.target) : undefined;
+  const notes = view?.notes ?? [];
+  const byId = new Map(notes.map((n) => [n.id, n]));
+  const spotNote = spotlight?.kind === 'note' ? byId.get(spotlight.target) : undefined;
   const spotCluster = spotlight?.kind === 'cluster' ? spotlight.target : null;
   // The spotlighted note leads, big; the rest follow.
-  const rest = notes.filter((n) => n !== spotNote);
+  const pick = (ids: readonly string[]) => ids.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined && n !== spotNote);
   const clusters: ClusterView[] = view?.clusters ?? [];
   const groups = clusters
-    .map((c) => ({ cluster: c, notes: rest.filter((n) => n.cluster === c.id) }))
+    .map((c) => ({ cluster: c, notes: pick(c.notes) }))
     .filter((g) => g.notes.length > 0 || g.cluster.id === spotCluster);
-  const loose = rest.filter((n) => !n.cluster || !clusters.some((c) => c.id === n.cluster));
+  // Newest loose notes first: they are the ones people just wrote.
+  const loose = pick(view?.loose ?? []).reverse();
 
   // Hide the notes that do not fit whole (a half note reads as a glitch from
   // the back of the room) and count them, to say "+ N notes".
@@ -192,6 +199,14 @@ function RoomQuestion({ question, connection, spotlight }: { question: QuestionM
   return (
     <section class="room-question" aria-label={question.text}>
       <h2 class="room-question-text">{question.text}</h2>
+      {view && (view.voting.open || view.ranking.length > 0) && (
+        <p class="room-voting">
+          <span class={`room-voting-tag${view.voting.open ? ' is-open' : ''}`}>
+            {t(view.voting.open ? 'projector.votingOpen' : 'projector.votingClosed')}
+          </span>
+        </p>
+      )}
+      {view && <RankingList view={view} headingId={`room-ranking-${question.id}`} class="room-ranking" limit={5} />}
       <div class="room-notes" ref={list}>
         {spotNote && (
           <ul class="room-note-list room-note-list-spot">
@@ -202,7 +217,10 @@ function RoomQuestion({ question, connection, spotlight }: { question: QuestionM
         {groups.map(({ cluster, notes: inCluster }) => (
           <section key={cluster.id} class={`room-cluster${cluster.id === spotCluster ? ' room-spotlight' : ''}`}>
             {cluster.id === spotCluster && <p class="room-spotlight-label">{t('spotlight.label')}</p>}
-            <h3 class="room-cluster-title">{cluster.title}</h3>
+            <h3 class="room-cluster-title">
+              {cluster.title || t('cluster.untitled')}
+              {cluster.votes !== null && cluster.votes > 0 && <span class="room-votes">{tCount('projector.votes', cluster.votes)}</span>}
+            </h3>
             <ul class="room-note-list">
               {inCluster.map((n) => (
                 <RoomNote key={n.id} note={n} question={question} spotlighted={false} />
