@@ -73,7 +73,12 @@ function VotingControls({ question, view, actions }: { question: QuestionMeta; v
         >
           {t(voting.open ? 'console.voting.close' : 'console.voting.open')}
         </button>
-        <button type="button" class="button button-secondary" onClick={() => actions.revealVotes(question.doc, !voting.revealed)}>
+        <button
+          type="button"
+          class="button button-secondary"
+          aria-label={t(voting.revealed ? 'console.voting.hideLabel' : 'console.voting.revealLabel', { text: question.text })}
+          onClick={() => actions.revealVotes(question.doc, !voting.revealed)}
+        >
           {t(voting.revealed ? 'console.voting.hide' : 'console.voting.reveal')}
         </button>
       </div>

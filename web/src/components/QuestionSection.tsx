@@ -54,10 +54,12 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
     return c ? c.title || t('cluster.untitled') : '';
   };
 
-  const move = (noteId: string, clusterId: string | null) => {
+  const move = (noteId: string, clusterId: string | null, refocus = false) => {
     try {
       edits.moveNote(noteId, clusterId);
       say(clusterId ? { key: 'move.moved', params: { title: titleOf(clusterId) } } : { key: 'move.movedOut' });
+      // The note is drawn again in its new place: keep the keyboard on its handle there.
+      if (refocus) requestAnimationFrame(() => document.querySelector<HTMLElement>(`#note-${CSS.escape(noteId)} .note-handle`)?.focus());
     } catch (e) {
       say(clusterErrorMessage(e), true);
     }
@@ -95,7 +97,7 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
     setCategory: edits.setNoteCategory,
     setAnonymous: edits.setNoteAnonymous,
     remove: edits.deleteNote,
-    move,
+    move: (noteId, clusterId) => move(noteId, clusterId, true),
     newCluster: (noteId, title) => void newCluster([noteId], title),
     addDot: (id) => dot(() => edits.addDot(id)),
     removeDot: (id) => dot(() => edits.removeDot(id)),

@@ -11,7 +11,11 @@ interface Props {
   headingId: string;
 }
 
-/** Most dots first: groups by title, notes by text. Empty while totals are hidden from this screen. */
+/**
+ * Most dots first: groups (their dots and their notes') by title, notes in
+ * no group by text, as the view ranks them. Nothing while totals are hidden
+ * from this screen.
+ */
 export function RankingList({ view, headingLevel = 3, class: className = 'ranking', limit, headingId }: Props) {
   if (view.ranking.length === 0) return null;
   const Heading = headingLevel === 3 ? 'h3' : 'h4';
@@ -26,13 +30,15 @@ export function RankingList({ view, headingLevel = 3, class: className = 'rankin
       const n = notes.get(r.id);
       return n ? { ...r, title: n.text } : null;
     })
-    .filter((r): r is NonNullable<typeof r> => r !== null)
+    // Nothing with no dots: a ranking of every note at 0 says nothing.
+    .filter((r): r is NonNullable<typeof r> => r !== null && r.votes > 0)
     .slice(0, limit);
   return (
     <section class={className} aria-labelledby={headingId}>
       <Heading id={headingId} class="ranking-heading">
         {t('ranking.heading')}
       </Heading>
+      {rows.length === 0 && <p class="muted">{t('ranking.empty')}</p>}
       <ol class="ranking-list">
         {rows.map((r) => (
           <li key={`${r.kind}:${r.id}`} class={`ranking-row ranking-${r.kind}`} data-ranking-id={r.id}>

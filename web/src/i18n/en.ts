@@ -324,6 +324,8 @@ export const en: Record<MessageKey, string> = {
   'console.voting.isClosed': 'Voting closed',
   'console.voting.reveal': 'Show the totals to everyone',
   'console.voting.hide': 'Hide the totals',
+  'console.voting.revealLabel': 'Show everyone the totals of the question: {text}',
+  'console.voting.hideLabel': 'Hide the totals of the question: {text}',
   'console.voting.revealed': 'Totals shown to everyone',
   'console.voting.hidden': 'Totals shown only to you',
   'console.moderate': 'Moderate',

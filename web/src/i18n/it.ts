@@ -324,6 +324,8 @@ export const it = {
   'console.voting.isClosed': 'Votazione chiusa',
   'console.voting.reveal': 'Mostra i totali a tutti',
   'console.voting.hide': 'Nascondi i totali',
+  'console.voting.revealLabel': 'Mostra a tutti i totali della domanda: {text}',
+  'console.voting.hideLabel': 'Nascondi i totali della domanda: {text}',
   'console.voting.revealed': 'Totali visibili a tutti',
   'console.voting.hidden': 'Totali visibili solo a te',
   'console.moderate': 'Modera',
