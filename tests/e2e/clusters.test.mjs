@@ -275,24 +275,22 @@ scenario('two phones cluster the same notes at the same moment and end with the 
  * scrolled to the middle of the two), away from the edges where a drag
  * scrolls the page.
  */
-async function dragPoints(from, to) {
+async function dragPoints(from, to, { toBottom = false } = {}) {
+  const spot = (box, bottom) => ({ x: box.x + box.width / 2, y: bottom ? box.y + box.height - 10 : box.y + Math.min(box.height / 2, 40) });
   const [fromEl, toEl] = [await from.elementHandle(), await to.elementHandle()];
   await from.page().evaluate(
-    ([a, b]) => {
+    ([a, b, toBottom]) => {
       const [ra, rb] = [a.getBoundingClientRect(), b.getBoundingClientRect()];
-      const middle = (Math.min(ra.top, rb.top) + Math.max(ra.bottom, rb.bottom)) / 2;
+      const bTop = toBottom ? rb.bottom - 20 : rb.top;
+      const middle = (Math.min(ra.top, bTop) + Math.max(ra.bottom, rb.bottom)) / 2;
       window.scrollBy(0, middle - window.innerHeight / 2);
     },
-    [fromEl, toEl],
+    [fromEl, toEl, toBottom],
   );
-  const [a, b] = [await from.boundingBox(), await to.boundingBox()];
+  const [a, b] = [spot(await from.boundingBox(), false), spot(await to.boundingBox(), toBottom)];
   const height = await from.evaluate(() => window.innerHeight);
-  const centreOf = (box) => ({ x: box.x + box.width / 2, y: box.y + Math.min(box.height / 2, 40) });
-  for (const box of [a, b]) {
-    const { y } = centreOf(box);
-    assert.ok(y > 80 && y < height - 80, `not both on screen: ${JSON.stringify([a, b])}`);
-  }
-  return [centreOf(a), centreOf(b)];
+  for (const { y } of [a, b]) assert.ok(y > 80 && y < height - 80, `not both on screen: ${JSON.stringify([a, b])}`);
+  return [a, b];
 }
 
 async function centre(locator) {
@@ -337,7 +335,8 @@ scenario('drag and drop moves notes with a finger (touch emulation) and with a m
   t.diagnostic(`touch: dropped a note on another, a new group (page scroll ${scrollBefore} → ${await giulia.page.evaluate(() => window.scrollY)})`);
 
   // A finger drags a into the group's card.
-  await touchDrag(giulia, ...(await dragPoints(handleOf(giulia, a), clusterCard(giulia, 'Cibo').locator('.cluster-header'))));
+  // Onto the group's card itself (its lower edge, below its notes).
+  await touchDrag(giulia, ...(await dragPoints(handleOf(giulia, a), clusterCard(giulia, 'Cibo'), { toBottom: true })));
   for (const phone of [giulia, marco]) {
     await clusterCard(phone, 'Cibo').locator('li.note-card', { hasText: a }).waitFor({ timeout: 2_000 });
   }
@@ -503,8 +502,11 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   await giulia.page.getByRole('alert').getByRole('button', { name: it('refusal.dismiss') }).click();
 
   // The phone with clusters and voting open, for the README.
-  await giulia.page.evaluate(() => document.activeElement?.blur());
-  await giulia.screenshot(join(SCREENSHOT_DIR, 'board-clusters-phone.png'), false);
+  await giulia.page.evaluate(() => {
+    document.activeElement?.blur();
+    document.querySelector('.voting-bar').scrollIntoView({ block: 'start' });
+  });
+  await giulia.page.screenshot({ path: join(SCREENSHOT_DIR, 'board-clusters-phone.png'), animations: 'disabled', caret: 'hide' });
   assert.deepEqual(await smallTouchTargets(giulia.page), [], 'controls under 44 px on the board with voting open');
   await giulia.page.setViewportSize({ width: 360, height: 740 });
   const overflow = await horizontalOverflow(giulia.page, 360);
@@ -519,8 +521,11 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   }
   await projector.page.locator('.room-ranking li', { hasText: a }).getByText(it('ranking.votes.other', { count: 3 })).waitFor({ timeout: 2_000 });
   await projector.page.locator('.room-cluster', { hasText: 'Cura' }).getByText(it('projector.votes.other', { count: 3 })).first().waitFor();
-  await cpage.evaluate(() => document.activeElement?.blur());
-  await consoleScreen.screenshot(join(SCREENSHOT_DIR, 'console-voting.png'), false);
+  await cpage.evaluate(() => {
+    document.activeElement?.blur();
+    document.querySelector('.console-notes').scrollIntoView({ block: 'start' });
+  });
+  await cpage.screenshot({ path: join(SCREENSHOT_DIR, 'console-voting.png'), animations: 'disabled', caret: 'hide' });
   await projector.screenshot(join(SCREENSHOT_DIR, 'projector-clusters-1920.png'), false);
   t.diagnostic('revealed: phones and projector show totals and the ranking');
 

@@ -138,28 +138,7 @@ export function NoteCard({ note, categories, writable, voting, clusters, actions
           {note.hiddenReason ? t('note.hiddenByFacilitator', { reason: note.hiddenReason }) : t('note.hiddenNoReason')}
         </p>
       )}
-      <div class="note-top">
-        <CategoryBadge categories={categories} category={note.category} />
-        {writable && (
-          <MenuButton
-            class="note-handle"
-            label={t('note.handleLabel', { text: note.text.slice(0, 60) })}
-            items={moveItems}
-            buttonRef={handle}
-            buttonProps={actions.handleProps(note.id)}
-            beforeOpen={(e) => {
-              if (!actions.swallowClick()) return true;
-              e.preventDefault();
-              return false;
-            }}
-          >
-            <svg class="handle-grip" viewBox="0 0 12 18" width="12" height="18" aria-hidden="true" focusable="false">
-              {[3, 9].flatMap((x) => [3, 9, 15].map((y) => <circle key={`${x}${y}`} cx={x} cy={y} r="1.8" />))}
-            </svg>
-            <span class="note-handle-text">{t('note.handle')}</span>
-          </MenuButton>
-        )}
-      </div>
+      <CategoryBadge categories={categories} category={note.category} />
       {mode === 'edit' ? (
         <form class="note-editor" onSubmit={save}>
           <label class="visually-hidden" for={`edit-${note.id}`}>
@@ -249,11 +228,32 @@ export function NoteCard({ note, categories, writable, voting, clusters, actions
           {author}
           {note.mine && <span class="note-mine-label">{t('note.mine')}</span>}
         </p>
-        {writable && note.mine && mode === 'view' && (
-          <button type="button" ref={editButton} class="button button-small" onClick={startEdit}>
-            {t('note.edit')}
-          </button>
-        )}
+        <div class="note-actions">
+          {writable && note.mine && mode === 'view' && (
+            <button type="button" ref={editButton} class="button button-small" onClick={startEdit}>
+              {t('note.edit')}
+            </button>
+          )}
+          {writable && (
+            <MenuButton
+              class="note-handle"
+              label={t('note.handleLabel', { text: note.text.slice(0, 60) })}
+              items={moveItems}
+              buttonRef={handle}
+              buttonProps={actions.handleProps(note.id)}
+              beforeOpen={(e) => {
+                if (!actions.swallowClick()) return true;
+                e.preventDefault();
+                return false;
+              }}
+            >
+              <svg class="handle-grip" viewBox="0 0 12 18" width="12" height="18" aria-hidden="true" focusable="false">
+                {[3, 9].flatMap((x) => [3, 9, 15].map((y) => <circle key={`${x}${y}`} cx={x} cy={y} r="1.8" />))}
+              </svg>
+              <span class="note-handle-text">{t('note.handle')}</span>
+            </MenuButton>
+          )}
+        </div>
       </div>
       <DotControls
         title={note.text}
