@@ -545,3 +545,39 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   await noteCard(giulia, c).getByText(it('vote.total.one', { count: 1 })).waitFor({ timeout: 2_000 });
   t.diagnostic('closed voting: the late dot was refused, Marco was told, the tally stands');
 });
+
+// ---- moderation ----------------------------------------------------------------------------
+
+scenario('the facilitator hides a note with a reason (its author still sees it, and why) and removes another for everyone', { timeout: 120_000 }, async (world, t) => {
+  const { session, giulia, marco } = await twoPhones(world);
+  const tag = unique();
+  const [rude, spam] = [`Nota fuori luogo ${tag}`, `Pubblicità ${tag}`];
+  await addNotes(marco, [rude, spam], [giulia]);
+  const consoleScreen = await openConsole(world, session);
+  const cpage = consoleScreen.page;
+  const onConsole = (text) => cpage.locator('.console-note', { hasText: text });
+  await onConsole(rude).waitFor({ timeout: 3_000 });
+
+  // Hide, with a reason: gone from Giulia's phone, still on Marco's with the reason, marked on the console.
+  await onConsole(rude).getByRole('button', { name: it('console.moderateLabel', { text: rude }) }).click();
+  await onConsole(rude).getByLabel(it('console.reason')).fill('linguaggio offensivo');
+  await onConsole(rude).getByRole('button', { name: it('console.hide'), exact: true }).click();
+  await noteCard(giulia, rude).waitFor({ state: 'detached', timeout: 2_000 });
+  await noteCard(marco, rude).getByText(it('note.hiddenByFacilitator', { reason: 'linguaggio offensivo' })).waitFor({ timeout: 2_000 });
+  await onConsole(rude).getByText(it('console.hiddenReason', { reason: 'linguaggio offensivo' })).waitFor();
+  t.diagnostic('hidden: gone for the others, its author sees why');
+
+  // Show it again: back on Giulia's phone.
+  await onConsole(rude).getByRole('button', { name: it('console.moderateLabel', { text: rude }) }).click();
+  await onConsole(rude).getByRole('button', { name: it('console.unhide') }).click();
+  await noteCard(giulia, rude).waitFor({ timeout: 2_000 });
+
+  // Remove, confirmed: gone everywhere.
+  await onConsole(spam).getByRole('button', { name: it('console.moderateLabel', { text: spam }) }).click();
+  await onConsole(spam).getByLabel(it('console.reason')).fill('pubblicità');
+  await onConsole(spam).getByRole('button', { name: it('console.remove'), exact: true }).click();
+  await onConsole(spam).getByRole('button', { name: it('console.removeYes') }).click();
+  for (const phone of [giulia, marco]) await noteCard(phone, spam).waitFor({ state: 'detached', timeout: 2_000 });
+  await onConsole(spam).waitFor({ state: 'detached', timeout: 2_000 });
+  t.diagnostic('removed: gone from both phones and the console');
+});
