@@ -16,8 +16,8 @@ export interface ClusterActions {
 interface Props {
   cluster: ClusterView;
   notes: NoteView[];
-  /** Every live cluster, for "Unisci a…". */
-  clusters: readonly ClusterView[];
+  /** Every live cluster, for "Unisci a…" and the notes' "Sposta in…". */
+  clusters: readonly { id: string; title: string }[];
   categories: readonly Category[];
   writable: boolean;
   voting: boolean;

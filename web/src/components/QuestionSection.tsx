@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { message, t, tCount, type Message } from '../i18n';
 import { dropIntent, dropTargetAttr, type DropTarget } from '../lib/dragDrop';
 import type { NoteView, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
@@ -92,18 +92,29 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
     }
   };
 
-  const noteActions: NoteActions = {
-    edit: edits.editNote,
-    setCategory: edits.setNoteCategory,
-    setAnonymous: edits.setNoteAnonymous,
-    remove: edits.deleteNote,
-    move: (noteId, clusterId) => move(noteId, clusterId, true),
-    newCluster: (noteId, title) => void newCluster([noteId], title),
-    addDot: (id) => dot(() => edits.addDot(id)),
-    removeDot: (id) => dot(() => edits.removeDot(id)),
-    handleProps: drag.handleProps,
-    swallowClick: drag.swallowClick,
-  };
+  // One actions object for the section's lifetime, reading the latest
+  // closures through a ref, so that memoised note cards are not redrawn
+  // just because this section was.
+  const latest = useRef({ edits, move, newCluster, dot, drag });
+  latest.current = { edits, move, newCluster, dot, drag };
+  const noteActions = useMemo<NoteActions>(
+    () => ({
+      edit: (id, text) => latest.current.edits.editNote(id, text),
+      setCategory: (id, c) => latest.current.edits.setNoteCategory(id, c),
+      setAnonymous: (id, a) => latest.current.edits.setNoteAnonymous(id, a),
+      remove: (id) => latest.current.edits.deleteNote(id),
+      move: (noteId, clusterId) => latest.current.move(noteId, clusterId, true),
+      newCluster: (noteId, title) => void latest.current.newCluster([noteId], title),
+      addDot: (id) => latest.current.dot(() => latest.current.edits.addDot(id)),
+      removeDot: (id) => latest.current.dot(() => latest.current.edits.removeDot(id)),
+      handleProps: (id) => latest.current.drag.handleProps(id),
+      swallowClick: () => latest.current.drag.swallowClick(),
+    }),
+    [],
+  );
+  // The "Sposta in…" choices change only when a group is made, renamed or goes.
+  const choiceKey = (view?.clusters ?? []).map((c) => `${c.id}\u0000${c.title}`).join('\u0001');
+  const clusterChoices = useMemo(() => (view?.clusters ?? []).map((c) => ({ id: c.id, title: c.title })), [choiceKey]);
   const clusterActions: ClusterActions = {
     rename: edits.renameCluster,
     merge: edits.mergeClusters,
@@ -150,7 +161,7 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
                   <ClusterCard
                     cluster={c}
                     notes={c.notes.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined)}
-                    clusters={view.clusters}
+                    clusters={clusterChoices}
                     categories={question.categories}
                     writable={writable}
                     voting={voting}
@@ -181,7 +192,7 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
                       categories={question.categories}
                       writable={writable}
                       voting={voting}
-                      clusters={view.clusters}
+                      clusters={clusterChoices}
                       actions={noteActions}
                       spotlighted={note.id === spotNote}
                     />
