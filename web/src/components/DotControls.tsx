@@ -43,7 +43,8 @@ export function DotControls({ title, myDots, votes, open, onAdd, onRemove }: Pro
             </span>
             {tCount('vote.mine', myDots)}
           </span>
-          <button type="button" class="dot-button" aria-label={t('vote.add', { title: name })} onClick={onAdd}>
+          {/* Stays focusable when no dots are left: pressing it says why. */}
+          <button type="button" class="dot-button dot-add" aria-label={t('vote.add', { title: name })} onClick={onAdd}>
             <span aria-hidden="true">+</span>
           </button>
         </div>

@@ -128,7 +128,10 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
   const loneDrop = writable ? dropTargetAttr({ kind: 'loose' }) : undefined;
 
   return (
-    <section class="question-section" aria-labelledby={headingId}>
+    <section
+      class={`question-section${view?.voting.open && view.voting.remaining === 0 ? ' dots-spent' : ''}`}
+      aria-labelledby={headingId}
+    >
       <h2 id={headingId} class="question-text">
         {question.text}
       </h2>
