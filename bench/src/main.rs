@@ -117,12 +117,15 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
         };
         ops::add_note(&mut client, &format!("n_new_{r}"), &me, &new)?;
         client.commit();
-        let changes: Vec<automerge::Change> = client.document().get_changes_added(&server);
+        let changes: Vec<automerge::Change> = server.get_changes_added(client.document());
         let t0 = Instant::now();
         let mut copy = server.clone();
         let t1 = Instant::now();
         copy.apply_changes(changes.clone())?;
         let added = server.get_changes_added(&copy);
+        if added.len() != 1 {
+            anyhow::bail!("expected one new change, got {}", added.len());
+        }
         policy::check(&server, &copy, &added, &Role::Participant(me.clone()), &ctx)
             .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
         let t2 = Instant::now();
@@ -133,8 +136,11 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     clone_us.sort_unstable();
     total_us.sort_unstable();
     let pct = |v: &[u64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    let board = tavolo_model::QuestionDoc::load(&server);
     println!(
-        "judge: {notes} notes in {clusters} clusters, {} changes in history, {} KiB saved",
+        "judge: {} notes in {} clusters, {} changes in history, {} KiB saved",
+        board.notes.len(),
+        board.clusters.len(),
         server.get_changes(&[]).len(),
         server.save().len() / 1024
     );
