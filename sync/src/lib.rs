@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`doc_id`]: automerge-repo document ids (bs58check) and `automerge:` URLs.
+//! - [`guard`]: inspection of incoming sync messages before automerge
+//!   sees them (sizes, inflation, operation counts, nesting, actors).
 //! - [`wire`]: the CBOR message codec (`join`, `peer`, `request`, `sync`,
 //!   `doc-unavailable`, `ephemeral`, `error`, `leave`, and Tavolo's
 //!   `tavolo/refused`).
@@ -19,6 +21,7 @@
 
 pub mod client;
 pub mod doc_id;
+pub mod guard;
 pub mod loopback;
 pub mod presence;
 pub mod room;
