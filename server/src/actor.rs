@@ -10,8 +10,8 @@
 //! message generated from the document as it is then.
 
 use crate::registry::{DocRole, SessionShared, SessionView};
-use crate::storage::{COMPACT_AFTER_CHANGES, Storage, StoredDoc};
-use automerge::Automerge;
+use crate::storage::{BadChunk, COMPACT_AFTER_CHANGES, ChunkRef, Storage, StoredDoc};
+use automerge::{Automerge, Change, ReadDoc};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +21,23 @@ use tavolo_sync::room::Received;
 use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId, Room, SyncKind};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 /// Capacity of a document actor's command queue.
 const COMMANDS: usize = 1024;
 /// Most commands handled before saving and flushing.
 const BATCH: usize = 256;
+/// First wait before saving again after a failed save; it doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(3);
+
+/// What the peers of a document are told while its changes cannot be saved.
+pub const SAVE_FAILING: &str =
+    "the server cannot save right now; your changes are kept and will be saved when it recovers";
+/// What a peer is told about a document whose stored data is damaged.
+pub const DAMAGED: &str = "this board's saved data is damaged, so the server will not show it (rather than show it empty); the damaged part is kept for repair, please tell the facilitator";
 
 /// Identifies one WebSocket connection (a peer id may reconnect on a new one).
 pub type ConnId = u64;
@@ -151,33 +162,151 @@ pub struct DocSetup {
     pub session: Arc<SessionShared>,
     pub storage: Storage,
     pub server_peer: PeerId,
-    pub stored: StoredDoc,
+    /// The document as loaded by [`load`].
+    pub doc: Automerge,
+    /// Changes stored after its snapshot (for compaction).
+    pub loose: usize,
 }
 
-/// Loads the document and starts its actor.
-pub fn spawn(setup: DocSetup) -> Result<DocHandle, String> {
+/// A stored document after checking every chunk.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The document built from every good chunk, or why there is no
+    /// document worth serving.
+    pub doc: Result<Automerge, String>,
+    /// Chunks to move to quarantine: damaged ones, and changes that depend
+    /// on a damaged or missing one.
+    pub bad: Vec<BadChunk>,
+    /// Good changes stored after the snapshot.
+    pub loose: usize,
+}
+
+/// Builds a document from what storage holds, checking each chunk: the
+/// snapshot must load (Automerge verifies its checksum and heads), each
+/// change must parse and hash to the hash it was saved under. A bad chunk
+/// is left out and reported in [`Loaded::bad`], as is every change that
+/// cannot apply without it. If what remains does not have the root shape
+/// of its role (a session, a roster, a question), there is no document:
+/// an empty board must never be served in place of a damaged one.
+pub fn load(role: DocRole, stored: StoredDoc) -> Loaded {
+    let mut bad = Vec::new();
+    let mut doc = match stored.snapshot {
+        Some(bytes) => match Automerge::load(&bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                bad.push(BadChunk {
+                    chunk: ChunkRef::Snapshot,
+                    data: bytes,
+                    reason: format!("damaged: snapshot does not load: {e}"),
+                });
+                Automerge::new()
+            }
+        },
+        None => Automerge::new(),
+    };
+    let mut good: Vec<(crate::storage::StoredChange, automerge::ChangeHash)> = Vec::new();
+    for stored_change in stored.changes {
+        let checked = Change::from_bytes(stored_change.data.clone())
+            .map_err(|e| format!("damaged: change does not parse: {e}"))
+            .and_then(|c| {
+                if c.hash().0.as_slice() == stored_change.hash.as_slice() {
+                    Ok(c)
+                } else {
+                    Err("damaged: change does not hash to the hash it was saved under".into())
+                }
+            });
+        match checked {
+            Ok(change) => {
+                let hash = change.hash();
+                match doc.apply_changes([change]) {
+                    Ok(()) => good.push((stored_change, hash)),
+                    Err(e) => bad.push(BadChunk {
+                        chunk: ChunkRef::Change {
+                            seq: stored_change.seq,
+                            hash: stored_change.hash.clone(),
+                        },
+                        data: stored_change.data,
+                        reason: format!("damaged: change does not apply: {e}"),
+                    }),
+                }
+            }
+            Err(reason) => bad.push(BadChunk {
+                chunk: ChunkRef::Change {
+                    seq: stored_change.seq,
+                    hash: stored_change.hash.clone(),
+                },
+                data: stored_change.data,
+                reason,
+            }),
+        }
+    }
+    // Changes still waiting for a dependency (one that was damaged, or the
+    // snapshot) are set aside too: compaction would otherwise drop them.
+    let mut loose = 0;
+    let mut orphans = false;
+    for (c, hash) in good {
+        if doc.get_change_by_hash(&hash).is_some() {
+            loose += 1;
+        } else {
+            orphans = true;
+            bad.push(BadChunk {
+                chunk: ChunkRef::Change {
+                    seq: c.seq,
+                    hash: c.hash,
+                },
+                data: c.data,
+                reason: "change depends on a change that is damaged or missing".into(),
+            });
+        }
+    }
+    if orphans {
+        // Drop automerge's queue of changes that cannot apply.
+        match Automerge::load(&doc.save()) {
+            Ok(d) => doc = d,
+            Err(e) => {
+                return Loaded {
+                    doc: Err(format!("document does not reload: {e}")),
+                    bad,
+                    loose,
+                };
+            }
+        }
+    }
+    let doc = if has_root_shape(role, &doc) {
+        Ok(doc)
+    } else if bad.is_empty() {
+        Err(format!("no stored {} document", role.as_str()))
+    } else {
+        Err(format!(
+            "what is left after setting aside {} damaged or dependent chunk(s) is not a {} document",
+            bad.len(),
+            role.as_str()
+        ))
+    };
+    Loaded { doc, bad, loose }
+}
+
+/// Whether a document has what every document of its role starts with.
+fn has_root_shape(role: DocRole, doc: &Automerge) -> bool {
+    use tavolo_model::read::get_map;
+    match role {
+        DocRole::Session => SessionDoc::load(doc).is_ok(),
+        DocRole::Roster => get_map(doc, &automerge::ROOT, "participants").is_some(),
+        DocRole::Question => get_map(doc, &automerge::ROOT, "notes").is_some(),
+    }
+}
+
+/// Starts the actor of a loaded document.
+pub fn spawn(setup: DocSetup) -> DocHandle {
     let DocSetup {
         id,
         role,
         session,
         storage,
         server_peer,
-        stored,
+        doc,
+        loose,
     } = setup;
-    let mut doc = match &stored.snapshot {
-        Some(bytes) => {
-            Automerge::load(bytes).map_err(|e| format!("snapshot does not load: {e}"))?
-        }
-        None => Automerge::new(),
-    };
-    for change in &stored.changes {
-        doc.load_incremental(change)
-            .map_err(|e| format!("stored change does not load: {e}"))?;
-    }
-    if stored.snapshot.is_none() && stored.changes.is_empty() {
-        return Err("document has no stored content".into());
-    }
-    let loose = stored.changes.len();
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
     let actor = DocActor {
@@ -189,13 +318,75 @@ pub fn spawn(setup: DocSetup) -> Result<DocHandle, String> {
         self_tx: tx,
         loose_changes: loose,
         pending_replies: Vec::new(),
+        saving: Vec::new(),
+        failing: false,
+        retry_at: None,
+        retry_delay: RETRY_FIRST,
     };
     if role == DocRole::Session {
         actor.publish_view();
     }
     let span = tracing::info_span!("doc", doc = %id, role = role.as_str());
     tokio::spawn(actor.run(rx).instrument(span));
-    Ok(handle)
+    handle
+}
+
+/// Starts the stand-in for a document that cannot be served: every peer
+/// that opens it gets an `error` message saying so — never a sync message,
+/// so never an empty document — and server-side changes and reads fail.
+pub fn spawn_damaged(id: DocumentId, reason: String) -> DocHandle {
+    let (tx, mut rx) = mpsc::channel::<DocCommand>(COMMANDS);
+    let handle = DocHandle { id, tx };
+    let span = tracing::info_span!("damaged_doc", doc = %id);
+    tokio::spawn(
+        async move {
+            let notice = Message::Error {
+                message: DAMAGED.to_string(),
+            }
+            .encode();
+            let mut peers: HashMap<PeerId, (ConnId, Outbox)> = HashMap::new();
+            while let Some(cmd) = rx.recv().await {
+                match cmd {
+                    DocCommand::Attach {
+                        conn, peer, outbox, ..
+                    } => {
+                        tracing::warn!(%peer, %reason, "a peer opened a damaged document");
+                        let _ = outbox.try_send(Outbound::Frames(vec![notice.clone()]));
+                        peers.insert(peer, (conn, outbox));
+                    }
+                    DocCommand::Sync { conn, peer, .. } => {
+                        if let Some((c, outbox)) = peers.get(&peer)
+                            && *c == conn
+                        {
+                            let _ = outbox.try_send(Outbound::Frames(vec![notice.clone()]));
+                        }
+                    }
+                    DocCommand::Detach { conn, peer } => {
+                        if peers.get(&peer).is_some_and(|(c, _)| *c == conn) {
+                            peers.remove(&peer);
+                        }
+                    }
+                    DocCommand::Change { reply, .. } => {
+                        let _ = reply.send(Err(format!("document {id} is damaged: {reason}")));
+                    }
+                    // Dropping `f` makes the reader fail: it never sees an
+                    // empty document.
+                    DocCommand::Read { .. }
+                    | DocCommand::Ephemeral { .. }
+                    | DocCommand::Drained { .. } => {}
+                }
+            }
+        }
+        .instrument(span),
+    );
+    handle
+}
+
+fn save_failing_notice() -> Vec<u8> {
+    Message::Error {
+        message: SAVE_FAILING.to_string(),
+    }
+    .encode()
 }
 
 struct PeerLink {
@@ -214,17 +405,34 @@ struct DocActor {
     self_tx: mpsc::Sender<DocCommand>,
     loose_changes: usize,
     pending_replies: Vec<oneshot::Sender<Result<(), String>>>,
+    /// Changes taken from the room and not yet durable (hash, bytes).
+    saving: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The last save failed; peers have been told.
+    failing: bool,
+    /// When to try saving again after a failure.
+    retry_at: Option<Instant>,
+    retry_delay: Duration,
 }
 
 impl DocActor {
     async fn run(mut self, mut rx: mpsc::Receiver<DocCommand>) {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            if rx.recv_many(&mut batch, BATCH).await == 0 {
-                break;
-            }
-            for cmd in batch.drain(..) {
-                self.handle(cmd);
+            // While saves fail the actor keeps taking commands (peers keep
+            // editing, their changes held), and retries when the timer fires.
+            let retry_at = self.retry_at;
+            tokio::select! {
+                n = rx.recv_many(&mut batch, BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for cmd in batch.drain(..) {
+                        self.handle(cmd);
+                    }
+                }
+                () = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                    self.retry_at = None;
+                }
             }
             self.save().await;
             self.flush();
@@ -245,6 +453,9 @@ impl DocActor {
                     self.room.remove_peer(&peer);
                 }
                 self.room.add_peer(peer.clone(), role);
+                if self.failing {
+                    let _ = outbox.try_send(Outbound::Frames(vec![save_failing_notice()]));
+                }
                 self.peers.insert(
                     peer,
                     PeerLink {
@@ -336,42 +547,70 @@ impl DocActor {
     }
 
     /// Makes accepted changes durable before anything reflecting them leaves.
+    /// A failed save keeps the changes (the room keeps holding every
+    /// message), tells the document's peers, and is retried with backoff.
     async fn save(&mut self) {
         if self.room.has_unsaved() {
-            let changes: Vec<(Vec<u8>, Vec<u8>)> = self
-                .room
-                .take_unsaved()
-                .into_iter()
-                .map(|mut c| (c.hash().0.to_vec(), c.bytes().into_owned()))
-                .collect();
-            let n = changes.len();
-            let mut delay = Duration::from_millis(50);
-            loop {
-                match self
-                    .storage
-                    .append_changes(self.room.id().to_string(), changes.clone())
-                    .await
-                {
-                    Ok(()) => break,
-                    Err(e) => {
-                        // Nothing leaves until this succeeds; keep trying.
-                        tracing::error!(error = %e, "saving changes failed, retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(5));
+            self.saving.extend(
+                self.room
+                    .take_unsaved()
+                    .into_iter()
+                    .map(|mut c| (c.hash().0.to_vec(), c.bytes().into_owned())),
+            );
+        }
+        if !self.saving.is_empty() {
+            if self.retry_at.is_some() {
+                return; // a retry is scheduled; new changes wait with the others
+            }
+            match self
+                .storage
+                .append_changes(self.room.id().to_string(), self.saving.clone())
+                .await
+            {
+                Ok(()) => {
+                    if self.failing {
+                        tracing::warn!(
+                            changes = self.saving.len(),
+                            "saving works again; held changes saved"
+                        );
+                    }
+                    self.failing = false;
+                    self.retry_delay = RETRY_FIRST;
+                    self.loose_changes += self.saving.len();
+                    self.saving.clear();
+                    self.room.saved();
+                    if self.role == DocRole::Session {
+                        self.publish_view();
+                    }
+                    if self.loose_changes >= COMPACT_AFTER_CHANGES {
+                        self.compact().await;
                     }
                 }
-            }
-            self.room.saved();
-            self.loose_changes += n;
-            if self.role == DocRole::Session {
-                self.publish_view();
-            }
-            if self.loose_changes >= COMPACT_AFTER_CHANGES {
-                self.compact().await;
+                Err(e) => {
+                    // Nothing leaves until this succeeds; keep trying.
+                    tracing::error!(
+                        error = %e,
+                        changes = self.saving.len(),
+                        retry_in_ms = self.retry_delay.as_millis() as u64,
+                        "saving changes failed; holding them and retrying"
+                    );
+                    if !self.failing {
+                        self.failing = true;
+                        let notice = save_failing_notice();
+                        for link in self.peers.values() {
+                            let _ = link.outbox.try_send(Outbound::Frames(vec![notice.clone()]));
+                        }
+                    }
+                    self.retry_at = Some(Instant::now() + self.retry_delay);
+                    self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+                    return;
+                }
             }
         }
-        for reply in self.pending_replies.drain(..) {
-            let _ = reply.send(Ok(()));
+        if !self.room.has_unsaved() {
+            for reply in self.pending_replies.drain(..) {
+                let _ = reply.send(Ok(()));
+            }
         }
     }
 

@@ -270,8 +270,43 @@ pub async fn templates() -> impl IntoResponse {
     Json(list)
 }
 
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz`: 200 `ok`, or 200 `degraded` when stored chunks were set
+/// aside in quarantine (damaged boards answer their peers with an error);
+/// 503 with `{"error": …}` while the database cannot be read or saving
+/// fails.
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let health = match state.storage.health().await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: storage unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "error": "storage is unavailable" })),
+            )
+                .into_response();
+        }
+    };
+    let quarantine = json!({
+        "chunks": health.quarantined_chunks,
+        "documents": health.quarantined_docs,
+    });
+    if health.write_failing {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "failing",
+                "error": "the server cannot save right now; changes are held and retried",
+                "quarantine": quarantine,
+            })),
+        )
+            .into_response();
+    }
+    let status = if health.quarantined_chunks > 0 {
+        "degraded"
+    } else {
+        "ok"
+    };
+    Json(json!({ "status": status, "quarantine": quarantine })).into_response()
 }
 
 pub async fn not_found() -> ApiError {

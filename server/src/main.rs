@@ -39,8 +39,13 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // When stderr is a file on a full disk, a failed log write must not
+        // become a panic (tracing-subscriber reports it with `eprintln!`,
+        // which panics) in the storage writer or a document actor.
+        .log_internal_errors(false)
         .init();
 
+    survive_file_size_limit();
     let storage = Storage::open(&options.data_dir)
         .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
     let listener = TcpListener::bind(options.addr)
@@ -86,6 +91,30 @@ async fn main() -> anyhow::Result<()> {
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A write past the file size limit (`RLIMIT_FSIZE`) raises SIGXFSZ, which
+/// kills the process by default. Caught, the write fails with `EFBIG`
+/// instead, and SQLite reports an I/O error that storage retries like a
+/// full disk.
+fn survive_file_size_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        // SIGXFSZ is 25 on the Linux architectures Tavolo is built for
+        // (x86_64, aarch64); tokio has no name for it.
+        const SIGXFSZ: i32 = 25;
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::from_raw(SIGXFSZ)) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        tracing::debug!("a write went past the file size limit");
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot catch SIGXFSZ"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

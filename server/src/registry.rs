@@ -93,6 +93,10 @@ pub struct SessionShared {
     pub view: watch::Sender<SessionView>,
     /// Who is connected, in memory only.
     pub presence: crate::presence::PresenceBoard,
+    /// Set when the session document's stored data is damaged: then every
+    /// document of the session answers with an error (its questions cannot
+    /// be judged without the session document's phases and locks).
+    pub damaged: std::sync::OnceLock<String>,
 }
 
 impl SessionShared {
@@ -196,6 +200,7 @@ impl Registry {
                     docs,
                     view,
                     presence: Default::default(),
+                    damaged: std::sync::OnceLock::new(),
                 });
                 // The session document's actor publishes the view as it loads.
                 self.doc(&shared, session_doc).await?;
@@ -223,18 +228,7 @@ impl Registry {
         };
         let cell = self.docs.entry(id).or_default().clone();
         let handle = cell
-            .get_or_try_init(|| async {
-                let stored = self.storage.load_doc(id.to_string()).await?;
-                actor::spawn(actor::DocSetup {
-                    id,
-                    role,
-                    session: session.clone(),
-                    storage: self.storage.clone(),
-                    server_peer: self.server_peer.clone(),
-                    stored,
-                })
-                .map_err(|reason| RegistryError::Corrupt { doc: id, reason })
-            })
+            .get_or_try_init(|| self.start_doc(session, id, role))
             .await;
         match handle {
             Ok(h) => Ok(h.clone()),
@@ -245,11 +239,74 @@ impl Registry {
         }
     }
 
+    /// Loads a document and starts its actor. Damaged chunks are moved to
+    /// quarantine first (a storage failure there fails the load, to be
+    /// tried again: a bad chunk must not stay live for compaction to drop).
+    /// A document with nothing worth serving gets the damaged stand-in.
+    async fn start_doc(
+        &self,
+        session: &Arc<SessionShared>,
+        id: DocumentId,
+        role: DocRole,
+    ) -> Result<DocHandle, RegistryError> {
+        if let Some(reason) = session.damaged.get() {
+            return Ok(actor::spawn_damaged(
+                id,
+                format!("its session document is damaged: {reason}"),
+            ));
+        }
+        let stored = self.storage.load_doc(id.to_string()).await?;
+        let loaded = actor::load(role, stored);
+        if !loaded.bad.is_empty() {
+            for b in &loaded.bad {
+                tracing::error!(
+                    session = %session.id,
+                    doc = %id,
+                    role = role.as_str(),
+                    chunk = ?chunk_name(&b.chunk),
+                    bytes = b.data.len(),
+                    reason = %b.reason,
+                    "stored chunk set aside in quarantine"
+                );
+            }
+            let moved = self
+                .storage
+                .quarantine(id.to_string(), loaded.bad, crate::now_ms())
+                .await?;
+            tracing::error!(session = %session.id, doc = %id, chunks = moved, "document had damaged stored data; see the quarantine table");
+        }
+        match loaded.doc {
+            Ok(doc) => Ok(actor::spawn(actor::DocSetup {
+                id,
+                role,
+                session: session.clone(),
+                storage: self.storage.clone(),
+                server_peer: self.server_peer.clone(),
+                doc,
+                loose: loaded.loose,
+            })),
+            Err(reason) => {
+                tracing::error!(session = %session.id, doc = %id, role = role.as_str(), %reason, "document cannot be served; peers get an error instead");
+                if role == DocRole::Session {
+                    let _ = session.damaged.set(reason.clone());
+                }
+                Ok(actor::spawn_damaged(id, reason))
+            }
+        }
+    }
+
     /// Handles of every running document actor (for shutdown).
     pub fn open_docs(&self) -> Vec<DocHandle> {
         self.docs
             .iter()
             .filter_map(|e| e.value().get().cloned())
             .collect()
+    }
+}
+
+fn chunk_name(c: &crate::storage::ChunkRef) -> String {
+    match c {
+        crate::storage::ChunkRef::Snapshot => "snapshot".into(),
+        crate::storage::ChunkRef::Change { seq, .. } => format!("change #{seq}"),
     }
 }

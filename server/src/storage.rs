@@ -10,6 +10,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,6 +27,10 @@ pub enum StorageError {
     Closed,
     #[error("storage task failed: {0}")]
     Join(String),
+    /// The database cannot be used: the file was replaced or damaged, or a
+    /// group commit failed (disk full, I/O error).
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
 }
 
 type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
@@ -41,6 +46,112 @@ pub struct Storage {
     writer: mpsc::Sender<WriteRequest>,
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Dropped after `reader` (field order): see [`FileGuard`].
+    guard: Arc<FileGuard>,
+    /// The last group commit failed (and nothing has committed since).
+    write_failing: Arc<AtomicBool>,
+}
+
+/// Makes sure the file SQLite has open is still the database at `path`.
+///
+/// SQLite keeps working on a file that was renamed over or unlinked (its
+/// writes then go to a file nobody will open again), and its page cache can
+/// hide garbage written over the file. Before every group commit and every
+/// read, the guard checks that `path` is still the file opened at start
+/// (same device and inode) and that it still starts with SQLite's header.
+/// It keeps its own descriptor open for the life of the process: closing a
+/// descriptor of a database file would drop SQLite's POSIX locks on it.
+#[derive(Debug)]
+struct FileGuard {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+impl FileGuard {
+    fn new(path: &Path) -> Result<Self, StorageError> {
+        let file = std::fs::File::open(path).map_err(|e| {
+            StorageError::Unavailable(format!("cannot open {}: {e}", path.display()))
+        })?;
+        let guard = Self {
+            path: path.to_path_buf(),
+            file,
+        };
+        guard.check()?;
+        Ok(guard)
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        let unavailable = |m: String| StorageError::Unavailable(m);
+        let at_path = std::fs::metadata(&self.path).map_err(|e| {
+            unavailable(format!(
+                "the database file {} is gone: {e}",
+                self.path.display()
+            ))
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let open = self
+                .file
+                .metadata()
+                .map_err(|e| unavailable(format!("cannot stat the open database file: {e}")))?;
+            if (open.dev(), open.ino()) != (at_path.dev(), at_path.ino()) {
+                return Err(unavailable(format!(
+                    "the database file {} was replaced while the server was running",
+                    self.path.display()
+                )));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = at_path;
+        let mut header = [0_u8; 16];
+        read_at(&self.file, &mut header)
+            .map_err(|e| unavailable(format!("cannot read the database file: {e}")))?;
+        if &header != SQLITE_HEADER {
+            return Err(unavailable(format!(
+                "the database file {} is damaged (it no longer starts with SQLite's header)",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, 0)
+}
+
+#[cfg(not(unix))]
+fn read_at(file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(0))?;
+    f.read_exact(buf)
+}
+
+/// Whether an SQLite error means the storage itself is failing (as opposed
+/// to a request that broke a constraint).
+pub fn is_fault(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => matches!(
+            f.code,
+            C::DiskFull
+                | C::SystemIoFailure
+                | C::NotADatabase
+                | C::DatabaseCorrupt
+                | C::CannotOpen
+                | C::ReadOnly
+                | C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::OutOfMemory
+        ),
+        _ => false,
+    }
 }
 
 impl std::fmt::Debug for Storage {
@@ -113,6 +224,21 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if !has_viewer {
         conn.execute_batch("ALTER TABLE tickets ADD COLUMN viewer INTEGER NOT NULL DEFAULT 0")?;
     }
+    // Stored chunks that failed their checksum (and changes that depended
+    // on them), moved out of `snapshots`/`changes` so that they are kept
+    // for repair but never loaded or compacted away.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            hash BLOB,
+            data BLOB NOT NULL,
+            reason TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS quarantine_by_doc ON quarantine(doc_id);",
+    )?;
     Ok(())
 }
 
@@ -131,7 +257,40 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 #[derive(Debug, Default)]
 pub struct StoredDoc {
     pub snapshot: Option<Vec<u8>>,
-    pub changes: Vec<Vec<u8>>,
+    pub changes: Vec<StoredChange>,
+}
+
+/// One row of a document's change log.
+#[derive(Debug, Clone)]
+pub struct StoredChange {
+    pub seq: i64,
+    /// The change's hash as computed when it was saved.
+    pub hash: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+/// A stored chunk that must not be loaded, and why.
+#[derive(Debug, Clone)]
+pub struct BadChunk {
+    pub chunk: ChunkRef,
+    pub data: Vec<u8>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChunkRef {
+    Snapshot,
+    Change { seq: i64, hash: Vec<u8> },
+}
+
+/// What `GET /healthz` reports about storage.
+#[derive(Debug, Clone, Default)]
+pub struct StorageHealth {
+    /// The last group commit failed.
+    pub write_failing: bool,
+    /// Rows in `quarantine`, and the documents they belong to.
+    pub quarantined_chunks: i64,
+    pub quarantined_docs: i64,
 }
 
 /// A session row.
@@ -179,19 +338,55 @@ impl Storage {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::Join(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("tavolo.sqlite3");
+        // A file that is not a database fails here (SQLITE_NOTADB) and is
+        // left as it is: the server refuses to start rather than serve
+        // boards it cannot read.
         let write_conn = open(&path)?;
         write_conn.execute_batch(SCHEMA)?;
         migrate(&write_conn)?;
         let reader = open(&path)?;
+        let guard = Arc::new(FileGuard::new(&path)?);
+        let write_failing = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel::<WriteRequest>(4096);
+        let writer = Writer {
+            guard: guard.clone(),
+            failing: write_failing.clone(),
+        };
         std::thread::Builder::new()
             .name("tavolo-storage-writer".into())
-            .spawn(move || writer_loop(write_conn, rx))
+            .spawn(move || writer_loop(write_conn, rx, writer))
             .map_err(|e| StorageError::Join(e.to_string()))?;
         Ok(Self {
             writer: tx,
             reader: Arc::new(Mutex::new(reader)),
             path,
+            guard,
+            write_failing,
+        })
+    }
+
+    /// Whether the last group commit failed.
+    pub fn write_failing(&self) -> bool {
+        self.write_failing.load(Ordering::Relaxed)
+    }
+
+    /// Storage's state for the health check: fails if the database cannot
+    /// be read.
+    pub async fn health(&self) -> Result<StorageHealth, StorageError> {
+        let write_failing = self.write_failing();
+        let (quarantined_chunks, quarantined_docs) = self
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*), count(DISTINCT doc_id) FROM quarantine",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .await?;
+        Ok(StorageHealth {
+            write_failing,
+            quarantined_chunks,
+            quarantined_docs,
         })
     }
 
@@ -221,10 +416,14 @@ impl Storage {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StorageError> {
         let reader = self.reader.clone();
+        let guard = self.guard.clone();
         tokio::task::spawn_blocking(move || {
             let conn = reader
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Never answer from a file that is no longer the database (or
+            // from a page cache hiding that the file was overwritten).
+            guard.check()?;
             f(&conn).map_err(StorageError::from)
         })
         .await
@@ -282,14 +481,69 @@ impl Storage {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let mut stmt =
-                conn.prepare_cached("SELECT data FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, hash, data FROM changes WHERE doc_id = ?1 ORDER BY seq",
+            )?;
             let changes = stmt
-                .query_map(params![doc_id], |r| r.get::<_, Vec<u8>>(0))?
+                .query_map(params![doc_id], |r| {
+                    Ok(StoredChange {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        data: r.get(2)?,
+                    })
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(StoredDoc { snapshot, changes })
         })
         .await
+    }
+
+    /// Moves chunks that must not be loaded out of a document's live rows
+    /// into `quarantine`, in one transaction: a chunk is either live or
+    /// quarantined, never lost in between. Returns how many were moved.
+    pub async fn quarantine(
+        &self,
+        doc_id: String,
+        bad: Vec<BadChunk>,
+        now_ms: i64,
+    ) -> Result<usize, StorageError> {
+        let moved = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = moved.clone();
+        self.write(move |tx| {
+            let mut n = 0;
+            for b in &bad {
+                let (kind, hash, removed) = match &b.chunk {
+                    ChunkRef::Snapshot => (
+                        "snapshot",
+                        None,
+                        tx.execute(
+                            "DELETE FROM snapshots WHERE doc_id = ?1 AND data = ?2",
+                            params![doc_id, b.data],
+                        )?,
+                    ),
+                    ChunkRef::Change { seq, hash } => (
+                        "change",
+                        Some(hash),
+                        tx.execute(
+                            "DELETE FROM changes WHERE doc_id = ?1 AND seq = ?2",
+                            params![doc_id, seq],
+                        )?,
+                    ),
+                };
+                if removed > 0 {
+                    tx.execute(
+                        "INSERT INTO quarantine (doc_id, kind, hash, data, reason, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![doc_id, kind, hash, b.data, b.reason, now_ms],
+                    )?;
+                    n += 1;
+                }
+            }
+            counter.store(n, Ordering::Relaxed);
+            Ok(())
+        })
+        .await?;
+        Ok(moved.load(Ordering::Relaxed))
     }
 
     pub async fn session_by_join_code(
@@ -462,7 +716,13 @@ pub fn insert_ticket(
     Ok(())
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
+/// What the writer thread shares with the handles.
+struct Writer {
+    guard: Arc<FileGuard>,
+    failing: Arc<AtomicBool>,
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>, shared: Writer) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -472,24 +732,39 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
                 Err(_) => break,
             }
         }
-        let outcome = run_group(&mut conn, &mut batch);
+        let outcome = run_group(&mut conn, &mut batch, &shared.guard);
         match outcome {
             Ok(results) => {
+                // A request that failed for the storage's sake (not its own)
+                // counts as a failing write too.
+                let faulty = results
+                    .iter()
+                    .any(|r| matches!(r, Err(StorageError::Sqlite(e)) if is_fault(e)));
+                if shared.failing.swap(faulty, Ordering::Relaxed) && !faulty {
+                    tracing::warn!("storage writes succeed again");
+                }
                 for (req, result) in batch.drain(..).zip(results) {
                     let _ = req.reply.send(result);
                 }
             }
             Err(e) => {
+                // Nothing of the group is on disk; every caller is told and
+                // decides (document actors retry, HTTP calls answer 503).
+                shared.failing.store(true, Ordering::Relaxed);
                 tracing::error!(error = %e, writes = batch.len(), "group commit failed");
-                let msg = e.to_string();
+                let msg = match e {
+                    StorageError::Unavailable(m) => m,
+                    other => other.to_string(),
+                };
                 for req in batch.drain(..) {
-                    let _ = req
-                        .reply
-                        .send(Err(StorageError::Join(format!("commit failed: {msg}"))));
+                    let _ = req.reply.send(Err(StorageError::Unavailable(msg.clone())));
                 }
             }
         }
     }
+    // SQLite's connection closes before the guard's descriptor does.
+    drop(conn);
+    drop(shared);
     tracing::debug!("storage writer stopped");
 }
 
@@ -498,7 +773,8 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>) {
 fn run_group(
     conn: &mut Connection,
     batch: &mut [WriteRequest],
-) -> rusqlite::Result<Vec<Result<(), StorageError>>> {
+    guard: &FileGuard,
+) -> Result<Vec<Result<(), StorageError>>, StorageError> {
     let mut tx = conn.transaction()?;
     let mut results = Vec::with_capacity(batch.len());
     for req in batch.iter_mut() {
@@ -515,6 +791,9 @@ fn run_group(
             }
         }
     }
+    // Commit nothing into a file that is no longer the database: the
+    // transaction rolls back when dropped.
+    guard.check()?;
     tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
     tx.commit()?;
     Ok(results)
@@ -540,7 +819,8 @@ mod tests {
             .await
             .unwrap();
         let loaded = storage.load_doc("d".into()).await.unwrap();
-        assert_eq!(loaded.changes, vec![vec![10], vec![20]]);
+        let data = |d: &StoredDoc| d.changes.iter().map(|c| c.data.clone()).collect::<Vec<_>>();
+        assert_eq!(data(&loaded), vec![vec![10], vec![20]]);
         storage.compact("d".into(), vec![99], 1).await.unwrap();
         storage
             .append_changes("d".into(), vec![(vec![3], vec![30])])
@@ -550,7 +830,57 @@ mod tests {
         let reopened = Storage::open(dir.path()).unwrap();
         let loaded = reopened.load_doc("d".into()).await.unwrap();
         assert_eq!(loaded.snapshot, Some(vec![99]));
-        assert_eq!(loaded.changes, vec![vec![30]]);
+        assert_eq!(data(&loaded), vec![vec![30]]);
+    }
+
+    #[tokio::test]
+    async fn quarantine_moves_chunks_out_of_the_live_tables_and_migration_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage
+            .write(|tx| insert_snapshot(tx, "d", &[7, 7], 1))
+            .await
+            .unwrap();
+        storage
+            .append_changes("d".into(), vec![(vec![1], vec![10]), (vec![2], vec![20])])
+            .await
+            .unwrap();
+        let loaded = storage.load_doc("d".into()).await.unwrap();
+        let first = loaded.changes[0].clone();
+        let bad = vec![
+            BadChunk {
+                chunk: ChunkRef::Snapshot,
+                data: vec![7, 7],
+                reason: "damaged: test".into(),
+            },
+            BadChunk {
+                chunk: ChunkRef::Change {
+                    seq: first.seq,
+                    hash: first.hash.clone(),
+                },
+                data: first.data.clone(),
+                reason: "damaged: test".into(),
+            },
+        ];
+        assert_eq!(
+            storage
+                .quarantine("d".into(), bad.clone(), 5)
+                .await
+                .unwrap(),
+            2
+        );
+        // Moving the same chunks again moves nothing (they are gone).
+        assert_eq!(storage.quarantine("d".into(), bad, 6).await.unwrap(), 0);
+        let loaded = storage.load_doc("d".into()).await.unwrap();
+        assert!(loaded.snapshot.is_none());
+        assert_eq!(loaded.changes.len(), 1);
+        let health = storage.health().await.unwrap();
+        assert_eq!((health.quarantined_chunks, health.quarantined_docs), (2, 1));
+        assert!(!health.write_failing);
+        drop(storage);
+        // Opening again runs the migration again, harmlessly.
+        let reopened = Storage::open(dir.path()).unwrap();
+        assert_eq!(reopened.health().await.unwrap().quarantined_chunks, 2);
     }
 
     #[tokio::test]

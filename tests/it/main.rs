@@ -3,6 +3,7 @@
 mod api;
 mod crash;
 mod facilitation;
+mod faults;
 mod helpers;
 mod interop;
 mod lifecycle;
