@@ -11,6 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tavolo_sync::guard::{Guard, GuardError, Limits};
 use tavolo_sync::wire::{DocMessage, EphemeralMessage, PeerMetadata};
 use tavolo_sync::{DocumentId, Message, PROTOCOL_V1, PeerId, SyncKind};
 use tokio::sync::mpsc;
@@ -19,6 +20,12 @@ use tracing::Instrument;
 
 /// Frames queued for one connection before its documents mark it busy.
 const OUTBOX: usize = 32;
+/// A peer that has not taken a frame for this long is not reading: closed.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Incoming messages: a burst of this many, then this many per second.
+/// (An honest client opening a whole session sends a few dozen at once.)
+const INCOMING_BURST: f64 = 600.0;
+const INCOMING_PER_SECOND: f64 = 100.0;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(45);
@@ -43,6 +50,14 @@ pub enum CloseReason {
     TextFrame,
     /// The server could not load what the peer asked for.
     ServerError(String),
+    /// The guard refused a sync message (too large, too many operations…).
+    Guard(GuardError),
+    /// More messages than any honest client sends.
+    Flood,
+    /// The peer stopped reading what it is sent.
+    SlowConsumer,
+    /// The same participant connected again elsewhere.
+    Replaced,
 }
 
 impl CloseReason {
@@ -56,6 +71,10 @@ impl CloseReason {
             CloseReason::TextFrame => 4003,
             CloseReason::JoinTimeout => 4004,
             CloseReason::Unresponsive => 4008,
+            CloseReason::Guard(e) => e.close_code(),
+            CloseReason::SlowConsumer => 4014,
+            CloseReason::Replaced => 4015,
+            CloseReason::Flood => 4029,
         }
     }
 
@@ -69,6 +88,10 @@ impl CloseReason {
             CloseReason::TextFrame => "text frames are not part of the protocol".into(),
             CloseReason::JoinTimeout => "no join message received".into(),
             CloseReason::Unresponsive => "no pong received".into(),
+            CloseReason::Guard(e) => truncate(&e.to_string(), 120),
+            CloseReason::Flood => "too many messages".into(),
+            CloseReason::SlowConsumer => "not reading what the server sends".into(),
+            CloseReason::Replaced => "opened in another window or device".into(),
         }
     }
 }
@@ -185,13 +208,15 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             return reason;
         }
     };
-    // Counted as present from here until this function returns.
-    let _here = crate::presence::arrive(
+    // Counted as present from here until this function returns; an older
+    // connection of the same participant is told to close.
+    let (_here, replaced) = crate::presence::arrive(
         shared.clone(),
         conn,
         grant.role.clone(),
         grant.attendance.clone(),
     );
+    let mut replaced = futures_util::FutureExt::fuse(replaced);
     let mut presence = shared.presence.subscribe();
     // Presence is sent once the peer has the session document open.
     let mut presence_on = false;
@@ -204,7 +229,9 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         peer,
         outbox: out_tx,
         attached: HashMap::new(),
+        guard: Guard::new(Limits::default()),
     };
+    let mut bucket = TokenBucket::new(INCOMING_BURST, INCOMING_PER_SECOND);
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
@@ -217,14 +244,17 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 match frame {
                     None | Some(Err(_)) => break CloseReason::PeerLeft,
                     Some(Ok(WsMessage::Binary(bytes))) => {
+                        if !bucket.take(Instant::now()) {
+                            break CloseReason::Flood;
+                        }
                         let reply = match Message::decode(&bytes) {
                             Ok(msg) => session.handle(msg).await,
                             Err(e) => Err(CloseReason::Protocol(e.to_string())),
                         };
                         match reply {
                             Ok(frames) => {
-                                if send_all(&mut sink, frames).await.is_err() {
-                                    break CloseReason::PeerLeft;
+                                if let Err(reason) = send_all(&mut sink, frames).await {
+                                    break reason;
                                 }
                             }
                             Err(reason) => break reason,
@@ -241,16 +271,19 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             }
             Some(out) = out_rx.recv() => {
                 let Outbound::Frames(frames) = out;
-                if send_all(&mut sink, frames).await.is_err() {
-                    break CloseReason::PeerLeft;
+                if let Err(reason) = send_all(&mut sink, frames).await {
+                    break reason;
                 }
             }
+            Ok(()) = &mut replaced => break CloseReason::Replaced,
             _ = ping.tick() => {
                 if last_heard.elapsed() > DEAD_AFTER {
                     break CloseReason::Unresponsive;
                 }
-                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                    break CloseReason::PeerLeft;
+                match timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Vec::new().into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break CloseReason::PeerLeft,
+                    Err(_) => break CloseReason::SlowConsumer,
                 }
             }
             Ok(()) = presence.changed(), if presence_on => {
@@ -262,29 +295,66 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     shared.session_doc,
                     &now,
                 );
-                if send_all(&mut sink, vec![frame]).await.is_err() {
-                    break CloseReason::PeerLeft;
+                if let Err(reason) = send_all(&mut sink, vec![frame]).await {
+                    break reason;
                 }
             }
             () = shutdown.cancelled() => break CloseReason::ShuttingDown,
         }
     };
     session.detach_all().await;
-    if reason != CloseReason::PeerLeft {
+    if !matches!(reason, CloseReason::PeerLeft | CloseReason::SlowConsumer) {
         let (_, frame) = close(reason.clone());
-        let _ = sink.send(frame).await;
+        let _ = timeout(SEND_TIMEOUT, sink.send(frame)).await;
     }
-    let _ = sink.close().await;
+    // A peer that does not read would hold the close handshake forever.
+    let _ = timeout(Duration::from_secs(1), sink.close()).await;
     reason
 }
 
-/// Sends frames in order; fails when the socket is gone.
+/// Incoming-message allowance: `burst` at once, refilled at `rate` a second.
+struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(burst: f64, rate: f64) -> Self {
+        Self {
+            tokens: burst,
+            burst,
+            rate,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Sends frames in order; fails when the socket is gone, or when the peer
+/// has not taken a frame for [`SEND_TIMEOUT`] (it stopped reading).
 async fn send_all(
     sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
     frames: Vec<Vec<u8>>,
-) -> Result<(), axum::Error> {
+) -> Result<(), CloseReason> {
     for f in frames {
-        sink.send(WsMessage::Binary(f.into())).await?;
+        match timeout(SEND_TIMEOUT, sink.send(WsMessage::Binary(f.into()))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(CloseReason::PeerLeft),
+            Err(_) => return Err(CloseReason::SlowConsumer),
+        }
     }
     Ok(())
 }
@@ -312,6 +382,7 @@ struct Conn<'a> {
     peer: PeerId,
     outbox: mpsc::Sender<Outbound>,
     attached: HashMap<DocumentId, DocHandle>,
+    guard: Guard,
 }
 
 impl Conn<'_> {
@@ -380,6 +451,11 @@ impl Conn<'_> {
     }
 
     async fn sync(&mut self, m: DocMessage, kind: SyncKind) -> Result<Vec<Vec<u8>>, CloseReason> {
+        // Before anything else sees it, and before the document is opened.
+        if let Err(e) = self.guard.check_sync(&m.data) {
+            tracing::info!(peer = %self.peer, error = %e, "sync message refused by the guard");
+            return Err(CloseReason::Guard(e));
+        }
         let Some(handle) = self.doc(m.document_id).await? else {
             return Ok(self.unavailable(m.document_id));
         };

@@ -50,6 +50,11 @@ use tokio_util::task::TaskTracker;
 pub const MAX_CLIENT_MESSAGE: usize = 1 << 20;
 /// Bytes the server reads from a socket at a time (allocated per socket).
 pub const READ_BUFFER: usize = 8 * 1024;
+/// Outgoing bytes buffered before a write is pushed to the socket, and the
+/// most one connection may hold unsent (a peer that stops reading is then
+/// closed by its send timeout, not left to grow).
+pub const WRITE_BUFFER: usize = 16 * 1024;
+pub const MAX_WRITE_BUFFER: usize = 1 << 20;
 /// Largest API request body.
 pub const MAX_API_BODY: usize = 64 * 1024;
 
@@ -142,6 +147,8 @@ async fn sync_upgrade(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| {
             tracker.track_future(connection::serve(socket, state, grant, conn))
         })

@@ -1,6 +1,7 @@
 //! Who is connected to each session, kept in memory only.
 //!
-//! A connection [`arrive`]s once its handshake is done and leaves when its
+//! A connection [`arrive`]s once its handshake is done (closing any older
+//! connection of the same participant) and leaves when its
 //! [`Here`] guard drops, whatever way the connection ended. Every change
 //! publishes a new [`Presence`] on the session's watch channel; each
 //! connection forwards the latest one to its peer as an `ephemeral` message
@@ -16,12 +17,21 @@ use tavolo_model::Role;
 use tavolo_sync::presence::{Presence, PresentParticipant};
 use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+
+/// One connection as the board knows it.
+#[derive(Debug)]
+struct Entry {
+    role: Role,
+    attendance: Option<String>,
+    /// Tells the connection to close (the participant connected again).
+    replace: Option<oneshot::Sender<()>>,
+}
 
 /// One session's connections.
 #[derive(Debug)]
 pub struct PresenceBoard {
-    conns: Mutex<HashMap<ConnId, (Role, Option<String>)>>,
+    conns: Mutex<HashMap<ConnId, Entry>>,
     tx: watch::Sender<Arc<Presence>>,
 }
 
@@ -39,11 +49,14 @@ impl PresenceBoard {
         self.tx.subscribe()
     }
 
-    fn update(&self, f: impl FnOnce(&mut HashMap<ConnId, (Role, Option<String>)>)) {
+    fn update(&self, f: impl FnOnce(&mut HashMap<ConnId, Entry>)) {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conns);
         let mut p = Presence::default();
-        for (role, attendance) in conns.values() {
+        for Entry {
+            role, attendance, ..
+        } in conns.values()
+        {
             match role {
                 Role::Participant(id) => {
                     p.participants
@@ -70,16 +83,37 @@ pub struct Here {
     conn: ConnId,
 }
 
+/// Registers a connection. The receiver fires when the same participant
+/// connects again elsewhere: this connection must then close (one live
+/// connection per participant, so two tabs never write over each other and
+/// a stolen ticket shows up).
 pub fn arrive(
     session: Arc<SessionShared>,
     conn: ConnId,
     role: Role,
     attendance: Option<String>,
-) -> Here {
+) -> (Here, oneshot::Receiver<()>) {
+    let (tx, rx) = oneshot::channel();
     session.presence.update(|c| {
-        c.insert(conn, (role, attendance));
+        if let Role::Participant(me) = &role {
+            for e in c.values_mut() {
+                if matches!(&e.role, Role::Participant(p) if p == me)
+                    && let Some(replace) = e.replace.take()
+                {
+                    let _ = replace.send(());
+                }
+            }
+        }
+        c.insert(
+            conn,
+            Entry {
+                role,
+                attendance,
+                replace: Some(tx),
+            },
+        );
     });
-    Here { session, conn }
+    (Here { session, conn }, rx)
 }
 
 impl Drop for Here {

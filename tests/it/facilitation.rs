@@ -236,8 +236,14 @@ async fn presence_counts_people_by_attendance_and_drops_those_who_leave() {
     let v = r.api.projector(&s).await.unwrap();
     let mut fac = connect(&r.server, &f).await;
     let _projector = connect(&r.server, &v).await;
-    let _anna = connect(&r.server, &a).await;
+    let mut anna = connect(&r.server, &a).await;
+    // Anna opens the board again (another tab, or her phone after the
+    // laptop): the first connection is told so and closed.
     let _anna_again = connect(&r.server, &a).await;
+    assert_eq!(
+        anna.closed(WAIT).await.unwrap(),
+        (4015, "opened in another window or device".to_string())
+    );
     let bruno = connect(&r.server, &b).await;
     let anna_id = a.participant_id.clone().unwrap();
     fac.pump_until(WAIT, |c| {
@@ -247,7 +253,7 @@ async fn presence_counts_people_by_attendance_and_drops_those_who_leave() {
                 && p.facilitators == 1
                 && p.participants
                     .get(&anna_id)
-                    .is_some_and(|e| e.connections == 2)
+                    .is_some_and(|e| e.connections == 1)
         })
     })
     .await

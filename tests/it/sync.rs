@@ -122,7 +122,7 @@ async fn a_participants_change_to_the_session_document_never_reaches_another_pee
 #[tokio::test]
 async fn a_note_with_another_participants_author_is_refused() {
     let r = spawn_server().await;
-    let (_s, a, b) = session_and_two(&r.api).await;
+    let (s, a, b) = session_and_two(&r.api).await;
     let mut anna = connect(&r.server, &a).await;
     let mut bruno = connect(&r.server, &b).await;
     let q = first_question(&anna, a.session_doc);
@@ -150,7 +150,7 @@ async fn a_note_with_another_participants_author_is_refused() {
     // Bruno writes a marker after the refusal; a fresh connection (the
     // server's state) sees the marker and not the forged note.
     add_note(&mut bruno, q, &bruno_id, "n_marker", "marker").await;
-    let mut observer = bruno_copy(&r, &b).await;
+    let mut observer = observer(&r, &s).await;
     observer
         .pump_until(WAIT, |c| {
             note_texts(c.doc(q)).contains(&"marker".to_string())
@@ -178,8 +178,11 @@ async fn a_note_with_another_participants_author_is_refused() {
         .unwrap();
 }
 
-async fn bruno_copy(r: &Running, b: &tavolo_tests::Ticket) -> SyncClient {
-    let mut c = connect(&r.server, b).await;
+/// A fresh reader of the server's state: another participant (a second
+/// connection of Bruno's would close his first).
+async fn observer(r: &Running, s: &tavolo_tests::Session) -> SyncClient {
+    let b = r.api.join(&s.join_code, "Osservatrice").await.unwrap();
+    let mut c = connect(&r.server, &b).await;
     let q = first_question(&c, b.session_doc);
     open_question(&mut c, q).await;
     c

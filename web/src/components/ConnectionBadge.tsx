@@ -7,6 +7,7 @@ const LABELS: Record<ConnectionStatus, MessageKey> = {
   reconnecting: 'connection.reconnecting',
   offline: 'connection.offline',
   rejected: 'connection.offline',
+  replaced: 'connection.replaced',
 };
 
 /** Whether edits are reaching the others right now; the word says it, the dot only decorates. */

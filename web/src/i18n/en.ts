@@ -87,6 +87,7 @@ export const en: Record<MessageKey, string> = {
   'connection.connecting': 'Connecting…',
   'connection.connected': 'Connected',
   'connection.reconnecting': 'Reconnecting…',
+  'connection.replaced': 'Paused',
   'connection.offline': 'Offline',
 
   'board.greeting': 'Hello, {name}',
@@ -99,6 +100,9 @@ export const en: Record<MessageKey, string> = {
   'board.noNotes': 'No notes yet.',
   'board.notes.one': '{count} note',
   'board.notes.other': '{count} notes',
+  'board.replacedHeading': 'Tavolo is open in another window or device',
+  'board.replacedText': 'So that nothing is written twice, this one is paused.',
+  'board.replacedButton': 'Use Tavolo here',
   'board.rejoinHeading': 'Access no longer valid',
   'board.rejoinText': 'Your access to this session has expired or is no longer valid. Join again with the code.',
   'board.rejoinButton': 'Join again',

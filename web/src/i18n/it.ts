@@ -86,6 +86,7 @@ export const it = {
   'connection.connecting': 'Connessione…',
   'connection.connected': 'Connesso',
   'connection.reconnecting': 'Riconnessione…',
+  'connection.replaced': 'In pausa',
   'connection.offline': 'Offline',
 
   'board.greeting': 'Ciao, {name}',
@@ -98,6 +99,9 @@ export const it = {
   'board.noNotes': 'Ancora nessuna nota.',
   'board.notes.one': '{count} nota',
   'board.notes.other': '{count} note',
+  'board.replacedHeading': "Tavolo è aperto in un'altra finestra o su un altro dispositivo",
+  'board.replacedText': 'Per non scrivere due volte, qui la connessione è in pausa.',
+  'board.replacedButton': 'Usa Tavolo qui',
   'board.rejoinHeading': 'Accesso non più valido',
   'board.rejoinText': 'Il tuo accesso a questa sessione è scaduto o non è più valido. Entra di nuovo con il codice.',
   'board.rejoinButton': 'Entra di nuovo',

@@ -146,9 +146,9 @@ class FakeSocket implements SocketLike {
   deliver(...bytes: number[]) {
     this.onmessage?.({ data: new Uint8Array(bytes).buffer });
   }
-  drop() {
+  drop(code = 1006, reason = '') {
     this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: '' });
+    this.onclose?.({ code, reason });
   }
 }
 
@@ -407,6 +407,18 @@ describe('Connection', () => {
     last().drop();
     vi.advanceTimersByTime(500);
     expect(ticketRejected).not.toHaveBeenCalled();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('waits for the person when another window took over, and takes back over on request', () => {
+    const { sockets, last, connection } = setup();
+    connection.start();
+    last().open();
+    last().drop(4015, 'opened in another window or device');
+    expect(connection.status).toBe('replaced');
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+    connection.resume();
     expect(sockets).toHaveLength(2);
   });
 

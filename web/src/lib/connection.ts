@@ -20,7 +20,12 @@ export type ConnectionStatus =
   /** The device says it has no network; still retrying. */
   | 'offline'
   /** The server turned the ticket away: retrying cannot help. */
-  | 'rejected';
+  | 'rejected'
+  /** The same person opened Tavolo in another window or device, which took over. */
+  | 'replaced';
+
+/** Close code: the participant connected again elsewhere (see the server's CloseReason). */
+export const CLOSE_REPLACED = 4015;
 
 /** The part of a WebSocket this file uses (a fake in tests). */
 export interface SocketLike {
@@ -104,6 +109,14 @@ export class Connection {
     this.started = true;
     this.client.open(this.sessionDoc);
     this.unwatch = this.environment.watch((event) => this.onEnvironment(event));
+    this.connect();
+  }
+
+  /** Takes the session back after another window took over ('replaced'). */
+  resume(): void {
+    if (this.stopped || this.socket) return;
+    this.clearRetry();
+    this.failures = 0;
     this.connect();
   }
 
@@ -325,7 +338,7 @@ export class Connection {
     this.socketOpened = false;
     socket.onopen = () => this.onOpen(socket);
     socket.onmessage = (event) => this.onMessage(socket, event.data);
-    socket.onclose = () => void this.onClose(socket);
+    socket.onclose = (event) => void this.onClose(socket, event?.code);
     // An error is always followed by close, which does the work.
     socket.onerror = () => {};
     this.handshakeTimer = setTimeout(() => {
@@ -387,13 +400,19 @@ export class Connection {
     if (notify) this.changed();
   }
 
-  private async onClose(socket: SocketLike): Promise<void> {
+  private async onClose(socket: SocketLike, code?: number): Promise<void> {
     if (socket !== this.socket) return;
     this.detach(socket);
     this.socket = null;
     this.clearHandshake();
     this.client.disconnected();
     if (this.stopped) return;
+    if (code === CLOSE_REPLACED) {
+      // Another window took over: reconnecting would take it back, and the
+      // two would push each other out forever. Wait for the person.
+      this.setStatus('replaced');
+      return;
+    }
     if (!this.socketOpened && this.options.ticketRejected) {
       const rejected = await this.options.ticketRejected();
       if (this.stopped) return;
@@ -429,7 +448,7 @@ export class Connection {
 
   private onEnvironment(event: 'online' | 'offline' | 'visible'): void {
     if (event === 'offline') {
-      if (this.currentStatus !== 'rejected') this.setStatus('offline');
+      if (this.currentStatus !== 'rejected' && this.currentStatus !== 'replaced') this.setStatus('offline');
       return;
     }
     if (this.retryTimer !== null) {

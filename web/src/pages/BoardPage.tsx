@@ -7,6 +7,7 @@ import { PhaseTimer } from '../components/PhaseTimer';
 import { QuestionSection, type QuestionEdits } from '../components/QuestionSection';
 import type { Connection } from '../lib/connection';
 import { RefusalNotice } from '../components/RefusalNotice';
+import { ReplacedNotice } from '../components/ReplacedNotice';
 import { TopBar } from '../components/TopBar';
 import { t } from '../i18n';
 import { useServerClock } from '../lib/clock';
@@ -166,6 +167,7 @@ export function BoardPage({ code }: { code: string }) {
           </Notice>
         )}
         {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
+        {status === 'replaced' && connection && <ReplacedNotice onResume={() => connection.resume()} />}
         {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
         {/* Always in the page, so the announcement is heard when it fills. */}
         <div class="phase-change" role="status">
