@@ -208,7 +208,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 async fn delivery(clients: usize, rate: f64, seconds: u64, observers: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let server = ServerProcess::start(dir.path()).await?;
+    let server = ServerProcess::start_with(dir.path(), &["--no-rate-limits"]).await?;
     let pid = server.pid().context("server pid")?;
     let api = server.api();
     let session = api.create_session().await?;

@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //!
+//! - [`access`]: per-IP rate limits and the Origin allowlist.
 //! - [`api`]: the contract's HTTP calls and `ApiError`.
 //! - [`sessions`]: creating sessions from templates, joining, tickets.
 //! - [`connection`]: one task per WebSocket (handshake, `select!` loop,
@@ -16,6 +17,7 @@
 //! - [`storage`]: SQLite with group commit.
 //! - [`web`]: the built web app and its routes.
 
+pub mod access;
 pub mod actor;
 pub mod api;
 pub mod connection;
@@ -76,11 +78,17 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// The built web app (`web/dist`).
     pub web_dir: PathBuf,
+    /// Rate limits and allowed origins.
+    pub access: access::Access,
     next_conn: AtomicU64,
 }
 
 impl AppState {
     pub fn new(storage: Storage, web_dir: PathBuf) -> Arc<Self> {
+        Self::with_access(storage, web_dir, access::Access::new(Vec::new(), true))
+    }
+
+    pub fn with_access(storage: Storage, web_dir: PathBuf, access: access::Access) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
         Arc::new(Self {
             registry: Registry::new(storage.clone(), server_peer),
@@ -88,6 +96,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             web_dir,
+            access,
             next_conn: AtomicU64::new(1),
         })
     }
@@ -107,6 +116,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/sync", get(sync_upgrade))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .with_state(state)
 }
 

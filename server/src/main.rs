@@ -25,6 +25,19 @@ struct Options {
     /// template and print its join code, facilitator and projector links.
     #[arg(long, env = "TAVOLO_DEMO")]
     demo: bool,
+    /// Origins (besides the server's own) whose pages may use this server,
+    /// e.g. `https://tavolo.example` behind a proxy; comma-separated in the
+    /// environment.
+    #[arg(
+        long = "allowed-origin",
+        env = "TAVOLO_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
+    /// Turn off the per-IP rate limits (load tests; or when a proxy in front
+    /// applies its own).
+    #[arg(long, env = "TAVOLO_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
     /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
     /// that start the server on port 0).
     #[arg(long, hide = true)]
@@ -87,7 +100,11 @@ async fn main() -> anyhow::Result<()> {
     if !options.web_dir.join("index.html").exists() {
         tracing::warn!(web_dir = %options.web_dir.display(), "the web app is not built; pages will say so");
     }
-    let state = AppState::new(storage, options.web_dir.clone());
+    let access = tavolo_server::access::Access::new(
+        options.allowed_origins.clone(),
+        !options.no_rate_limits,
+    );
+    let state = AppState::with_access(storage, options.web_dir.clone(), access);
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
