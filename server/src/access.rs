@@ -100,7 +100,7 @@ impl Access {
             return true;
         };
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if self.allowed_origins.iter().any(|o| *o == origin) {
+        if self.allowed_origins.contains(&origin) {
             return true;
         }
         // Same origin: the Origin's host[:port] is the Host the request went to.
