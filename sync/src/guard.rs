@@ -203,7 +203,11 @@ impl Guard {
         if ops > l.max_ops_per_change {
             return Err(GuardError::TooManyOps("change"));
         }
-        let change = Change::from_bytes(chunk.to_vec())
+        // automerge 0.12's change parser panics on some malformed columns
+        // instead of failing (an object id counter above u32::MAX unwraps in
+        // `OpId::new`, found by fuzz/guard): such a change is malformed.
+        let change = std::panic::catch_unwind(|| Change::from_bytes(chunk.to_vec()))
+            .map_err(|_| GuardError::Malformed("change does not decode"))?
             .map_err(|_| GuardError::Malformed("change does not decode"))?;
         if change.len() > l.max_ops_per_change {
             return Err(GuardError::TooManyOps("change"));
@@ -211,7 +215,11 @@ impl Guard {
         if change.other_actor_ids().len() > l.max_actors_per_connection {
             return Err(GuardError::TooManyActors(l.max_actors_per_connection));
         }
-        check_depth(&change, l.max_depth)?;
+        // Expanding the operations goes through the same column readers.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_depth(&change, l.max_depth)
+        }))
+        .map_err(|_| GuardError::Malformed("change does not decode"))??;
         Ok(change)
     }
 }
