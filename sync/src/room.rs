@@ -41,6 +41,7 @@ use tavolo_model::policy::{self, PolicyContext, Refusal, RefusalCode, Role};
 
 /// Chunk type byte of an automerge storage chunk (after 4 magic + 4 checksum bytes).
 const CHUNK_TYPE_OFFSET: usize = 8;
+const CHUNK_TYPE_DOCUMENT: u8 = 0;
 const CHUNK_TYPE_CHANGE: u8 = 1;
 const CHUNK_TYPE_COMPRESSED_CHANGE: u8 = 2;
 
@@ -392,6 +393,17 @@ impl Room {
                 // Flags would advertise v2 messages, inviting peers to send
                 // whole documents; we only take individual changes.
                 msg.flags = None;
+                // A peer that lacks much of the document is sent all of it,
+                // from `Automerge::save()`, which appends the changes still
+                // waiting for their dependencies: unjudged and unsaved. Send
+                // the document without them.
+                let whole = msg
+                    .changes
+                    .iter()
+                    .any(|c| c.get(CHUNK_TYPE_OFFSET) == Some(&CHUNK_TYPE_DOCUMENT));
+                if whole && !self.doc.get_missing_deps(&[]).is_empty() {
+                    msg.changes = vec![Self::save_judged(&self.doc)].into();
+                }
                 out.push(Message::Sync(DocMessage {
                     sender_id: self.server.clone(),
                     target_id: peer.clone(),
@@ -433,6 +445,20 @@ impl Room {
                 })
             })
             .collect()
+    }
+
+    /// The document as saved bytes, for a snapshot: only what was accepted
+    /// (`Automerge::save()` would also keep the changes still waiting for
+    /// their dependencies, which nobody has judged yet).
+    pub fn save(&self) -> Vec<u8> {
+        Self::save_judged(&self.doc)
+    }
+
+    fn save_judged(doc: &Automerge) -> Vec<u8> {
+        doc.save_with_options(automerge::SaveOptions {
+            retain_orphans: false,
+            ..automerge::SaveOptions::default()
+        })
     }
 
     /// Heads of the document, for tests and diagnostics.

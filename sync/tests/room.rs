@@ -539,3 +539,52 @@ fn a_waiting_change_is_judged_as_its_senders_even_when_another_peer_completes_it
     net.quiesce();
     assert!(!QuestionDoc::load(net.room.doc()).notes.contains_key("n_x"));
 }
+
+#[test]
+fn a_change_waiting_for_its_dependency_never_leaves_the_room() {
+    // Mallory forges a note on top of a change of hers the server never
+    // got: the forgery waits for its dependency, unjudged and unsaved, and
+    // Mallory goes away.
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let mallory = net.participant("mallory");
+    net.participant("bruno");
+    net.quiesce();
+    net.add_note(mallory, "n_m", "onesta");
+    let forged = NewNote {
+        text: "firmato bruno".into(),
+        category: None,
+        anonymous: false,
+        created_at: 1,
+    };
+    let m = &mut net.clients[mallory].doc;
+    m.commit();
+    ops::add_note(m, "n_f", &ParticipantId("bruno".into()), &forged).unwrap();
+    m.commit();
+    let mut orphan = m.get_last_local_change().unwrap();
+    let heads = m.get_heads();
+    let r = receive_crafted(
+        &mut net,
+        "mallory",
+        heads,
+        vec![orphan.bytes().into_owned()],
+        sync::MessageVersion::V1,
+    );
+    assert_eq!(r, Received::NoChanges, "the forgery waits");
+    net.room.remove_peer(&PeerId("mallory".into()));
+    net.clients.remove(mallory);
+
+    // A newcomer loads the board: automerge sends a peer with nothing the
+    // whole document, and `save()` appends the changes still waiting.
+    let carla = net.clients.len();
+    net.participant("carla");
+    net.quiesce();
+    assert!(
+        net.clients[carla].doc.get_missing_deps(&[]).is_empty(),
+        "an unjudged change reached carla"
+    );
+    // Nor does it go into a snapshot of the room's document.
+    let reloaded = Automerge::load(&net.room.save()).unwrap();
+    assert!(automerge::ReadDoc::get_missing_deps(&reloaded, &[]).is_empty());
+    assert_eq!(reloaded.get_heads(), net.room.heads());
+}
