@@ -260,8 +260,13 @@ pub fn load(role: DocRole, stored: StoredDoc) -> Loaded {
         }
     }
     if orphans {
-        // Drop automerge's queue of changes that cannot apply.
-        match Automerge::load(&doc.save()) {
+        // Drop automerge's queue of changes that cannot apply (`save()`
+        // would keep them, and `load` would queue them again).
+        let judged = doc.save_with_options(automerge::SaveOptions {
+            retain_orphans: false,
+            ..automerge::SaveOptions::default()
+        });
+        match Automerge::load(&judged) {
             Ok(d) => doc = d,
             Err(e) => {
                 return Loaded {
@@ -615,7 +620,9 @@ impl DocActor {
     }
 
     async fn compact(&mut self) {
-        let snapshot = self.room.doc().save();
+        // Without changes still waiting for their dependencies: nobody has
+        // judged them, and a snapshot replaces the log.
+        let snapshot = self.room.save();
         let now = crate::now_ms();
         match self
             .storage
@@ -673,5 +680,55 @@ impl DocActor {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StoredChange;
+    use automerge::ReadDoc;
+    use tavolo_model::ops::{self, NewNote};
+
+    fn stored(mut c: Change, seq: i64) -> StoredChange {
+        StoredChange {
+            seq,
+            hash: c.hash().0.to_vec(),
+            data: c.bytes().into_owned(),
+        }
+    }
+
+    #[test]
+    fn changes_set_aside_with_a_damaged_one_are_not_kept_waiting_in_the_loaded_document() {
+        let mut doc = automerge::AutoCommit::new();
+        ops::init_question_doc(&mut doc).unwrap();
+        let snapshot = doc.save();
+        let note = |text: &str| NewNote {
+            text: text.into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
+        let author = tavolo_model::ParticipantId("p".into());
+        ops::add_note(&mut doc, "n_1", &author, &note("prima")).unwrap();
+        let first = doc.get_last_local_change().unwrap();
+        ops::add_note(&mut doc, "n_2", &author, &note("seconda")).unwrap();
+        let second = doc.get_last_local_change().unwrap();
+        let mut damaged = stored(first, 1);
+        let last = damaged.data.len() - 1;
+        damaged.data[last] ^= 0xff;
+        let loaded = load(
+            DocRole::Question,
+            StoredDoc {
+                snapshot: Some(snapshot),
+                changes: vec![damaged, stored(second, 2)],
+            },
+        );
+        assert_eq!(loaded.bad.len(), 2, "the damaged change and the one on it");
+        let doc = loaded.doc.unwrap();
+        assert!(
+            doc.get_missing_deps(&[]).is_empty(),
+            "the dependent change still waits in the document"
+        );
     }
 }
