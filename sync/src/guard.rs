@@ -114,6 +114,9 @@ const CHUNK_COMPRESSED: u8 = 2;
 /// The action column of a change's operations: column id 4, type integer.
 const ACTION_COLUMN: u64 = (4 << 4) | 2;
 const DEFLATE_BIT: u64 = 0b1000;
+/// The low three bits of a column spec give its type; 5 is a string column.
+const COLUMN_TYPE: u64 = 0b111;
+const STRING_COLUMN: u64 = 5;
 
 impl Guard {
     pub fn new(limits: Limits) -> Self {
@@ -262,16 +265,44 @@ fn count_ops(body: &[u8], cap: usize) -> Result<usize, GuardError> {
         let len = r.count(body.len())?;
         layout.push((spec, len));
     }
+    let mut ops = 0;
     for (spec, len) in layout {
         let data = r.take(len)?;
         if spec & DEFLATE_BIT != 0 {
             return Err(GuardError::Malformed("compressed columns in a change"));
         }
+        if spec & COLUMN_TYPE == STRING_COLUMN {
+            check_strings(data)?;
+        }
         if spec == ACTION_COLUMN {
-            return rle_rows(data, cap);
+            ops = rle_rows(data, cap)?;
         }
     }
-    Ok(0)
+    Ok(ops)
+}
+
+/// Every string of a run-length-encoded string column (keys, mark names)
+/// must fit in the column: automerge allocates a string's declared length,
+/// up to 1 GB, before reading it (found by fuzz/guard: a 607-byte message
+/// made `Change::from_bytes` allocate 512 MiB).
+fn check_strings(data: &[u8]) -> Result<(), GuardError> {
+    let mut r = Reader::new(data);
+    while !r.is_empty() {
+        let strings = match r.sleb()? {
+            n if n > 0 => 1,
+            n if n < 0 => n.unsigned_abs(),
+            _ => {
+                r.uleb()?; // a run of nulls
+                0
+            }
+        };
+        // Each string takes at least its length byte: at most data.len() of them.
+        for _ in 0..strings.min(data.len() as u64 + 1) {
+            let len = r.uleb()?;
+            r.take(usize::try_from(len).map_err(|_| GuardError::Malformed("truncated"))?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Rows of a run-length-encoded integer column (runs: `n > 0` repeats one

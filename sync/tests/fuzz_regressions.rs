@@ -115,3 +115,19 @@ fn mutated_changes_that_panic_automerge_are_refused() {
         .collect();
     assert!(failing.is_empty(), "fail the guard property: {failing:?}");
 }
+
+/// A 607-byte message whose change declares a 512 MiB key string: automerge
+/// allocates a string's declared length (up to 1 GB) before reading it, so
+/// the guard refuses a string longer than its column before
+/// `Change::from_bytes` runs (found by the `guard` target with
+/// `-malloc_limit_mb=256`).
+#[test]
+fn a_string_longer_than_its_column_is_refused_before_automerge_allocates_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = std::fs::read(root.join("tests/fuzz_regressions/guard/string_length_512mib_alloc"))
+        .expect("the regression input");
+    assert_eq!(
+        Guard::new(Limits::default()).check_sync(&data),
+        Err(tavolo_sync::guard::GuardError::Malformed("truncated"))
+    );
+}
