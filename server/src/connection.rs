@@ -20,15 +20,33 @@ use tracing::Instrument;
 
 /// Frames queued for one connection before its documents mark it busy.
 const OUTBOX: usize = 32;
-/// A peer that has not taken a frame for this long is not reading: closed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the server waits on a peer before giving up on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// For the `join` that opens the conversation.
+    pub join: Duration,
+    /// Between pings.
+    pub ping: Duration,
+    /// Without hearing anything (a pong at least): the peer is gone.
+    pub dead: Duration,
+    /// For the peer to take a frame: longer, it stopped reading.
+    pub send: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            join: Duration::from_secs(10),
+            ping: Duration::from_secs(20),
+            dead: Duration::from_secs(45),
+            send: Duration::from_secs(10),
+        }
+    }
+}
 /// Incoming messages: a burst of this many, then this many per second.
 /// (An honest client opening a whole session sends a few dozen at once.)
 const INCOMING_BURST: f64 = 600.0;
 const INCOMING_PER_SECOND: f64 = 100.0;
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
-const PING_EVERY: Duration = Duration::from_secs(20);
-const DEAD_AFTER: Duration = Duration::from_secs(45);
 
 /// Why a connection ended; each maps to a close code and a reason a client
 /// can show or act on.
@@ -54,6 +72,8 @@ pub enum CloseReason {
     Guard(GuardError),
     /// More messages than any honest client sends.
     Flood,
+    /// A message over the size limit.
+    TooBig,
     /// The peer stopped reading what it is sent.
     SlowConsumer,
     /// The same participant connected again elsewhere.
@@ -75,6 +95,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => 4014,
             CloseReason::Replaced => 4015,
             CloseReason::Flood => 4029,
+            CloseReason::TooBig => 1009,
         }
     }
 
@@ -90,6 +111,7 @@ impl CloseReason {
             CloseReason::Unresponsive => "no pong received".into(),
             CloseReason::Guard(e) => truncate(&e.to_string(), 120),
             CloseReason::Flood => "too many messages".into(),
+            CloseReason::TooBig => "message too big (the limit is 1 MiB)".into(),
             CloseReason::SlowConsumer => "not reading what the server sends".into(),
             CloseReason::Replaced => "opened in another window or device".into(),
         }
@@ -121,6 +143,7 @@ pub async fn serve(socket: WebSocket, state: Arc<AppState>, grant: Grant, conn: 
 async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: ConnId) -> CloseReason {
     let (mut sink, mut stream) = socket.split();
     let shutdown = state.shutdown.clone();
+    let t = state.timeouts;
 
     let close = |reason: CloseReason| {
         let frame = CloseFrame {
@@ -132,7 +155,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
 
     // Handshake: the peer introduces itself with `join`.
     let first = tokio::select! {
-        r = timeout(JOIN_TIMEOUT, next_binary(&mut stream)) => r,
+        r = timeout(t.join, next_binary(&mut stream)) => r,
         () = shutdown.cancelled() => {
             let (reason, frame) = close(CloseReason::ShuttingDown);
             let _ = sink.send(frame).await;
@@ -232,7 +255,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         guard: Guard::new(Limits::default()),
     };
     let mut bucket = TokenBucket::new(INCOMING_BURST, INCOMING_PER_SECOND);
-    let mut ping = interval(PING_EVERY);
+    let mut ping = interval(t.ping);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -242,6 +265,11 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             frame = stream.next() => {
                 last_heard = Instant::now();
                 match frame {
+                    // tungstenite refuses a message over the size limit
+                    // before buffering it (its text names the limit).
+                    Some(Err(e)) if e.to_string().contains("Space limit exceeded") => {
+                        break CloseReason::TooBig;
+                    }
                     None | Some(Err(_)) => break CloseReason::PeerLeft,
                     Some(Ok(WsMessage::Binary(bytes))) => {
                         if !bucket.take(Instant::now()) {
@@ -253,7 +281,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                         };
                         match reply {
                             Ok(frames) => {
-                                if let Err(reason) = send_all(&mut sink, frames).await {
+                                if let Err(reason) = send_all(&mut sink, frames, t.send).await {
                                     break reason;
                                 }
                             }
@@ -271,16 +299,16 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             }
             Some(out) = out_rx.recv() => {
                 let Outbound::Frames(frames) = out;
-                if let Err(reason) = send_all(&mut sink, frames).await {
+                if let Err(reason) = send_all(&mut sink, frames, t.send).await {
                     break reason;
                 }
             }
             Ok(()) = &mut replaced => break CloseReason::Replaced,
             _ = ping.tick() => {
-                if last_heard.elapsed() > DEAD_AFTER {
+                if last_heard.elapsed() > t.dead {
                     break CloseReason::Unresponsive;
                 }
-                match timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Vec::new().into()))).await {
+                match timeout(t.send, sink.send(WsMessage::Ping(Vec::new().into()))).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break CloseReason::PeerLeft,
                     Err(_) => break CloseReason::SlowConsumer,
@@ -295,7 +323,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     shared.session_doc,
                     &now,
                 );
-                if let Err(reason) = send_all(&mut sink, vec![frame]).await {
+                if let Err(reason) = send_all(&mut sink, vec![frame], t.send).await {
                     break reason;
                 }
             }
@@ -305,7 +333,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     session.detach_all().await;
     if !matches!(reason, CloseReason::PeerLeft | CloseReason::SlowConsumer) {
         let (_, frame) = close(reason.clone());
-        let _ = timeout(SEND_TIMEOUT, sink.send(frame)).await;
+        let _ = timeout(t.send, sink.send(frame)).await;
     }
     // A peer that does not read would hold the close handshake forever.
     let _ = timeout(Duration::from_secs(1), sink.close()).await;
@@ -344,13 +372,14 @@ impl TokenBucket {
 }
 
 /// Sends frames in order; fails when the socket is gone, or when the peer
-/// has not taken a frame for [`SEND_TIMEOUT`] (it stopped reading).
+/// has not taken a frame for `limit` (it stopped reading).
 async fn send_all(
     sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
     frames: Vec<Vec<u8>>,
+    limit: Duration,
 ) -> Result<(), CloseReason> {
     for f in frames {
-        match timeout(SEND_TIMEOUT, sink.send(WsMessage::Binary(f.into()))).await {
+        match timeout(limit, sink.send(WsMessage::Binary(f.into()))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(CloseReason::PeerLeft),
             Err(_) => return Err(CloseReason::SlowConsumer),
@@ -359,15 +388,25 @@ async fn send_all(
     Ok(())
 }
 
+/// Why reading failed: tungstenite refuses a message over the size limit
+/// before buffering it (its error text names the limit); anything else
+/// means the peer is gone.
+fn stream_error(e: &axum::Error) -> CloseReason {
+    if e.to_string().contains("Space limit exceeded") {
+        CloseReason::TooBig
+    } else {
+        CloseReason::PeerLeft
+    }
+}
+
 /// The next binary frame (skipping pings); a text frame or close ends the wait.
 async fn next_binary(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
 ) -> Result<axum::body::Bytes, CloseReason> {
     loop {
         match stream.next().await {
-            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => {
-                return Err(CloseReason::PeerLeft);
-            }
+            None | Some(Ok(WsMessage::Close(_))) => return Err(CloseReason::PeerLeft),
+            Some(Err(e)) => return Err(stream_error(&e)),
             Some(Ok(WsMessage::Binary(b))) => return Ok(b),
             Some(Ok(WsMessage::Text(_))) => return Err(CloseReason::TextFrame),
             Some(Ok(_)) => {}

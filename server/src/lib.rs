@@ -80,6 +80,8 @@ pub struct AppState {
     pub web_dir: PathBuf,
     /// Rate limits and allowed origins.
     pub access: access::Access,
+    /// How long connections wait on their peers.
+    pub timeouts: connection::Timeouts,
     next_conn: AtomicU64,
 }
 
@@ -89,6 +91,15 @@ impl AppState {
     }
 
     pub fn with_access(storage: Storage, web_dir: PathBuf, access: access::Access) -> Arc<Self> {
+        Self::with_options(storage, web_dir, access, connection::Timeouts::default())
+    }
+
+    pub fn with_options(
+        storage: Storage,
+        web_dir: PathBuf,
+        access: access::Access,
+        timeouts: connection::Timeouts,
+    ) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
         Arc::new(Self {
             registry: Registry::new(storage.clone(), server_peer),
@@ -97,6 +108,7 @@ impl AppState {
             connections: TaskTracker::new(),
             web_dir,
             access,
+            timeouts,
             next_conn: AtomicU64::new(1),
         })
     }

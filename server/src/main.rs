@@ -38,6 +38,10 @@ struct Options {
     /// applies its own).
     #[arg(long, env = "TAVOLO_NO_RATE_LIMITS")]
     no_rate_limits: bool,
+    /// Connection timeouts in milliseconds, `PING,DEAD,SEND` (tests of
+    /// half-open and slow peers; the defaults are 20000,45000,10000).
+    #[arg(long, hide = true, value_delimiter = ',')]
+    timeouts_ms: Vec<u64>,
     /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
     /// that start the server on port 0).
     #[arg(long, hide = true)]
@@ -104,7 +108,13 @@ async fn main() -> anyhow::Result<()> {
         options.allowed_origins.clone(),
         !options.no_rate_limits,
     );
-    let state = AppState::with_access(storage, options.web_dir.clone(), access);
+    let mut timeouts = tavolo_server::connection::Timeouts::default();
+    if let [ping, dead, send] = options.timeouts_ms[..] {
+        timeouts.ping = std::time::Duration::from_millis(ping);
+        timeouts.dead = std::time::Duration::from_millis(dead);
+        timeouts.send = std::time::Duration::from_millis(send);
+    }
+    let state = AppState::with_options(storage, options.web_dir.clone(), access, timeouts);
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -5,6 +5,7 @@ mod crash;
 mod facilitation;
 mod faults;
 mod helpers;
+mod hostile;
 mod interop;
 mod lifecycle;
 mod rules;
