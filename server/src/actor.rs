@@ -453,6 +453,15 @@ impl DocActor {
                 role,
                 outbox,
             } => {
+                if self.peers.get(&peer).is_some_and(|old| old.conn > conn) {
+                    // An older connection's late first message (its task
+                    // read it after the newer one attached; connection ids
+                    // only grow): the newer one keeps the peer. Taking it
+                    // would leave the newer connection ignored for good
+                    // once the older one detaches.
+                    tracing::debug!(%peer, conn, "attach from an older connection ignored");
+                    return;
+                }
                 if self.peers.get(&peer).is_some_and(|old| old.conn != conn) {
                     // Same peer id on a new connection: start its sync afresh.
                     self.room.remove_peer(&peer);

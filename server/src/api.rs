@@ -252,6 +252,52 @@ pub async fn projector(
     Ok(grant_response(&ticket, &session, expires_at))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    pub session_id: Option<String>,
+    pub facilitator_key: Option<String>,
+    /// The facilitator's own ticket, instead of the key.
+    pub ticket: Option<String>,
+    pub participant_id: Option<String>,
+}
+
+/// Removes a participant: their tickets stop working and their open
+/// connections close with 4016. Their notes stay (the facilitator can hide
+/// or remove them).
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<RevokeRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session_id = body
+        .session_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("session_id is required".into()))?;
+    let participant = body
+        .participant_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable("participant_id is required".into()))?;
+    let proof = match (&body.facilitator_key, &body.ticket) {
+        (Some(k), _) if !k.is_empty() => sessions::FacilitatorProof::Key(k),
+        (_, Some(t)) if !t.is_empty() => sessions::FacilitatorProof::Ticket(t),
+        _ => {
+            return Err(ApiError::Unprocessable(
+                "facilitator_key or ticket is required".into(),
+            ));
+        }
+    };
+    sessions::check_facilitator(&state.storage, &session_id, proof).await?;
+    state
+        .storage
+        .revoke_participant(session_id.clone(), participant.clone())
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("storage is unavailable: {e}")))?;
+    if let Ok(shared) = state.registry.session(&session_id).await {
+        shared.presence.revoke(&participant);
+    }
+    tracing::info!(session = %session_id, %participant, "participant removed");
+    Ok(Json(json!({ "revoked": participant })))
+}
+
 /// The server's clock, so that screens agree on a timer's remaining time
 /// even when their own clocks are off.
 pub async fn time() -> impl IntoResponse {

@@ -78,6 +78,8 @@ pub enum CloseReason {
     SlowConsumer,
     /// The same participant connected again elsewhere.
     Replaced,
+    /// The facilitator removed this participant.
+    Revoked,
 }
 
 impl CloseReason {
@@ -94,6 +96,7 @@ impl CloseReason {
             CloseReason::Guard(e) => e.close_code(),
             CloseReason::SlowConsumer => 4014,
             CloseReason::Replaced => 4015,
+            CloseReason::Revoked => 4016,
             CloseReason::Flood => 4029,
             CloseReason::TooBig => 1009,
         }
@@ -114,6 +117,7 @@ impl CloseReason {
             CloseReason::TooBig => "message too big (the limit is 1 MiB)".into(),
             CloseReason::SlowConsumer => "not reading what the server sends".into(),
             CloseReason::Replaced => "opened in another window or device".into(),
+            CloseReason::Revoked => "the facilitator removed this participant".into(),
         }
     }
 }
@@ -303,7 +307,10 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     break reason;
                 }
             }
-            Ok(()) = &mut replaced => break CloseReason::Replaced,
+            Ok(kick) = &mut replaced => break match kick {
+                crate::presence::Kick::Replaced => CloseReason::Replaced,
+                crate::presence::Kick::Revoked => CloseReason::Revoked,
+            },
             _ = ping.tick() => {
                 if last_heard.elapsed() > t.dead {
                     break CloseReason::Unresponsive;

@@ -123,6 +123,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/join", post(api::join))
         .route("/api/facilitator", post(api::facilitator))
         .route("/api/projector", post(api::projector))
+        .route("/api/revoke", post(api::revoke))
         .route("/api/time", get(api::time))
         .route("/healthz", get(api::healthz))
         .route("/sync", get(sync_upgrade))

@@ -24,8 +24,8 @@ use tokio::sync::{oneshot, watch};
 struct Entry {
     role: Role,
     attendance: Option<String>,
-    /// Tells the connection to close (the participant connected again).
-    replace: Option<oneshot::Sender<()>>,
+    /// Tells the connection to close, and why.
+    replace: Option<oneshot::Sender<Kick>>,
 }
 
 /// One session's connections.
@@ -83,6 +83,29 @@ pub struct Here {
     conn: ConnId,
 }
 
+/// Why a connection is told to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// The same participant connected again elsewhere.
+    Replaced,
+    /// The facilitator removed the participant.
+    Revoked,
+}
+
+impl PresenceBoard {
+    /// Closes every connection of a participant (their tickets were revoked).
+    pub fn revoke(&self, participant: &str) {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for e in conns.values_mut() {
+            if matches!(&e.role, Role::Participant(p) if p.as_str() == participant)
+                && let Some(kick) = e.replace.take()
+            {
+                let _ = kick.send(Kick::Revoked);
+            }
+        }
+    }
+}
+
 /// Registers a connection. The receiver fires when the same participant
 /// connects again elsewhere: this connection must then close (one live
 /// connection per participant, so two tabs never write over each other and
@@ -92,7 +115,7 @@ pub fn arrive(
     conn: ConnId,
     role: Role,
     attendance: Option<String>,
-) -> (Here, oneshot::Receiver<()>) {
+) -> (Here, oneshot::Receiver<Kick>) {
     let (tx, rx) = oneshot::channel();
     session.presence.update(|c| {
         if let Role::Participant(me) = &role {
@@ -100,7 +123,7 @@ pub fn arrive(
                 if matches!(&e.role, Role::Participant(p) if p == me)
                     && let Some(replace) = e.replace.take()
                 {
-                    let _ = replace.send(());
+                    let _ = replace.send(Kick::Replaced);
                 }
             }
         }

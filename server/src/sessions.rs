@@ -382,6 +382,17 @@ pub async fn viewer_ticket(
     session_id: &str,
     proof: FacilitatorProof<'_>,
 ) -> Result<(String, SessionRow, i64), SessionError> {
+    let session = check_facilitator(storage, session_id, proof).await?;
+    let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Viewer).await?;
+    Ok((ticket, session, expires_at))
+}
+
+/// The session, if `proof` shows its facilitator is asking.
+pub async fn check_facilitator(
+    storage: &Storage,
+    session_id: &str,
+    proof: FacilitatorProof<'_>,
+) -> Result<SessionRow, SessionError> {
     let session = storage
         .session(session_id.to_string())
         .await?
@@ -392,11 +403,11 @@ pub async fn viewer_ticket(
             .await?
             .is_some_and(|g| g.session_id == session.id && g.role == Role::Facilitator),
     };
-    if !allowed {
-        return Err(SessionError::WrongKey);
+    if allowed {
+        Ok(session)
+    } else {
+        Err(SessionError::WrongKey)
     }
-    let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Viewer).await?;
-    Ok((ticket, session, expires_at))
 }
 
 async fn issue_ticket(

@@ -589,6 +589,22 @@ impl Storage {
         .await
     }
 
+    /// Revokes every ticket of a participant of a session.
+    pub async fn revoke_participant(
+        &self,
+        session_id: String,
+        participant_id: String,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE tickets SET revoked = 1 WHERE session_id = ?1 AND participant_id = ?2",
+                params![session_id, participant_id],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
     pub async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
         self.read(move |c| {
             c.query_row(

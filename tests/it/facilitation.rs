@@ -393,3 +393,41 @@ async fn projector_tickets_need_the_facilitators_key_or_ticket() {
     let server_now = body["now"].as_i64().unwrap();
     assert!((server_now - now).abs() < 60_000, "{server_now} vs {now}");
 }
+
+#[tokio::test]
+async fn the_facilitator_removes_a_participant_whose_ticket_then_stops_working() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut anna = connect(&r.server, &a).await;
+    let _bruno = connect(&r.server, &b).await;
+    let anna_id = a.participant_id.clone().unwrap();
+    // Only the facilitator may.
+    let (status, _) = r
+        .api
+        .post(
+            "/api/revoke",
+            &serde_json::json!({"session_id": s.session_id, "ticket": b.ticket,
+                "participant_id": anna_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let (status, body) = r
+        .api
+        .post(
+            "/api/revoke",
+            &serde_json::json!({"session_id": s.session_id, "ticket": f.ticket,
+                "participant_id": anna_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        anna.closed(WAIT).await.unwrap(),
+        (4016, "the facilitator removed this participant".to_string())
+    );
+    // Her ticket no longer opens a socket.
+    let again = tavolo_tests::SyncClient::connect(&r.server.ws_url(&a.ticket)).await;
+    assert!(again.is_err(), "a revoked ticket gets 401");
+}

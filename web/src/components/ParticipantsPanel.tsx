@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { choiceLabel, t } from '../i18n';
 import { participantRows, presenceCounts } from '../lib/presence';
 import type { PresenceView, Roster } from '../lib/types';
@@ -5,10 +6,22 @@ import type { PresenceView, Roster } from '../lib/types';
 interface Props {
   roster: Roster | undefined;
   presence: PresenceView | undefined;
+  /** Removes a participant (their ticket stops working); rejects on failure. */
+  onRemove?: (participantId: string) => Promise<unknown>;
 }
 
 /** Everyone who joined, who is connected now, and from where. */
-export function ParticipantsPanel({ roster, presence }: Props) {
+export function ParticipantsPanel({ roster, presence, onRemove }: Props) {
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [removed, setRemoved] = useState<ReadonlySet<string>>(new Set());
+  const [failed, setFailed] = useState(false);
+  const remove = (id: string) => {
+    setConfirming(null);
+    onRemove?.(id).then(
+      () => setRemoved((r) => new Set([...r, id])),
+      () => setFailed(true),
+    );
+  };
   const counts = presenceCounts(presence);
   const rows = roster ? participantRows(roster, presence) : [];
   return (
@@ -17,6 +30,7 @@ export function ParticipantsPanel({ roster, presence }: Props) {
       <p class="presence-counts" aria-live="polite">
         {t('console.participants.counts', { ...counts })}
       </p>
+      {failed && <p class="field-error">{t('console.excludeFailed')}</p>}
       {rows.length === 0 ? (
         <p class="muted">{roster ? t('console.participants.none') : t('common.loading')}</p>
       ) : (
@@ -54,6 +68,24 @@ export function ParticipantsPanel({ roster, presence }: Props) {
                       {row.online ? t('console.online') : t('console.offline')}
                     </span>
                     <span class="col-sub">{choiceLabel('attendance', row.attendance)}</span>
+                    {removed.has(row.id) ? (
+                      <span class="col-sub">{t('console.excluded')}</span>
+                    ) : confirming === row.id ? (
+                      <span class="remove-confirm">
+                        <button type="button" class="button button-danger" onClick={() => remove(row.id)}>
+                          {t('console.excludeYes', { name: row.participant.name })}
+                        </button>
+                        <button type="button" class="button button-secondary" onClick={() => setConfirming(null)}>
+                          {t('common.cancel')}
+                        </button>
+                      </span>
+                    ) : (
+                      onRemove && (
+                        <button type="button" class="button button-link" onClick={() => setConfirming(row.id)}>
+                          {t('console.exclude')}
+                        </button>
+                      )
+                    )}
                   </td>
                 </tr>
               ))}

@@ -92,6 +92,11 @@ export function projectorTicket(
   );
 }
 
+/** Removes a participant: their ticket stops working, their screens close. */
+export function revokeParticipant(sessionId: string, ticket: string, participantId: string): Promise<unknown> {
+  return call('POST', '/api/revoke', { session_id: sessionId, ticket, participant_id: participantId });
+}
+
 /** The server's clock, milliseconds since the epoch. */
 export async function serverTime(): Promise<number> {
   const body = await call<{ now: unknown }>('GET', '/api/time');

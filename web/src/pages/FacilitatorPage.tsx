@@ -8,7 +8,7 @@ import { QrCode } from '../components/QrCode';
 import { TimerControls } from '../components/TimerControls';
 import { TopBar } from '../components/TopBar';
 import { t, tCount, type Message } from '../i18n';
-import { facilitatorTicket, projectorTicket } from '../lib/api';
+import { facilitatorTicket, projectorTicket, revokeParticipant } from '../lib/api';
 import { serverNow, useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
@@ -208,7 +208,11 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
               <CopyableLink id="facilitator-join-link" label={t('facilitator.joinLink')} value={joinUrl} />
             </section>
           )}
-          <ParticipantsPanel roster={connection.roster()} presence={connection.presence()} />
+          <ParticipantsPanel
+            roster={connection.roster()}
+            presence={connection.presence()}
+            onRemove={(id) => revokeParticipant(sessionId, grant.ticket, id)}
+          />
           <section class="card" aria-labelledby="projector-heading">
             <h2 id="projector-heading">{t('console.projector.heading')}</h2>
             <a class="button button-primary button-wide" href={projectorPath(sessionId)} target="_blank">
