@@ -198,9 +198,33 @@ impl Room {
             Ok(incoming) => {
                 let mut doc = self.doc.clone();
                 let mut sync = state.sync.clone();
-                doc.receive_sync_message(&mut sync, message.clone())
-                    .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
-                let new_changes = self.doc.get_changes_added(&doc);
+                // automerge 0.12 panics on some checksummed but inconsistent
+                // changes (an actor or object the document never had; found
+                // by fuzzing, see sync/tests/fuzz_regressions.rs). They are
+                // received by a copy, so a panic leaves the document as it
+                // was: the batch is refused as malformed.
+                let received = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    doc.receive_sync_message(&mut sync, message.clone())
+                        .map(|()| self.doc.get_changes_added(&doc))
+                }));
+                let new_changes = match received {
+                    Ok(Ok(changes)) => changes,
+                    Ok(Err(e)) => return Err(RoomError::BadSyncMessage(e.to_string())),
+                    Err(_) => {
+                        let refusal = Refusal {
+                            code: RefusalCode::Malformed,
+                            detail: "these changes cannot be applied to this document".into(),
+                        };
+                        state.refused = true;
+                        // Not fed to the document, even read-only: it is
+                        // the message that broke the copy.
+                        state.sync.set_read_only(true);
+                        state
+                            .notices
+                            .push(Self::refused(&self.server, self.id, peer, &refusal));
+                        return Ok(Received::Refused(refusal));
+                    }
+                };
                 // Changes whose dependencies have not arrived wait in the
                 // document's queue (the sync protocol asks for the missing
                 // ones next); they are judged when they apply.

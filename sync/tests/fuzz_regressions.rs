@@ -131,3 +131,71 @@ fn a_string_longer_than_its_column_is_refused_before_automerge_allocates_it() {
         Err(tavolo_sync::guard::GuardError::Malformed("truncated"))
     );
 }
+
+/// The same inputs, where the server meets them: a [`tavolo_sync::Room`]
+/// receives each into a copy of its document, so when automerge panics the
+/// room refuses the batch as malformed and its document is unharmed — it
+/// still syncs a fresh peer afterwards.
+#[test]
+fn the_room_refuses_what_panics_automerge_and_its_document_stays_usable() {
+    use tavolo_model::policy::{DocKind, PolicyContext, Role};
+    use tavolo_sync::{DocumentId, PeerId, Room, SyncKind};
+    let all = inputs(&["tests/fuzz_regressions/guard_open"]);
+    assert!(!all.is_empty());
+    let ctx = PolicyContext {
+        kind: DocKind::Question {
+            phase_id: "p".into(),
+            categories: Vec::new(),
+        },
+        phase_locked: false,
+        vote_budget: 3,
+    };
+    for (path, data) in all {
+        let mut doc = automerge::AutoCommit::new();
+        tavolo_model::ops::init_question_doc(&mut doc).unwrap();
+        doc.commit();
+        let id = DocumentId::from_bytes([7; 16]);
+        let mut room = Room::new(id, PeerId("server".into()), doc.document().clone());
+        let peer = PeerId("fuzzed".into());
+        room.add_peer(peer.clone(), Role::Facilitator);
+        let heads_before = room.doc().get_heads();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            room.receive(&peer, SyncKind::Sync, &data, &ctx)
+        }));
+        let Ok(result) = outcome else {
+            panic!("{}: the room panicked", path.display());
+        };
+        // Refused, ignored, or an error: never a panic. The document is
+        // whatever it was unless the changes applied cleanly.
+        eprintln!("{}: {result:?}", path.display());
+        if !matches!(result, Ok(tavolo_sync::Received::Accepted(_))) {
+            assert_eq!(room.doc().get_heads(), heads_before, "{}", path.display());
+        }
+        let fresh = PeerId("fresh".into());
+        room.add_peer(fresh.clone(), Role::Facilitator);
+        let usable = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut state = sync::State::new();
+            let first = room.doc().generate_sync_message(&mut state);
+            // A fresh peer that has nothing: the second message carries
+            // every change, which is where a poisoned document panics.
+            let mut peer_doc = Automerge::new();
+            let mut peer_state = sync::State::new();
+            if let Some(m) = first {
+                peer_doc.receive_sync_message(&mut peer_state, m).unwrap();
+            }
+            if let Some(reply) = peer_doc.generate_sync_message(&mut peer_state) {
+                room.doc()
+                    .clone()
+                    .receive_sync_message(&mut state, reply)
+                    .unwrap();
+            }
+            let second = room.doc().generate_sync_message(&mut state);
+            (room.doc().save(), second.is_some())
+        }));
+        assert!(
+            usable.is_ok(),
+            "{}: the document is poisoned",
+            path.display()
+        );
+    }
+}
