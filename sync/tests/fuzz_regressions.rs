@@ -97,12 +97,15 @@ fn guard_regressions_and_seeds() {
 /// - `unbuildable_after_receive`: received without error, after which
 ///   `generate_sync_message` panics (`op_set2/change/collector.rs:753`,
 ///   unwrapping a failed bundle build): the document is poisoned.
+/// - `seq_not_next`: a change whose `seq` is not the next of its actor in the
+///   document (`change_graph.rs:569`, an `assert_eq!`).
 /// - `op_order_after_receive`: received, after which the document's
 ///   operations are out of order (`batch.rs:949`, a `debug_assert!`: a panic
 ///   in debug builds, silent corruption in release).
 ///
 /// The guard cannot catch these from the bytes alone: it needs the
-/// document (its actors and objects), or automerge needs fixing.
+/// document (its actors, their last `seq`, its objects), or automerge needs
+/// fixing. The room stops them where the server meets them (next test).
 #[test]
 #[ignore = "fuzz crash, see report"]
 fn mutated_changes_that_panic_automerge_are_refused() {
