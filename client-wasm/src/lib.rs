@@ -553,6 +553,13 @@ impl TavoloClient {
         self.facilitate(session_url, facilitation::clear_spotlight)
     }
 
+    /// The server's `error` messages since the last call (it cannot save
+    /// right now, a board's data is damaged…), as the server worded them.
+    #[wasm_bindgen(js_name = takeServerErrors)]
+    pub fn take_server_errors(&mut self) -> Vec<String> {
+        self.core.take_errors()
+    }
+
     /// Refusals since the last call, with the notes of mine that did not land.
     #[wasm_bindgen(js_name = takeRefusals)]
     pub fn take_refusals(&mut self) -> Result<JsValue, JsError> {

@@ -94,6 +94,12 @@ class FakeClient implements SyncClient {
     this.refusals = [];
     return r;
   }
+  serverErrors: string[] = [];
+  takeServerErrors() {
+    const e = this.serverErrors;
+    this.serverErrors = [];
+    return e;
+  }
 }
 
 const note = (_url: string, text: string) => ({
@@ -420,6 +426,20 @@ describe('Connection', () => {
     expect(sockets).toHaveLength(1);
     connection.resume();
     expect(sockets).toHaveLength(2);
+  });
+
+  it('says the server cannot save until documents move again', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    client.serverErrors = ['the server cannot save right now; your changes are kept and will be saved when it recovers'];
+    client.script.set(0x30, () => []);
+    last().deliver(0x30);
+    expect(connection.serverProblem).toEqual({ kind: 'cannotSave' });
+    client.script.set(0x31, () => [SESSION]);
+    last().deliver(0x31);
+    expect(connection.serverProblem).toBeNull();
   });
 
   it('stops for good', () => {

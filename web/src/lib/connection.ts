@@ -24,6 +24,19 @@ export type ConnectionStatus =
   /** The same person opened Tavolo in another window or device, which took over. */
   | 'replaced';
 
+/**
+ * A trouble the server reported with an automerge-repo `error` message:
+ * it cannot save (edits are held and will be saved), or a board's stored
+ * data is damaged. `other` keeps the server's words.
+ */
+export type ServerProblem = { kind: 'cannotSave' } | { kind: 'damaged' } | { kind: 'other'; message: string };
+
+export function serverProblem(message: string): ServerProblem {
+  if (/cannot save/i.test(message)) return { kind: 'cannotSave' };
+  if (/damaged/i.test(message)) return { kind: 'damaged' };
+  return { kind: 'other', message };
+}
+
 /** Close code: the participant connected again elsewhere (see the server's CloseReason). */
 export const CLOSE_REPLACED = 4015;
 
@@ -88,6 +101,7 @@ export class Connection {
   private unwatch: (() => void) | null = null;
 
   private currentStatus: ConnectionStatus = 'connecting';
+  private problem: ServerProblem | null = null;
   private changes = 0;
   private readonly listeners = new Set<() => void>();
   /** Views by document URL, dropped when the document changes. */
@@ -175,6 +189,11 @@ export class Connection {
   timer(nowMs: number): TimerState | null {
     if (!this.client.timer || !this.session()?.timer) return null;
     return this.client.timer(this.sessionDoc, nowMs);
+  }
+
+  /** What the server last said is wrong on its side, until documents move again. */
+  get serverProblem(): ServerProblem | null {
+    return this.problem;
   }
 
   /** Refusals not dismissed yet, oldest first. */
@@ -390,6 +409,15 @@ export class Connection {
       this.views.clear();
     }
     if (changedUrls.includes(this.sessionDoc)) this.openSessionDocuments();
+    const problems = this.client.takeServerErrors?.() ?? [];
+    if (problems.length > 0) {
+      this.problem = serverProblem(problems[problems.length - 1]!);
+      notify = true;
+    } else if (this.problem !== null && changedUrls.some((u) => u !== PRESENCE_URL)) {
+      // Documents move again: whatever held them is over.
+      this.problem = null;
+      notify = true;
+    }
     const refusals = this.client.takeRefusals();
     if (refusals.length > 0) {
       this.pendingRefusals = [...this.pendingRefusals, ...refusals];

@@ -192,6 +192,8 @@ export interface SyncClient {
   addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
   editNote(url: string, noteId: string, text: string): void;
   takeRefusals(): Refusal[];
+  /** The server's `error` messages since the last call (older clients lack it). */
+  takeServerErrors?(): string[];
   // Clustering (participants and the facilitator) and a participant's own notes and dots.
   createCluster?(url: string, title: string): string;
   createClusterWith?(url: string, title: string, noteIds: string[]): string;

@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
+import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { PhaseHeader } from '../components/PhaseHeader';
 import { PhaseNavigator } from '../components/PhaseNavigator';
 import { PhaseTimer } from '../components/PhaseTimer';
@@ -167,6 +168,7 @@ export function BoardPage({ code }: { code: string }) {
           </Notice>
         )}
         {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
+        <ServerProblemNotice problem={connection?.serverProblem ?? null} />
         {status === 'replaced' && connection && <ReplacedNotice onResume={() => connection.resume()} />}
         {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
         {/* Always in the page, so the announcement is heard when it fills. */}

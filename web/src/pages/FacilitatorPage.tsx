@@ -3,6 +3,7 @@ import { ConnectionBadge } from '../components/ConnectionBadge';
 import { ConsoleNotes } from '../components/ConsoleNotes';
 import { CopyableLink } from '../components/CopyableLink';
 import { Notice } from '../components/Notice';
+import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { ParticipantsPanel } from '../components/ParticipantsPanel';
 import { QrCode } from '../components/QrCode';
 import { TimerControls } from '../components/TimerControls';
@@ -92,6 +93,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
         <p class="page-kicker">{t('console.kicker')}</p>
         {error && <Notice tone="error">{t(error.key, error.params)}</Notice>}
         {failed && <Notice tone="error">{t('app.wasmFailed')}</Notice>}
+        <ServerProblemNotice problem={connection?.serverProblem ?? null} />
         {!grant && !error && <p class="muted">{t('facilitator.signingIn')}</p>}
         {grant && !session && !failed && <p class="muted">{t('board.loadingSession')}</p>}
         {grant && session && connection && (
