@@ -273,19 +273,8 @@ impl TavoloClient {
     /// Replaces the text of one of my notes.
     #[wasm_bindgen(js_name = editNote)]
     pub fn edit_note(&mut self, url: &str, note_id: &str, text: &str) -> Result<(), JsError> {
+        self.require_mine(url, note_id)?;
         let id = parse_url(url)?;
-        let doc = self
-            .core
-            .doc(id)
-            .ok_or_else(|| JsError::new("document is not open"))?;
-        let q = QuestionDoc::load(doc);
-        let note = q
-            .notes
-            .get(note_id)
-            .ok_or_else(|| JsError::new("no such note"))?;
-        if self.me.as_ref().map(ParticipantId::as_str) != Some(note.author.as_str()) {
-            return Err(JsError::new("only the author can edit a note"));
-        }
         self.core
             .change(id, |d| ops::edit_note_text(d, note_id, text))
             .map_err(js_err)?

@@ -588,6 +588,23 @@ mod tests {
         }
     }
 
+    /// Like [`judge`], on the server's document after `setup` (the server's
+    /// own change, made before the participant's edit arrives).
+    fn judge_on(
+        setup: impl FnOnce(&mut AutoCommit),
+        role: &Role,
+        edit: impl FnOnce(&mut AutoCommit),
+    ) -> Result<(), Refusal> {
+        let mut server = server_doc();
+        setup(&mut server);
+        let before = server.document().clone();
+        let mut client = server.fork();
+        edit(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        server.apply_changes(changes.clone()).unwrap();
+        check(&before, server.document(), &changes, role, &ctx())
+    }
+
     /// Applies `edit` on a participant's fork and judges what it produced.
     fn judge(
         role: &Role,
@@ -789,19 +806,10 @@ mod tests {
         let vote = |d: &mut AutoCommit| ops::set_vote(d, "n_other", &me(), 1).unwrap();
         let close = |d: &mut AutoCommit| ops::set_voting(d, false, None).unwrap();
         // Closed by the facilitator first, then a dot arrives.
-        let mut server = server_doc();
-        ops::set_voting(&mut server, false, None).unwrap();
-        let before = server.document().clone();
-        let mut client = server.fork();
-        vote(&mut client);
-        let changes = server.document().get_changes_added(client.document());
-        server.apply_changes(changes.clone()).unwrap();
-        let r = check(
-            &before,
-            server.document(),
-            &changes,
+        let r = judge_on(
+            |s| ops::set_voting(s, false, None).unwrap(),
             &Role::Participant(me()),
-            &ctx(),
+            vote,
         );
         assert_eq!(code(r), RefusalCode::VotingClosed);
         assert_eq!(
@@ -821,19 +829,10 @@ mod tests {
         let two_dots = |d: &mut AutoCommit| {
             ops::set_vote(d, "n_other", &me(), 2).unwrap();
         };
-        let mut server = server_doc();
-        ops::set_voting(&mut server, true, Some(1)).unwrap();
-        let before = server.document().clone();
-        let mut client = server.fork();
-        two_dots(&mut client);
-        let changes = server.document().get_changes_added(client.document());
-        server.apply_changes(changes.clone()).unwrap();
-        let r = check(
-            &before,
-            server.document(),
-            &changes,
+        let r = judge_on(
+            |s| ops::set_voting(s, true, Some(1)).unwrap(),
             &Role::Participant(me()),
-            &ctx(),
+            two_dots,
         );
         assert_eq!(code(r), RefusalCode::OverBudget);
         judge(&Role::Participant(me()), &ctx(), two_dots).unwrap();
