@@ -99,6 +99,12 @@ fn guard_regressions_and_seeds() {
 ///   unwrapping a failed bundle build): the document is poisoned.
 /// - `seq_not_next`: a change whose `seq` is not the next of its actor in the
 ///   document (`change_graph.rs:569`, an `assert_eq!`).
+/// - `list_insert_unplaced`, `list_insert_entry_left`: list insertions that
+///   refer to elements the list does not have (`batch.rs:146`, an unwrap;
+///   `batch.rs:136`, an `assert!`).
+/// - `sort_not_total_order`: operations whose ids make automerge's ordering
+///   of them inconsistent (`order_ops_for_doc`; the standard library's sort
+///   panics, "does not correctly implement a total order").
 /// - `op_order_after_receive`: received, after which the document's
 ///   operations are out of order (`batch.rs:949`, a `debug_assert!`: a panic
 ///   in debug builds, silent corruption in release).
