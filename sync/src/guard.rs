@@ -53,9 +53,12 @@ impl Default for Limits {
             max_changes_per_message: 2_000,
             max_hashes: 1_024,
             max_change_bytes: 1 << 20,
-            // A note is at most 1,000 characters: an honest change is far below.
-            max_ops_per_change: 10_000,
-            max_ops_per_message: 50_000,
+            // A stock client writes strings as Text, one operation per
+            // character: a hundred notes pasted in one change are ~10,000.
+            // A million-operation change (a few hundred bytes, seconds of
+            // CPU to apply) stays far out.
+            max_ops_per_change: 50_000,
+            max_ops_per_message: 100_000,
             max_depth: 16,
             max_actors_per_connection: 32,
         }
