@@ -605,12 +605,13 @@ impl TavoloClient {
 
     /// The session's dots per participant, from the open session document.
     fn session_budget(&self) -> i64 {
-        self.core
-            .open_docs()
-            .filter_map(|d| SessionDoc::load(d).ok())
-            .map(|s| s.vote_budget)
-            .next()
-            .unwrap_or(3)
+        self.session_doc().map_or(3, |s| s.vote_budget)
+    }
+
+    /// The session document, from whichever open document is one (the
+    /// client holds a single session's documents).
+    fn session_doc(&self) -> Option<SessionDoc> {
+        self.core.open_docs().find_map(|d| SessionDoc::load(d).ok())
     }
 
     /// A change to the session document, which only the facilitator makes.
@@ -651,10 +652,8 @@ impl TavoloClient {
     /// Whether my copy of the session says this question's phase is locked.
     fn phase_locked(&self, question: DocumentId) -> bool {
         let url = question.url();
-        self.core
-            .open_docs()
-            .filter_map(|d| SessionDoc::load(d).ok())
-            .find_map(|s| s.question_by_doc(&url).map(|(p, _)| p.locked))
+        self.session_doc()
+            .and_then(|s| s.question_by_doc(&url).map(|(p, _)| p.locked))
             .unwrap_or(false)
     }
 
@@ -676,10 +675,8 @@ impl TavoloClient {
     /// document lists it.
     fn question_categories(&self, id: DocumentId) -> Vec<String> {
         let url = id.url();
-        self.core
-            .open_docs()
-            .filter_map(|d| SessionDoc::load(d).ok())
-            .find_map(|s| {
+        self.session_doc()
+            .and_then(|s| {
                 s.question_by_doc(&url)
                     .map(|(_, q)| q.categories.iter().map(|c| c.id.clone()).collect())
             })
