@@ -11,27 +11,12 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { horizontalOverflow, it, Phone, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, Phone, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 // Phase 1 of the built-in template (model/templates/tavolo-prima-sessione.toml).
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
 
-const GIULIA = {
-  name: 'Giulia Bianchi',
-  organization: 'Comune di Santarcangelo di Romagna',
-  sector: 'public',
-  tier: 'founding_core',
-  attendance: 'in_room',
-};
-const MARCO = {
-  name: 'Marco Rossi',
-  organization: 'Cooperativa sociale Il Millepiedi',
-  sector: 'social_private',
-  tier: 'strategic_extension',
-  attendance: 'remote',
-};
 
-const unique = () => Math.random().toString(36).slice(2, 7);
 
 /**
  * Routes the phone's sync socket through the test, so that what the server

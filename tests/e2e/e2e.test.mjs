@@ -8,33 +8,17 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { horizontalOverflow, it, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 // The first phase of the built-in template (model/templates/tavolo-prima-sessione.toml).
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
 const Q2 =
   'Perché proprio noi possiamo essere il nucleo fondativo di questo cambiamento? Qual è la responsabilità che possiamo assumerci?';
 
-const GIULIA = {
-  name: 'Giulia Bianchi',
-  organization: 'Comune di Santarcangelo di Romagna',
-  sector: 'public',
-  tier: 'founding_core',
-  attendance: 'in_room',
-};
-const MARCO = {
-  name: 'Marco Rossi',
-  organization: 'Cooperativa sociale Il Millepiedi',
-  sector: 'social_private',
-  tier: 'strategic_extension',
-  attendance: 'remote',
-};
 
 /** The longest a note may take to reach the other phone. */
 const LIVE_BUDGET_MS = 1000;
 
-/** A token that makes each note's text unique within the run. */
-const unique = () => Math.random().toString(36).slice(2, 8);
 
 /** A Pixel 7 (Giulia) and an iPhone 13 (Marco), both joined through the form and on the board. */
 async function twoPhonesOnTheBoard(world) {

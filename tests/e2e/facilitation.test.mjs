@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { devices, horizontalOverflow, it, OUTPUT_DIR, Phone, SCREENSHOT_DIR, scenario, smallTouchTargets } from './harness.mjs';
+import { devices, GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, Phone, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 const PHASE_1 = 'Legittimazione reciproca';
 const PHASE_2 = 'Materia prima e dote sociale';
@@ -16,25 +16,10 @@ const P2_Q1 =
 const P2_Q3 =
   'Quali pratiche di collaborazione, cura e mutuo aiuto sono già presenti nel nostro territorio e meritano di essere rese visibili, strategiche e continuative?';
 
-const GIULIA = {
-  name: 'Giulia Bianchi',
-  organization: 'Comune di Santarcangelo di Romagna',
-  sector: 'public',
-  tier: 'founding_core',
-  attendance: 'in_room',
-};
-const MARCO = {
-  name: 'Marco Rossi',
-  organization: 'Cooperativa sociale Il Millepiedi',
-  sector: 'social_private',
-  tier: 'strategic_extension',
-  attendance: 'remote',
-};
 
 /** How long the phones and the projector may take to follow the facilitator. */
 const FOLLOW_BUDGET_MS = 1000;
 
-const unique = () => Math.random().toString(36).slice(2, 8);
 
 /** A desktop-sized page (the console, the projector) wrapped like a phone for the harness's diagnostics. */
 async function openScreen(world, label, viewport) {

@@ -481,3 +481,26 @@ async function saveDiagnostics(name, world) {
   if (world.server) lines.push('== server log', world.server.logTail(100));
   writeFileSync(join(OUTPUT_DIR, `${slug}.log`), `${lines.join('\n')}\n`);
 }
+
+// ---- the people of the tests ---------------------------------------------------
+
+/** A participant in the room, from the public sector. */
+export const GIULIA = {
+  name: 'Giulia Bianchi',
+  organization: 'Comune di Santarcangelo di Romagna',
+  sector: 'public',
+  tier: 'founding_core',
+  attendance: 'in_room',
+};
+
+/** A remote participant, from the social-private sector. */
+export const MARCO = {
+  name: 'Marco Rossi',
+  organization: 'Cooperativa sociale Il Millepiedi',
+  sector: 'social_private',
+  tier: 'strategic_extension',
+  attendance: 'remote',
+};
+
+/** A token that makes each note's text unique within the run. */
+export const unique = () => Math.random().toString(36).slice(2, 8);
