@@ -299,7 +299,12 @@ export class Phone {
       el.addEventListener('click', () => (window.__tavoloClickAt = Date.now()), { once: true, capture: true });
     });
     await button.click();
-    return this.page.evaluate(() => window.__tavoloClickAt);
+    const clickedAt = await this.page.evaluate(() => window.__tavoloClickAt);
+    // A person sees their note land before doing anything else. New notes go
+    // on top, pushing the others down: acting on another note before this one
+    // is painted can click where that note no longer is.
+    await section.locator('li.note-card', { hasText: text }).first().waitFor({ timeout: 5_000 });
+    return clickedAt;
   }
 
   /**
