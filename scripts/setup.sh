@@ -56,5 +56,6 @@ npm_install web
 if $with_test; then
   npm_install tests/interop-js
   npm_install tests/e2e
-  apt_install chromium fonts-dejavu-core
+  # poppler-utils: pdftoppm and pdftotext, for the printed report (tests/e2e/report.test.mjs).
+  apt_install chromium fonts-dejavu-core poppler-utils
 fi
