@@ -47,7 +47,8 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
   return (await response.json()) as T;
 }
 
-async function errorMessage(response: Response): Promise<string> {
+/** The server's `{"error": …}` text, or the status line when the body is not ours. */
+export async function errorMessage(response: Response): Promise<string> {
   try {
     const body: unknown = await response.json();
     if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string') {
