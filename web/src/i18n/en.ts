@@ -239,7 +239,6 @@ export const en: Record<MessageKey, string> = {
   'console.projector.open': 'Open the projector view',
   'console.projector.hint': 'Opens in a new tab of this browser: drag it to the projector screen.',
   'console.projector.link': 'Projector link for another computer (it holds the key: keep it private)',
-  'console.report': 'Report (coming soon)',
   'report.heading': 'Report',
   'report.intro': 'Notes, groups and dots of every phase up to now: take it whenever you like, even while the session is running.',
   'report.version': 'Version',

@@ -239,7 +239,6 @@ export const it = {
   'console.projector.open': 'Apri la vista per il proiettore',
   'console.projector.hint': 'Si apre in una nuova scheda di questo browser: trascinala sullo schermo del proiettore.',
   'console.projector.link': 'Link del proiettore per un altro computer (contiene la chiave: tienilo privato)',
-  'console.report': 'Report (in arrivo)',
   'report.heading': 'Report',
   'report.intro': 'Note, gruppi e punti di tutte le fasi fino a questo momento: puoi prenderlo quando vuoi, anche a sessione in corso.',
   'report.version': 'Versione',

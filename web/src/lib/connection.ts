@@ -330,6 +330,11 @@ export class Connection {
     this.facilitate('clearSpotlight', (c, url) => c.clearSpotlight?.(url));
   }
 
+  /** Whether the public report names organizations (the flag is in the session document). */
+  setOrganizationsPublic(on: boolean): void {
+    this.facilitate('setOrganizationsPublic', (c, url) => c.setOrganizationsPublic?.(url, on));
+  }
+
   private facilitate(method: keyof SyncClient, change: (client: SyncClient, sessionUrl: string) => void): void {
     if (typeof this.client[method] !== 'function') {
       throw new Error(`this client cannot ${String(method)}`);

@@ -23,6 +23,8 @@ export interface SessionView {
   timer?: TimerSetting | null;
   /** What the facilitator asked every screen to look at, if anything. */
   spotlight?: Spotlight | null;
+  /** The public report names organizations (the facilitator's choice); absent from older clients. */
+  organizationsPublic?: boolean;
 }
 
 export interface TimerSetting {
@@ -225,6 +227,7 @@ export interface SyncClient {
   clearTimer?(sessionUrl: string): void;
   setSpotlight?(sessionUrl: string, questionDocUrl: string, targetId: string, kind: 'note' | 'cluster', nowMs: number): void;
   clearSpotlight?(sessionUrl: string): void;
+  setOrganizationsPublic?(sessionUrl: string, on: boolean): void;
   /** Releases the wasm memory; the client is unusable afterwards. */
   free?(): void;
 }

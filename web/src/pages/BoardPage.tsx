@@ -1,5 +1,6 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ConnectionBadge } from '../components/ConnectionBadge';
+import { MyNotesDownload } from '../components/MyNotesDownload';
 import { Notice } from '../components/Notice';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { PhaseHeader } from '../components/PhaseHeader';
@@ -214,6 +215,7 @@ export function BoardPage({ code }: { code: string }) {
                 ))}
               </>
             )}
+            <MyNotesDownload sessionId={credentials.sessionId} ticket={credentials.ticket} />
           </>
         )}
       </main>

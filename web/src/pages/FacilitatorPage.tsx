@@ -6,6 +6,7 @@ import { Notice } from '../components/Notice';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { ParticipantsPanel } from '../components/ParticipantsPanel';
 import { QrCode } from '../components/QrCode';
+import { ReportPanel } from '../components/ReportPanel';
 import { TimerControls } from '../components/TimerControls';
 import { TopBar } from '../components/TopBar';
 import { t, tCount, type Message } from '../i18n';
@@ -29,7 +30,7 @@ import { grantError, keyFromFragment } from '../lib/grants';
 /**
  * `/f/<session_id>#<key>`: the facilitation console. The phases (advance,
  * jump, lock), the timer, the current phase's notes with the spotlight, who
- * is connected, and how people and the projector get in.
+ * is connected, how people and the projector get in, and the report.
  */
 export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   const [grant, setGrant] = useState<FacilitatorCredentials | null>(() => loadFacilitator(sessionId));
@@ -228,10 +229,13 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
                 value={projectorLink(location.origin, sessionId, facilitatorKey)}
               />
             )}
-            <button type="button" class="button button-secondary button-wide" disabled aria-disabled="true">
-              {t('console.report')}
-            </button>
           </section>
+          <ReportPanel
+            sessionId={sessionId}
+            facilitatorKey={facilitatorKey}
+            organizationsPublic={session.organizationsPublic ?? false}
+            onOrganizationsPublic={(on) => act(() => connection.setOrganizationsPublic(on))}
+          />
         </aside>
       </div>
     </>
