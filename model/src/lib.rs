@@ -20,6 +20,8 @@
 //! - [`facilitation`]: the phase timer and the spotlight in the session document.
 //! - [`policy`]: inspection of incoming changes against the sender's role.
 //! - [`read`]: small lenient readers shared by schema and policy.
+//! - [`report`]: the session report (Markdown, CSV, JSON, printable HTML),
+//!   public or for the facilitator, and its privacy rules.
 
 pub mod board;
 pub mod facilitation;
@@ -27,6 +29,7 @@ pub mod ids;
 pub mod ops;
 pub mod policy;
 pub mod read;
+pub mod report;
 pub mod schema;
 pub mod template;
 

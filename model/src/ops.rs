@@ -87,6 +87,7 @@ pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
         current_phase: t.phases[0].id.clone(),
         roster_doc: init.roster_url.to_string(),
         vote_budget: i64::from(t.vote_budget),
+        organizations_public: false,
         phases: t
             .phases
             .iter()
@@ -508,6 +509,13 @@ pub fn set_current_phase<T: Doc>(doc: &mut T, phase_id: &str) -> Result<(), OpEr
     Ok(())
 }
 
+/// Lets the public report name the organizations behind non-anonymous notes,
+/// or stops it (facilitator; the session document is theirs alone).
+pub fn set_organizations_public<T: Doc>(doc: &mut T, public: bool) -> Result<(), OpError> {
+    doc.put(ROOT, "organizations_public", public)?;
+    Ok(())
+}
+
 /// Locks or unlocks a phase (facilitator).
 pub fn set_phase_locked<T: Doc>(doc: &mut T, phase_id: &str, locked: bool) -> Result<(), OpError> {
     let (phases, idx) = phase_index(doc, phase_id)?;
@@ -654,5 +662,24 @@ mod tests {
             set_current_phase(&mut doc, "nope"),
             Err(OpError::NoSuchPhase(_))
         ));
+    }
+
+    #[test]
+    fn organizations_become_public_only_when_the_facilitator_says_so() {
+        let t = Template::builtin(crate::template::DEFAULT_TEMPLATE_ID).unwrap();
+        let urls = HashMap::new();
+        let mut doc = AutoCommit::new();
+        let init = SessionInit {
+            template: &t,
+            title: "Prova",
+            roster_url: "automerge:r",
+            question_urls: &urls,
+        };
+        init_session_doc(&mut doc, &init).unwrap();
+        assert!(!SessionDoc::load(&doc).unwrap().organizations_public);
+        set_organizations_public(&mut doc, true).unwrap();
+        assert!(SessionDoc::load(&doc).unwrap().organizations_public);
+        set_organizations_public(&mut doc, false).unwrap();
+        assert!(!SessionDoc::load(&doc).unwrap().organizations_public);
     }
 }

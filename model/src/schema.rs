@@ -29,6 +29,21 @@ pub struct SessionDoc {
     #[autosurgeon(hydrate = "read::hydrate_int")]
     pub vote_budget: i64,
     pub phases: Vec<Phase>,
+    /// Whether the public report may name the organizations behind
+    /// non-anonymous notes (the facilitator's choice, agreed with the room).
+    /// Sessions created before the key existed read as `false`.
+    #[autosurgeon(hydrate = "hydrate_flag")]
+    pub organizations_public: bool,
+}
+
+/// A boolean setting that must never make the whole document unreadable:
+/// absent, null or anything that is not a boolean reads as `false`.
+fn hydrate_flag<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: autosurgeon::Prop<'_>,
+) -> Result<bool, autosurgeon::HydrateError> {
+    Ok(read::hydrate_bool(doc, obj, prop).unwrap_or(false))
 }
 
 #[derive(Debug, Clone, PartialEq, Hydrate, Reconcile)]
@@ -289,4 +304,44 @@ fn hydrate_entries<D: ReadDoc, T: Hydrate>(doc: &D, path: &[&str]) -> BTreeMap<S
             Some((k, v))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{self, SessionInit};
+    use crate::template::{DEFAULT_TEMPLATE_ID, Template};
+    use automerge::AutoCommit;
+    use automerge::transaction::Transactable;
+    use std::collections::HashMap;
+
+    fn session() -> AutoCommit {
+        let t = Template::builtin(DEFAULT_TEMPLATE_ID).unwrap();
+        let mut doc = AutoCommit::new();
+        let urls = HashMap::new();
+        let init = SessionInit {
+            template: &t,
+            title: "Prova",
+            roster_url: "automerge:r",
+            question_urls: &urls,
+        };
+        ops::init_session_doc(&mut doc, &init).unwrap();
+        doc
+    }
+
+    #[test]
+    fn a_session_from_before_organizations_public_still_hydrates_as_private() {
+        let mut doc = session();
+        doc.delete(ROOT, "organizations_public").unwrap();
+        let s = SessionDoc::load(&doc).expect("an old session hydrates");
+        assert!(!s.organizations_public);
+    }
+
+    #[test]
+    fn a_malformed_organizations_public_reads_as_false_not_as_an_error() {
+        let mut doc = session();
+        doc.put(ROOT, "organizations_public", "sì").unwrap();
+        let s = SessionDoc::load(&doc).expect("the session still hydrates");
+        assert!(!s.organizations_public);
+    }
 }

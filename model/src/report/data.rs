@@ -1,0 +1,225 @@
+//! The report as data: what [`super::build`] computes and every format
+//! renders. Serialized as-is for the JSON format, so every field here is
+//! described in `docs/report.schema.json` (keep the two in step).
+//!
+//! Nothing here holds a participant id, a note id or a cluster id: the report
+//! is for people, and the public version must carry nothing derived from ids.
+//! Names and organizations are `Option`s that [`super::build`] fills only
+//! where the privacy rules allow, and that serialization then leaves out.
+
+use super::Lang;
+use serde::Serialize;
+
+/// The version of the JSON shape; bump it when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// The public version (no personal data) rather than the facilitator's.
+    pub public: bool,
+    /// Whether organizations of non-anonymous notes are shown.
+    pub organizations_shown: bool,
+    pub lang: Lang,
+    /// ISO 8601, UTC.
+    pub generated_at: String,
+    /// The same moment as a person reads it, in the report's language.
+    pub generated_at_text: String,
+    pub session: SessionInfo,
+    pub attendance: AttendanceSummary,
+    /// `None` when the session has no question of that kind.
+    pub raw_material: Option<RawMaterialMap>,
+    pub ledger: Option<Ledger>,
+    pub needs: Option<Vec<NeedItem>>,
+    pub expectations: Option<ExpectationMatrix>,
+    pub phases: Vec<PhaseReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionInfo {
+    pub title: String,
+    pub template: String,
+}
+
+/// A label with the stable value it stands for (`None`: not stated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Labelled {
+    pub id: Option<String>,
+    pub label: String,
+}
+
+/// Who wrote a note, as far as the version of the report may say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteAuthor {
+    /// The author's sector (kept even for anonymous notes).
+    pub sector: Labelled,
+    pub anonymous: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteEntry {
+    pub text: String,
+    /// The note's category in its question, if it has one.
+    pub category: Option<Labelled>,
+    /// Dots placed on this note itself.
+    pub votes: i64,
+    pub author: NoteAuthor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterEntry {
+    pub title: String,
+    /// Dots on the cluster, on its notes and on clusters merged into it.
+    pub votes: i64,
+    pub notes: Vec<NoteEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Cluster,
+    Note,
+}
+
+/// One line of a question's ranking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankedItem {
+    pub kind: ItemKind,
+    /// A cluster's title or a loose note's text.
+    pub label: String,
+    pub votes: i64,
+    /// Notes in it (1 for a loose note).
+    pub notes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuestionReport {
+    pub id: String,
+    pub text: String,
+    pub note_kind: String,
+    pub categories: Vec<Labelled>,
+    /// Visible notes in the question (hidden ones are never counted).
+    pub note_count: usize,
+    pub clusters: Vec<ClusterEntry>,
+    pub unclustered: Vec<NoteEntry>,
+    pub ranking: Vec<RankedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseReport {
+    pub id: String,
+    pub title: String,
+    pub goal: String,
+    pub questions: Vec<QuestionReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Count {
+    pub id: Option<String>,
+    pub label: String,
+    pub count: usize,
+}
+
+/// Counts only: never a name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttendanceSummary {
+    pub total: usize,
+    pub by_sector: Vec<Count>,
+    pub by_tier: Vec<Count>,
+    pub by_attendance: Vec<Count>,
+}
+
+/// A note seen from a thematic view (it names its question).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViewNote {
+    pub text: String,
+    pub votes: i64,
+    /// The title of the cluster it is in, if any.
+    pub cluster: Option<String>,
+    pub question_id: String,
+    pub question: String,
+    pub author: NoteAuthor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawMaterialCategory {
+    pub category: Labelled,
+    pub notes: Vec<ViewNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawMaterialMap {
+    pub categories: Vec<RawMaterialCategory>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerCell {
+    pub count: usize,
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerRow {
+    pub sector: Labelled,
+    /// `None` for the anonymous row of a sector (its tier is not disclosed).
+    pub tier: Option<Labelled>,
+    /// Present only where organizations are shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Pledges whose authors chose to stay anonymous.
+    pub anonymous: bool,
+    /// What the row is called in tables and charts.
+    pub label: String,
+    /// One per resource type, in the order of [`Ledger::resource_types`].
+    pub cells: Vec<LedgerCell>,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ledger {
+    pub resource_types: Vec<Labelled>,
+    pub rows: Vec<LedgerRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NeedItem {
+    pub kind: ItemKind,
+    pub label: String,
+    pub votes: i64,
+    pub notes: usize,
+    pub question_id: String,
+    pub question: String,
+    /// Category labels of the notes in it, in the question's order.
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectationNote {
+    pub text: String,
+    pub votes: i64,
+    pub question_id: String,
+    pub author: NoteAuthor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectationCell {
+    pub to: Labelled,
+    pub notes: Vec<ExpectationNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectationRow {
+    pub from: Labelled,
+    pub cells: Vec<ExpectationCell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectationMatrix {
+    /// Column headings, in the order of every row's `cells`.
+    pub to: Vec<Labelled>,
+    pub rows: Vec<ExpectationRow>,
+}

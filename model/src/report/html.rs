@@ -1,0 +1,557 @@
+//! The report as one self-contained HTML page, made to be printed on A4
+//! (or saved as PDF from the browser): inline CSS, inline SVG charts, no
+//! script and no external resource. Every text is escaped — note texts are
+//! user input.
+
+use super::data::*;
+use super::markdown::{item_label, ledger_tier, privacy_key, version_key};
+use super::{Lang, chart, i18n};
+use std::fmt::Write;
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`esc`], keeping the note's line breaks.
+pub fn esc_lines(text: &str) -> String {
+    esc(&text.replace("\r\n", "\n")).replace('\n', "<br>")
+}
+
+/// The print stylesheet. Fixed table layout with wrapping (even inside long
+/// words and URLs) keeps every table within the A4 text width; header rows
+/// repeat on each printed page; rows and figures are not split.
+const STYLE: &str = r#"
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans", "Source Sans 3", "Segoe UI", Helvetica, Arial, sans-serif;
+  font-size: 10.5pt; line-height: 1.4; color: #1a1a1a; max-width: 60rem; margin: 0 auto; padding: 1.5rem; }
+h1 { font-size: 20pt; margin: 0; }
+h2 { font-size: 15pt; border-bottom: 2px solid #2b5f8a; padding-bottom: .15rem; margin: 1.8rem 0 .6rem; }
+h3 { font-size: 12.5pt; margin: 1.4rem 0 .4rem; }
+h4 { font-size: 11pt; margin: 1rem 0 .3rem; }
+h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+.title-block { border-bottom: 3px solid #2b5f8a; padding-bottom: .8rem; margin-bottom: 1rem; }
+.session { font-size: 14pt; margin: .2rem 0 .5rem; }
+.meta { color: #444; margin: .2rem 0; }
+.version { display: inline-block; font-weight: 700; padding: .05rem .5rem; border: 1.5px solid currentColor; border-radius: 3px; }
+.version.private { color: #8a1c1c; }
+.version.public { color: #1c5a2e; }
+.privacy { border-left: 4px solid #999; background: #f4f4f4; padding: .35rem .8rem; margin: .6rem 0 0; }
+.goal { font-style: italic; color: #333; }
+.muted { color: #666; }
+table { width: 100%; border-collapse: collapse; table-layout: fixed; margin: .4rem 0 1rem; }
+th, td { border: 1px solid #b8b8b8; padding: .25rem .4rem; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere; hyphens: auto; }
+thead th { background: #e9eff5; }
+th.num, td.num { text-align: right; width: 4.2em; }
+th.rank, td.rank { text-align: right; width: 3.2em; }
+tr.group th { background: #f3f6f9; font-weight: 600; }
+tr.total td { font-weight: 700; background: #f3f6f9; }
+thead { display: table-header-group; }
+tr, figure { break-inside: avoid; page-break-inside: avoid; }
+table.ledger { font-size: 8.5pt; }
+table.counts { width: auto; min-width: 14rem; display: inline-table; margin-right: 1.5rem; vertical-align: top; }
+table.counts td, table.counts th { width: auto; }
+td ul { margin: 0; padding-left: 1.1em; }
+figure { margin: .6rem 0 1rem; }
+figcaption { font-size: 9pt; color: #444; margin-top: .2rem; }
+svg { max-width: 100%; height: auto; display: block; }
+svg text { fill: #1a1a1a; }
+@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 9.5pt; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2 { break-before: auto; }
+}
+"#;
+
+/// A complete page around `body`.
+pub fn page(lang: Lang, title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        lang.as_str(),
+        esc(title)
+    )
+}
+
+/// A table with a repeated header; `cols` are (heading, class) where the
+/// class sizes numeric columns; cells must already be escaped.
+pub fn table(class: &str, cols: &[(String, &str)], rows: &[String]) -> String {
+    let mut out = format!("<table class=\"{class}\">\n<thead><tr>");
+    for (h, c) in cols {
+        if c.is_empty() {
+            let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+        } else {
+            let _ = write!(out, "<th scope=\"col\" class=\"{c}\">{}</th>", esc(h));
+        }
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        out.push_str(r);
+        out.push('\n');
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+/// A row of already-escaped cells, numeric ones right-aligned.
+fn row(cells: &[(String, &str)]) -> String {
+    let mut out = String::from("<tr>");
+    for (text, class) in cells {
+        if class.is_empty() {
+            let _ = write!(out, "<td>{text}</td>");
+        } else {
+            let _ = write!(out, "<td class=\"{class}\">{text}</td>");
+        }
+    }
+    out.push_str("</tr>");
+    out
+}
+
+fn h(lang: Lang, key: &str) -> String {
+    i18n::t(lang, key)
+}
+
+pub fn render(r: &Report) -> String {
+    let lang = r.lang;
+    let mut body = String::new();
+    title_block(&mut body, r);
+    body.push_str("<main>\n");
+    attendance(&mut body, lang, &r.attendance);
+    let has_views = r.raw_material.is_some()
+        || r.ledger.is_some()
+        || r.needs.is_some()
+        || r.expectations.is_some();
+    if has_views {
+        let _ = writeln!(
+            body,
+            "<section>\n<h2>{}</h2>",
+            esc(&h(lang, "section.summary"))
+        );
+        if let Some(m) = &r.raw_material {
+            raw_material(&mut body, lang, m);
+        }
+        if let Some(l) = &r.ledger {
+            ledger(&mut body, lang, l);
+        }
+        if let Some(n) = &r.needs {
+            needs(&mut body, lang, n);
+        }
+        if let Some(e) = &r.expectations {
+            expectations(&mut body, lang, e);
+        }
+        body.push_str("</section>\n");
+    }
+    phases(&mut body, lang, &r.phases);
+    body.push_str("</main>\n");
+    let title = format!("{}: {}", h(lang, "report.title"), r.session.title);
+    page(lang, &title, &body)
+}
+
+fn title_block(out: &mut String, r: &Report) {
+    let lang = r.lang;
+    let class = if r.public { "public" } else { "private" };
+    let _ = writeln!(
+        out,
+        "<header class=\"title-block\">\n<h1>{}</h1>\n<p class=\"session\">{}</p>\n\
+         <p class=\"meta\"><span class=\"version {class}\">{}</span></p>\n\
+         <p class=\"meta\">{} · {}</p>\n<p class=\"privacy\">{}</p>\n</header>",
+        esc(&h(lang, "report.title")),
+        esc(&r.session.title),
+        esc(&h(lang, version_key(r.public))),
+        esc(&i18n::tf(
+            lang,
+            "report.generated",
+            &[("date", &r.generated_at_text)]
+        )),
+        esc(&i18n::tf(
+            lang,
+            "report.template",
+            &[("template", &r.session.template)]
+        )),
+        esc(&h(lang, privacy_key(r.public, r.organizations_shown))),
+    );
+}
+
+fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
+    let _ = writeln!(
+        out,
+        "<section>\n<h2>{}</h2>\n<p>{}</p>",
+        esc(&h(lang, "section.attendance")),
+        esc(&i18n::tf(
+            lang,
+            "attendance.total",
+            &[("count", &a.total.to_string())]
+        ))
+    );
+    for (key, counts) in [
+        ("attendance.by_sector", &a.by_sector),
+        ("attendance.by_tier", &a.by_tier),
+        ("attendance.by_presence", &a.by_attendance),
+    ] {
+        let rows: Vec<String> = counts
+            .iter()
+            .map(|c| row(&[(esc(&c.label), ""), (c.count.to_string(), "num")]))
+            .collect();
+        let cols = [(h(lang, key), ""), (h(lang, "column.count"), "num")];
+        out.push_str(&table("counts", &cols, &rows));
+    }
+    out.push_str("</section>\n");
+}
+
+fn intro(out: &mut String, lang: Lang, title: &str, intro: &str) {
+    let _ = writeln!(
+        out,
+        "<section>\n<h3>{}</h3>\n<p class=\"muted\">{}</p>",
+        esc(&h(lang, title)),
+        esc(&h(lang, intro))
+    );
+}
+
+fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
+    intro(
+        out,
+        lang,
+        "section.raw_material",
+        "section.raw_material_intro",
+    );
+    let cols = [
+        (h(lang, "column.note"), ""),
+        (h(lang, "column.votes"), "num"),
+        (h(lang, "column.cluster"), ""),
+        (h(lang, "column.author"), ""),
+        (h(lang, "column.question"), ""),
+    ];
+    for c in &m.categories {
+        let _ = writeln!(
+            out,
+            "<h4>{} ({})</h4>",
+            esc(&c.category.label),
+            c.notes.len()
+        );
+        if c.notes.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">{}</p>",
+                esc(&h(lang, "report.no_notes"))
+            );
+            continue;
+        }
+        let rows: Vec<String> = c
+            .notes
+            .iter()
+            .map(|n| {
+                row(&[
+                    (esc_lines(&n.text), ""),
+                    (n.votes.to_string(), "num"),
+                    (esc(n.cluster.as_deref().unwrap_or("")), ""),
+                    (esc(&i18n::author(lang, &n.author)), ""),
+                    (esc(&n.question), ""),
+                ])
+            })
+            .collect();
+        out.push_str(&table("notes", &cols, &rows));
+    }
+    out.push_str("</section>\n");
+}
+
+fn figure(out: &mut String, svg: Option<String>, caption: &str) {
+    if let Some(svg) = svg {
+        let _ = writeln!(
+            out,
+            "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
+            esc(caption)
+        );
+    }
+}
+
+fn ledger(out: &mut String, lang: Lang, l: &Ledger) {
+    intro(out, lang, "section.ledger", "section.ledger_intro");
+    figure(out, chart::ledger(lang, l), &h(lang, "chart.ledger_title"));
+    let with_orgs = l.rows.iter().any(|r| r.organization.is_some());
+    let mut cols = vec![(h(lang, "column.sector"), ""), (h(lang, "column.tier"), "")];
+    if with_orgs {
+        cols.push((h(lang, "column.organization"), ""));
+    }
+    let fixed = cols.len();
+    cols.extend(l.resource_types.iter().map(|t| (t.label.clone(), "")));
+    cols.push((h(lang, "report.total"), "num"));
+    let mut rows: Vec<String> = l
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![(esc(&r.sector.label), ""), (esc(&ledger_tier(lang, r)), "")];
+            if with_orgs {
+                cells.push((esc(r.organization.as_deref().unwrap_or("—")), ""));
+            }
+            cells.extend(r.cells.iter().map(|c| (ledger_cell(c), "")));
+            cells.push((r.total.to_string(), "num"));
+            row(&cells)
+        })
+        .collect();
+    let mut totals = vec![(esc(&h(lang, "report.total")), "")];
+    totals.extend((1..fixed).map(|_| (String::new(), "")));
+    totals.extend((0..l.resource_types.len()).map(|i| {
+        let n: usize = l
+            .rows
+            .iter()
+            .filter_map(|r| r.cells.get(i))
+            .map(|c| c.count)
+            .sum();
+        (n.to_string(), "")
+    }));
+    totals.push((
+        l.rows.iter().map(|r| r.total).sum::<usize>().to_string(),
+        "num",
+    ));
+    rows.push(row(&totals).replacen("<tr>", "<tr class=\"total\">", 1));
+    out.push_str(&table("ledger", &cols, &rows));
+    out.push_str("</section>\n");
+}
+
+fn ledger_cell(c: &LedgerCell) -> String {
+    if c.count == 0 {
+        return String::new();
+    }
+    let items: String = c
+        .texts
+        .iter()
+        .map(|t| format!("<li>{}</li>", esc_lines(t)))
+        .collect();
+    format!("<strong>{}</strong><ul>{items}</ul>", c.count)
+}
+
+fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
+    intro(out, lang, "section.needs", "section.needs_intro");
+    if items.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">{}</p>\n</section>",
+            esc(&h(lang, "report.no_notes"))
+        );
+        return;
+    }
+    let mut caption = h(lang, "chart.needs_title");
+    if items.len() > chart::MAX_BARS {
+        let more = i18n::tf(
+            lang,
+            "report.chart_note",
+            &[("count", &chart::MAX_BARS.to_string())],
+        );
+        caption = format!("{caption}. {more}");
+    }
+    figure(out, chart::needs(lang, items), &caption);
+    let cols = [
+        (h(lang, "column.rank"), "rank"),
+        (h(lang, "column.item"), ""),
+        (h(lang, "column.votes"), "num"),
+        (h(lang, "column.category"), ""),
+        (h(lang, "column.question"), ""),
+    ];
+    let rows: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            row(&[
+                ((i + 1).to_string(), "rank"),
+                (item_cell(lang, n.kind, &n.label, n.notes), ""),
+                (n.votes.to_string(), "num"),
+                (esc(&n.categories.join(", ")), ""),
+                (esc(&n.question), ""),
+            ])
+        })
+        .collect();
+    out.push_str(&table("needs", &cols, &rows));
+    out.push_str("</section>\n");
+}
+
+fn item_cell(lang: Lang, kind: ItemKind, label: &str, notes: usize) -> String {
+    let (label, what) = item_label(lang, kind, label, notes);
+    format!(
+        "{} <span class=\"muted\">({})</span>",
+        esc_lines(&label),
+        esc(&what)
+    )
+}
+
+fn expectations(out: &mut String, lang: Lang, e: &ExpectationMatrix) {
+    intro(
+        out,
+        lang,
+        "section.expectations",
+        "section.expectations_intro",
+    );
+    let mut cols = vec![(h(lang, "column.from_to"), "")];
+    cols.extend(e.to.iter().map(|t| (t.label.clone(), "")));
+    let rows: Vec<String> = e
+        .rows
+        .iter()
+        .map(|r| {
+            let mut out = format!("<tr><th scope=\"row\">{}</th>", esc(&r.from.label));
+            for c in &r.cells {
+                let _ = write!(out, "<td>{}</td>", expectation_cell(lang, c));
+            }
+            out.push_str("</tr>");
+            out
+        })
+        .collect();
+    out.push_str(&table("matrix", &cols, &rows));
+    out.push_str("</section>\n");
+}
+
+fn expectation_cell(lang: Lang, c: &ExpectationCell) -> String {
+    if c.notes.is_empty() {
+        return "<span class=\"muted\">0</span>".to_string();
+    }
+    let items: String = c
+        .notes
+        .iter()
+        .map(|n| {
+            format!(
+                "<li>{} <span class=\"muted\">({}{})</span></li>",
+                esc_lines(&n.text),
+                esc(&i18n::author(lang, &n.author)),
+                votes_suffix(lang, n.votes)
+            )
+        })
+        .collect();
+    format!("<strong>{}</strong><ul>{items}</ul>", c.notes.len())
+}
+
+fn votes_suffix(lang: Lang, votes: i64) -> String {
+    if votes > 0 {
+        format!(" · {}", esc(&i18n::votes(lang, votes)))
+    } else {
+        String::new()
+    }
+}
+
+fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
+    let _ = writeln!(
+        out,
+        "<section>\n<h2>{}</h2>",
+        esc(&h(lang, "section.phases"))
+    );
+    for (i, p) in phases.iter().enumerate() {
+        let heading = i18n::tf(
+            lang,
+            "section.phase",
+            &[("number", &(i + 1).to_string()), ("title", &p.title)],
+        );
+        let _ = writeln!(out, "<section>\n<h3>{}</h3>", esc(&heading));
+        if !p.goal.trim().is_empty() {
+            let _ = writeln!(out, "<p class=\"goal\">{}</p>", esc(&p.goal));
+        }
+        for q in &p.questions {
+            question(out, lang, q);
+        }
+        out.push_str("</section>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn note_row(lang: Lang, n: &NoteEntry) -> String {
+    row(&[
+        (esc_lines(&n.text), ""),
+        (
+            esc(n.category.as_ref().map_or("", |c| c.label.as_str())),
+            "",
+        ),
+        (esc(&i18n::author(lang, &n.author)), ""),
+        (n.votes.to_string(), "num"),
+    ])
+}
+
+fn group_row(text: &str) -> String {
+    format!("<tr class=\"group\"><th colspan=\"4\" scope=\"rowgroup\">{text}</th></tr>")
+}
+
+fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
+    let heading = i18n::tf(lang, "section.question", &[("text", &q.text)]);
+    let _ = writeln!(out, "<h4>{}</h4>", esc(&heading));
+    if q.note_count == 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">{}</p>",
+            esc(&h(lang, "report.no_notes"))
+        );
+        return;
+    }
+    let mut rows = Vec::new();
+    for c in &q.clusters {
+        rows.push(group_row(&format!(
+            "{} · {}",
+            esc(&c.title),
+            esc(&i18n::votes(lang, c.votes))
+        )));
+        rows.extend(c.notes.iter().map(|n| note_row(lang, n)));
+    }
+    if !q.unclustered.is_empty() {
+        if !q.clusters.is_empty() {
+            rows.push(group_row(&esc(&h(lang, "section.unclustered"))));
+        }
+        rows.extend(q.unclustered.iter().map(|n| note_row(lang, n)));
+    }
+    let cols = [
+        (h(lang, "column.note"), ""),
+        (h(lang, "column.category"), ""),
+        (h(lang, "column.author"), ""),
+        (h(lang, "column.votes"), "num"),
+    ];
+    out.push_str(&table("notes", &cols, &rows));
+    if q.ranking.iter().any(|r| r.votes > 0) {
+        ranking(out, lang, &q.ranking);
+    }
+}
+
+fn ranking(out: &mut String, lang: Lang, items: &[RankedItem]) {
+    let _ = writeln!(
+        out,
+        "<p><strong>{}</strong></p>",
+        esc(&h(lang, "section.ranking"))
+    );
+    let cols = [
+        (h(lang, "column.rank"), "rank"),
+        (h(lang, "column.item"), ""),
+        (h(lang, "column.votes"), "num"),
+    ];
+    let rows: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            row(&[
+                ((i + 1).to_string(), "rank"),
+                (item_cell(lang, r.kind, &r.label, r.notes), ""),
+                (r.votes.to_string(), "num"),
+            ])
+        })
+        .collect();
+    out.push_str(&table("ranking", &cols, &rows));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_a_note_comes_out_inert() {
+        assert_eq!(
+            esc_lines("<script>alert(\"x\")</script>\n'b' & c"),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<br>&#39;b&#39; &amp; c"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! The report as Markdown (CommonMark with GitHub tables): readable as plain
+//! text, and inert when rendered — note texts are escaped, so a `<script>`
+//! or a `|` written on a sticky note stays text.
+
+use super::data::*;
+use super::{Lang, i18n};
+use std::fmt::Write;
+
+/// Escapes text for inline Markdown: punctuation that could start markup
+/// gets a backslash, and line breaks become `<br>` so a note with several
+/// lines stays in its table cell or list item.
+pub fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    for (i, line) in normalized.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
+        for c in line.chars() {
+            if matches!(
+                c,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
+            ) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A GitHub table; cells must already be escaped. `right` marks numeric
+/// columns.
+pub fn table(headers: &[String], right: &[bool], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let head: Vec<String> = headers.iter().map(|h| inline(h)).collect();
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let rule: Vec<&str> = (0..headers.len())
+        .map(|i| {
+            if right.get(i).copied().unwrap_or(false) {
+                "---:"
+            } else {
+                "---"
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "| {} |", rule.join(" | "));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+    out
+}
+
+pub fn render(r: &Report) -> String {
+    let lang = r.lang;
+    let mut out = String::new();
+    title_block(&mut out, r);
+    attendance(&mut out, lang, &r.attendance);
+    let has_views = r.raw_material.is_some()
+        || r.ledger.is_some()
+        || r.needs.is_some()
+        || r.expectations.is_some();
+    if has_views {
+        let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.summary")));
+    }
+    if let Some(m) = &r.raw_material {
+        raw_material(&mut out, lang, m);
+    }
+    if let Some(l) = &r.ledger {
+        ledger(&mut out, lang, l);
+    }
+    if let Some(n) = &r.needs {
+        needs(&mut out, lang, n);
+    }
+    if let Some(e) = &r.expectations {
+        expectations(&mut out, lang, e);
+    }
+    phases(&mut out, lang, &r.phases);
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+fn title_block(out: &mut String, r: &Report) {
+    let lang = r.lang;
+    let _ = writeln!(
+        out,
+        "# {}: {}\n",
+        inline(&i18n::t(lang, "report.title")),
+        inline(&r.session.title)
+    );
+    let _ = writeln!(
+        out,
+        "**{}** · {} · {}\n",
+        inline(&i18n::t(lang, version_key(r.public))),
+        inline(&i18n::tf(
+            lang,
+            "report.generated",
+            &[("date", &r.generated_at_text)]
+        )),
+        inline(&i18n::tf(
+            lang,
+            "report.template",
+            &[("template", &r.session.template)]
+        )),
+    );
+    let _ = writeln!(
+        out,
+        "> {}\n",
+        inline(&i18n::t(lang, privacy_key(r.public, r.organizations_shown)))
+    );
+}
+
+pub fn version_key(public: bool) -> &'static str {
+    if public {
+        "report.version_public"
+    } else {
+        "report.version_private"
+    }
+}
+
+pub fn privacy_key(public: bool, orgs: bool) -> &'static str {
+    match (public, orgs) {
+        (false, _) => "report.privacy_private",
+        (true, true) => "report.privacy_public_orgs",
+        (true, false) => "report.privacy_public",
+    }
+}
+
+fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
+    let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.attendance")));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        inline(&i18n::tf(
+            lang,
+            "attendance.total",
+            &[("count", &a.total.to_string())]
+        ))
+    );
+    for (key, counts) in [
+        ("attendance.by_sector", &a.by_sector),
+        ("attendance.by_tier", &a.by_tier),
+        ("attendance.by_presence", &a.by_attendance),
+    ] {
+        let rows: Vec<Vec<String>> = counts
+            .iter()
+            .map(|c| vec![inline(&c.label), c.count.to_string()])
+            .collect();
+        let headers = [i18n::t(lang, key), i18n::t(lang, "column.count")];
+        out.push_str(&table(&headers, &[false, true], &rows));
+    }
+}
+
+fn votes_suffix(lang: Lang, votes: i64) -> String {
+    if votes > 0 {
+        format!(" · {}", i18n::votes(lang, votes))
+    } else {
+        String::new()
+    }
+}
+
+fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
+    let _ = writeln!(
+        out,
+        "### {}\n",
+        inline(&i18n::t(lang, "section.raw_material"))
+    );
+    let _ = writeln!(
+        out,
+        "{}\n",
+        inline(&i18n::t(lang, "section.raw_material_intro"))
+    );
+    let headers = [
+        i18n::t(lang, "column.note"),
+        i18n::t(lang, "column.votes"),
+        i18n::t(lang, "column.cluster"),
+        i18n::t(lang, "column.author"),
+        i18n::t(lang, "column.question"),
+    ];
+    for c in &m.categories {
+        let _ = writeln!(
+            out,
+            "#### {} ({})\n",
+            inline(&c.category.label),
+            c.notes.len()
+        );
+        if c.notes.is_empty() {
+            let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "report.no_notes")));
+            continue;
+        }
+        let rows: Vec<Vec<String>> = c
+            .notes
+            .iter()
+            .map(|n| {
+                vec![
+                    inline(&n.text),
+                    n.votes.to_string(),
+                    inline(n.cluster.as_deref().unwrap_or("")),
+                    inline(&i18n::author(lang, &n.author)),
+                    inline(&n.question),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&headers, &[false, true], &rows));
+    }
+}
+
+/// A ledger cell: the count, then each pledge on its own line.
+fn ledger_cell(cell: &LedgerCell) -> String {
+    if cell.count == 0 {
+        return String::new();
+    }
+    let texts: Vec<String> = cell
+        .texts
+        .iter()
+        .map(|t| format!("• {}", inline(t)))
+        .collect();
+    format!("**{}**<br>{}", cell.count, texts.join("<br>"))
+}
+
+fn ledger(out: &mut String, lang: Lang, l: &Ledger) {
+    let _ = writeln!(out, "### {}\n", inline(&i18n::t(lang, "section.ledger")));
+    let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "section.ledger_intro")));
+    let with_orgs = l.rows.iter().any(|r| r.organization.is_some());
+    let mut headers = vec![i18n::t(lang, "column.sector"), i18n::t(lang, "column.tier")];
+    if with_orgs {
+        headers.push(i18n::t(lang, "column.organization"));
+    }
+    let fixed = headers.len();
+    headers.extend(l.resource_types.iter().map(|t| t.label.clone()));
+    headers.push(i18n::t(lang, "report.total"));
+    let mut right = vec![false; headers.len()];
+    if let Some(last) = right.last_mut() {
+        *last = true;
+    }
+    let mut rows: Vec<Vec<String>> = l
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![inline(&r.sector.label), inline(&ledger_tier(lang, r))];
+            if with_orgs {
+                row.push(inline(r.organization.as_deref().unwrap_or("—")));
+            }
+            row.extend(r.cells.iter().map(ledger_cell));
+            row.push(r.total.to_string());
+            row
+        })
+        .collect();
+    let mut totals = vec![format!("**{}**", inline(&i18n::t(lang, "report.total")))];
+    totals.extend((1..fixed).map(|_| String::new()));
+    totals.extend(
+        (0..l.resource_types.len())
+            .map(|i| {
+                l.rows
+                    .iter()
+                    .filter_map(|r| r.cells.get(i))
+                    .map(|c| c.count)
+                    .sum::<usize>()
+            })
+            .map(|n| format!("**{n}**")),
+    );
+    totals.push(format!(
+        "**{}**",
+        l.rows.iter().map(|r| r.total).sum::<usize>()
+    ));
+    rows.push(totals);
+    out.push_str(&table(&headers, &right, &rows));
+}
+
+/// The tier column of a ledger row: the anonymous rows say so instead.
+pub fn ledger_tier(lang: Lang, r: &LedgerRow) -> String {
+    match &r.tier {
+        Some(t) => t.label.clone(),
+        None => i18n::t(lang, "ledger.anonymous_row"),
+    }
+}
+
+/// "Voce" of a ranking: a loose note's text, or a cluster's title with how
+/// many notes it gathers.
+pub fn item_label(lang: Lang, kind: ItemKind, label: &str, notes: usize) -> (String, String) {
+    match kind {
+        ItemKind::Note => (label.to_string(), i18n::t(lang, "item.note")),
+        ItemKind::Cluster => (
+            label.to_string(),
+            i18n::tf(lang, "item.cluster_of", &[("count", &notes.to_string())]),
+        ),
+    }
+}
+
+fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
+    let _ = writeln!(out, "### {}\n", inline(&i18n::t(lang, "section.needs")));
+    let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "section.needs_intro")));
+    if items.is_empty() {
+        let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "report.no_notes")));
+        return;
+    }
+    let headers = [
+        i18n::t(lang, "column.rank"),
+        i18n::t(lang, "column.item"),
+        i18n::t(lang, "column.votes"),
+        i18n::t(lang, "column.category"),
+        i18n::t(lang, "column.question"),
+    ];
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (label, what) = item_label(lang, n.kind, &n.label, n.notes);
+            vec![
+                (i + 1).to_string(),
+                format!("{} _({})_", inline(&label), inline(&what)),
+                n.votes.to_string(),
+                inline(&n.categories.join(", ")),
+                inline(&n.question),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &[true, false, true], &rows));
+}
+
+fn expectations(out: &mut String, lang: Lang, e: &ExpectationMatrix) {
+    let _ = writeln!(
+        out,
+        "### {}\n",
+        inline(&i18n::t(lang, "section.expectations"))
+    );
+    let _ = writeln!(
+        out,
+        "{}\n",
+        inline(&i18n::t(lang, "section.expectations_intro"))
+    );
+    let mut headers = vec![i18n::t(lang, "column.from_to")];
+    headers.extend(e.to.iter().map(|t| t.label.clone()));
+    let right: Vec<bool> = (0..headers.len()).map(|i| i > 0).collect();
+    let rows: Vec<Vec<String>> = e
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![format!("**{}**", inline(&r.from.label))];
+            row.extend(r.cells.iter().map(|c| c.notes.len().to_string()));
+            row
+        })
+        .collect();
+    out.push_str(&table(&headers, &right, &rows));
+    for r in &e.rows {
+        for c in r.cells.iter().filter(|c| !c.notes.is_empty()) {
+            let heading = i18n::tf(
+                lang,
+                "cell.from_to",
+                &[("from", &r.from.label), ("to", &c.to.label)],
+            );
+            let _ = writeln!(out, "#### {}\n", inline(&heading));
+            for n in &c.notes {
+                let _ = writeln!(
+                    out,
+                    "- {} — _{}_{}",
+                    inline(&n.text),
+                    inline(&i18n::author(lang, &n.author)),
+                    votes_suffix(lang, n.votes)
+                );
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn note_line(lang: Lang, indent: &str, n: &NoteEntry) -> String {
+    let category = n
+        .category
+        .as_ref()
+        .map(|c| format!(" · {}", inline(&c.label)))
+        .unwrap_or_default();
+    format!(
+        "{indent}- {}{} — _{}_{}\n",
+        inline(&n.text),
+        category,
+        inline(&i18n::author(lang, &n.author)),
+        votes_suffix(lang, n.votes)
+    )
+}
+
+fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
+    let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.phases")));
+    for (i, p) in phases.iter().enumerate() {
+        let heading = i18n::tf(
+            lang,
+            "section.phase",
+            &[("number", &(i + 1).to_string()), ("title", &p.title)],
+        );
+        let _ = writeln!(out, "### {}\n", inline(&heading));
+        if !p.goal.trim().is_empty() {
+            let _ = writeln!(out, "_{}_\n", inline(&p.goal));
+        }
+        for q in &p.questions {
+            question(out, lang, q);
+        }
+    }
+}
+
+fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
+    let heading = i18n::tf(lang, "section.question", &[("text", &q.text)]);
+    let _ = writeln!(out, "#### {}\n", inline(&heading));
+    if q.note_count == 0 {
+        let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "report.no_notes")));
+        return;
+    }
+    if !q.clusters.is_empty() {
+        let _ = writeln!(out, "**{}**\n", inline(&i18n::t(lang, "section.clusters")));
+        for c in &q.clusters {
+            let _ = writeln!(
+                out,
+                "- **{}** — {}",
+                inline(&c.title),
+                i18n::votes(lang, c.votes)
+            );
+            for n in &c.notes {
+                out.push_str(&note_line(lang, "  ", n));
+            }
+        }
+        out.push('\n');
+    }
+    if !q.unclustered.is_empty() {
+        let _ = writeln!(
+            out,
+            "**{}**\n",
+            inline(&i18n::t(lang, "section.unclustered"))
+        );
+        for n in &q.unclustered {
+            out.push_str(&note_line(lang, "", n));
+        }
+        out.push('\n');
+    }
+    if q.ranking.iter().any(|r| r.votes > 0) {
+        ranking(out, lang, &q.ranking);
+    }
+}
+
+fn ranking(out: &mut String, lang: Lang, items: &[RankedItem]) {
+    let _ = writeln!(out, "**{}**\n", inline(&i18n::t(lang, "section.ranking")));
+    let headers = [
+        i18n::t(lang, "column.rank"),
+        i18n::t(lang, "column.item"),
+        i18n::t(lang, "column.votes"),
+    ];
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (label, what) = item_label(lang, r.kind, &r.label, r.notes);
+            vec![
+                (i + 1).to_string(),
+                format!("{} _({})_", inline(&label), inline(&what)),
+                r.votes.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &[true, false, true], &rows));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_keep_pipes_and_newlines_inside_the_table() {
+        assert_eq!(inline("a|b\nc"), "a\\|b<br>c");
+        assert_eq!(inline("<script>"), "\\<script\\>");
+        assert_eq!(inline("è “così”"), "è “così”");
+    }
+}

@@ -1,0 +1,224 @@
+//! The session report: what a session produced, computed from its documents
+//! and rendered as Markdown, CSV, JSON or a printable HTML page.
+//!
+//! [`build`] reads the session, roster and question documents into a
+//! [`Report`] (plain data, the JSON format as-is); [`Report::render`] turns it
+//! into a format. Everything is pure: the time comes in
+//! [`ReportOptions::generated_at_ms`], so the server and the browser produce
+//! byte-identical reports and the golden tests can pin them.
+//!
+//! # Content
+//!
+//! Per phase and question: live clusters (see [`crate::board`]) with their
+//! notes and votes (a cluster's total is [`crate::board::ranking`]'s), the
+//! notes in no cluster, and the ranking. Then four views, each present only
+//! when the session has questions of that [`NoteKind`](crate::template::NoteKind):
+//! the map of social raw material (`resource`), the ledger of contributions
+//! (`pledge`), the needs ranked by votes (`need`) and the matrix of
+//! expectations between sectors (`expectation`, category `verso-<sector>`).
+//! Attendance appears as counts only.
+//!
+//! # Privacy rules
+//!
+//! - **Hidden notes** (moderated) are left out of every report and every
+//!   count; a cluster whose only notes are hidden is left out too, since its
+//!   title may echo what was hidden.
+//! - **Anonymous notes** never show their author's name or organization, in
+//!   any version: the board promised "anonimo". Their author's sector is
+//!   kept. In the ledger they form one "anonymous" row per sector, so not
+//!   even the tier is disclosed.
+//! - **No identifiers**, in any version: no participant ids, note ids or
+//!   cluster ids, and votes only as totals (the documents key them by
+//!   participant).
+//! - **Private version** (`public: false`, for the facilitator): names and
+//!   organizations of the authors of non-anonymous notes.
+//! - **Public version** (`public: true`): no names; organizations only when
+//!   the session's `organizations_public` is set, and then only for
+//!   non-anonymous notes; otherwise sector labels only, and the ledger's
+//!   rows are sector × tier. Note texts and cluster titles are kept: they
+//!   are the content.
+//! - The **attendance list** with names is never part of a report: it is the
+//!   separate [`attendance_annex`], for the facilitator.
+//!
+//! # Layout
+//!
+//! - `data`: the [`Report`] types (serialized for JSON; mirrored by
+//!   `docs/report.schema.json`).
+//! - `build`: documents → [`Report`], including the one function that
+//!   applies the privacy rules to a note's author.
+//! - `markdown`, `csv`, `html` (+ `chart` for its inline SVG): the formats.
+//! - `table`: small one-table documents (the attendance annex, a
+//!   participant's own notes) in every format.
+//! - `i18n`: the catalogues `model/i18n/report.{it,en}.toml`.
+//! - `date`: UTC dates from milliseconds, without a clock.
+
+mod build;
+mod chart;
+mod csv;
+mod data;
+mod date;
+mod html;
+mod i18n;
+mod markdown;
+mod table;
+
+pub use data::*;
+
+use crate::schema::{QuestionDoc, RosterDoc, SessionDoc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The language of a report. Italian unless asked otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    It,
+    En,
+}
+
+impl Lang {
+    /// `"it"` or `"en"`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "it" => Some(Lang::It),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The BCP 47 tag (`<html lang>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The formats a report renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Markdown,
+    Csv,
+    Json,
+    Html,
+}
+
+impl Format {
+    /// `"md"`, `"csv"`, `"json"` or `"html"` (the `format=` of the HTTP call).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Some(Format::Markdown),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "html" => Some(Format::Html),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+        }
+    }
+
+    /// The file name extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// What kind of report to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// The public version, without personal data (see the privacy rules).
+    pub public: bool,
+    pub lang: Lang,
+    /// When the report is made, in milliseconds since the Unix epoch (the
+    /// caller's clock: this crate has none).
+    pub generated_at_ms: i64,
+}
+
+/// The documents of one session, already hydrated.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    pub session: &'a SessionDoc,
+    pub roster: &'a RosterDoc,
+    /// Question documents keyed by their URL (`Question::doc_url`). A
+    /// question whose document is missing is reported without notes.
+    pub questions: &'a BTreeMap<String, QuestionDoc>,
+}
+
+/// Computes the report (see the module documentation for what it holds and
+/// what it never does).
+pub fn build(src: &Sources, opts: &ReportOptions) -> Report {
+    build::build(src, opts)
+}
+
+impl Report {
+    /// The report in a format: Markdown, CSV (UTF-8 with a BOM, CRLF),
+    /// pretty JSON or a self-contained printable HTML page.
+    pub fn render(&self, f: Format) -> String {
+        match f {
+            Format::Markdown => markdown::render(self),
+            Format::Csv => csv::render(self),
+            Format::Json => to_json(self),
+            Format::Html => html::render(self),
+        }
+    }
+}
+
+/// Pretty JSON with a final newline. Serializing plain data with string keys
+/// cannot fail; were it ever to, the error is reported in a JSON object
+/// rather than as a panic.
+fn to_json<T: Serialize>(value: &T) -> String {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => s + "\n",
+        Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
+    }
+}
+
+/// Facilitator-only annex: the attendance list (name, organization, sector,
+/// tier, attendance, joined at). Never part of a report.
+pub fn attendance_annex(src: &Sources, lang: Lang, generated_at_ms: i64, f: Format) -> String {
+    table::attendance_annex(src, lang, generated_at_ms).render(f)
+}
+
+/// A participant's own notes in every phase, for them to download. Hidden
+/// notes are included (their author can see them) and marked; vote totals
+/// show only where the facilitator has revealed them.
+pub fn participant_notes(
+    src: &Sources,
+    participant_id: &str,
+    lang: Lang,
+    generated_at_ms: i64,
+    f: Format,
+) -> String {
+    table::participant_notes(src, participant_id, lang, generated_at_ms).render(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_languages_parse_their_query_values() {
+        assert_eq!(Format::parse("md"), Some(Format::Markdown));
+        assert_eq!(Format::parse("HTML"), Some(Format::Html));
+        assert_eq!(Format::parse("pdf"), None);
+        assert_eq!(Format::Csv.content_type(), "text/csv; charset=utf-8");
+        assert_eq!(Format::Json.extension(), "json");
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+        assert_eq!(Lang::default(), Lang::It);
+    }
+}

@@ -1,0 +1,476 @@
+//! A whole session built with the real operations from the built-in
+//! template, shared by the report tests: five phases with notes, people of
+//! every sector and tier in the room and remote, anonymous notes, clusters
+//! (one merged, one dissolved), votes, a hidden note, a note full of
+//! characters that break formats, and one question whose document is missing.
+#![allow(dead_code)]
+
+use automerge::AutoCommit;
+use std::collections::{BTreeMap, HashMap};
+use tavolo_model::ops::{self, NewNote, SessionInit};
+use tavolo_model::report::{Lang, ReportOptions, Sources};
+use tavolo_model::template::{DEFAULT_TEMPLATE_ID, Template};
+use tavolo_model::{Participant, ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
+
+/// 2026-03-14 09:00 UTC: the session starts.
+pub const START_MS: i64 = 1_773_478_800_000;
+/// 2026-03-14 13:30 UTC: the report is made.
+pub const GENERATED_MS: i64 = 1_773_495_000_000;
+
+/// The note that tries to break every format.
+pub const TRICKY: &str = "Diciamo \"sì\", ma con calma, e senza fretta\nperché è già tardi: <script>alert('x')</script> à ù “così”";
+/// Text of the note the facilitator hid: it must appear nowhere.
+pub const HIDDEN_TEXT: &str = "Testo moderato SEGRETO-NASCOSTO";
+/// The question whose document is missing from the sources.
+pub const MISSING_QUESTION: &str = "pratiche";
+
+/// (id, name, organization, sector, tier, attendance)
+pub const PEOPLE: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "p_anna7Fq2",
+        "Anna Bellini",
+        "Comune di Borgo Lontano",
+        "public",
+        "founding_core",
+        "in_room",
+    ),
+    (
+        "p_giorgioK9x",
+        "Giorgio Neri",
+        "Azienda Sanitaria Sperimentale",
+        "public",
+        "strategic_extension",
+        "in_room",
+    ),
+    (
+        "p_marcoW4t",
+        "Marco Ferri",
+        "Cooperativa Il Mosaico",
+        "social_private",
+        "founding_core",
+        "in_room",
+    ),
+    (
+        "p_zebQx81Lm",
+        "Zebedeo Quaglierini",
+        "Cooperativa Fenicottero Viola",
+        "social_private",
+        "strategic_extension",
+        "remote",
+    ),
+    (
+        "p_luciaB7v",
+        "Lucia Gori",
+        "Associazione Borgo Vivo",
+        "community",
+        "strategic_extension",
+        "remote",
+    ),
+    (
+        "p_ettoreZ2",
+        "Ettore Castagnoli",
+        "Comitato Ortensia Bislacca",
+        "community",
+        "founding_core",
+        "in_room",
+    ),
+];
+
+pub struct Fixture {
+    pub session_doc: AutoCommit,
+    pub session: SessionDoc,
+    pub roster: RosterDoc,
+    pub questions: BTreeMap<String, QuestionDoc>,
+}
+
+impl Fixture {
+    pub fn sources(&self) -> Sources<'_> {
+        Sources {
+            session: &self.session,
+            roster: &self.roster,
+            questions: &self.questions,
+        }
+    }
+
+    /// Sets the session's `organizations_public` through the real op.
+    pub fn set_organizations_public(&mut self, public: bool) {
+        ops::set_organizations_public(&mut self.session_doc, public).unwrap();
+        self.session = SessionDoc::load(&self.session_doc).unwrap();
+    }
+}
+
+pub fn options(public: bool, lang: Lang) -> ReportOptions {
+    ReportOptions {
+        public,
+        lang,
+        generated_at_ms: GENERATED_MS,
+    }
+}
+
+pub fn url(question_id: &str) -> String {
+    format!("automerge:q-{question_id}")
+}
+
+pub fn pid(short: &str) -> ParticipantId {
+    let id = PEOPLE
+        .iter()
+        .find(|p| p.0.starts_with(&format!("p_{short}")))
+        .map(|p| p.0)
+        .unwrap_or_else(|| panic!("no participant {short}"));
+    ParticipantId(id.to_string())
+}
+
+/// A question board under construction.
+pub struct Board {
+    pub doc: AutoCommit,
+    clock: i64,
+}
+
+impl Board {
+    pub fn new() -> Self {
+        let mut doc = AutoCommit::new();
+        ops::init_question_doc(&mut doc).unwrap();
+        Self {
+            doc,
+            clock: START_MS,
+        }
+    }
+
+    pub fn note(&mut self, id: &str, who: &str, category: Option<&str>, text: &str) -> &mut Self {
+        self.note_as(id, who, category, text, false)
+    }
+
+    pub fn anon(&mut self, id: &str, who: &str, category: Option<&str>, text: &str) -> &mut Self {
+        self.note_as(id, who, category, text, true)
+    }
+
+    fn note_as(
+        &mut self,
+        id: &str,
+        who: &str,
+        category: Option<&str>,
+        text: &str,
+        anonymous: bool,
+    ) -> &mut Self {
+        self.clock += 60_000;
+        let new = NewNote {
+            text: text.to_string(),
+            category: category.map(str::to_string),
+            anonymous,
+            created_at: self.clock,
+        };
+        ops::add_note(&mut self.doc, id, &pid(who), &new).unwrap();
+        self
+    }
+
+    pub fn cluster(&mut self, id: &str, title: &str, notes: &[&str]) -> &mut Self {
+        ops::create_cluster_with(&mut self.doc, id, title, notes).unwrap();
+        self
+    }
+
+    /// Each voter places one dot on the target.
+    pub fn dots(&mut self, target: &str, voters: &[&str]) -> &mut Self {
+        ops::set_voting(&mut self.doc, true, Some(10)).unwrap();
+        for v in voters {
+            ops::add_dot(&mut self.doc, target, &pid(v), 1, 10).unwrap();
+        }
+        self
+    }
+
+    pub fn load(&self) -> QuestionDoc {
+        QuestionDoc::load(&self.doc)
+    }
+}
+
+fn roster() -> RosterDoc {
+    let mut doc = AutoCommit::new();
+    ops::init_roster_doc(&mut doc).unwrap();
+    for (i, (id, name, org, sector, tier, attendance)) in PEOPLE.iter().enumerate() {
+        let p = Participant {
+            name: name.to_string(),
+            organization: org.to_string(),
+            sector: sector.to_string(),
+            tier: tier.to_string(),
+            attendance: attendance.to_string(),
+            joined_at: START_MS - 600_000 + i as i64 * 30_000,
+        };
+        ops::put_participant(&mut doc, &ParticipantId(id.to_string()), &p).unwrap();
+    }
+    RosterDoc::load(&doc)
+}
+
+fn session_doc() -> AutoCommit {
+    let t = Template::builtin(DEFAULT_TEMPLATE_ID).unwrap();
+    let urls: HashMap<String, String> = t
+        .phases
+        .iter()
+        .flat_map(|p| &p.questions)
+        .map(|q| (q.id.clone(), url(&q.id)))
+        .collect();
+    let mut doc = AutoCommit::new();
+    let init = SessionInit {
+        template: &t,
+        title: "Tavolo di Negoziazione, prima sessione",
+        roster_url: "automerge:roster",
+        question_urls: &urls,
+    };
+    ops::init_session_doc(&mut doc, &init).unwrap();
+    doc
+}
+
+fn legittimazione(q: &mut BTreeMap<String, QuestionDoc>) {
+    let mut b = Board::new();
+    b.note("n_l1", "anna", None, "Conosciamo il territorio da dentro")
+        .anon(
+            "n_l2",
+            "marco",
+            None,
+            "Abbiamo già lavorato insieme sui centri estivi",
+        )
+        .note("n_l3", "lucia", None, TRICKY)
+        .note("n_l4", "zeb", None, HIDDEN_TEXT)
+        .note(
+            "n_l5",
+            "ettore",
+            None,
+            "Ci mettiamo la faccia | davanti al paese",
+        )
+        .cluster("c_l1", "Radici nel territorio", &["n_l1", "n_l2"])
+        .dots("c_l1", &["anna", "giorgio"])
+        .dots("n_l2", &["lucia"])
+        .dots("n_l3", &["marco"]);
+    ops::set_note_hidden(&mut b.doc, "n_l4", true, Some("fuori tema"), START_MS).unwrap();
+    q.insert(url("perche-noi"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_l6",
+        "giorgio",
+        None,
+        "Possiamo assumerci la regia dei servizi sanitari di prossimità",
+    );
+    q.insert(url("nucleo-fondativo"), b.load());
+}
+
+fn materia_prima(q: &mut BTreeMap<String, QuestionDoc>) {
+    let mut b = Board::new();
+    b.note(
+        "n_m1",
+        "lucia",
+        Some("spazi"),
+        "La sala della Pro Loco, libera il martedì",
+    )
+    .note(
+        "n_m2",
+        "marco",
+        Some("competenze"),
+        "Educatori con esperienza di lavoro di strada",
+    )
+    .note(
+        "n_m3",
+        "anna",
+        Some("tradizioni"),
+        "La fiera di San Martino",
+    )
+    .note("n_m4", "zeb", None, "Una rete di volontari anziani")
+    .anon(
+        "n_m5",
+        "giorgio",
+        Some("spazi"),
+        "Il cortile della scuola media",
+    )
+    .cluster("c_m1", "Luoghi", &["n_m1"])
+    .cluster("c_m2", "Spazi aperti", &["n_m5"])
+    .cluster("c_m3", "Da sciogliere", &["n_m2"])
+    .dots("c_m2", &["anna"])
+    .dots("n_m1", &["ettore", "marco"])
+    .dots("n_m3", &["lucia"]);
+    ops::merge_clusters(&mut b.doc, "c_m2", "c_m1").unwrap();
+    ops::dissolve_cluster(&mut b.doc, "c_m3").unwrap();
+    q.insert(url("materia-prima"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_m6",
+        "ettore",
+        Some("relazioni"),
+        "Le famiglie che si aiutano già tra vicini",
+    )
+    .note(
+        "n_m7",
+        "anna",
+        Some("pratiche"),
+        "Il doposcuola solidale della parrocchia",
+    );
+    q.insert(url("dote-sociale"), b.load());
+    // The `pratiche` question's document is deliberately missing.
+}
+
+fn contributi(q: &mut BTreeMap<String, QuestionDoc>) {
+    let mut b = Board::new();
+    b.note(
+        "n_c1",
+        "anna",
+        Some("risorsa-spazio"),
+        "Una sala del municipio due sere al mese",
+    )
+    .note(
+        "n_c2",
+        "anna",
+        Some("risorsa-competenze"),
+        "Il supporto dell'ufficio progettazione",
+    )
+    .note(
+        "n_c3",
+        "marco",
+        Some("risorsa-tempo"),
+        "Due educatori per 4 ore a settimana",
+    )
+    .note(
+        "n_c4",
+        "marco",
+        Some("risorsa-spazio"),
+        "Il laboratorio di falegnameria",
+    )
+    .note(
+        "n_c5",
+        "zeb",
+        Some("risorsa-economiche"),
+        "1.000 € per i materiali",
+    )
+    .anon(
+        "n_c6",
+        "lucia",
+        Some("risorsa-tempo"),
+        "Cinque volontari per gli eventi",
+    )
+    .note(
+        "n_c7",
+        "giorgio",
+        Some("risorsa-relazioni"),
+        "I contatti con i medici di base",
+    )
+    .note(
+        "n_c8",
+        "ettore",
+        Some("risorsa-tempo"),
+        "Le sere del giovedì per le riunioni",
+    );
+    q.insert(url("sul-tavolo"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_c9",
+        "lucia",
+        Some("risorsa-attrezzature"),
+        "Gazebo e tavoli per le feste",
+    )
+    .note("n_c10", "zeb", None, "Un furgone, se serve");
+    q.insert(url("da-subito"), b.load());
+}
+
+fn bisogni(q: &mut BTreeMap<String, QuestionDoc>) {
+    let mut b = Board::new();
+    b.note(
+        "n_b1",
+        "lucia",
+        Some("fragilita"),
+        "Anziani soli nelle frazioni",
+    )
+    .note(
+        "n_b2",
+        "marco",
+        Some("bisogno"),
+        "Trasporto verso i servizi",
+    )
+    .note(
+        "n_b3",
+        "anna",
+        Some("relazione-mancante"),
+        "Un ponte tra scuola e famiglie",
+    )
+    .cluster("c_b1", "Isolamento", &["n_b1", "n_b2"])
+    .dots("c_b1", &["anna", "giorgio", "ettore"])
+    .dots("n_b1", &["marco"])
+    .dots("n_b3", &["zeb"]);
+    q.insert(url("benessere"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_b4",
+        "giorgio",
+        Some("bisogno"),
+        "Salute mentale dei giovani",
+    )
+    .anon(
+        "n_b5",
+        "ettore",
+        Some("fragilita"),
+        "Famiglie in difficoltà con l'affitto",
+    )
+    .dots("n_b4", &["anna", "lucia"])
+    .dots("n_b5", &["marco", "zeb", "lucia", "ettore"]);
+    q.insert(url("bisogni-non-intercettati"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_b6",
+        "zeb",
+        Some("relazione-mancante"),
+        "Tra commercianti e associazioni",
+    )
+    .dots("n_b6", &["lucia"]);
+    ops::set_votes_revealed(&mut b.doc, true).unwrap();
+    q.insert(url("relazioni-mancanti"), b.load());
+}
+
+fn aspettative(q: &mut BTreeMap<String, QuestionDoc>) {
+    let mut b = Board::new();
+    b.note(
+        "n_a1",
+        "anna",
+        Some("verso-community"),
+        "Che la comunità porti le sue domande al tavolo",
+    )
+    .note(
+        "n_a2",
+        "marco",
+        Some("verso-public"),
+        "Tempi certi per le decisioni",
+    )
+    .anon(
+        "n_a3",
+        "lucia",
+        Some("verso-social_private"),
+        "Ascolto prima di progettare",
+    )
+    .note("n_a4", "zeb", None, "Fiducia reciproca")
+    .note(
+        "n_a5",
+        "giorgio",
+        Some("verso-social_private"),
+        "Dati condivisi sui bisogni",
+    )
+    .dots("n_a2", &["lucia", "ettore"]);
+    q.insert(url("aspettative-alleanza"), b.load());
+    let mut b = Board::new();
+    b.note(
+        "n_a6",
+        "ettore",
+        Some("verso-public"),
+        "Un referente stabile in Comune",
+    );
+    q.insert(url("aspettative-esplicite"), b.load());
+}
+
+pub fn fixture() -> Fixture {
+    let session_doc = session_doc();
+    let session = SessionDoc::load(&session_doc).unwrap();
+    let mut questions = BTreeMap::new();
+    legittimazione(&mut questions);
+    materia_prima(&mut questions);
+    contributi(&mut questions);
+    bisogni(&mut questions);
+    aspettative(&mut questions);
+    Fixture {
+        session_doc,
+        session,
+        roster: roster(),
+        questions,
+    }
+}
