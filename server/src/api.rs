@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tavolo_model::Template;
-use tavolo_model::template::DEFAULT_TEMPLATE_ID;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -30,6 +29,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// A template that does not pass its checks: 422 with the problems.
+    #[error("{0}")]
+    InvalidTemplate(tavolo_model::template::TemplateError),
     #[error("{0}")]
     Internal(String),
     #[error("{0}")]
@@ -45,7 +47,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::InvalidTemplate(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -55,6 +59,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::InvalidTemplate(e) = &self {
+            let body = json!({ "error": e.to_string(), "problems": e.problems() });
+            return (status, Json(body)).into_response();
+        }
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             match self {
@@ -125,6 +133,8 @@ where
 #[derive(Debug, Deserialize)]
 pub struct CreateSession {
     pub template: Option<String>,
+    /// A template's TOML, instead of a built-in template's id.
+    pub template_source: Option<String>,
     pub title: Option<String>,
 }
 
@@ -132,20 +142,19 @@ pub async fn create_session(
     State(state): State<Arc<AppState>>,
     ApiJson(body): ApiJson<CreateSession>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let template_id = body.template.as_deref().unwrap_or(DEFAULT_TEMPLATE_ID);
-    let template = Template::builtin(template_id).ok_or_else(|| {
-        ApiError::Unprocessable(format!(
-            "unknown template \"{template_id}\"; available: {}",
-            Template::builtins()
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let template = crate::templates_api::session_template(
+        body.template.as_deref(),
+        body.template_source.as_deref(),
+    )?;
+    let template_id = template.id.as_str();
     let created =
         sessions::create_session(&state.storage, &template, body.title.as_deref()).await?;
-    tracing::info!(session = %created.session_id, template = template_id, "session created");
+    tracing::info!(
+        session = %created.session_id,
+        template = template_id,
+        uploaded = body.template_source.is_some(),
+        "session created"
+    );
     Ok((
         StatusCode::CREATED,
         Json(json!({

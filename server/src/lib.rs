@@ -15,6 +15,8 @@
 //! - [`registry`]: open sessions and documents; one actor per document.
 //! - [`actor`]: the per-document task that owns a sync `Room`.
 //! - [`storage`]: SQLite with group commit.
+//! - [`templates_api`]: built-in template sources, checking and uploading
+//!   a facilitator's own.
 //! - [`web`]: the built web app and its routes.
 
 pub mod access;
@@ -25,6 +27,7 @@ pub mod presence;
 pub mod registry;
 pub mod sessions;
 pub mod storage;
+pub mod templates_api;
 pub mod web;
 
 use axum::Router;
@@ -119,7 +122,15 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(web::routes(&state))
         .route("/api/templates", get(api::templates))
-        .route("/api/sessions", post(api::create_session))
+        .route(
+            "/api/sessions",
+            post(api::create_session).layer(templates_api::body_limit()),
+        )
+        .route("/api/templates/{id}/source", get(templates_api::source))
+        .route(
+            "/api/templates/check",
+            post(templates_api::check).layer(templates_api::body_limit()),
+        )
         .route("/api/join", post(api::join))
         .route("/api/facilitator", post(api::facilitator))
         .route("/api/projector", post(api::projector))

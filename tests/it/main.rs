@@ -10,3 +10,4 @@ mod interop;
 mod lifecycle;
 mod rules;
 mod sync;
+mod templates;
