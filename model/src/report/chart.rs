@@ -53,7 +53,7 @@ fn open(out: &mut String, height: f64, title: &str, label: &str) {
 pub fn ledger(lang: Lang, l: &Ledger) -> Option<String> {
     let rows: Vec<&LedgerRow> = l.rows.iter().filter(|r| r.total > 0).collect();
     let max = rows.iter().map(|r| r.total).max()?;
-    let (label_w, bar_x) = (200.0, 210.0);
+    let (label_w, bar_x) = (230.0, 240.0);
     let bar_w = WIDTH - bar_x - 40.0;
     let legend = legend_layout(&l.resource_types);
     let legend_h = legend.last().map_or(0.0, |(_, _, y)| y + ROW);
@@ -74,7 +74,7 @@ pub fn ledger(lang: Lang, l: &Ledger) -> Option<String> {
             esc(&r.label),
             label_w,
             y + BAR - 3.0,
-            esc(&clip(&r.label, 32))
+            esc(&clip(&r.label, 40))
         );
         let mut x = bar_x;
         for t in 0..l.resource_types.len() {

@@ -56,12 +56,20 @@ th, td { border: 1px solid #b8b8b8; padding: .25rem .4rem; vertical-align: top; 
   overflow-wrap: anywhere; hyphens: auto; }
 thead th { background: #e9eff5; }
 th.num, td.num { text-align: right; width: 4.2em; }
-th.rank, td.rank { text-align: right; width: 3.2em; }
+th.rank, td.rank { text-align: right; width: 3em; }
+th.cat { width: 18%; }
+th.who { width: 24%; }
+th.question { width: 26%; }
+th.party { width: 18%; }
+.pledge { margin-top: .2rem; }
 tr.group th { background: #f3f6f9; font-weight: 600; }
 tr.total td { font-weight: 700; background: #f3f6f9; }
 thead { display: table-header-group; }
 tr, figure { break-inside: avoid; page-break-inside: avoid; }
+table.ledger tbody { break-inside: avoid; page-break-inside: avoid; }
+table.ledger thead th { font-size: 7.5pt; }
 table.ledger { font-size: 8.5pt; }
+table.ledger td, table.ledger th { padding: .2rem .3rem; }
 table.counts { width: auto; min-width: 14rem; display: inline-table; margin-right: 1.5rem; vertical-align: top; }
 table.counts td, table.counts th { width: auto; }
 td ul { margin: 0; padding-left: 1.1em; }
@@ -89,8 +97,14 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
 }
 
 /// A table with a repeated header; `cols` are (heading, class) where the
-/// class sizes numeric columns; cells must already be escaped.
+/// class sizes the column; cells must already be escaped.
 pub fn table(class: &str, cols: &[(String, &str)], rows: &[String]) -> String {
+    table_grouped(class, cols, &[rows.to_vec()])
+}
+
+/// [`table`] with one `<tbody>` per group, so a printed group is not split
+/// from its heading row when it fits on a page.
+pub fn table_grouped(class: &str, cols: &[(String, &str)], groups: &[Vec<String>]) -> String {
     let mut out = format!("<table class=\"{class}\">\n<thead><tr>");
     for (h, c) in cols {
         if c.is_empty() {
@@ -99,12 +113,16 @@ pub fn table(class: &str, cols: &[(String, &str)], rows: &[String]) -> String {
             let _ = write!(out, "<th scope=\"col\" class=\"{c}\">{}</th>", esc(h));
         }
     }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for r in rows {
-        out.push_str(r);
-        out.push('\n');
+    out.push_str("</tr></thead>\n");
+    for rows in groups {
+        out.push_str("<tbody>\n");
+        for r in rows {
+            out.push_str(r);
+            out.push('\n');
+        }
+        out.push_str("</tbody>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</table>\n");
     out
 }
 
@@ -232,9 +250,9 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
     let cols = [
         (h(lang, "column.note"), ""),
         (h(lang, "column.votes"), "num"),
-        (h(lang, "column.cluster"), ""),
-        (h(lang, "column.author"), ""),
-        (h(lang, "column.question"), ""),
+        (h(lang, "column.cluster"), "cat"),
+        (h(lang, "column.author"), "who"),
+        (h(lang, "column.question"), "question"),
     ];
     for c in &m.categories {
         let _ = writeln!(
@@ -282,29 +300,32 @@ fn figure(out: &mut String, svg: Option<String>, caption: &str) {
 fn ledger(out: &mut String, lang: Lang, l: &Ledger) {
     intro(out, lang, "section.ledger", "section.ledger_intro");
     figure(out, chart::ledger(lang, l), &h(lang, "chart.ledger_title"));
-    let with_orgs = l.rows.iter().any(|r| r.organization.is_some());
-    let mut cols = vec![(h(lang, "column.sector"), ""), (h(lang, "column.tier"), "")];
-    if with_orgs {
-        cols.push((h(lang, "column.organization"), ""));
-    }
-    let fixed = cols.len();
+    let mut cols = vec![(h(lang, "column.row"), "party")];
     cols.extend(l.resource_types.iter().map(|t| (t.label.clone(), "")));
     cols.push((h(lang, "report.total"), "num"));
-    let mut rows: Vec<String> = l
-        .rows
-        .iter()
-        .map(|r| {
-            let mut cells = vec![(esc(&r.sector.label), ""), (esc(&ledger_tier(lang, r)), "")];
-            if with_orgs {
-                cells.push((esc(r.organization.as_deref().unwrap_or("—")), ""));
-            }
-            cells.extend(r.cells.iter().map(|c| (ledger_cell(c), "")));
-            cells.push((r.total.to_string(), "num"));
-            row(&cells)
-        })
-        .collect();
+    let span = cols.len();
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut sector: Option<&Labelled> = None;
+    for r in &l.rows {
+        if sector != Some(&r.sector) {
+            sector = Some(&r.sector);
+            groups.push(Vec::new());
+        }
+        let Some(rows) = groups.last_mut() else {
+            continue;
+        };
+        if rows.is_empty() {
+            rows.push(format!(
+                "<tr class=\"group\"><th colspan=\"{span}\" scope=\"rowgroup\">{}</th></tr>",
+                esc(&r.sector.label)
+            ));
+        }
+        let mut cells = vec![(ledger_party(lang, r), "")];
+        cells.extend(r.cells.iter().map(|c| (ledger_cell(c), "")));
+        cells.push((r.total.to_string(), "num"));
+        rows.push(row(&cells));
+    }
     let mut totals = vec![(esc(&h(lang, "report.total")), "")];
-    totals.extend((1..fixed).map(|_| (String::new(), "")));
     totals.extend((0..l.resource_types.len()).map(|i| {
         let n: usize = l
             .rows
@@ -318,9 +339,26 @@ fn ledger(out: &mut String, lang: Lang, l: &Ledger) {
         l.rows.iter().map(|r| r.total).sum::<usize>().to_string(),
         "num",
     ));
-    rows.push(row(&totals).replacen("<tr>", "<tr class=\"total\">", 1));
-    out.push_str(&table("ledger", &cols, &rows));
+    groups.push(vec![row(&totals).replacen(
+        "<tr>",
+        "<tr class=\"total\">",
+        1,
+    )]);
+    out.push_str(&table_grouped("ledger", &cols, &groups));
     out.push_str("</section>\n");
+}
+
+/// The first cell of a ledger row (its sector is the group heading above):
+/// the organization with its tier, or the tier, or the anonymous row.
+fn ledger_party(lang: Lang, r: &LedgerRow) -> String {
+    match (&r.organization, &r.tier) {
+        (Some(org), Some(tier)) => format!(
+            "{}<br><span class=\"muted\">{}</span>",
+            esc(org),
+            esc(&tier.label)
+        ),
+        _ => esc(&ledger_tier(lang, r)),
+    }
 }
 
 fn ledger_cell(c: &LedgerCell) -> String {
@@ -330,9 +368,9 @@ fn ledger_cell(c: &LedgerCell) -> String {
     let items: String = c
         .texts
         .iter()
-        .map(|t| format!("<li>{}</li>", esc_lines(t)))
+        .map(|t| format!("<div class=\"pledge\">{}</div>", esc_lines(t)))
         .collect();
-    format!("<strong>{}</strong><ul>{items}</ul>", c.count)
+    format!("<strong>{}</strong>{items}", c.count)
 }
 
 fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
@@ -359,8 +397,8 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
         (h(lang, "column.rank"), "rank"),
         (h(lang, "column.item"), ""),
         (h(lang, "column.votes"), "num"),
-        (h(lang, "column.category"), ""),
-        (h(lang, "column.question"), ""),
+        (h(lang, "column.category"), "cat"),
+        (h(lang, "column.question"), "question"),
     ];
     let rows: Vec<String> = items
         .iter()
@@ -508,8 +546,8 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
     }
     let cols = [
         (h(lang, "column.note"), ""),
-        (h(lang, "column.category"), ""),
-        (h(lang, "column.author"), ""),
+        (h(lang, "column.category"), "cat"),
+        (h(lang, "column.author"), "who"),
         (h(lang, "column.votes"), "num"),
     ];
     out.push_str(&table("notes", &cols, &rows));

@@ -1,0 +1,612 @@
+//! What the report must always do, checked on the fixture session and on
+//! small boards: CSV survives a round trip, JSON follows its published
+//! schema, the public version leaks nobody, and the views add up.
+
+mod report_fixture;
+
+use report_fixture::{Board, Fixture, HIDDEN_TEXT, PEOPLE, TRICKY, fixture, options, url};
+use serde_json::Value;
+use tavolo_model::board;
+use tavolo_model::report::{self, Format, ItemKind, Lang, Report};
+use tavolo_model::{QuestionDoc, RosterDoc};
+
+const FORMATS: [Format; 4] = [Format::Markdown, Format::Csv, Format::Json, Format::Html];
+
+fn build(f: &Fixture, public: bool, lang: Lang) -> Report {
+    report::build(&f.sources(), &options(public, lang))
+}
+
+// --- CSV ---------------------------------------------------------------
+
+fn sector_it(s: &str) -> &'static str {
+    match s {
+        "public" => "pubblico",
+        "social_private" => "privato sociale",
+        "community" => "comunità",
+        _ => "non indicato",
+    }
+}
+
+/// The rows the private Italian CSV must hold, computed straight from the
+/// documents (not from the report).
+fn expected_private_rows(f: &Fixture) -> Vec<Vec<String>> {
+    let roster: &RosterDoc = &f.roster;
+    let mut rows = Vec::new();
+    for p in &f.session.phases {
+        for q in &p.questions {
+            let Some(doc) = f.questions.get(&q.doc_url) else {
+                continue;
+            };
+            for (id, n) in &doc.notes {
+                if n.hidden {
+                    continue;
+                }
+                let who = &roster.participants[&n.author];
+                let category = n
+                    .category
+                    .as_deref()
+                    .and_then(|c| q.categories.iter().find(|x| x.id == c))
+                    .map(|c| c.label.clone())
+                    .unwrap_or_default();
+                let cluster = board::note_place(doc, id)
+                    .map(|c| doc.clusters[&c].title.clone())
+                    .unwrap_or_default();
+                let (org, name) = if n.anonymous {
+                    (String::new(), String::new())
+                } else {
+                    (who.organization.clone(), who.name.clone())
+                };
+                rows.push(vec![
+                    p.title.clone(),
+                    q.text.clone(),
+                    category,
+                    cluster,
+                    doc.vote_total(id).to_string(),
+                    sector_it(&who.sector).to_string(),
+                    org,
+                    if n.anonymous { "sì" } else { "no" }.to_string(),
+                    name,
+                    n.text.clone(),
+                ]);
+            }
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn the_csv_round_trips_every_visible_note_field_by_field() {
+    let f = fixture();
+    let csv = build(&f, false, Lang::It).render(Format::Csv);
+    let body = csv
+        .strip_prefix('\u{FEFF}')
+        .expect("the CSV starts with a UTF-8 byte-order mark");
+    assert!(body.contains("\r\n"), "lines end in CRLF");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(body.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "Fase",
+            "Domanda",
+            "Categoria",
+            "Gruppo",
+            "Voti",
+            "Settore",
+            "Organizzazione",
+            "Anonima",
+            "Autore",
+            "Testo"
+        ]
+    );
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    rows.sort();
+    let expected = expected_private_rows(&f);
+    assert_eq!(rows.len(), expected.len(), "one row per visible note");
+    assert_eq!(rows, expected);
+    assert!(
+        rows.iter().any(|r| r[9] == TRICKY),
+        "the tricky text is intact"
+    );
+    assert!(!csv.contains(HIDDEN_TEXT));
+}
+
+#[test]
+fn the_public_csv_has_neither_organization_nor_author_columns() {
+    let f = fixture();
+    let csv = build(&f, true, Lang::En).render(Format::Csv);
+    let body = csv.strip_prefix('\u{FEFF}').unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "Phase",
+            "Question",
+            "Category",
+            "Group",
+            "Votes",
+            "Sector",
+            "Anonymous",
+            "Text"
+        ]
+    );
+    let anonymous: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[6].to_string())
+        .collect();
+    assert!(anonymous.iter().all(|a| a == "yes" || a == "no"));
+    assert!(anonymous.iter().any(|a| a == "yes"));
+}
+
+// --- JSON schema --------------------------------------------------------
+
+fn validator() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("docs/report.schema.json is a valid JSON Schema")
+}
+
+fn schema_errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    v.iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[test]
+fn every_json_report_follows_the_published_schema() {
+    let v = validator();
+    let mut f = fixture();
+    let mut reports = Vec::new();
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            reports.push(build(&f, public, lang));
+        }
+    }
+    f.set_organizations_public(true);
+    reports.push(build(&f, true, Lang::It));
+    for r in reports {
+        let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+        let errors = schema_errors(&v, &json);
+        assert!(errors.is_empty(), "schema violations: {errors:#?}");
+        assert_eq!(json["schema_version"], 1);
+    }
+}
+
+#[test]
+fn the_schema_rejects_a_report_missing_a_required_property_or_leaking_a_field() {
+    let v = validator();
+    let f = fixture();
+    let good: Value =
+        serde_json::from_str(&build(&f, true, Lang::It).render(Format::Json)).unwrap();
+    assert!(v.is_valid(&good));
+
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("generated_at");
+    assert!(
+        !v.is_valid(&missing),
+        "a missing required property must fail"
+    );
+
+    let mut bad_date = good.clone();
+    bad_date["generated_at"] = Value::String("14/03/2026".into());
+    assert!(
+        !v.is_valid(&bad_date),
+        "a date that is not ISO 8601 must fail"
+    );
+
+    let mut extra = good.clone();
+    extra["phases"][0]["questions"][0]["unclustered"][0]["author"]["participant_id"] =
+        Value::String("p_x".into());
+    assert!(!v.is_valid(&extra), "an undocumented field must fail");
+}
+
+// --- Privacy ------------------------------------------------------------
+
+/// Every string a public report must never contain: names (whole and by
+/// surname), organizations, participant ids, note and cluster ids, and the
+/// hidden note with its reason.
+fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
+    let mut never: Vec<String> = Vec::new();
+    let mut orgs: Vec<String> = Vec::new();
+    for (id, name, org, ..) in PEOPLE {
+        never.push(id.to_string());
+        never.push(name.to_string());
+        // Each part of a name as a whole word ("Gori" is inside "categoria").
+        never.extend(name.split_whitespace().map(|w| format!("\u{0}{w}\u{0}")));
+        orgs.push(org.to_string());
+    }
+    for q in f.questions.values() {
+        never.extend(q.notes.keys().map(|k| format!("{k}\"")));
+        never.extend(q.notes.keys().map(|k| format!("{k},")));
+        never.extend(q.clusters.keys().map(|k| format!("{k}\"")));
+    }
+    never.push(HIDDEN_TEXT.to_string());
+    never.push("fuori tema".to_string());
+    (never, orgs)
+}
+
+fn all_public_outputs(f: &Fixture) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for lang in [Lang::It, Lang::En] {
+        let r = build(f, true, lang);
+        for fmt in FORMATS {
+            out.push((format!("{lang:?} {}", fmt.extension()), r.render(fmt)));
+        }
+    }
+    out
+}
+
+/// Lowercased, with every run of non-alphanumeric characters turned into a
+/// NUL on each side of each word, so `\0word\0` finds whole words only.
+fn words_marked(text: &str) -> String {
+    let mut out = String::from("\u{0}");
+    for c in text.to_lowercase().chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            out.push(c);
+        } else {
+            out.push('\u{0}');
+            out.push(c);
+            out.push('\u{0}');
+        }
+    }
+    out.push('\u{0}');
+    out
+}
+
+/// The terms found in `text` (case-insensitive). A term wrapped in NULs is
+/// looked up as a whole word.
+fn leaks(text: &str, terms: &[String]) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let marked = words_marked(text);
+    terms
+        .iter()
+        .filter(|t| {
+            match t
+                .strip_prefix('\u{0}')
+                .and_then(|t| t.strip_suffix('\u{0}'))
+            {
+                Some(word) => marked.contains(&words_marked(word)),
+                None => lower.contains(&t.to_lowercase()),
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+fn assert_absent(outputs: &[(String, String)], terms: &[String]) {
+    for (what, text) in outputs {
+        let found = leaks(text, terms);
+        assert!(
+            found.is_empty(),
+            "the public {what} report contains {found:?}"
+        );
+    }
+}
+
+#[test]
+fn the_public_report_names_nobody_in_any_format_or_language() {
+    let mut f = fixture();
+    let (never, orgs) = personal_terms(&f);
+    let outputs = all_public_outputs(&f);
+    assert_absent(&outputs, &never);
+    assert_absent(&outputs, &orgs);
+
+    // Organizations agreed public: they appear, names and ids still do not.
+    f.set_organizations_public(true);
+    let outputs = all_public_outputs(&f);
+    assert_absent(&outputs, &never);
+    for (what, text) in &outputs {
+        assert!(
+            text.contains("Cooperativa Fenicottero Viola"),
+            "the public {what} report lacks the organization it may now show"
+        );
+    }
+}
+
+#[test]
+fn the_private_report_names_the_authors_so_the_leak_test_can_fail() {
+    let f = fixture();
+    let (never, orgs) = personal_terms(&f);
+    let r = build(&f, false, Lang::It);
+    for fmt in FORMATS {
+        let text = r.render(fmt);
+        let found = leaks(&text, &never);
+        for expected in [
+            "Zebedeo Quaglierini",
+            "\u{0}Quaglierini\u{0}",
+            "\u{0}Gori\u{0}",
+        ] {
+            assert!(
+                found.iter().any(|f| f == expected),
+                "{fmt:?}: {expected:?} not detected"
+            );
+        }
+        assert_eq!(
+            leaks(&text, &orgs).len(),
+            orgs.len(),
+            "{fmt:?}: every org is named"
+        );
+        assert!(
+            text.contains("Zebedeo Quaglierini"),
+            "{fmt:?} lacks the name"
+        );
+        assert!(
+            text.contains("Cooperativa Fenicottero Viola"),
+            "{fmt:?} lacks the org"
+        );
+        assert!(!text.contains(HIDDEN_TEXT), "{fmt:?} shows the hidden note");
+    }
+}
+
+/// Walks the JSON and checks every author object.
+fn check_authors(v: &Value, public: bool, orgs: bool) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(a)) = m.get("author") {
+                let anonymous = a["anonymous"].as_bool().unwrap();
+                let may_name = !anonymous && !public;
+                let may_org = !anonymous && orgs;
+                assert_eq!(a.contains_key("name"), may_name, "{a:?}");
+                assert_eq!(a.contains_key("organization"), may_org, "{a:?}");
+                assert!(a["sector"]["label"].is_string(), "sector is kept: {a:?}");
+            }
+            m.values().for_each(|x| check_authors(x, public, orgs));
+        }
+        Value::Array(xs) => xs.iter().for_each(|x| check_authors(x, public, orgs)),
+        _ => {}
+    }
+}
+
+#[test]
+fn anonymous_notes_never_carry_a_name_or_organization_in_any_version() {
+    let mut f = fixture();
+    for (public, orgs) in [(false, true), (true, false)] {
+        let json: Value =
+            serde_json::from_str(&build(&f, public, Lang::It).render(Format::Json)).unwrap();
+        check_authors(&json, public, orgs);
+    }
+    f.set_organizations_public(true);
+    let json: Value =
+        serde_json::from_str(&build(&f, true, Lang::It).render(Format::Json)).unwrap();
+    check_authors(&json, true, true);
+}
+
+#[test]
+fn the_attendance_annex_lists_everyone_and_is_never_in_a_report() {
+    let f = fixture();
+    for fmt in FORMATS {
+        let annex = report::attendance_annex(&f.sources(), Lang::It, 0, fmt);
+        for (id, name, org, ..) in PEOPLE {
+            assert!(
+                annex.contains(name) && annex.contains(org),
+                "{fmt:?} lacks {name}"
+            );
+            assert!(!annex.contains(id), "{fmt:?} shows the participant id {id}");
+        }
+    }
+}
+
+// --- HTML ---------------------------------------------------------------
+
+#[test]
+fn html_is_self_contained_printable_and_inert() {
+    let f = fixture();
+    let html = build(&f, true, Lang::It).render(Format::Html);
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"it\">"));
+    assert!(
+        !html.contains("<script"),
+        "user text must not become a script"
+    );
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    for needle in [
+        "@page { size: A4;",
+        "thead { display: table-header-group; }",
+        "tr, figure { break-inside: avoid;",
+        "break-after: avoid",
+        "table-layout: fixed",
+        "overflow-wrap: anywhere",
+        "Versione pubblica",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?}");
+    }
+    for external in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(external), "external resource {external:?}");
+    }
+    assert_eq!(
+        html.matches("<svg ").count(),
+        2,
+        "the ledger and needs charts"
+    );
+    assert_eq!(html.matches("role=\"img\"").count(), 2);
+    assert!(html.contains("<title>Contributi per soggetto e tipo di risorsa</title>"));
+    assert!(html.contains("<title>Bisogni più votati</title>"));
+    let en = build(&f, true, Lang::En).render(Format::Html);
+    assert!(en.contains("<html lang=\"en\">") && en.contains("<title>Most voted needs</title>"));
+}
+
+// --- Views on small boards ----------------------------------------------
+
+/// The fixture's session and roster with only the given question boards.
+fn small(boards: Vec<(&str, QuestionDoc)>) -> Fixture {
+    let mut f = fixture();
+    f.questions = boards.into_iter().map(|(q, d)| (url(q), d)).collect();
+    f
+}
+
+#[test]
+fn the_expectation_matrix_goes_from_the_authors_sector_to_the_named_one() {
+    let mut b = Board::new();
+    b.note("e1", "anna", Some("verso-community"), "a")
+        .note("e2", "giorgio", Some("verso-community"), "b")
+        .anon("e3", "lucia", Some("verso-public"), "c");
+    let f = small(vec![("aspettative-alleanza", b.load())]);
+    let m = build(&f, true, Lang::It).expectations.unwrap();
+    let to: Vec<&str> = m.to.iter().map(|t| t.label.as_str()).collect();
+    assert_eq!(
+        to,
+        ["pubblico", "privato sociale", "comunità"],
+        "no unused 'non indicato'"
+    );
+    let count = |from: usize, to: usize| m.rows[from].cells[to].notes.len();
+    assert_eq!(count(0, 2), 2, "public → community");
+    assert_eq!(count(2, 0), 1, "community → public");
+    assert_eq!(
+        m.rows
+            .iter()
+            .flat_map(|r| &r.cells)
+            .map(|c| c.notes.len())
+            .sum::<usize>(),
+        3
+    );
+
+    let mut b = Board::new();
+    b.note("e4", "marco", None, "senza destinatario").note(
+        "e5",
+        "marco",
+        Some("verso-altro"),
+        "destinatario ignoto",
+    );
+    let f = small(vec![("aspettative-esplicite", b.load())]);
+    let m = build(&f, true, Lang::It).expectations.unwrap();
+    assert_eq!(m.to.last().unwrap().label, "non indicato");
+    assert_eq!(m.to.last().unwrap().id, None);
+    assert_eq!(
+        m.rows[1].cells[3].notes.len(),
+        2,
+        "social private → not stated"
+    );
+}
+
+#[test]
+fn the_ledger_groups_rows_by_sector_then_tier_and_keeps_anonymous_pledges_apart() {
+    let mut b = Board::new();
+    b.note("l1", "ettore", Some("risorsa-tempo"), "sere")
+        .note("l2", "zeb", Some("risorsa-spazio"), "sala")
+        .note("l3", "zeb", Some("risorsa-spazio"), "cortile")
+        .note("l4", "anna", Some("risorsa-economiche"), "fondi")
+        .anon("l5", "marco", Some("risorsa-tempo"), "volontari")
+        .note("l6", "marco", Some("risorsa-tempo"), "educatori");
+    let mut f = small(vec![("sul-tavolo", b.load())]);
+    let l = build(&f, false, Lang::It).ledger.unwrap();
+    let rows: Vec<(String, usize)> = l.rows.iter().map(|r| (r.label.clone(), r.total)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("Comune di Borgo Lontano".to_string(), 1),
+            ("Cooperativa Il Mosaico".to_string(), 1),
+            ("Cooperativa Fenicottero Viola".to_string(), 2),
+            ("Contributi anonimi (privato sociale)".to_string(), 1),
+            ("Comitato Ortensia Bislacca".to_string(), 1),
+        ]
+    );
+    let spazio = l
+        .resource_types
+        .iter()
+        .position(|t| t.label == "Spazio")
+        .unwrap();
+    assert_eq!(l.rows[2].cells[spazio].count, 2);
+    assert_eq!(l.rows[2].cells[spazio].texts, ["sala", "cortile"]);
+    assert!(l.rows[3].anonymous && l.rows[3].tier.is_none() && l.rows[3].organization.is_none());
+
+    // Public, organizations not agreed: rows are sector × tier.
+    let l = build(&f, true, Lang::It).ledger.unwrap();
+    assert!(l.rows.iter().all(|r| r.organization.is_none()));
+    assert_eq!(l.rows[0].label, "pubblico, nucleo fondativo");
+    f.set_organizations_public(true);
+    let l = build(&f, true, Lang::It).ledger.unwrap();
+    assert_eq!(
+        l.rows[0].organization.as_deref(),
+        Some("Comune di Borgo Lontano")
+    );
+}
+
+#[test]
+fn needs_from_every_question_are_ranked_together_by_votes() {
+    let mut b1 = Board::new();
+    b1.note("a1", "anna", Some("bisogno"), "casa")
+        .note("a2", "marco", Some("fragilita"), "solitudine")
+        .note("a3", "lucia", None, "trasporti")
+        .cluster("k1", "Abitare", &["a1", "a2"])
+        .dots("k1", &["anna"])
+        .dots("a2", &["zeb", "ettore"])
+        .dots("a3", &["lucia"]);
+    let mut b2 = Board::new();
+    b2.note("b1", "giorgio", Some("bisogno"), "giovani")
+        .dots("b1", &["anna", "marco", "zeb", "lucia"]);
+    let mut b3 = Board::new();
+    b3.note("c1", "ettore", None, "ponti").dots("c1", &["anna"]);
+    let f = small(vec![
+        ("benessere", b1.load()),
+        ("bisogni-non-intercettati", b2.load()),
+        ("relazioni-mancanti", b3.load()),
+    ]);
+    let needs = build(&f, true, Lang::It).needs.unwrap();
+    let got: Vec<(&str, i64, ItemKind)> = needs
+        .iter()
+        .map(|n| (n.label.as_str(), n.votes, n.kind))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("giovani", 4, ItemKind::Note),
+            ("Abitare", 3, ItemKind::Cluster),
+            ("trasporti", 1, ItemKind::Note),
+            ("ponti", 1, ItemKind::Note),
+        ]
+    );
+    assert_eq!(
+        needs[1].categories,
+        ["Bisogno non intercettato", "Fragilità"]
+    );
+    assert_eq!(needs[1].notes, 2);
+}
+
+#[test]
+fn hidden_notes_and_clusters_left_with_only_hidden_notes_are_not_reported() {
+    let mut b = Board::new();
+    b.note("h1", "anna", None, "visibile")
+        .note("h2", "zeb", None, "nascosta")
+        .cluster("k1", "Solo nascoste", &["h2"])
+        .dots("h2", &["anna"]);
+    tavolo_model::ops::set_note_hidden(&mut b.doc, "h2", true, None, 0).unwrap();
+    let f = small(vec![("perche-noi", b.load())]);
+    let r = build(&f, false, Lang::It);
+    let q = &r.phases[0].questions[0];
+    assert_eq!(q.note_count, 1);
+    assert!(q.clusters.is_empty());
+    assert_eq!(q.ranking.len(), 1);
+    for fmt in FORMATS {
+        let text = r.render(fmt);
+        assert!(
+            !text.contains("nascosta") && !text.contains("Solo nascoste"),
+            "{fmt:?}"
+        );
+    }
+}
+
+#[test]
+fn a_question_whose_document_is_missing_has_no_notes() {
+    let f = small(vec![]);
+    let r = build(&f, true, Lang::It);
+    assert!(
+        r.phases
+            .iter()
+            .flat_map(|p| &p.questions)
+            .all(|q| q.note_count == 0)
+    );
+    assert!(r.needs.as_ref().unwrap().is_empty());
+    assert!(r.ledger.as_ref().unwrap().rows.is_empty());
+    for fmt in FORMATS {
+        assert!(!r.render(fmt).is_empty());
+    }
+}
