@@ -10,6 +10,7 @@ import type {
   ProjectorGrant,
   TemplateInfo,
 } from './types';
+import type { TemplateOutline, TemplateProblem } from './templateProblems';
 
 /** A request that reached the server and was answered with an error. */
 export class ApiError extends Error {
@@ -66,6 +67,86 @@ export function listTemplates(): Promise<TemplateInfo[]> {
 
 export function createSession(template: string, title?: string): Promise<CreatedSession> {
   return call('POST', '/api/sessions', title ? { template, title } : { template });
+}
+
+/** A template the server refused (422), with where and why. */
+export class TemplateRejected extends ApiError {
+  constructor(
+    message: string,
+    readonly problems: TemplateProblem[],
+  ) {
+    super(422, message);
+    this.name = 'TemplateRejected';
+  }
+}
+
+/** The problems of a 422 answer about a template, if it carries any. */
+function problemsOf(body: unknown): TemplateProblem[] | null {
+  if (!body || typeof body !== 'object' || !('problems' in body) || !Array.isArray(body.problems)) return null;
+  const problems = body.problems.filter(
+    (p): p is TemplateProblem =>
+      !!p && typeof p === 'object' && typeof p.code === 'string' && typeof p.line === 'number' && typeof p.column === 'number',
+  );
+  return problems.length > 0 ? problems.map((p) => ({ ...p, params: p.params ?? {}, path: p.path ?? '' })) : null;
+}
+
+/** Like `call`, but a 422 that names template problems throws `TemplateRejected`. */
+async function callWithTemplate<T>(path: string, body: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new NetworkError(e);
+  }
+  if (response.ok) return (await response.json()) as T;
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not ours: the status line below.
+  }
+  const problems = response.status === 422 ? problemsOf(parsed) : null;
+  const error =
+    parsed && typeof parsed === 'object' && 'error' in parsed && typeof parsed.error === 'string'
+      ? parsed.error
+      : response.statusText || `HTTP ${response.status}`;
+  if (problems) throw new TemplateRejected(error, problems);
+  throw new ApiError(response.status, error);
+}
+
+/** The TOML of a built-in template, to edit a copy of. */
+export async function templateSource(id: string): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/templates/${encodeURIComponent(id)}/source`);
+  } catch (e) {
+    throw new NetworkError(e);
+  }
+  if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
+  return response.text();
+}
+
+export type TemplateCheck = { valid: true; template: TemplateOutline } | { valid: false; problems: TemplateProblem[] };
+
+/** Checks a template's TOML: its outline, or where it is wrong. */
+export async function checkTemplate(source: string): Promise<TemplateCheck> {
+  try {
+    const body = await callWithTemplate<{ template: TemplateOutline }>('/api/templates/check', { source });
+    return { valid: true, template: body.template };
+  } catch (e) {
+    if (e instanceof TemplateRejected) return { valid: false, problems: e.problems };
+    throw e;
+  }
+}
+
+/** Creates a session from a template's TOML; a refused one throws `TemplateRejected`. */
+export function createSessionFromSource(source: string, title?: string): Promise<CreatedSession> {
+  return callWithTemplate('/api/sessions', title ? { template_source: source, title } : { template_source: source });
 }
 
 export function join(request: JoinRequest): Promise<Joined> {

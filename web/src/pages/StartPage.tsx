@@ -1,11 +1,23 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { CopyableLink } from '../components/CopyableLink';
 import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
+import { TemplateCheckStatus } from '../components/TemplateCheckStatus';
+import { moveCaretTo, TemplateEditor } from '../components/TemplateEditor';
 import { TextField } from '../components/TextField';
 import { TopBar } from '../components/TopBar';
 import { t, type Message } from '../i18n';
-import { createSession, listTemplates, NetworkError } from '../lib/api';
+import {
+  createSession,
+  createSessionFromSource,
+  listTemplates,
+  NetworkError,
+  TemplateRejected,
+  templateSource,
+} from '../lib/api';
+import { problemText, type TemplateProblem } from '../lib/templateProblems';
+import { useTemplateCheck } from '../lib/useTemplateCheck';
 import { facilitatorLink, joinLink } from '../lib/links';
 import type { CreatedSession, TemplateInfo } from '../lib/types';
 import { useTitle } from '../lib/useTitle';
@@ -16,8 +28,24 @@ const DEFAULT_TEMPLATE = 'tavolo-prima-sessione';
 
 type Templates = { state: 'loading' } | { state: 'loaded'; list: TemplateInfo[] } | { state: 'failed' };
 
+/**
+ * A template of the facilitator's own: a file they uploaded, or a copy of a
+ * built-in one they edit on the page.
+ */
+type OwnTemplate =
+  | { origin: 'upload'; name: string; source: string }
+  | { origin: 'edit'; source: string }
+  | { origin: 'loading' }
+  | { origin: 'failed'; message: Message };
+
+/** Pause in typing before the editor's text is checked. */
+const CHECK_DELAY_MS = 700;
+
 function failureMessage(err: unknown): Message {
   if (err instanceof NetworkError) return { key: 'common.networkError' };
+  if (err instanceof TemplateRejected && err.problems[0]) {
+    return { key: 'template.problemFallback', params: { message: problemText(err.problems[0]) } };
+  }
   return { key: 'common.serverError', params: { message: err instanceof Error ? err.message : String(err) } };
 }
 
@@ -55,6 +83,12 @@ function CreateSessionForm({ onCreated }: { onCreated: (s: CreatedSession) => vo
   const [titleError, setTitleError] = useState<Message | undefined>(undefined);
   const [failure, setFailure] = useState<Message | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const [own, setOwn] = useState<OwnTemplate | null>(null);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  /** Where to put the caret once the editor is on screen. */
+  const pendingCaret = useRef<TemplateProblem | null>(null);
+  const ownSource = own && (own.origin === 'upload' || own.origin === 'edit') ? own.source : null;
+  const check = useTemplateCheck(ownSource, own?.origin === 'edit' ? CHECK_DELAY_MS : 0);
 
   useEffect(() => {
     let cancelled = false;
@@ -69,6 +103,50 @@ function CreateSessionForm({ onCreated }: { onCreated: (s: CreatedSession) => vo
     return () => void (cancelled = true);
   }, []);
 
+  useEffect(() => {
+    const p = pendingCaret.current;
+    if (own?.origin === 'edit' && p && editor.current) {
+      pendingCaret.current = null;
+      moveCaretTo(editor.current, p.line, p.column);
+    }
+  }, [own]);
+
+  const editCopy = async () => {
+    setFailure(null);
+    setOwn({ origin: 'loading' });
+    try {
+      const source = await templateSource(template);
+      setOwn({ origin: 'edit', source });
+    } catch (err) {
+      setOwn({
+        origin: 'failed',
+        message: err instanceof NetworkError ? { key: 'common.networkError' } : { key: 'template.edit.loadFailed' },
+      });
+    }
+  };
+
+  const upload = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
+    // Cleared, so choosing the same file again (after fixing it) reads it again.
+    input.value = '';
+    if (!file) return;
+    setFailure(null);
+    try {
+      setOwn({ origin: 'upload', name: file.name, source: await file.text() });
+    } catch {
+      setOwn({ origin: 'failed', message: { key: 'template.upload.readFailed', params: { name: file.name } } });
+    }
+  };
+
+  const goTo = (p: TemplateProblem) => {
+    if (own?.origin === 'upload') {
+      pendingCaret.current = p;
+      setOwn({ origin: 'edit', source: own.source });
+    } else if (editor.current) {
+      moveCaretTo(editor.current, p.line, p.column);
+    }
+  };
+
   const onSubmit = async (e: Event) => {
     e.preventDefault();
     if (submitting) return;
@@ -79,15 +157,23 @@ function CreateSessionForm({ onCreated }: { onCreated: (s: CreatedSession) => vo
       document.getElementById('create-title')?.focus();
       return;
     }
+    if (own && ownSource === null) return;
     setSubmitting(true);
     try {
-      onCreated(await createSession(template, trimmed || undefined));
+      onCreated(
+        ownSource === null
+          ? await createSession(template, trimmed || undefined)
+          : await createSessionFromSource(ownSource, trimmed || undefined),
+      );
     } catch (err) {
       setFailure(failureMessage(err));
     } finally {
       setSubmitting(false);
     }
   };
+
+  const problems = check.result?.state === 'invalid' ? check.result.problems : null;
+  const ownInvalid = own !== null && (check.pending || check.result?.state !== 'valid');
 
   const list = templates.state === 'loaded' && templates.list.length > 0 ? templates.list : null;
   const description = list?.find((x) => x.id === template)?.description;
@@ -97,32 +183,91 @@ function CreateSessionForm({ onCreated }: { onCreated: (s: CreatedSession) => vo
       <h2 id="create-heading">{t('start.create.heading')}</h2>
       <p>{t('start.create.text')}</p>
       <form onSubmit={onSubmit} noValidate>
-        <div class="field">
-          <label for="create-template">{t('start.create.template')}</label>
-          <select
-            id="create-template"
-            value={template}
-            onChange={(e) => setTemplate(e.currentTarget.value)}
-            aria-describedby={description ? 'create-template-description' : undefined}
-          >
-            {list ? (
-              list.map((x) => (
-                <option value={x.id} key={x.id}>
-                  {x.title}
-                </option>
-              ))
-            ) : (
-              <option value={DEFAULT_TEMPLATE}>{DEFAULT_TEMPLATE}</option>
+        {own === null ? (
+          <>
+            <div class="field">
+              <label for="create-template">{t('start.create.template')}</label>
+              <select
+                id="create-template"
+                value={template}
+                onChange={(e) => setTemplate(e.currentTarget.value)}
+                aria-describedby={description ? 'create-template-description' : undefined}
+              >
+                {list ? (
+                  list.map((x) => (
+                    <option value={x.id} key={x.id}>
+                      {x.title}
+                    </option>
+                  ))
+                ) : (
+                  <option value={DEFAULT_TEMPLATE}>{DEFAULT_TEMPLATE}</option>
+                )}
+              </select>
+              {templates.state === 'loading' && <p class="field-hint">{t('start.create.templatesLoading')}</p>}
+              {description && (
+                <p class="field-hint template-description" id="create-template-description">
+                  {description}
+                </p>
+              )}
+            </div>
+            {templates.state === 'failed' && <Notice tone="warning">{t('start.create.templatesError')}</Notice>}
+            <div class="template-own">
+              <h3>{t('template.own.heading')}</h3>
+              <p>{t('template.own.text')}</p>
+              <div class="button-row">
+                <label class="button button-secondary file-button">
+                  <input
+                    id="template-file"
+                    type="file"
+                    accept=".toml,text/plain,application/toml"
+                    class="visually-hidden"
+                    aria-label={t('template.upload.label')}
+                    onChange={(e) => void upload(e.currentTarget)}
+                  />
+                  {t('template.upload.button')}
+                </label>
+                <button type="button" class="button button-secondary" onClick={() => void editCopy()}>
+                  {t('template.edit.button')}
+                </button>
+              </div>
+            </div>
+          </>
+        ) : (
+          <OwnTemplatePanel own={own}>
+            {own.origin === 'edit' && (
+              <TemplateEditor
+                id="template-source"
+                value={own.source}
+                onInput={(source) => setOwn({ origin: 'edit', source })}
+                textarea={editor}
+                problemLine={problems?.[0]?.line}
+                describedBy="template-check"
+              />
             )}
-          </select>
-          {templates.state === 'loading' && <p class="field-hint">{t('start.create.templatesLoading')}</p>}
-          {description && (
-            <p class="field-hint template-description" id="create-template-description">
-              {description}
-            </p>
-          )}
-        </div>
-        {templates.state === 'failed' && <Notice tone="warning">{t('start.create.templatesError')}</Notice>}
+            <TemplateCheckStatus
+              id="template-check"
+              check={check}
+              onGoTo={own.origin === 'edit' ? goTo : undefined}
+            />
+            <div class="button-row template-own-actions">
+              {own.origin === 'upload' && problems?.[0] && (
+                <button type="button" class="button button-secondary" onClick={() => goTo(problems[0]!)}>
+                  {t('template.upload.openInEditor')}
+                </button>
+              )}
+              <button
+                type="button"
+                class="button button-secondary"
+                onClick={() => {
+                  setOwn(null);
+                  setFailure(null);
+                }}
+              >
+                {t('template.useBuiltin')}
+              </button>
+            </div>
+          </OwnTemplatePanel>
+        )}
         <TextField
           id="create-title"
           label={t('start.create.title')}
@@ -136,11 +281,24 @@ function CreateSessionForm({ onCreated }: { onCreated: (s: CreatedSession) => vo
           autoComplete="off"
         />
         {failure && <Notice tone="error">{t(failure.key, failure.params)}</Notice>}
-        <button type="submit" class="button button-primary button-wide" disabled={submitting}>
+        <button type="submit" class="button button-primary button-wide" disabled={submitting || ownInvalid}>
           {submitting ? t('start.create.submitting') : t('start.create.submit')}
         </button>
       </form>
     </section>
+  );
+}
+
+/** The facilitator's own template: the file's name, or the editor, and what the check says. */
+function OwnTemplatePanel({ own, children }: { own: OwnTemplate; children: ComponentChildren }) {
+  return (
+    <div class="template-own">
+      <h3>{t('template.own.heading')}</h3>
+      {own.origin === 'loading' && <p>{t('template.edit.loading')}</p>}
+      {own.origin === 'failed' && <Notice tone="error">{t(own.message.key, own.message.params)}</Notice>}
+      {own.origin === 'upload' && <p class="template-file-name">{t('template.upload.file', { name: own.name })}</p>}
+      {children}
+    </div>
   );
 }
 
