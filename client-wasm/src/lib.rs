@@ -476,6 +476,12 @@ impl TavoloClient {
         self.facilitate(session_url, |d| ops::set_phase_locked(d, phase_id, locked))
     }
 
+    /// Lets the public report name organizations, or stops it (facilitator).
+    #[wasm_bindgen(js_name = setOrganizationsPublic)]
+    pub fn set_organizations_public(&mut self, session_url: &str, on: bool) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| ops::set_organizations_public(d, on))
+    }
+
     #[wasm_bindgen(js_name = startTimer)]
     pub fn start_timer(
         &mut self,

@@ -17,6 +17,8 @@ pub struct SessionView {
     pub current_phase: String,
     pub roster_doc: String,
     pub vote_budget: i64,
+    /// The public report names organizations (the facilitator's choice).
+    pub organizations_public: bool,
     pub phases: Vec<PhaseView>,
     pub timer: Option<TimerFields>,
     pub spotlight: Option<SpotlightView>,
@@ -140,6 +142,7 @@ pub fn session(s: &SessionDoc, doc: &automerge::AutoCommit) -> SessionView {
         current_phase: s.current_phase.clone(),
         roster_doc: s.roster_doc.clone(),
         vote_budget: s.vote_budget,
+        organizations_public: s.organizations_public,
         phases: s
             .phases
             .iter()

@@ -141,6 +141,9 @@ fn a_participant_cannot_drive_the_session_and_an_empty_timer_is_idle() {
         anna.client
             .set_spotlight(&url, &url, "n_1", "note", 0.0)
             .unwrap_err(),
+        anna.client
+            .set_organizations_public(&url, true)
+            .unwrap_err(),
     ] {
         assert_eq!(
             error_message(err),

@@ -18,13 +18,13 @@ export interface SessionView {
   currentPhase: string;
   rosterDoc: string;
   voteBudget: number;
+  /** The public report names organizations (the facilitator's choice). */
+  organizationsPublic: boolean;
   phases: PhaseView[];
   /** The phase timer as stored; draw it through `SyncClient.timer`, which does the arithmetic. */
   timer?: TimerSetting | null;
   /** What the facilitator asked every screen to look at, if anything. */
   spotlight?: Spotlight | null;
-  /** The public report names organizations (the facilitator's choice); absent from older clients. */
-  organizationsPublic?: boolean;
 }
 
 export interface TimerSetting {
