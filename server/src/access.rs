@@ -129,7 +129,14 @@ pub async fn guard(
 ) -> Response {
     let path = request.uri().path();
     let is_socket = path == "/sync";
-    let is_write = request.method() == Method::POST && path.starts_with("/api/");
+    // Reports are reads, but each renders a whole session: limited like writes.
+    let is_costly_read = request.method() == Method::GET
+        && path.starts_with("/api/sessions/")
+        && (path.ends_with("/report")
+            || path.ends_with("/attendance")
+            || path.ends_with("/my-notes"));
+    let is_write =
+        (request.method() == Method::POST && path.starts_with("/api/")) || is_costly_read;
     if !(is_socket || is_write) {
         return next.run(request).await;
     }

@@ -25,6 +25,7 @@ pub mod api;
 pub mod connection;
 pub mod presence;
 pub mod registry;
+pub mod report_api;
 pub mod sessions;
 pub mod storage;
 pub mod templates_api;
@@ -135,6 +136,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/facilitator", post(api::facilitator))
         .route("/api/projector", post(api::projector))
         .route("/api/revoke", post(api::revoke))
+        .route("/api/sessions/{session_id}/report", get(report_api::report))
+        .route(
+            "/api/sessions/{session_id}/report/attendance",
+            get(report_api::attendance),
+        )
+        .route(
+            "/api/sessions/{session_id}/my-notes",
+            get(report_api::my_notes),
+        )
         .route("/api/time", get(api::time))
         .route("/healthz", get(api::healthz))
         .route("/sync", get(sync_upgrade))

@@ -8,6 +8,7 @@ mod helpers;
 mod hostile;
 mod interop;
 mod lifecycle;
+mod report;
 mod rules;
 mod sync;
 mod templates;

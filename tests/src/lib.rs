@@ -308,6 +308,66 @@ impl Api {
     }
 }
 
+/// A document the server sent back: status, headers and body as text.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Fetched {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `{"error": …}` of a refusal.
+    pub fn error(&self) -> String {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+impl Api {
+    /// GETs with an `Authorization` header (when given), keeping what a
+    /// document download needs to be checked: headers and the raw body.
+    pub async fn get_authorized(&self, path: &str, authorization: Option<&str>) -> Result<Fetched> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await?;
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Joins with every field chosen by the test.
+    pub async fn join_with(&self, join_code: &str, person: &Value) -> Result<Ticket> {
+        let mut body = person.clone();
+        body["join_code"] = json!(join_code);
+        let (status, body) = self.post("/api/join", &body).await?;
+        if status != 201 {
+            bail!("join: {status} {body}");
+        }
+        Ok(Ticket {
+            ticket: str_field(&body, "ticket")?,
+            participant_id: Some(str_field(&body, "participant_id")?),
+            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
+        })
+    }
+}
+
 fn str_field(v: &Value, k: &str) -> Result<String> {
     v.get(k)
         .and_then(Value::as_str)

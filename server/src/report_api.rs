@@ -1,0 +1,290 @@
+//! The session's outcome as documents: the report (facilitator key), its
+//! attendance annex (facilitator key) and a participant's own notes (their
+//! ticket). Everything is computed by `tavolo_model::report` from the live
+//! documents, so the report can be taken at any moment, not only at the end.
+//!
+//! Secrets travel in the `Authorization: Bearer …` header, never in the
+//! address, so they stay out of logs and browser history. Responses are
+//! `Cache-Control: no-store`: a private report must not linger in a cache.
+
+use crate::AppState;
+use crate::api::ApiError;
+use crate::registry::{DocRole, RegistryError, SessionShared};
+use crate::sessions::{self, FacilitatorProof};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tavolo_model::report::{self, Format, Lang, ReportOptions, Sources};
+use tavolo_model::{QuestionDoc, Role, RosterDoc, SessionDoc};
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+    public: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/report?format=md|csv|json|html[&public=true][&lang=it|en]`
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = parse_format(q.format.as_deref(), &["md", "csv", "json", "html"])?;
+    let public = parse_bool("public", q.public.as_deref())?;
+    let lang = parse_lang(q.lang.as_deref())?;
+    let key = bearer(&headers)?;
+    sessions::check_facilitator(&state.storage, &session_id, FacilitatorProof::Key(key)).await?;
+    let docs = load(&state, &session_id).await?;
+    let now = crate::now_ms();
+    let body = render(move || {
+        let opts = ReportOptions {
+            public,
+            lang,
+            generated_at_ms: now,
+        };
+        report::build(&docs.sources(), &opts).render(format)
+    })
+    .await?;
+    let name = if public { "report-pubblico" } else { "report" };
+    Ok(document(body, format, &filename(name, &session_id, format)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnnexQuery {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/report/attendance?format=md|csv|html` — the
+/// attendance list, for the facilitator only (names and organizations).
+pub async fn attendance(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    Query(q): Query<AnnexQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = parse_format(q.format.as_deref(), &["md", "csv", "json", "html"])?;
+    let lang = parse_lang(q.lang.as_deref())?;
+    let key = bearer(&headers)?;
+    sessions::check_facilitator(&state.storage, &session_id, FacilitatorProof::Key(key)).await?;
+    let docs = load(&state, &session_id).await?;
+    let now = crate::now_ms();
+    let body = render(move || report::attendance_annex(&docs.sources(), lang, now, format)).await?;
+    Ok(document(
+        body,
+        format,
+        &filename("presenze", &session_id, format),
+    ))
+}
+
+/// `GET /api/sessions/{id}/my-notes?format=md|csv` with the participant's
+/// ticket: what they wrote, in every phase, to keep.
+pub async fn my_notes(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    Query(q): Query<AnnexQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = parse_format(q.format.as_deref(), &["md", "csv"])?;
+    let lang = parse_lang(q.lang.as_deref())?;
+    let ticket = bearer(&headers)?;
+    let grant = sessions::check_ticket(&state.storage, ticket)
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?
+        .ok_or_else(|| ApiError::Unauthorized("the ticket is not valid".into()))?;
+    let Role::Participant(participant) = grant.role else {
+        return Err(ApiError::Forbidden(
+            "only a participant has notes of their own".into(),
+        ));
+    };
+    if grant.session_id != session_id {
+        return Err(ApiError::Forbidden(
+            "the ticket is for another session".into(),
+        ));
+    }
+    let docs = load(&state, &session_id).await?;
+    let now = crate::now_ms();
+    let body = render(move || {
+        report::participant_notes(&docs.sources(), &participant.0, lang, now, format)
+    })
+    .await?;
+    Ok(document(
+        body,
+        format,
+        &filename("le-mie-note", &session_id, format),
+    ))
+}
+
+/// Every document of a session, read as of now.
+struct Loaded {
+    session: SessionDoc,
+    roster: RosterDoc,
+    questions: BTreeMap<String, QuestionDoc>,
+}
+
+impl Loaded {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            session: &self.session,
+            roster: &self.roster,
+            questions: &self.questions,
+        }
+    }
+}
+
+async fn load(state: &AppState, session_id: &str) -> Result<Loaded, ApiError> {
+    let shared = state
+        .registry
+        .session(session_id)
+        .await
+        .map_err(registry_error)?;
+    let session = read_doc(state, &shared, shared.session_doc, |d| {
+        SessionDoc::load(d).map_err(|e| e.to_string())
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(format!("the session document does not read: {e}")))?;
+    let roster = read_doc(state, &shared, shared.roster_doc, RosterDoc::load).await?;
+    let mut questions = BTreeMap::new();
+    for (&id, &role) in &shared.docs {
+        if role != DocRole::Question {
+            continue;
+        }
+        let q = read_doc(state, &shared, id, QuestionDoc::load).await?;
+        questions.insert(id.url(), q);
+    }
+    Ok(Loaded {
+        session,
+        roster,
+        questions,
+    })
+}
+
+async fn read_doc<T: Send + 'static>(
+    state: &AppState,
+    shared: &Arc<SessionShared>,
+    id: tavolo_sync::DocumentId,
+    f: impl FnOnce(&automerge::Automerge) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let handle = state
+        .registry
+        .doc(shared, id)
+        .await
+        .map_err(registry_error)?;
+    handle.read(f).await.map_err(|e| {
+        tracing::error!(doc = %id, error = %e, "a document could not be read for a report");
+        ApiError::Unavailable(
+            "part of this session cannot be read right now; the report would be incomplete".into(),
+        )
+    })
+}
+
+fn registry_error(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::NoSuchSession(_) => ApiError::NotFound("unknown session".into()),
+        RegistryError::Storage(_) => {
+            ApiError::Unavailable("storage is unavailable, try again".into())
+        }
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// Rendering a large board takes milliseconds of CPU: off the async workers.
+async fn render(f: impl FnOnce() -> String + Send + 'static) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("report rendering failed: {e}")))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let missing = || {
+        ApiError::Unauthorized("send the key as an \"Authorization: Bearer <key>\" header".into())
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token)
+}
+
+fn parse_format(value: Option<&str>, allowed: &[&str]) -> Result<Format, ApiError> {
+    let v = value.unwrap_or("html");
+    allowed
+        .contains(&v)
+        .then(|| Format::parse(v))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown format \"{v}\"; use one of: {}",
+                allowed.join(", ")
+            ))
+        })
+}
+
+fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false, not \"{other}\""
+        ))),
+    }
+}
+
+fn parse_lang(value: Option<&str>) -> Result<Lang, ApiError> {
+    match value {
+        None => Ok(Lang::It),
+        Some(v) => Lang::parse(v)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown language \"{v}\"; use it or en"))),
+    }
+}
+
+/// `tavolo-<what>-<session>.<ext>`: ASCII only, so every browser keeps it.
+fn filename(what: &str, session_id: &str, format: Format) -> String {
+    let id: String = session_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect();
+    format!("tavolo-{what}-{id}.{}", format.extension())
+}
+
+fn document(body: String, format: Format, filename: &str) -> Response {
+    // HTML opens in the browser (to read and print); the rest downloads.
+    let disposition = if matches!(format, Format::Html) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Note texts are escaped when rendered; this makes sure that even a
+    // mistake there could not run anything.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+    );
+    h.insert(
+        header::HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
