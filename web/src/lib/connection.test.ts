@@ -13,6 +13,7 @@ const sessionView: SessionView = {
   currentPhase: 'a',
   rosterDoc: ROSTER,
   voteBudget: 3,
+  organizationsPublic: false,
   phases: [
     { id: 'a', title: 'A', goal: '', locked: false, questions: [{ id: 'q1', text: '?', noteKind: 'idea', doc: Q1, categories: [] }] },
     { id: 'b', title: 'B', goal: '', locked: true, questions: [{ id: 'q2', text: '?', noteKind: 'idea', doc: Q2, categories: [] }] },
