@@ -13,6 +13,14 @@
 //! is received into, applying it, and the policy's verdict. No network.
 //!
 //!     cargo run --release -p tavolo-bench -- judge --notes 300 --clusters 40
+//!
+//! `report`: a session of N notes from P people spread over every question
+//! (categories, groups, dots), written over real sockets; then the time of
+//! `GET /api/sessions/{id}/report` in every format, private and public, as
+//! the facilitator's browser sees it (documents read, report built and
+//! rendered, bytes over HTTP).
+//!
+//!     cargo run --release -p tavolo-bench -- report --notes 300 --people 40
 
 // A benchmark's job is to print its results.
 #![allow(clippy::print_stdout)]
@@ -48,6 +56,15 @@ enum Command {
         /// Clients that time deliveries (all clients receive everything).
         #[arg(long, default_value_t = 3)]
         observers: usize,
+    },
+    /// Time to produce the report of a session this big, per format.
+    Report {
+        #[arg(long, default_value_t = 300)]
+        notes: usize,
+        #[arg(long, default_value_t = 40)]
+        people: usize,
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
     },
     /// Cost of judging one participant's batch on a board of this size.
     Judge {
@@ -360,7 +377,137 @@ fn main() -> Result<()> {
                 seconds,
                 observers,
             } => delivery(clients, rate, seconds, observers).await,
+            Command::Report {
+                notes,
+                people,
+                rounds,
+            } => report(notes, people, rounds).await,
             Command::Judge { .. } => Ok(()),
         }
     })
+}
+
+/// Writes a realistic session over real sockets, then times its report.
+async fn report(notes: usize, people: usize, rounds: usize) -> Result<()> {
+    use tavolo_model::SessionDoc;
+    const SECTORS: [&str; 3] = ["public", "social_private", "community"];
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start_with(dir.path(), &["--no-rate-limits"]).await?;
+    let pid = server.pid().context("server pid")?;
+    let api = server.api();
+    let session = api.create_session().await?;
+    let mut ids = Vec::new();
+    for i in 0..people.max(1) {
+        let person = serde_json::json!({
+            "name": format!("Persona {i}"),
+            "organization": format!("Organizzazione {}", i % 12),
+            "sector": SECTORS[i % 3],
+            "tier": if i % 2 == 0 { "founding_core" } else { "strategic_extension" },
+            "attendance": if i % 4 == 0 { "remote" } else { "in_room" },
+        });
+        let t = api.join_with(&session.join_code, &person).await?;
+        ids.push(ParticipantId(t.participant_id.unwrap_or_default()));
+    }
+    // The facilitator may write anything: it lays the board down quickly.
+    let fac_ticket = api.facilitator(&session).await?;
+    let mut fac = SyncClient::connect(&server.ws_url(&fac_ticket.ticket)).await?;
+    let sd = session.session_doc;
+    fac.open(sd).await?;
+    fac.pump_until(Duration::from_secs(30), |v| SessionDoc::load(v.doc(sd)).is_ok())
+        .await?;
+    let s = SessionDoc::load(&fac.doc(sd))?;
+    let questions: Vec<(DocumentId, Vec<String>)> = s
+        .phases
+        .iter()
+        .flat_map(|p| &p.questions)
+        .map(|q| {
+            let cats = q.categories.iter().map(|c| c.id.clone()).collect();
+            DocumentId::from_url(&q.doc_url).map(|id| (id, cats))
+        })
+        .collect::<Result<_, _>>()?;
+    let per_question = notes.div_ceil(questions.len());
+    let mut written = 0;
+    for (qi, (q, cats)) in questions.iter().enumerate() {
+        fac.open(*q).await?;
+        let q = *q;
+        fac.pump_until(Duration::from_secs(30), |v| {
+            tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "notes").is_some()
+        })
+        .await?;
+        let count = per_question.min(notes - written);
+        // Ten notes per change, as a busy room's batches.
+        for chunk in (0..count).collect::<Vec<_>>().chunks(10) {
+            let chunk = chunk.to_vec();
+            let ids = ids.clone();
+            let cats = cats.clone();
+            fac.change(q, move |d| {
+                for n in chunk {
+                    let author = &ids[(qi * 7 + n) % ids.len()];
+                    let new = NewNote {
+                        text: format!("Nota {n} della domanda {qi}: un testo di lunghezza realistica, con accenti è à ù"),
+                        category: (!cats.is_empty()).then(|| cats[n % cats.len()].clone()),
+                        anonymous: n % 6 == 0,
+                        created_at: 1_700_000_000_000 + n as i64,
+                    };
+                    let id = format!("n_{qi}_{n}");
+                    let _ = ops::add_note(d, &id, author, &new);
+                    if n % 8 == 0 {
+                        let _ = ops::create_cluster_with(d, &format!("c_{qi}_{n}"), &format!("Gruppo {n}"), &[id.as_str()]);
+                    } else if n % 8 < 4 {
+                        let _ = ops::set_note_cluster(d, &id, Some(&format!("c_{qi}_{}", n - n % 8)));
+                    }
+                    let _ = ops::set_vote(d, &id, author, (n % 3) as i64);
+                }
+            })
+            .await?;
+        }
+        written += count;
+    }
+    // A fresh client seeing every note means the server has them all.
+    let mut check = SyncClient::connect(&server.ws_url(&fac_ticket.ticket)).await?;
+    for (q, _) in &questions {
+        check.open(*q).await?;
+    }
+    let qs: Vec<DocumentId> = questions.iter().map(|(q, _)| *q).collect();
+    check
+        .pump_until(Duration::from_secs(60), |v| {
+            qs.iter()
+                .map(|q| tavolo_model::QuestionDoc::load(v.doc(*q)).notes.len())
+                .sum::<usize>()
+                == written
+        })
+        .await?;
+    eprintln!("{written} notes by {people} people over {} questions; timing reports", qs.len());
+    let auth = format!("Bearer {}", session.facilitator_key);
+    println!("report: {written} notes, {people} people, {rounds} requests each (warm)");
+    for public in [false, true] {
+        for format in ["md", "csv", "json", "html"] {
+            let path = format!(
+                "/api/sessions/{}/report?format={format}&public={public}",
+                session.session_id
+            );
+            let mut ms = Vec::with_capacity(rounds);
+            let mut bytes = 0;
+            for _ in 0..rounds.max(1) {
+                let t0 = Instant::now();
+                let got = api.get_authorized(&path, Some(&auth)).await?;
+                ms.push(t0.elapsed().as_micros() as u64);
+                if got.status != 200 {
+                    bail!("{path}: {} {}", got.status, got.body);
+                }
+                bytes = got.body.len();
+            }
+            ms.sort_unstable();
+            println!(
+                "  {:<7} {format:<4}  p50 {:>6.1} ms  p95 {:>6.1} ms  {:>7} KiB",
+                if public { "public" } else { "private" },
+                percentile(&ms, 0.5) as f64 / 1000.0,
+                percentile(&ms, 0.95) as f64 / 1000.0,
+                bytes / 1024
+            );
+        }
+    }
+    println!("  server peak RSS {} MiB", proc_peak_rss_kib(pid).unwrap_or(0) / 1024);
+    server.kill().await?;
+    Ok(())
 }
