@@ -413,8 +413,10 @@ async fn report(notes: usize, people: usize, rounds: usize) -> Result<()> {
     let mut fac = SyncClient::connect(&server.ws_url(&fac_ticket.ticket)).await?;
     let sd = session.session_doc;
     fac.open(sd).await?;
-    fac.pump_until(Duration::from_secs(30), |v| SessionDoc::load(v.doc(sd)).is_ok())
-        .await?;
+    fac.pump_until(Duration::from_secs(30), |v| {
+        SessionDoc::load(v.doc(sd)).is_ok()
+    })
+    .await?;
     let s = SessionDoc::load(&fac.doc(sd))?;
     let questions: Vec<(DocumentId, Vec<String>)> = s
         .phases
@@ -477,7 +479,10 @@ async fn report(notes: usize, people: usize, rounds: usize) -> Result<()> {
                 == written
         })
         .await?;
-    eprintln!("{written} notes by {people} people over {} questions; timing reports", qs.len());
+    eprintln!(
+        "{written} notes by {people} people over {} questions; timing reports",
+        qs.len()
+    );
     let auth = format!("Bearer {}", session.facilitator_key);
     println!("report: {written} notes, {people} people, {rounds} requests each (warm)");
     for public in [false, true] {
@@ -507,7 +512,10 @@ async fn report(notes: usize, people: usize, rounds: usize) -> Result<()> {
             );
         }
     }
-    println!("  server peak RSS {} MiB", proc_peak_rss_kib(pid).unwrap_or(0) / 1024);
+    println!(
+        "  server peak RSS {} MiB",
+        proc_peak_rss_kib(pid).unwrap_or(0) / 1024
+    );
     server.kill().await?;
     Ok(())
 }
