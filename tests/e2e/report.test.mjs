@@ -387,6 +387,26 @@ scenario(
     assert.ok(full.md.text.includes(GIULIA.name), 'the confidential version does not name the authors');
     t.diagnostic(`confidential: ${full.md.name} ${full.md.bytes.length} B, ${full.csv.name} ${full.csv.bytes.length} B, ${full.json.name} ${full.json.bytes.length} B, html ${full.html.text.length} chars`);
 
+    // A browser that blocks the new tab gets the printable report as a download instead.
+    await cpage.evaluate(() => {
+      window.__open = window.open;
+      window.open = () => null;
+    });
+    const blocked = await download(cpage, it('report.open'));
+    assert.match(blocked.name, /^tavolo-report-[\w-]+\.html$/);
+    assert.ok(blocked.text.includes(accented), 'the downloaded printable report lacks the notes');
+    await panel.getByText(it('report.popupBlocked', { filename: blocked.name }), { exact: true }).waitFor();
+    await cpage.evaluate(() => (window.open = window.__open));
+
+    // A server that fails is said so in the panel, in Italian.
+    await cpage.route('**/api/sessions/*/report?*', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"storage is unavailable, try again"}' }),
+    );
+    await panel.getByRole('button', { name: it('report.csv'), exact: true }).click();
+    await panel.getByRole('alert').getByText(it('report.error.unavailable'), { exact: true }).waitFor({ timeout: 5_000 });
+    await cpage.unroute('**/api/sessions/*/report?*');
+    t.diagnostic('popup blocked: the printable report downloads instead; a 503 is explained in the panel');
+
     // The attendance annex: names and organizations, for the facilitator only.
     const annexCsv = await download(cpage, it('report.attendance.csv'));
     assert.match(annexCsv.name, /^tavolo-presenze-[\w-]+\.csv$/);
