@@ -1,5 +1,12 @@
-//! Dates from milliseconds since the Unix epoch, in UTC, without a clock or
-//! a date library: the model crate is handed the time and also runs in wasm.
+//! Dates from milliseconds since the Unix epoch, without a clock, a date
+//! library or a time-zone database: the model crate is handed the time and
+//! also runs in wasm.
+//!
+//! Machine-readable times ([`iso`]) and table cells ([`short`], labelled)
+//! are UTC. The report's date line ([`long`]) is Italian time, where the
+//! sessions take place: CET (UTC+1),
+//! and CEST (UTC+2) from 01:00 UTC on the last Sunday of March to 01:00 UTC
+//! on the last Sunday of October (the EU rule, the same instant everywhere).
 
 use super::{Lang, i18n};
 
@@ -33,6 +40,45 @@ impl Civil {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The last Sunday on or before `year-month-day`, as a day count.
+fn last_sunday(year: i64, month: u32, day: u32) -> i64 {
+    let d = days_from_civil(year, month, day);
+    // 1970-01-01 was a Thursday: (d + 4) mod 7 is 0 on Sundays.
+    d - (d + 4).rem_euclid(7)
+}
+
+/// Italian time's offset from UTC at `ms`, in milliseconds: one hour, two
+/// during summer time.
+pub fn rome_offset_ms(ms: i64) -> i64 {
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 86_400_000;
+    let year = Civil::from_ms(ms).year;
+    let starts = last_sunday(year, 3, 31) * DAY + HOUR;
+    let ends = last_sunday(year, 10, 31) * DAY + HOUR;
+    if (starts..ends).contains(&ms) {
+        2 * HOUR
+    } else {
+        HOUR
+    }
+}
+
+/// `ms` broken into Italian wall-clock parts.
+fn rome(ms: i64) -> Civil {
+    Civil::from_ms(ms + rome_offset_ms(ms))
+}
+
 /// Year, month (1–12) and day (1–31) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`, proleptic Gregorian).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -57,9 +103,10 @@ pub fn iso(ms: i64) -> String {
     )
 }
 
-/// The date as a person reads it: "14 marzo 2026, ore 09:30 UTC".
+/// The date as a person reads it, in Italian time: "14 marzo 2026, ore 10:30
+/// (ora italiana)".
 pub fn long(lang: Lang, ms: i64) -> String {
-    let c = Civil::from_ms(ms);
+    let c = rome(ms);
     i18n::tf(
         lang,
         "date.long",
@@ -72,7 +119,8 @@ pub fn long(lang: Lang, ms: i64) -> String {
     )
 }
 
-/// A compact form for table cells: `2026-03-14 09:30 UTC`.
+/// A compact form for table cells, in UTC and saying so (the annex's JSON
+/// carries it too): `2026-03-14 09:30 UTC`.
 pub fn short(ms: i64) -> String {
     let c = Civil::from_ms(ms);
     format!(
@@ -96,14 +144,82 @@ mod tests {
     }
 
     #[test]
-    fn the_long_date_is_localized() {
+    fn day_counts_go_both_ways() {
+        for days in [-800_000, -1, 0, 59, 19_782, 20_526, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        // Sundays: 29 March 2026, 25 October 2026, 28 March and 31 October 2027.
+        assert_eq!(civil_from_days(last_sunday(2026, 3, 31)), (2026, 3, 29));
+        assert_eq!(civil_from_days(last_sunday(2026, 10, 31)), (2026, 10, 25));
+        assert_eq!(civil_from_days(last_sunday(2027, 3, 31)), (2027, 3, 28));
+        assert_eq!(civil_from_days(last_sunday(2027, 10, 31)), (2027, 10, 31));
+    }
+
+    /// Italian wall-clock time of `ms`, to the second.
+    fn wall(ms: i64) -> String {
+        let c = rome(ms);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
+    #[test]
+    fn summer_time_starts_and_ends_at_one_in_the_morning_utc() {
+        // (last second before the switch, first second after, wall clocks)
+        let edges = [
+            // 2026: last Sundays are 29 March and 25 October.
+            (
+                1_774_745_999_000,
+                "2026-03-29 01:59:59",
+                "2026-03-29 03:00:00",
+            ),
+            (
+                1_792_889_999_000,
+                "2026-10-25 02:59:59",
+                "2026-10-25 02:00:00",
+            ),
+            // 2027: 28 March and 31 October (the last day of the month).
+            (
+                1_806_195_599_000,
+                "2027-03-28 01:59:59",
+                "2027-03-28 03:00:00",
+            ),
+            (
+                1_824_944_399_000,
+                "2027-10-31 02:59:59",
+                "2027-10-31 02:00:00",
+            ),
+        ];
+        for (before, wall_before, wall_after) in edges {
+            assert_eq!(wall(before), wall_before, "{}", iso(before));
+            assert_eq!(wall(before + 1000), wall_after, "{}", iso(before + 1000));
+        }
+        assert_eq!(rome_offset_ms(1_774_745_999_000), 3_600_000);
+        assert_eq!(rome_offset_ms(1_774_746_000_000), 7_200_000);
+        assert_eq!(rome_offset_ms(1_792_889_999_000), 7_200_000);
+        assert_eq!(rome_offset_ms(1_792_890_000_000), 3_600_000);
+        // New Year's Eve in Italy is still the old year in UTC.
+        assert_eq!(wall(1_767_222_000_000), "2026-01-01 00:00:00");
+        assert_eq!(iso(1_767_222_000_000), "2025-12-31T23:00:00Z");
+    }
+
+    #[test]
+    fn the_long_date_is_localized_and_in_italian_time() {
+        // 09:30 UTC in March, before summer time: 10:30 in Italy.
         assert_eq!(
             long(Lang::It, 1_773_480_600_000),
-            "14 marzo 2026, ore 09:30 UTC"
+            "14 marzo 2026, ore 10:30 (ora italiana)"
         );
         assert_eq!(
             long(Lang::En, 1_773_480_600_000),
-            "14 March 2026, 09:30 UTC"
+            "14 March 2026, 10:30 (Italian time)"
+        );
+        // 06:17 UTC in June, summer time: 08:17.
+        assert_eq!(
+            long(Lang::It, 1_781_331_420_000),
+            "13 giugno 2026, ore 08:17 (ora italiana)"
         );
     }
 }

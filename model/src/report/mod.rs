@@ -50,7 +50,8 @@
 //! - `table`: small one-table documents (the attendance annex, a
 //!   participant's own notes) in every format.
 //! - `i18n`: the catalogues `model/i18n/report.{it,en}.toml`.
-//! - `date`: UTC dates from milliseconds, without a clock.
+//! - `date`: dates from milliseconds, without a clock: UTC for machines,
+//!   Italian time (CET/CEST, computed) for the date line people read.
 
 mod build;
 mod chart;

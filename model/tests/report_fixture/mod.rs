@@ -14,7 +14,7 @@ use tavolo_model::{Participant, ParticipantId, QuestionDoc, RosterDoc, SessionDo
 
 /// 2026-03-14 09:00 UTC: the session starts.
 pub const START_MS: i64 = 1_773_478_800_000;
-/// 2026-03-14 13:30 UTC: the report is made.
+/// 2026-03-14 13:30 UTC (14:30 in Italy): the report is made.
 pub const GENERATED_MS: i64 = 1_773_495_000_000;
 
 /// The note that tries to break every format.
