@@ -434,6 +434,44 @@ fn html_is_self_contained_printable_and_inert() {
     assert!(en.contains("<html lang=\"en\">") && en.contains("<title>Most voted needs</title>"));
 }
 
+/// "Giulia Bianchi, Comune, pubblico": never "Giulia Bianchi (Comune,
+/// pubblico)", which the matrix then wrapped in parentheses of its own.
+#[test]
+fn authors_are_attributed_without_nested_parentheses_in_every_version_and_language() {
+    let mut f = fixture();
+    let mut reports = Vec::new();
+    for lang in [Lang::It, Lang::En] {
+        reports.push(build(&f, false, lang));
+    }
+    f.set_organizations_public(true);
+    reports.push(build(&f, true, Lang::It));
+    for r in reports {
+        for fmt in [Format::Markdown, Format::Html] {
+            let text = r.render(fmt);
+            for (_, name, org, ..) in PEOPLE {
+                for who in [name, org] {
+                    assert!(
+                        !text.contains(&format!("{who} (")) && !text.contains(&format!("({who}")),
+                        "{:?} {fmt:?}: {who} in parentheses",
+                        r.lang
+                    );
+                }
+            }
+            let sector = if r.lang == Lang::It {
+                "privato sociale"
+            } else {
+                "social private"
+            };
+            let who = if r.public {
+                format!("Cooperativa Il Mosaico, {sector}")
+            } else {
+                format!("Marco Ferri, Cooperativa Il Mosaico, {sector}")
+            };
+            assert!(text.contains(&who), "{:?} {fmt:?}: attribution", r.lang);
+        }
+    }
+}
+
 // --- Views on small boards ----------------------------------------------
 
 /// The fixture's session and roster with only the given question boards.

@@ -460,7 +460,7 @@ fn expectation_cell(lang: Lang, c: &ExpectationCell) -> String {
         .iter()
         .map(|n| {
             format!(
-                "<li>{} <span class=\"muted\">({}{})</span></li>",
+                "<li>{} <span class=\"muted\">— {}{}</span></li>",
                 esc_lines(&n.text),
                 esc(&i18n::author(lang, &n.author)),
                 votes_suffix(lang, n.votes)

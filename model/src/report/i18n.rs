@@ -112,19 +112,19 @@ pub fn month(lang: Lang, m: u32) -> String {
     t(lang, &format!("month.{m}"))
 }
 
-/// Who wrote a note, in words: "Anna Rossi (Comune, pubblico)",
-/// "anonimo, comunità", or just the sector.
+/// Who wrote a note, in words, from the most to the least specific and
+/// without parentheses (it often stands inside some): "Anna Rossi, Comune,
+/// pubblico", "anonimo, comunità", or just the sector.
 pub fn author(lang: Lang, a: &super::NoteAuthor) -> String {
-    let sector = &a.sector.label;
+    let sector = a.sector.label.as_str();
     if a.anonymous {
         return format!("{}, {sector}", t(lang, "report.anonymous"));
     }
-    match (&a.name, &a.organization) {
-        (Some(n), Some(o)) => format!("{n} ({o}, {sector})"),
-        (Some(n), None) => format!("{n} ({sector})"),
-        (None, Some(o)) => format!("{o} ({sector})"),
-        (None, None) => sector.clone(),
-    }
+    [a.name.as_deref(), a.organization.as_deref(), Some(sector)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -172,6 +172,38 @@ mod tests {
         assert_eq!(sector(Lang::En, Some(Sector::Community)), "community");
         assert_eq!(votes(Lang::It, 1), "1 voto");
         assert_eq!(votes(Lang::It, 2), "2 voti");
+    }
+
+    #[test]
+    fn an_author_is_named_without_parentheses() {
+        let sector = crate::report::Labelled {
+            id: Some("public".into()),
+            label: "pubblico".into(),
+        };
+        let who = |name: Option<&str>, org: Option<&str>, anonymous| crate::report::NoteAuthor {
+            sector: sector.clone(),
+            anonymous,
+            organization: org.map(String::from),
+            name: name.map(String::from),
+        };
+        let comune = Some("Comune di Santarcangelo di Romagna");
+        assert_eq!(
+            author(Lang::It, &who(Some("Giulia Bianchi"), comune, false)),
+            "Giulia Bianchi, Comune di Santarcangelo di Romagna, pubblico"
+        );
+        assert_eq!(
+            author(Lang::It, &who(Some("Giulia Bianchi"), None, false)),
+            "Giulia Bianchi, pubblico"
+        );
+        assert_eq!(
+            author(Lang::It, &who(None, comune, false)),
+            "Comune di Santarcangelo di Romagna, pubblico"
+        );
+        assert_eq!(author(Lang::It, &who(None, None, false)), "pubblico");
+        assert_eq!(
+            author(Lang::En, &who(None, None, true)),
+            "anonymous, pubblico"
+        );
     }
 
     #[test]
