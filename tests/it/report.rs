@@ -102,11 +102,27 @@ async fn the_report_asks_for_the_facilitator_key_and_says_what_is_wrong() {
         assert_eq!(got.status, 400, "{bad}");
         assert!(!got.error().is_empty());
     }
-    // A participant's ticket is not the key.
+    // A participant's ticket is not the key; the console's facilitator
+    // ticket stands for it, but only for its own session.
     let a = join(&r.api, &s, ZENOBIA).await;
     let got = r
         .api
         .get_authorized(&path, Some(&bearer(&a.ticket)))
+        .await
+        .unwrap();
+    assert_eq!(got.status, 403);
+    let f = r.api.facilitator(&s).await.unwrap();
+    let got = r
+        .api
+        .get_authorized(&path, Some(&bearer(&f.ticket)))
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200, "{}", got.body);
+    let other = r.api.create_session().await.unwrap();
+    let other_path = format!("/api/sessions/{}/report?format=md", other.session_id);
+    let got = r
+        .api
+        .get_authorized(&other_path, Some(&bearer(&f.ticket)))
         .await
         .unwrap();
     assert_eq!(got.status, 403);

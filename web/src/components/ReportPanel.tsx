@@ -15,7 +15,10 @@ import { Notice } from './Notice';
 
 interface Props {
   sessionId: string;
-  /** The key from the console's link; reports need it, the console's ticket is not enough. */
+  /**
+   * What proves the facilitator asks: the key from the console's link, or
+   * the console's own facilitator ticket when the link had no key.
+   */
   facilitatorKey: string | null;
   organizationsPublic: boolean;
   onOrganizationsPublic: (on: boolean) => void;

@@ -232,7 +232,7 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
           </section>
           <ReportPanel
             sessionId={sessionId}
-            facilitatorKey={facilitatorKey}
+            facilitatorKey={facilitatorKey ?? grant.ticket}
             organizationsPublic={session.organizationsPublic ?? false}
             onOrganizationsPublic={(on) => act(() => connection.setOrganizationsPublic(on))}
           />
