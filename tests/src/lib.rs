@@ -251,23 +251,11 @@ impl Api {
 
     /// Joins saying where one sits: `in_room` or `remote`.
     pub async fn join_as(&self, join_code: &str, name: &str, attendance: &str) -> Result<Ticket> {
-        let (status, body) = self
-            .post(
-                "/api/join",
-                &json!({
-                    "join_code": join_code, "name": name, "organization": "Pro Loco",
-                    "sector": "community", "tier": "founding_core", "attendance": attendance
-                }),
-            )
-            .await?;
-        if status != 201 {
-            bail!("join: {status} {body}");
-        }
-        Ok(Ticket {
-            ticket: str_field(&body, "ticket")?,
-            participant_id: Some(str_field(&body, "participant_id")?),
-            session_doc: DocumentId::from_url(&str_field(&body, "session_doc")?)?,
-        })
+        let person = json!({
+            "name": name, "organization": "Pro Loco",
+            "sector": "community", "tier": "founding_core", "attendance": attendance
+        });
+        self.join_with(join_code, &person).await
     }
 
     pub async fn facilitator(&self, s: &Session) -> Result<Ticket> {
