@@ -208,6 +208,31 @@ fn the_schema_rejects_a_report_missing_a_required_property_or_leaking_a_field() 
     extra["phases"][0]["questions"][0]["unclustered"][0]["author"]["participant_id"] =
         Value::String("p_x".into());
     assert!(!v.is_valid(&extra), "an undocumented field must fail");
+
+    // Question numbers: "2.1" everywhere, never a localized "D2.1".
+    assert_eq!(good["phases"][1]["questions"][0]["number"], "2.1");
+    let note = &good["raw_material"]["categories"][0]["notes"][0];
+    assert!(
+        note["question_number"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(char::is_numeric))
+    );
+    let mut labelled = good.clone();
+    labelled["raw_material"]["categories"][0]["notes"][0]["question_number"] =
+        Value::String("D2.1".into());
+    assert!(
+        !v.is_valid(&labelled),
+        "a question number is the stable value, not its label"
+    );
+    let mut unnumbered = good.clone();
+    unnumbered["needs"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("question_number");
+    assert!(
+        !v.is_valid(&unnumbered),
+        "a need must say which question it answers"
+    );
 }
 
 // --- Privacy ------------------------------------------------------------
@@ -470,6 +495,69 @@ fn authors_are_attributed_without_nested_parentheses_in_every_version_and_langua
             assert!(text.contains(&who), "{:?} {fmt:?}: attribution", r.lang);
         }
     }
+}
+
+/// The views cite questions as "D2.1" and spell each out once, in a legend:
+/// rows no longer repeat a 120-character question. The CSV keeps the text.
+#[test]
+fn views_cite_questions_by_number_and_spell_them_out_once() {
+    let f = fixture();
+    for lang in [Lang::It, Lang::En] {
+        let r = build(&f, false, lang);
+        let prefix = if lang == Lang::It { "D" } else { "Q" };
+        let md = r.render(Format::Markdown);
+        let html = r.render(Format::Html);
+        let cited = r
+            .raw_material
+            .iter()
+            .flat_map(|m| &m.categories)
+            .flat_map(|c| {
+                c.notes
+                    .iter()
+                    .map(|n| (n.question_number.clone(), n.question.clone()))
+            });
+        let needs = r.needs.iter().flatten();
+        let cited: Vec<(String, String)> = cited
+            .chain(needs.map(|n| (n.question_number.clone(), n.question.clone())))
+            .collect();
+        assert!(cited.len() > 8, "the fixture's views cite questions");
+        for (number, text) in &cited {
+            let reference = format!("{prefix}{number}");
+            // The legend and the phase's own heading: twice, however many rows.
+            assert_eq!(
+                md.matches(&markdown_inline(text)).count(),
+                2,
+                "{lang:?}: {text}"
+            );
+            assert!(md.contains(&format!("- **{reference}**: ")), "{reference}");
+            assert!(md.contains(&format!("| {reference} |")), "{reference}");
+            assert!(
+                html.contains(&format!("<dt>{reference}</dt>")),
+                "{reference}"
+            );
+            assert!(
+                html.contains(&format!("\">{reference}</abbr></td>")),
+                "{reference}"
+            );
+        }
+        let csv = r.render(Format::Csv);
+        assert!(csv.contains(&cited[0].1), "the CSV keeps the full question");
+        assert!(!csv.contains(&format!(",{prefix}{},", cited[0].0)));
+    }
+}
+
+/// Markdown escaping of the fixture's question texts (they hold quotes and
+/// parentheses, which stay as they are).
+fn markdown_inline(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = matches!(
+                c,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
+            );
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
 }
 
 // --- Views on small boards ----------------------------------------------

@@ -92,6 +92,8 @@ struct Seen<'a> {
 /// One question with its document (empty when the document is missing).
 struct Asked<'a> {
     question: &'a Question,
+    /// "2.1": phase 2 of the session, its question 1.
+    number: String,
     kind: Option<NoteKind>,
     doc: &'a QuestionDoc,
     seen: Vec<Seen<'a>>,
@@ -128,11 +130,18 @@ fn asked<'a>(src: &'a Sources<'a>, empty: &'a QuestionDoc) -> Vec<(&'a Phase, As
     src.session
         .phases
         .iter()
-        .flat_map(|p| p.questions.iter().map(move |q| (p, q)))
-        .map(|(p, q)| {
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.questions
+                .iter()
+                .enumerate()
+                .map(move |(j, q)| (p, format!("{}.{}", i + 1, j + 1), q))
+        })
+        .map(|(p, number, q)| {
             let doc = src.questions.get(&q.doc_url).unwrap_or(empty);
             let asked = Asked {
                 question: q,
+                number,
                 kind: NoteKind::parse(&q.note_kind),
                 doc,
                 seen: seen_notes(q, doc),
@@ -247,6 +256,7 @@ fn question_report(ctx: &Ctx, a: &Asked) -> QuestionReport {
         .collect();
     QuestionReport {
         id: a.question.id.clone(),
+        number: a.number.clone(),
         text: a.question.text.clone(),
         note_kind: a.question.note_kind.clone(),
         categories: a
@@ -291,6 +301,7 @@ fn view_note(ctx: &Ctx, a: &Asked, s: &Seen) -> ViewNote {
         votes: s.votes,
         cluster: s.cluster.as_ref().map(|(_, t)| t.clone()),
         question_id: a.question.id.clone(),
+        question_number: a.number.clone(),
         question: a.question.text.clone(),
         author: ctx.author(s.note),
     }
@@ -458,6 +469,7 @@ fn needs(questions: &[&Asked]) -> Vec<NeedItem> {
                 votes: r.votes,
                 notes,
                 question_id: a.question.id.clone(),
+                question_number: a.number.clone(),
                 question: a.question.text.clone(),
                 categories: item_categories(a, &r),
             });
@@ -514,6 +526,7 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
                     text: s.note.text.clone(),
                     votes: s.votes,
                     question_id: a.question.id.clone(),
+                    question_number: a.number.clone(),
                     author: ctx.author(s.note),
                 });
         }

@@ -99,6 +99,9 @@ pub struct RankedItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuestionReport {
     pub id: String,
+    /// Its place in the session, "2.1" (phase 2, question 1): what the
+    /// thematic views cite it by (a reader sees "D2.1").
+    pub number: String,
     pub text: String,
     pub note_kind: String,
     pub categories: Vec<Labelled>,
@@ -141,6 +144,8 @@ pub struct ViewNote {
     /// The title of the cluster it is in, if any.
     pub cluster: Option<String>,
     pub question_id: String,
+    /// The question's [`QuestionReport::number`].
+    pub question_number: String,
     pub question: String,
     pub author: NoteAuthor,
 }
@@ -192,6 +197,8 @@ pub struct NeedItem {
     pub votes: i64,
     pub notes: usize,
     pub question_id: String,
+    /// The question's [`QuestionReport::number`].
+    pub question_number: String,
     pub question: String,
     /// Category labels of the notes in it, in the question's order.
     pub categories: Vec<String>,
@@ -202,6 +209,8 @@ pub struct ExpectationNote {
     pub text: String,
     pub votes: i64,
     pub question_id: String,
+    /// The question's [`QuestionReport::number`].
+    pub question_number: String,
     pub author: NoteAuthor,
 }
 

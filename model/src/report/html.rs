@@ -4,7 +4,7 @@
 //! user input.
 
 use super::data::*;
-use super::markdown::{item_label, ledger_tier, privacy_key, version_key};
+use super::markdown::{cited_questions, item_label, ledger_tier, privacy_key, version_key};
 use super::{Lang, chart, i18n};
 use std::fmt::Write;
 
@@ -59,7 +59,12 @@ th.num, td.num { text-align: right; width: 4.2em; }
 th.rank, td.rank { text-align: right; width: 3em; }
 th.cat { width: 18%; }
 th.who { width: 24%; }
-th.question { width: 26%; }
+th.ref, td.ref { width: 4.2em; white-space: nowrap; }
+abbr[title] { text-decoration: none; }
+dl.refs { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .6rem;
+  font-size: 9pt; color: #333; margin: .2rem 0 .8rem; }
+dl.refs dt { font-weight: 700; }
+dl.refs dd { margin: 0; }
 th.party { width: 18%; }
 .pledge { margin-top: .2rem; }
 tr.group th { background: #f3f6f9; font-weight: 600; }
@@ -240,6 +245,37 @@ fn intro(out: &mut String, lang: Lang, title: &str, intro: &str) {
     );
 }
 
+/// The legend of a view's question references, under its introduction:
+/// each question's full text once, so that rows cite it as "D2.1".
+fn question_legend(out: &mut String, lang: Lang, cited: &[(&str, &str)]) {
+    if cited.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<dl class=\"refs\" aria-label=\"{}\">",
+        esc(&h(lang, "section.questions_legend"))
+    );
+    for (number, text) in cited {
+        let _ = write!(
+            out,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&i18n::question_ref(lang, number)),
+            esc(text)
+        );
+    }
+    out.push_str("</dl>\n");
+}
+
+/// A row's question: its short reference, the full text on hover.
+fn question_ref_cell(lang: Lang, number: &str, text: &str) -> String {
+    format!(
+        "<abbr title=\"{}\">{}</abbr>",
+        esc(text),
+        esc(&i18n::question_ref(lang, number))
+    )
+}
+
 fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
     intro(
         out,
@@ -247,12 +283,18 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
         "section.raw_material",
         "section.raw_material_intro",
     );
+    let cited = cited_questions(m.categories.iter().flat_map(|c| {
+        c.notes
+            .iter()
+            .map(|n| (n.question_number.as_str(), n.question.as_str()))
+    }));
+    question_legend(out, lang, &cited);
     let cols = [
         (h(lang, "column.note"), ""),
         (h(lang, "column.votes"), "num"),
         (h(lang, "column.cluster"), "cat"),
         (h(lang, "column.author"), "who"),
-        (h(lang, "column.question"), "question"),
+        (h(lang, "column.question"), "ref"),
     ];
     for c in &m.categories {
         let _ = writeln!(
@@ -278,7 +320,10 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
                     (n.votes.to_string(), "num"),
                     (esc(n.cluster.as_deref().unwrap_or("")), ""),
                     (esc(&i18n::author(lang, &n.author)), ""),
-                    (esc(&n.question), ""),
+                    (
+                        question_ref_cell(lang, &n.question_number, &n.question),
+                        "ref",
+                    ),
                 ])
             })
             .collect();
@@ -393,12 +438,18 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
         caption = format!("{caption}. {more}");
     }
     figure(out, chart::needs(lang, items), &caption);
+    let cited = cited_questions(
+        items
+            .iter()
+            .map(|n| (n.question_number.as_str(), n.question.as_str())),
+    );
+    question_legend(out, lang, &cited);
     let cols = [
         (h(lang, "column.rank"), "rank"),
         (h(lang, "column.item"), ""),
         (h(lang, "column.votes"), "num"),
         (h(lang, "column.category"), "cat"),
-        (h(lang, "column.question"), "question"),
+        (h(lang, "column.question"), "ref"),
     ];
     let rows: Vec<String> = items
         .iter()
@@ -409,7 +460,10 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
                 (item_cell(lang, n.kind, &n.label, n.notes), ""),
                 (n.votes.to_string(), "num"),
                 (esc(&n.categories.join(", ")), ""),
-                (esc(&n.question), ""),
+                (
+                    question_ref_cell(lang, &n.question_number, &n.question),
+                    "ref",
+                ),
             ])
         })
         .collect();
@@ -519,7 +573,11 @@ fn group_row(text: &str) -> String {
 }
 
 fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
-    let heading = i18n::tf(lang, "section.question", &[("text", &q.text)]);
+    let heading = i18n::tf(
+        lang,
+        "section.question",
+        &[("number", &q.number), ("text", &q.text)],
+    );
     let _ = writeln!(out, "<h4>{}</h4>", esc(&heading));
     if q.note_count == 0 {
         let _ = writeln!(

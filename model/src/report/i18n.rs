@@ -107,6 +107,11 @@ pub fn attendance(lang: Lang, a: Option<Attendance>) -> String {
     }
 }
 
+/// How a view cites a question: "D2.1" (Domanda 2.1) / "Q2.1".
+pub fn question_ref(lang: Lang, number: &str) -> String {
+    tf(lang, "question.ref", &[("number", number)])
+}
+
 /// The name of month `m` (1–12).
 pub fn month(lang: Lang, m: u32) -> String {
     t(lang, &format!("month.{m}"))

@@ -172,6 +172,12 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
         "{}\n",
         inline(&i18n::t(lang, "section.raw_material_intro"))
     );
+    let cited = cited_questions(m.categories.iter().flat_map(|c| {
+        c.notes
+            .iter()
+            .map(|n| (n.question_number.as_str(), n.question.as_str()))
+    }));
+    question_legend(out, lang, &cited);
     let headers = [
         i18n::t(lang, "column.note"),
         i18n::t(lang, "column.votes"),
@@ -199,7 +205,7 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
                     n.votes.to_string(),
                     inline(n.cluster.as_deref().unwrap_or("")),
                     inline(&i18n::author(lang, &n.author)),
-                    inline(&n.question),
+                    inline(&i18n::question_ref(lang, &n.question_number)),
                 ]
             })
             .collect();
@@ -277,6 +283,45 @@ pub fn ledger_tier(lang: Lang, r: &LedgerRow) -> String {
     }
 }
 
+/// The questions a view cites, each once, in the session's order: (number,
+/// text) pairs from (number, text) pairs in any order.
+pub fn cited_questions<'a>(
+    cited: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
+    let key =
+        |number: &str| -> Vec<u32> { number.split('.').map(|n| n.parse().unwrap_or(0)).collect() };
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (number, text) in cited {
+        if !out.iter().any(|(n, _)| *n == number) {
+            out.push((number, text));
+        }
+    }
+    out.sort_by_key(|(n, _)| key(n));
+    out
+}
+
+/// The legend of a view's question references: "**D2.1**: the question".
+fn question_legend(out: &mut String, lang: Lang, cited: &[(&str, &str)]) {
+    if cited.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}:
+",
+        inline(&i18n::t(lang, "section.questions_legend"))
+    );
+    for (number, text) in cited {
+        let _ = writeln!(
+            out,
+            "- **{}**: {}",
+            inline(&i18n::question_ref(lang, number)),
+            inline(text)
+        );
+    }
+    out.push('\n');
+}
+
 /// "Voce" of a ranking: a loose note's text, or a cluster's title with how
 /// many notes it gathers.
 pub fn item_label(lang: Lang, kind: ItemKind, label: &str, notes: usize) -> (String, String) {
@@ -296,6 +341,12 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
         let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "report.no_notes")));
         return;
     }
+    let cited = cited_questions(
+        items
+            .iter()
+            .map(|n| (n.question_number.as_str(), n.question.as_str())),
+    );
+    question_legend(out, lang, &cited);
     let headers = [
         i18n::t(lang, "column.rank"),
         i18n::t(lang, "column.item"),
@@ -313,7 +364,7 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
                 format!("{} _({})_", inline(&label), inline(&what)),
                 n.votes.to_string(),
                 inline(&n.categories.join(", ")),
-                inline(&n.question),
+                inline(&i18n::question_ref(lang, &n.question_number)),
             ]
         })
         .collect();
@@ -400,7 +451,11 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
 }
 
 fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
-    let heading = i18n::tf(lang, "section.question", &[("text", &q.text)]);
+    let heading = i18n::tf(
+        lang,
+        "section.question",
+        &[("number", &q.number), ("text", &q.text)],
+    );
     let _ = writeln!(out, "#### {}\n", inline(&heading));
     if q.note_count == 0 {
         let _ = writeln!(out, "{}\n", inline(&i18n::t(lang, "report.no_notes")));

@@ -16,6 +16,9 @@
 //! the map of social raw material (`resource`), the ledger of contributions
 //! (`pledge`), the needs ranked by votes (`need`) and the matrix of
 //! expectations between sectors (`expectation`, category `verso-<sector>`).
+//! Views cite a question by its number ("2.1": phase 2, question 1; shown
+//! as "D2.1") and spell out the questions they cite once, in a legend; the
+//! CSV, a data format, keeps the full question text in every row.
 //! Attendance appears as counts only.
 //!
 //! # Privacy rules
