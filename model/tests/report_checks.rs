@@ -457,6 +457,48 @@ fn html_is_self_contained_printable_and_inert() {
     assert!(html.contains("<title>Bisogni più votati</title>"));
     let en = build(&f, true, Lang::En).render(Format::Html);
     assert!(en.contains("<html lang=\"en\">") && en.contains("<title>Most voted needs</title>"));
+
+    // Each chart under its title, the title first in its figure: below the
+    // chart it read as the caption of the table that follows.
+    for title in [
+        "Contributi per soggetto e tipo di risorsa",
+        "Bisogni più votati",
+    ] {
+        let caption = format!("<figure class=\"chart\">\n<figcaption>{title}</figcaption>\n<svg ");
+        assert!(html.contains(&caption), "{title} is not above its chart");
+    }
+    assert_eq!(html.matches("<figcaption>").count(), 2);
+
+    // Small tables print whole; a group's heading row stays with its notes.
+    for needle in [
+        "table.whole, table.ledger tbody { break-inside: avoid;",
+        "tr.group, p.table-title, dl.refs { break-after: avoid;",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?}");
+    }
+    let matrix = html
+        .split("<table class=\"")
+        .find(|t| t.starts_with("matrix"))
+        .expect("the expectations matrix");
+    assert!(
+        matrix.starts_with("matrix whole\""),
+        "the 3-row matrix prints whole"
+    );
+    for t in html.split("<table class=\"").skip(1) {
+        let rows = t.split("</table>").next().unwrap().matches("<tr").count() - 1;
+        let whole = t
+            .split('"')
+            .next()
+            .unwrap()
+            .split(' ')
+            .any(|c| c == "whole");
+        assert_eq!(
+            whole,
+            rows <= report::SMALL_TABLE_ROWS,
+            "{rows} rows: {}",
+            &t[..60]
+        );
+    }
 }
 
 /// "Giulia Bianchi, Comune, pubblico": never "Giulia Bianchi (Comune,

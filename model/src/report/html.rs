@@ -31,7 +31,9 @@ pub fn esc_lines(text: &str) -> String {
 
 /// The print stylesheet. Fixed table layout with wrapping (even inside long
 /// words and URLs) keeps every table within the A4 text width; header rows
-/// repeat on each printed page; rows and figures are not split.
+/// repeat on each printed page; rows, charts with their titles and small
+/// tables (`whole`) are not split; a group's heading row, a table's title and
+/// a legend of questions stay with what follows them.
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -59,7 +61,8 @@ th.num, td.num { text-align: right; width: 4.2em; }
 th.rank, td.rank { text-align: right; width: 3em; }
 th.cat { width: 18%; }
 th.who { width: 24%; }
-th.ref, td.ref { width: 4.2em; white-space: nowrap; }
+th.ref { width: 5.8em; }
+td.ref { white-space: nowrap; }
 abbr[title] { text-decoration: none; }
 dl.refs { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .6rem;
   font-size: 9pt; color: #333; margin: .2rem 0 .8rem; }
@@ -71,15 +74,17 @@ tr.group th { background: #f3f6f9; font-weight: 600; }
 tr.total td { font-weight: 700; background: #f3f6f9; }
 thead { display: table-header-group; }
 tr, figure { break-inside: avoid; page-break-inside: avoid; }
-table.ledger tbody { break-inside: avoid; page-break-inside: avoid; }
+table.whole, table.ledger tbody { break-inside: avoid; page-break-inside: avoid; }
+tr.group, p.table-title, dl.refs { break-after: avoid; page-break-after: avoid; }
 table.ledger thead th { font-size: 7.5pt; }
 table.ledger { font-size: 8.5pt; }
 table.ledger td, table.ledger th { padding: .2rem .3rem; }
 table.counts { width: auto; min-width: 14rem; display: inline-table; margin-right: 1.5rem; vertical-align: top; }
 table.counts td, table.counts th { width: auto; }
 td ul { margin: 0; padding-left: 1.1em; }
-figure { margin: .6rem 0 1rem; }
-figcaption { font-size: 9pt; color: #444; margin-top: .2rem; }
+figure { margin: .8rem 0 1.2rem; }
+figcaption { font-size: 11pt; font-weight: 700; color: #1a1a1a; margin: 0 0 .4rem; }
+.chart-note { font-size: 9pt; color: #444; margin: .3rem 0 0; }
 svg { max-width: 100%; height: auto; display: block; }
 svg text { fill: #1a1a1a; }
 @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
@@ -107,10 +112,22 @@ pub fn table(class: &str, cols: &[(String, &str)], rows: &[String]) -> String {
     table_grouped(class, cols, &[rows.to_vec()])
 }
 
+/// Tables with at most this many body rows are printed whole, on one page
+/// (when they fit on one): a row or two stranded on the next page under a
+/// repeated header reads badly. Longer tables break between rows.
+pub const SMALL_TABLE_ROWS: usize = 6;
+
 /// [`table`] with one `<tbody>` per group, so a printed group is not split
-/// from its heading row when it fits on a page.
+/// from its heading row when it fits on a page. A small table (see
+/// [`SMALL_TABLE_ROWS`]) gets the class `whole`.
 pub fn table_grouped(class: &str, cols: &[(String, &str)], groups: &[Vec<String>]) -> String {
-    let mut out = format!("<table class=\"{class}\">\n<thead><tr>");
+    let rows: usize = groups.iter().map(Vec::len).sum();
+    let whole = if rows <= SMALL_TABLE_ROWS {
+        " whole"
+    } else {
+        ""
+    };
+    let mut out = format!("<table class=\"{class}{whole}\">\n<thead><tr>");
     for (h, c) in cols {
         if c.is_empty() {
             let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
@@ -332,19 +349,32 @@ fn raw_material(out: &mut String, lang: Lang, m: &RawMaterialMap) {
     out.push_str("</section>\n");
 }
 
-fn figure(out: &mut String, svg: Option<String>, caption: &str) {
-    if let Some(svg) = svg {
-        let _ = writeln!(
-            out,
-            "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
-            esc(caption)
-        );
+/// A chart under its title (a small heading, so it reads as the chart's and
+/// not as the caption of the table below), kept on one page with it; `note`
+/// goes under the chart.
+fn figure(out: &mut String, svg: Option<String>, title: &str, note: Option<&str>) {
+    let Some(svg) = svg else {
+        return;
+    };
+    let _ = write!(
+        out,
+        "<figure class=\"chart\">\n<figcaption>{}</figcaption>\n{svg}\n",
+        esc(title)
+    );
+    if let Some(note) = note {
+        let _ = writeln!(out, "<p class=\"chart-note\">{}</p>", esc(note));
     }
+    out.push_str("</figure>\n");
 }
 
 fn ledger(out: &mut String, lang: Lang, l: &Ledger) {
     intro(out, lang, "section.ledger", "section.ledger_intro");
-    figure(out, chart::ledger(lang, l), &h(lang, "chart.ledger_title"));
+    figure(
+        out,
+        chart::ledger(lang, l),
+        &h(lang, "chart.ledger_title"),
+        None,
+    );
     let mut cols = vec![(h(lang, "column.row"), "party")];
     cols.extend(l.resource_types.iter().map(|t| (t.label.clone(), "")));
     cols.push((h(lang, "report.total"), "num"));
@@ -428,16 +458,19 @@ fn needs(out: &mut String, lang: Lang, items: &[NeedItem]) {
         );
         return;
     }
-    let mut caption = h(lang, "chart.needs_title");
-    if items.len() > chart::MAX_BARS {
-        let more = i18n::tf(
+    let more = (items.len() > chart::MAX_BARS).then(|| {
+        i18n::tf(
             lang,
             "report.chart_note",
             &[("count", &chart::MAX_BARS.to_string())],
-        );
-        caption = format!("{caption}. {more}");
-    }
-    figure(out, chart::needs(lang, items), &caption);
+        )
+    });
+    figure(
+        out,
+        chart::needs(lang, items),
+        &h(lang, "chart.needs_title"),
+        more.as_deref(),
+    );
     let cited = cited_questions(
         items
             .iter()
@@ -587,20 +620,23 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
         );
         return;
     }
-    let mut rows = Vec::new();
+    let mut groups: Vec<Vec<String>> = Vec::new();
     for c in &q.clusters {
-        rows.push(group_row(&format!(
+        let mut rows = vec![group_row(&format!(
             "{} · {}",
             esc(&c.title),
             esc(&i18n::votes(lang, c.votes))
-        )));
+        ))];
         rows.extend(c.notes.iter().map(|n| note_row(lang, n)));
+        groups.push(rows);
     }
     if !q.unclustered.is_empty() {
+        let mut rows = Vec::new();
         if !q.clusters.is_empty() {
             rows.push(group_row(&esc(&h(lang, "section.unclustered"))));
         }
         rows.extend(q.unclustered.iter().map(|n| note_row(lang, n)));
+        groups.push(rows);
     }
     let cols = [
         (h(lang, "column.note"), ""),
@@ -608,7 +644,7 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
         (h(lang, "column.author"), "who"),
         (h(lang, "column.votes"), "num"),
     ];
-    out.push_str(&table("notes", &cols, &rows));
+    out.push_str(&table_grouped("notes", &cols, &groups));
     if q.ranking.iter().any(|r| r.votes > 0) {
         ranking(out, lang, &q.ranking);
     }
@@ -617,7 +653,7 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
 fn ranking(out: &mut String, lang: Lang, items: &[RankedItem]) {
     let _ = writeln!(
         out,
-        "<p><strong>{}</strong></p>",
+        "<p class=\"table-title\"><strong>{}</strong></p>",
         esc(&h(lang, "section.ranking"))
     );
     let cols = [

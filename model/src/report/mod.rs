@@ -67,6 +67,7 @@ mod markdown;
 mod table;
 
 pub use data::*;
+pub use html::SMALL_TABLE_ROWS;
 
 use crate::schema::{QuestionDoc, RosterDoc, SessionDoc};
 use serde::Serialize;
