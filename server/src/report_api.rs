@@ -40,6 +40,12 @@ pub async fn report(
     facilitator(&state, &session_id, &headers).await?;
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
+    let name = report::download_name(
+        if public { "report-pubblico" } else { "report" },
+        &docs.session.title,
+        now,
+        format,
+    );
     let body = render(move || {
         let opts = ReportOptions {
             public,
@@ -49,8 +55,7 @@ pub async fn report(
         report::build(&docs.sources(), &opts).render(format)
     })
     .await?;
-    let name = if public { "report-pubblico" } else { "report" };
-    Ok(document(body, format, &filename(name, &session_id, format)))
+    Ok(document(body, format, &name))
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,12 +77,9 @@ pub async fn attendance(
     facilitator(&state, &session_id, &headers).await?;
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
+    let name = report::download_name("presenze", &docs.session.title, now, format);
     let body = render(move || report::attendance_annex(&docs.sources(), lang, now, format)).await?;
-    Ok(document(
-        body,
-        format,
-        &filename("presenze", &session_id, format),
-    ))
+    Ok(document(body, format, &name))
 }
 
 /// `GET /api/sessions/{id}/my-notes?format=md|csv` with the participant's
@@ -107,15 +109,12 @@ pub async fn my_notes(
     }
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
+    let name = report::download_name("le-mie-note", &docs.session.title, now, format);
     let body = render(move || {
         report::participant_notes(&docs.sources(), &participant.0, lang, now, format)
     })
     .await?;
-    Ok(document(
-        body,
-        format,
-        &filename("le-mie-note", &session_id, format),
-    ))
+    Ok(document(body, format, &name))
 }
 
 /// The bearer is the session's facilitator: the key (the contract), or the
@@ -271,16 +270,6 @@ fn parse_lang(value: Option<&str>) -> Result<Lang, ApiError> {
         Some(v) => Lang::parse(v)
             .ok_or_else(|| ApiError::BadRequest(format!("unknown language \"{v}\"; use it or en"))),
     }
-}
-
-/// `tavolo-<what>-<session>.<ext>`: ASCII only, so every browser keeps it.
-fn filename(what: &str, session_id: &str, format: Format) -> String {
-    let id: String = session_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(40)
-        .collect();
-    format!("tavolo-{what}-{id}.{}", format.extension())
 }
 
 fn document(body: String, format: Format, filename: &str) -> Response {

@@ -140,9 +140,12 @@ async fn the_report_asks_for_the_facilitator_key_and_says_what_is_wrong() {
             "{format}: {}",
             got.header("content-type")
         );
+        // Saved under the session's title and the day, ASCII only.
+        let disposition = got.header("content-disposition");
         assert!(
-            got.header("content-disposition")
-                .contains(&format!(".{format}\""))
+            disposition.contains("filename=\"tavolo-report-prova-20")
+                && disposition.ends_with(&format!(".{format}\"")),
+            "{disposition}"
         );
         assert_eq!(got.header("cache-control"), "no-store");
         if format != "csv" {

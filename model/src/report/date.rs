@@ -75,7 +75,7 @@ pub fn rome_offset_ms(ms: i64) -> i64 {
 }
 
 /// `ms` broken into Italian wall-clock parts.
-fn rome(ms: i64) -> Civil {
+pub(crate) fn rome(ms: i64) -> Civil {
     Civil::from_ms(ms + rome_offset_ms(ms))
 }
 

@@ -227,3 +227,65 @@ mod tests {
         assert_eq!(Lang::default(), Lang::It);
     }
 }
+
+/// The name a downloaded report is saved under:
+/// `tavolo-<what>-<session title>-<date>.<ext>`, e.g.
+/// `tavolo-report-pubblico-prima-sessione-del-tavolo-2026-11-27.md`. ASCII
+/// only (accents folded), so every browser and file system keeps it; the
+/// date is the Italian calendar day the report was made.
+pub fn download_name(what: &str, session_title: &str, generated_at_ms: i64, f: Format) -> String {
+    let mut slug = String::new();
+    for c in session_title.chars().flat_map(char::to_lowercase) {
+        let folded = match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' => 'a',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            c if c.is_ascii_alphanumeric() => c,
+            _ => '-',
+        };
+        if folded != '-' || !slug.ends_with('-') {
+            slug.push(folded);
+        }
+    }
+    let mut slug: String = slug.trim_matches('-').chars().take(48).collect();
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    let day = date::rome(generated_at_ms);
+    let date = format!("{:04}-{:02}-{:02}", day.year, day.month, day.day);
+    let parts: Vec<&str> = ["tavolo", what, slug.as_str(), date.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    format!("{}.{}", parts.join("-"), f.extension())
+}
+
+#[cfg(test)]
+mod download_name_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_ascii_with_the_title_and_the_italian_day() {
+        // 2026-11-26 23:30 UTC is already the 27th in Italy (UTC+1).
+        let ms = 1_795_735_800_000;
+        assert_eq!(
+            download_name(
+                "report",
+                "Città dell’Opificio: è la “prima”!",
+                ms,
+                Format::Markdown
+            ),
+            "tavolo-report-citta-dell-opificio-e-la-prima-2026-11-27.md"
+        );
+        assert_eq!(
+            download_name("le-mie-note", "«»—", ms, Format::Csv),
+            "tavolo-le-mie-note-2026-11-27.csv"
+        );
+        let long = download_name("report", &"a".repeat(200), ms, Format::Html);
+        assert!(long.len() < 80 && long.is_ascii(), "{long}");
+    }
+}
