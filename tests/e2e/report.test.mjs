@@ -181,7 +181,11 @@ function locateRows(rows, pages) {
   return rows.map((row) => {
     const target = [...squash(row)];
     if (target.length === 0) return { row, pages: [], how: 'empty' };
-    const run = findRun(stream, cursor, target);
+    // Whole on one page first: a chart's legend can hold a header row's
+    // words just before the table, and a window reaching back into it would
+    // look like a row cut across the page break. Only a row found nowhere
+    // whole is looked for across pages.
+    const run = findRun(stream, cursor, target, pageOf) ?? findRun(stream, cursor, target);
     if (run) {
       cursor = run.end;
       return { row, pages: [...new Set(pageOf.slice(run.start, run.end))], how: 'run' };
@@ -197,8 +201,11 @@ function counts(chars) {
   return m;
 }
 
-/** The first window of `stream` from `from` whose characters are exactly `target`'s, in any order. */
-function findRun(stream, from, target) {
+/**
+ * The first window of `stream` from `from` whose characters are exactly
+ * `target`'s, in any order; with `pageOf`, only windows within one page.
+ */
+function findRun(stream, from, target, pageOf = null) {
   const k = target.length;
   const want = counts(target);
   const have = new Map();
@@ -213,7 +220,7 @@ function findRun(stream, from, target) {
   for (let i = from; i < stream.length; i++) {
     bump(stream[i], 1);
     if (i - from >= k) bump(stream[i - k], -1);
-    if (i - from >= k - 1 && mismatched === 0) return { start: i - k + 1, end: i + 1 };
+    if (i - from >= k - 1 && mismatched === 0 && (!pageOf || pageOf[i - k + 1] === pageOf[i])) return { start: i - k + 1, end: i + 1 };
   }
   return null;
 }
