@@ -57,5 +57,6 @@ if $with_test; then
   npm_install tests/interop-js
   npm_install tests/e2e
   # poppler-utils: pdftoppm and pdftotext, for the printed report (tests/e2e/report.test.mjs).
-  apt_install chromium fonts-dejavu-core poppler-utils
+  # libreoffice-calc-nogui: the report's CSV opened by LibreOffice (tests/e2e/libreoffice.test.mjs).
+  apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui
 fi
