@@ -140,6 +140,7 @@ export function ReportPanel({ sessionId, facilitatorKey, organizationsPublic, on
         {button(report('csv'), t('report.csv'))}
         {button(report('json'), t('report.json'))}
       </div>
+      <p class="field-hint">{t('report.csvHint')}</p>
       <h3 class="report-annex-heading">{t('report.attendance.heading')}</h3>
       <p class="field-hint">{t('report.attendance.hint')}</p>
       <div class="button-row report-downloads">

@@ -300,6 +300,7 @@ export const en: Record<MessageKey, string> = {
   'report.organizationsPublicHint': 'Off: the public version gives only the sector of whoever wrote a note. On: their organization too. Names are never in it.',
   'report.open': 'Open the printable report',
   'report.openHint': 'It opens in a new tab, where you can print it or save it as a PDF.',
+  'report.csvHint': 'The CSV opens in Excel and LibreOffice: if LibreOffice asks for the character set, choose “Unicode (UTF-8)”.',
   'report.markdown': 'Download Markdown',
   'report.csv': 'Download CSV',
   'report.json': 'Download JSON',

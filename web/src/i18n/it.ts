@@ -300,6 +300,7 @@ export const it = {
   'report.organizationsPublicHint': 'Spento: la versione pubblica dice solo il settore di chi ha scritto. Acceso: anche la sua organizzazione. I nomi non ci sono mai.',
   'report.open': 'Apri il report stampabile',
   'report.openHint': 'Si apre in una nuova scheda, da cui puoi stamparlo o salvarlo in PDF.',
+  'report.csvHint': 'Il CSV si apre in Excel e in LibreOffice: se LibreOffice chiede il set di caratteri, scegli «Unicode (UTF-8)».',
   'report.markdown': 'Scarica Markdown',
   'report.csv': 'Scarica CSV',
   'report.json': 'Scarica JSON',
