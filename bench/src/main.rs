@@ -21,6 +21,12 @@
 //! rendered, bytes over HTTP).
 //!
 //!     cargo run --release -p tavolo-bench -- report --notes 300 --people 40
+//!
+//! `load`: what the server does when a document's actor starts — the
+//! snapshot plus the changes stored after it (up to the compaction
+//! threshold), each checked and applied (`server::actor::load`).
+//!
+//!     cargo run --release -p tavolo-bench -- load --notes 1500 --changes 500
 
 // A benchmark's job is to print its results.
 #![allow(clippy::print_stdout)]
@@ -64,6 +70,17 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         people: usize,
         #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+    /// Time to load a stored document: a snapshot and the changes after it.
+    Load {
+        /// Notes in the snapshot.
+        #[arg(long, default_value_t = 1500)]
+        notes: usize,
+        /// Changes stored after the snapshot (one note each).
+        #[arg(long, default_value_t = 500)]
+        changes: usize,
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
     /// Cost of judging one participant's batch on a board of this size.
@@ -365,6 +382,14 @@ fn main() -> Result<()> {
     {
         return judge(notes, clusters, rounds);
     }
+    if let Command::Load {
+        notes,
+        changes,
+        rounds,
+    } = cli.command
+    {
+        return load(notes, changes, rounds);
+    }
     release_server()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -382,7 +407,7 @@ fn main() -> Result<()> {
                 people,
                 rounds,
             } => report(notes, people, rounds).await,
-            Command::Judge { .. } => Ok(()),
+            Command::Judge { .. } | Command::Load { .. } => Ok(()),
         }
     })
 }
@@ -517,5 +542,74 @@ async fn report(notes: usize, people: usize, rounds: usize) -> Result<()> {
         proc_peak_rss_kib(pid).unwrap_or(0) / 1024
     );
     server.kill().await?;
+    Ok(())
+}
+
+/// Builds a stored question document (a snapshot of `notes` notes, then
+/// `changes` one-note changes) and times the server's load of it.
+fn load(notes: usize, changes: usize, rounds: usize) -> Result<()> {
+    use automerge::AutoCommit;
+    use tavolo_server::registry::DocRole;
+    use tavolo_server::storage::{StoredChange, StoredDoc};
+    let author = ParticipantId("p_bench".into());
+    let note = |n: usize| NewNote {
+        text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
+        category: None,
+        anonymous: false,
+        created_at: n as i64,
+    };
+    let mut doc = AutoCommit::new();
+    ops::init_question_doc(&mut doc)?;
+    doc.commit();
+    for n in 0..notes {
+        ops::add_note(&mut doc, &format!("n_{n}"), &author, &note(n))?;
+        doc.commit();
+    }
+    let snapshot = doc.save();
+    let heads = doc.get_heads();
+    for n in notes..notes + changes {
+        ops::add_note(&mut doc, &format!("n_{n}"), &author, &note(n))?;
+        doc.commit();
+    }
+    let stored: Vec<StoredChange> = doc
+        .get_changes(&heads)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| StoredChange {
+            seq: i as i64,
+            hash: c.hash().0.to_vec(),
+            data: c.raw_bytes().to_vec(),
+        })
+        .collect();
+    let mut ms = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let input = StoredDoc {
+            snapshot: Some(snapshot.clone()),
+            changes: stored.clone(),
+        };
+        let t0 = Instant::now();
+        let loaded = tavolo_server::actor::load(DocRole::Question, input);
+        ms.push(t0.elapsed().as_micros() as u64);
+        let doc = loaded.doc.map_err(|e| anyhow::anyhow!(e))?;
+        if !loaded.bad.is_empty() || loaded.loose != changes {
+            bail!(
+                "load set aside {} chunks, {} loose",
+                loaded.bad.len(),
+                loaded.loose
+            );
+        }
+        let n = tavolo_model::QuestionDoc::load(&doc).notes.len();
+        if n != notes + changes {
+            bail!("loaded {n} notes, expected {}", notes + changes);
+        }
+    }
+    ms.sort_unstable();
+    println!(
+        "load: snapshot of {notes} notes ({} KiB) + {changes} changes: p50 {:.1} ms, max {:.1} ms ({:.2} ms per change)",
+        snapshot.len() / 1024,
+        percentile(&ms, 0.5) as f64 / 1000.0,
+        ms[ms.len() - 1] as f64 / 1000.0,
+        percentile(&ms, 0.5) as f64 / 1000.0 / changes.max(1) as f64,
+    );
     Ok(())
 }

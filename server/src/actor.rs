@@ -204,7 +204,11 @@ pub fn load(role: DocRole, stored: StoredDoc) -> Loaded {
         },
         None => Automerge::new(),
     };
-    let mut good: Vec<(crate::storage::StoredChange, automerge::ChangeHash)> = Vec::new();
+    // Each change is checked on its own (it parses, it hashes to its
+    // name); the good ones are then applied in one call, which costs about
+    // what one change does. Only if that fails are they applied one by one,
+    // to find the one that does not apply and keep the rest.
+    let mut parsed: Vec<(crate::storage::StoredChange, Change)> = Vec::new();
     for stored_change in stored.changes {
         let checked = Change::from_bytes(stored_change.data.clone())
             .map_err(|e| format!("damaged: change does not parse: {e}"))
@@ -216,20 +220,7 @@ pub fn load(role: DocRole, stored: StoredDoc) -> Loaded {
                 }
             });
         match checked {
-            Ok(change) => {
-                let hash = change.hash();
-                match doc.apply_changes([change]) {
-                    Ok(()) => good.push((stored_change, hash)),
-                    Err(e) => bad.push(BadChunk {
-                        chunk: ChunkRef::Change {
-                            seq: stored_change.seq,
-                            hash: stored_change.hash.clone(),
-                        },
-                        data: stored_change.data,
-                        reason: format!("damaged: change does not apply: {e}"),
-                    }),
-                }
-            }
+            Ok(change) => parsed.push((stored_change, change)),
             Err(reason) => bad.push(BadChunk {
                 chunk: ChunkRef::Change {
                     seq: stored_change.seq,
@@ -238,6 +229,30 @@ pub fn load(role: DocRole, stored: StoredDoc) -> Loaded {
                 data: stored_change.data,
                 reason,
             }),
+        }
+    }
+    let mut trial = doc.clone();
+    let all_at_once = trial
+        .apply_changes(parsed.iter().map(|(_, c)| c.clone()))
+        .is_ok();
+    let mut good: Vec<(crate::storage::StoredChange, automerge::ChangeHash)> = Vec::new();
+    if all_at_once {
+        doc = trial;
+        good = parsed.into_iter().map(|(s, c)| (s, c.hash())).collect();
+    } else {
+        for (stored_change, change) in parsed {
+            let hash = change.hash();
+            match doc.apply_changes([change]) {
+                Ok(()) => good.push((stored_change, hash)),
+                Err(e) => bad.push(BadChunk {
+                    chunk: ChunkRef::Change {
+                        seq: stored_change.seq,
+                        hash: stored_change.hash.clone(),
+                    },
+                    data: stored_change.data,
+                    reason: format!("damaged: change does not apply: {e}"),
+                }),
+            }
         }
     }
     // Changes still waiting for a dependency (one that was damaged, or the
@@ -739,5 +754,57 @@ mod tests {
             doc.get_missing_deps(&[]).is_empty(),
             "the dependent change still waits in the document"
         );
+    }
+
+    #[test]
+    fn a_change_that_will_not_apply_is_set_aside_and_the_others_kept() {
+        // Two different changes from one actor with the same sequence
+        // number: each parses and hashes right, but not both can apply, so
+        // the load falls back from one batch to change by change.
+        let mut base = automerge::AutoCommit::new();
+        ops::init_question_doc(&mut base).unwrap();
+        let snapshot = base.save();
+        let author = tavolo_model::ParticipantId("p".into());
+        let note = |text: &str| NewNote {
+            text: text.into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
+        let actor = automerge::ActorId::random();
+        let mut one = automerge::AutoCommit::load(&snapshot)
+            .unwrap()
+            .with_actor(actor.clone());
+        ops::add_note(&mut one, "n_1", &author, &note("prima")).unwrap();
+        let first = one.get_last_local_change().unwrap();
+        ops::add_note(&mut one, "n_3", &author, &note("terza")).unwrap();
+        let third = one.get_last_local_change().unwrap();
+        let mut other = automerge::AutoCommit::load(&snapshot)
+            .unwrap()
+            .with_actor(actor);
+        ops::add_note(&mut other, "n_2", &author, &note("rivale")).unwrap();
+        let rival = other.get_last_local_change().unwrap();
+        let loaded = load(
+            DocRole::Question,
+            StoredDoc {
+                snapshot: Some(snapshot),
+                changes: vec![stored(first, 1), stored(rival, 2), stored(third, 3)],
+            },
+        );
+        assert_eq!(
+            loaded.bad.len(),
+            1,
+            "{:?}",
+            loaded.bad.iter().map(|b| &b.reason).collect::<Vec<_>>()
+        );
+        assert!(
+            loaded.bad[0].reason.contains("does not apply"),
+            "{}",
+            loaded.bad[0].reason
+        );
+        let doc = loaded.doc.unwrap();
+        let notes = tavolo_model::QuestionDoc::load(&doc).notes;
+        assert_eq!(notes.keys().collect::<Vec<_>>(), ["n_1", "n_3"]);
+        assert_eq!(loaded.loose, 2);
     }
 }
