@@ -84,6 +84,7 @@ impl From<SessionError> for ApiError {
                 ApiError::NotFound(e.to_string())
             }
             SessionError::WrongKey => ApiError::Forbidden(e.to_string()),
+            SessionError::Unavailable(m) => ApiError::Unavailable(m),
             SessionError::Storage(_) => {
                 ApiError::Unavailable("storage is unavailable, try again".into())
             }

@@ -33,6 +33,10 @@ pub enum SessionError {
     UnknownSession,
     #[error("wrong facilitator key")]
     WrongKey,
+    /// The session cannot take this now (its stored data is damaged, or
+    /// its roster cannot be written); nothing was kept.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -301,6 +305,15 @@ pub async fn join(
         .session_by_join_code(req.join_code.clone())
         .await?
         .ok_or(SessionError::UnknownJoinCode)?;
+    // A session whose data is damaged cannot show a newcomer anything:
+    // refuse before writing them down.
+    let shared = registry.session(&session.id).await?;
+    if shared.damaged.get().is_some() {
+        return Err(SessionError::Unavailable(
+            "this session's stored data is damaged; the facilitator has been told in the server log".into(),
+        ));
+    }
+    let roster = registry.doc(&shared, shared.roster_doc).await?;
     let participant_id = ParticipantId::random();
     let ticket = random_hex(32);
     let now = crate::now_ms();
@@ -325,8 +338,6 @@ pub async fn join(
         })
         .await?;
 
-    let shared = registry.session(&session.id).await?;
-    let roster = registry.doc(&shared, shared.roster_doc).await?;
     let entry = Participant {
         name: req.name,
         organization: req.organization,
@@ -336,12 +347,26 @@ pub async fn join(
         joined_at: now,
     };
     let id_for_roster = participant_id.clone();
-    roster
+    let written = roster
         .change(move |tx| {
             ops::put_participant(tx, &id_for_roster, &entry).map_err(|e| e.to_string())
         })
-        .await
-        .map_err(SessionError::Internal)?;
+        .await;
+    if let Err(reason) = written {
+        // Nobody got the ticket: take the half-made participant back, so
+        // no one exists in the database who is not in the roster.
+        tracing::error!(session = %session.id, %reason, "a join could not write the roster");
+        let pid = participant_id.to_string();
+        if let Err(e) = storage
+            .write(move |tx| storage::delete_participant(tx, &pid))
+            .await
+        {
+            tracing::error!(error = %e, "the half-made participant could not be taken back");
+        }
+        return Err(SessionError::Unavailable(
+            "this session cannot take new participants right now; try again in a moment".into(),
+        ));
+    }
     Ok(Joined {
         participant_id,
         ticket,

@@ -705,6 +705,20 @@ pub fn insert_participant(tx: &Connection, p: &ParticipantRow) -> rusqlite::Resu
     Ok(())
 }
 
+/// Takes back a participant whose join could not finish (their roster
+/// entry could not be written): their tickets and their row.
+pub fn delete_participant(tx: &Connection, participant_id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM tickets WHERE participant_id = ?1",
+        params![participant_id],
+    )?;
+    tx.execute(
+        "DELETE FROM participants WHERE id = ?1",
+        params![participant_id],
+    )?;
+    Ok(())
+}
+
 /// Whom a ticket is for.
 #[derive(Debug, Clone, Copy)]
 pub enum TicketFor<'a> {

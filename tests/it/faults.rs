@@ -433,3 +433,85 @@ async fn a_database_that_is_garbage_at_start_stops_the_server_with_a_clear_error
         "the file was touched"
     );
 }
+
+/// Damages every stored chunk of one document, in place.
+fn damage_doc(dir: &Path, doc_id: &str) {
+    let conn = db(dir);
+    for table in ["snapshots", "changes"] {
+        let key = if table == "snapshots" {
+            "doc_id"
+        } else {
+            "seq"
+        };
+        let rows: Vec<(String, Vec<u8>)> = conn
+            .prepare(&format!(
+                "SELECT CAST({key} AS TEXT), data FROM {table} WHERE doc_id = ?1"
+            ))
+            .unwrap()
+            .query_map([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (k, data) in rows {
+            conn.execute(
+                &format!("UPDATE {table} SET data = ?1 WHERE CAST({key} AS TEXT) = ?2"),
+                rusqlite::params![damage(data), k],
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn participant_rows(dir: &Path, session_id: &str) -> (i64, i64) {
+    let conn = db(dir);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [session_id], |r| r.get(0)).unwrap() };
+    (
+        count("SELECT count(*) FROM participants WHERE session_id = ?1"),
+        count("SELECT count(*) FROM tickets WHERE session_id = ?1 AND participant_id IS NOT NULL"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_a_session_whose_data_is_damaged_is_refused_and_writes_no_one_down() {
+    let r = spawn_server().await;
+    let (s, a, _b) = session_and_two(&r.api).await;
+    let other = r.api.create_session().await.unwrap();
+    let anna = connect(&r.server, &a).await;
+    let session = tavolo_model::SessionDoc::load(&anna.doc(a.session_doc)).unwrap();
+    let roster = tavolo_sync::DocumentId::from_url(&session.roster_doc).unwrap();
+    drop(anna);
+    let dir = r.server.data_dir.clone();
+    r.server.kill().await.unwrap();
+    // One session loses its roster, the other its session document.
+    damage_doc(&dir, &roster.to_string());
+    damage_doc(&dir, &other.session_doc.to_string());
+    let before = (
+        participant_rows(&dir, &s.session_id),
+        participant_rows(&dir, &other.session_id),
+    );
+    assert_eq!(before.0, (2, 2), "Anna and Bruno, with a ticket each");
+
+    let server = ServerProcess::start(&dir).await.unwrap();
+    let api = server.api();
+    for (code, what) in [
+        (&s.join_code, "damaged roster"),
+        (&other.join_code, "damaged session"),
+    ] {
+        let person = json!({"name": "Carla", "organization": "Pro Loco", "sector": "community",
+                            "tier": "founding_core", "attendance": "in_room", "join_code": code});
+        let (status, body) = api.post("/api/join", &person).await.unwrap();
+        assert_eq!(status, 503, "{what}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty() && e != "internal error"),
+            "{what}: the refusal says why: {body}"
+        );
+    }
+    server.kill().await.unwrap();
+    let after = (
+        participant_rows(&dir, &s.session_id),
+        participant_rows(&dir, &other.session_id),
+    );
+    assert_eq!(after, before, "no participant or ticket was left behind");
+}
