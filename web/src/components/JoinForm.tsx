@@ -62,6 +62,8 @@ export function JoinForm({ initialCode, onJoined }: Props) {
         const codeError: JoinErrors = { code: { key: 'join.error.unknownCode' } };
         setErrors(codeError);
         focusFirstInvalid(codeError);
+      } else if (err instanceof ApiError && err.status === 503) {
+        setFailure({ key: 'join.error.unavailable' });
       } else if (err instanceof ApiError) {
         setFailure({ key: 'common.serverError', params: { message: err.message } });
       } else if (err instanceof NetworkError) {

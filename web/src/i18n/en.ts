@@ -128,6 +128,7 @@ export const en: Record<MessageKey, string> = {
   'join.error.codeRequired': 'Enter the session code.',
   'join.error.codeLength': 'The code has {length} characters, letters and digits.',
   'join.error.unknownCode': 'No session has this code. Check it and try again.',
+  'join.error.unavailable': 'The session cannot take new participants right now. Tell the facilitator and try again in a moment.',
   'join.error.nameRequired': 'Write your name.',
   'join.error.nameTooLong': 'The name can be at most {max} characters long.',
   'join.error.organizationTooLong': 'The organization’s name can be at most {max} characters long.',

@@ -127,6 +127,7 @@ export const it = {
   'join.error.codeRequired': 'Inserisci il codice della sessione.',
   'join.error.codeLength': 'Il codice ha {length} caratteri, lettere e numeri.',
   'join.error.unknownCode': 'Nessuna sessione ha questo codice. Controllalo e riprova.',
+  'join.error.unavailable': 'La sessione non può accogliere nuovi partecipanti in questo momento. Avvisa chi facilita e riprova tra poco.',
   'join.error.nameRequired': 'Scrivi il tuo nome.',
   'join.error.nameTooLong': 'Il nome può avere al massimo {max} caratteri.',
   'join.error.organizationTooLong': "Il nome dell'organizzazione può avere al massimo {max} caratteri.",
