@@ -433,6 +433,15 @@ fn html_is_self_contained_printable_and_inert() {
         "user text must not become a script"
     );
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    // The page carries its own policy, in the head, so it is inert also
+    // from a Blob URL or a file on disk (no headers there).
+    let meta = format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">",
+        tavolo_model::report::CONTENT_SECURITY_POLICY
+    );
+    let head = &html[..html.find("</head>").expect("a head")];
+    assert!(head.contains(&meta), "no CSP meta in the head");
+    assert!(tavolo_model::report::CONTENT_SECURITY_POLICY.starts_with("default-src 'none';"));
     for needle in [
         "@page { size: A4;",
         "thead { display: table-header-group; }",

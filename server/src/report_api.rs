@@ -293,7 +293,7 @@ fn document(body: String, format: Format, filename: &str) -> Response {
     // mistake there could not run anything.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+        HeaderValue::from_static(report::CONTENT_SECURITY_POLICY),
     );
     h.insert(
         header::HeaderName::from_static("x-content-type-options"),

@@ -95,13 +95,17 @@ svg text { fill: #1a1a1a; }
 }
 "#;
 
-/// A complete page around `body`.
+/// A complete page around `body`. It carries its own Content Security
+/// Policy, so it can run nothing wherever it is opened: served with the
+/// same header, shown from a Blob URL in the app's origin, or saved to disk.
 pub fn page(lang: Lang, title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
         lang.as_str(),
+        super::CONTENT_SECURITY_POLICY,
         esc(title)
     )
 }

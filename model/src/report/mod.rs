@@ -101,6 +101,11 @@ impl Lang {
     }
 }
 
+/// What a report page may load and run: its inline styles and nothing else.
+/// The HTML carries it in a `<meta>`; the server also sends it as a header.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 /// The formats a report renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {

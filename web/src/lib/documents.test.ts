@@ -7,7 +7,6 @@ import {
   filenameFromDisposition,
   myNotesPath,
   reportPath,
-  withContentSecurityPolicy,
 } from './documents';
 
 describe('filenameFromDisposition', () => {
@@ -132,21 +131,5 @@ describe('fetchDocument', () => {
 
   it('turns a failed connection into a NetworkError', async () => {
     await expect(fetchDocument('/x', 'k', 'f', respond(new TypeError('Failed to fetch')))).rejects.toBeInstanceOf(NetworkError);
-  });
-});
-
-describe('withContentSecurityPolicy', () => {
-  const meta = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`;
-
-  it('goes first in the head, after the doctype', () => {
-    const html = '<!doctype html><html lang="it"><head><meta charset="utf-8"><title>R</title></head><body></body></html>';
-    expect(withContentSecurityPolicy(html)).toBe(
-      `<!doctype html><html lang="it"><head>${meta}<meta charset="utf-8"><title>R</title></head><body></body></html>`,
-    );
-  });
-
-  it('does not mistake <header> for <head>', () => {
-    const html = '<!DOCTYPE html><body><header>x</header></body>';
-    expect(withContentSecurityPolicy(html)).toBe(`<!DOCTYPE html><head>${meta}</head><body><header>x</header></body>`);
   });
 });

@@ -131,23 +131,6 @@ export function documentError(err: unknown, requester: Requester): Message {
   return { key: 'common.serverError', params: { message: err instanceof Error ? err.message : String(err) } };
 }
 
-/**
- * The same policy the server sends with the report, as a `<meta>`: a Blob
- * URL carries no headers, and a page opened from one shares the app's
- * origin, so nothing in it may run. Inserted right after `<head>` (a meta
- * before the doctype would put the page in quirks mode).
- */
-export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
-
-export function withContentSecurityPolicy(html: string): string {
-  const meta = `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`;
-  const head = /<head(?:\s[^>]*)?>/i.exec(html);
-  if (head) return html.slice(0, head.index + head[0].length) + meta + html.slice(head.index + head[0].length);
-  const doctype = /^\s*<!doctype[^>]*>/i.exec(html);
-  const at = doctype ? doctype[0].length : 0;
-  return `${html.slice(0, at)}<head>${meta}</head>${html.slice(at)}`;
-}
-
 /** Hands `blob` to the browser as a download named `filename`. */
 export function saveBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
@@ -187,10 +170,13 @@ export function openPendingTab(waitingText: string): Window | null {
   return tab;
 }
 
-/** Shows a fetched HTML document in `tab` (from `openPendingTab`). */
+/**
+ * Shows a fetched HTML document in `tab` (from `openPendingTab`). A Blob URL
+ * carries no headers and shares the app's origin; the report's own
+ * Content-Security-Policy `<meta>` (written by the model) keeps it inert.
+ */
 export async function showInTab(tab: Window, blob: Blob): Promise<void> {
-  const html = withContentSecurityPolicy(await blob.text());
-  const url = URL.createObjectURL(new Blob([html], { type: 'text/html;charset=utf-8' }));
+  const url = URL.createObjectURL(new Blob([blob], { type: 'text/html;charset=utf-8' }));
   // Not revoked: reloading the tab (or printing again later) needs it; it goes with the console's page.
   tab.location.href = url;
 }
