@@ -99,11 +99,19 @@ struct Asked<'a> {
     seen: Vec<Seen<'a>>,
 }
 
-fn category_of(q: &Question, note: &Note) -> Option<Labelled> {
+pub(super) fn category_of(q: &Question, note: &Note) -> Option<Labelled> {
     let id = note.category.as_deref()?;
     q.categories.iter().find(|c| c.id == id).map(|c| Labelled {
         id: Some(c.id.clone()),
         label: c.label.clone(),
+    })
+}
+
+/// The live group a note is in, with its title.
+pub(super) fn place_of(doc: &QuestionDoc, note_id: &str) -> Option<(String, String)> {
+    board::note_place(doc, note_id).map(|c| {
+        let title = doc.clusters.get(&c).map(|c| c.title.clone());
+        (c, title.unwrap_or_default())
     })
 }
 
@@ -117,10 +125,7 @@ fn seen_notes<'a>(q: &Question, doc: &'a QuestionDoc) -> Vec<Seen<'a>> {
             id,
             note,
             votes: doc.vote_total(id),
-            cluster: board::note_place(doc, id).map(|c| {
-                let title = doc.clusters.get(&c).map(|c| c.title.clone());
-                (c, title.unwrap_or_default())
-            }),
+            cluster: place_of(doc, id),
             category: category_of(q, note),
         })
         .collect()

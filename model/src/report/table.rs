@@ -2,9 +2,8 @@
 //! and a participant's own notes. Both carry personal data by design and are
 //! never reached from [`super::build`].
 
-use super::build::sector_label;
+use super::build::{self, sector_label};
 use super::{Format, Lang, Sources, csv, date, html, i18n, markdown};
-use crate::board;
 use crate::ids::{Sector, Tier};
 use crate::schema::{Participant, QuestionDoc};
 use serde::Serialize;
@@ -189,15 +188,11 @@ pub fn participant_notes(
                 if n.author != participant_id {
                     continue;
                 }
-                let category = n
-                    .category
-                    .as_deref()
-                    .and_then(|c| q.categories.iter().find(|x| x.id == c))
-                    .map(|c| c.label.clone())
+                let category = build::category_of(q, n)
+                    .map(|c| c.label)
                     .unwrap_or_default();
-                let cluster = board::note_place(doc, id)
-                    .and_then(|c| doc.clusters.get(&c))
-                    .map(|c| c.title.clone())
+                let cluster = build::place_of(doc, id)
+                    .map(|(_, title)| title)
                     .unwrap_or_default();
                 let votes = if doc.voting.revealed {
                     doc.vote_total(id).to_string()
