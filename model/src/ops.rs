@@ -148,6 +148,16 @@ pub fn put_participant<D: Doc>(
     Ok(())
 }
 
+/// Marks a participant as removed by the facilitator (server).
+pub fn mark_participant_removed<D: Doc>(doc: &mut D, id: &str) -> Result<(), OpError> {
+    let participants = read::get_map(doc, &ROOT, "participants")
+        .ok_or(OpError::NotAQuestionDoc("participants"))?;
+    if let Some(p) = read::get_map(doc, &participants, id) {
+        doc.put(&p, "removed", true)?;
+    }
+    Ok(())
+}
+
 /// A note as its author writes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNote {

@@ -82,6 +82,9 @@ pub enum RefusalCode {
     /// Earlier changes of this peer were refused and everything it sends
     /// since depends on them: it must drop its copy and load the server's.
     ResetRequired,
+    /// More notes, clusters or operations than a participant or a question
+    /// may hold (see [`Quotas`]).
+    QuotaExceeded,
 }
 
 impl RefusalCode {
@@ -94,6 +97,7 @@ impl RefusalCode {
             RefusalCode::OverBudget => "over_budget",
             RefusalCode::VotingClosed => "voting_closed",
             RefusalCode::ResetRequired => "reset_required",
+            RefusalCode::QuotaExceeded => "quota_exceeded",
         }
     }
 }
@@ -113,13 +117,95 @@ fn refuse<T>(code: RefusalCode, detail: impl Into<String>) -> Result<T, Refusal>
     })
 }
 
-/// Judges `changes` (new to `before`, all applied in `after`) sent by `role`.
+/// How much one participant, and one question, may hold. Sized for a real
+/// session (ARCHITECTURE.md, "Quotas"): a participant typically writes a
+/// handful of notes per question, a lively table of forty a few hundred.
+pub mod quotas {
+    /// Notes one participant may have on one question at once.
+    pub const NOTES_PER_PARTICIPANT: usize = 500;
+    /// Notes a question may hold, from everyone.
+    pub const NOTES_PER_QUESTION: usize = 5_000;
+    /// Clusters a question may hold.
+    pub const CLUSTERS_PER_QUESTION: usize = 1_000;
+}
+
+/// What a question document's history says beyond its current state: the
+/// note ids ever used. A note id, once used, can never be created again,
+/// so its tally and its moderation stay tied to the note that earned them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    used_notes: std::collections::HashSet<String>,
+    used_clusters: std::collections::HashSet<String>,
+}
+
+impl History {
+    /// Reads the whole history of `doc` (once, when a document is loaded).
+    pub fn of(doc: &Automerge) -> Self {
+        let mut h = History::default();
+        h.record(doc, &doc.get_changes(&[]));
+        h
+    }
+
+    /// Adds what `changes` (already applied to `doc`) used.
+    pub fn record(&mut self, doc: &Automerge, changes: &[Change]) {
+        let ids_of = |key: &str| -> BTreeSet<String> {
+            doc.get_all(ROOT, key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(_, id)| id.to_string())
+                .collect()
+        };
+        let (notes, clusters) = (ids_of("notes"), ids_of("clusters"));
+        if notes.is_empty() && clusters.is_empty() {
+            return;
+        }
+        for change in changes {
+            for op in &change.decode().operations {
+                let ObjectId::Id(id) = &op.obj else { continue };
+                let Key::Map(key) = &op.key else { continue };
+                let obj = format!("{}@{}", id.counter(), id.actor());
+                if notes.contains(&obj) {
+                    self.used_notes.insert(key.to_string());
+                } else if clusters.contains(&obj) {
+                    self.used_clusters.insert(key.to_string());
+                }
+            }
+        }
+    }
+
+    /// Whether `note_id` was ever a key of the notes map.
+    pub fn note_used(&self, note_id: &str) -> bool {
+        self.used_notes.contains(note_id)
+    }
+
+    /// Whether `cluster_id` was ever a key of the clusters map.
+    pub fn cluster_used(&self, cluster_id: &str) -> bool {
+        self.used_clusters.contains(cluster_id)
+    }
+}
+
+/// Judges `changes` (new to `before`, all applied in `after`) sent by `role`,
+/// reading `before`'s history for what it needs (tests and tools; the
+/// server keeps a [`History`] per document and calls [`check_with`]).
 pub fn check(
     before: &Automerge,
     after: &Automerge,
     changes: &[Change],
     role: &Role,
     ctx: &PolicyContext,
+) -> Result<(), Refusal> {
+    check_with(before, after, changes, role, ctx, &History::of(before))
+}
+
+/// Judges `changes` (new to `before`, all applied in `after`) sent by `role`;
+/// `history` is `before`'s.
+pub fn check_with(
+    before: &Automerge,
+    after: &Automerge,
+    changes: &[Change],
+    role: &Role,
+    ctx: &PolicyContext,
+    history: &History,
 ) -> Result<(), Refusal> {
     if changes.is_empty() {
         return Ok(());
@@ -144,13 +230,13 @@ pub fn check(
             QuestionCheck {
                 before,
                 after,
+                history,
                 me,
                 categories,
                 paths: HashMap::new(),
                 touched_notes: BTreeSet::new(),
                 new_notes: BTreeSet::new(),
                 touched_clusters: BTreeSet::new(),
-                voted: false,
             }
             .run(changes, ctx.vote_budget)
         }
@@ -163,13 +249,13 @@ type Path = Vec<String>;
 struct QuestionCheck<'a> {
     before: &'a Automerge,
     after: &'a Automerge,
+    history: &'a History,
     me: &'a ParticipantId,
     categories: &'a [String],
     paths: HashMap<ObjectId, Option<Path>>,
     touched_notes: BTreeSet<String>,
     new_notes: BTreeSet<String>,
     touched_clusters: BTreeSet<String>,
-    voted: bool,
 }
 
 impl QuestionCheck<'_> {
@@ -233,6 +319,14 @@ impl QuestionCheck<'_> {
                             format!("note {note_id} already exists"),
                         );
                     }
+                    if self.history.note_used(note_id) {
+                        // Deleted, but its dots and its moderation stay
+                        // with the id: a new note takes a new id.
+                        return refuse(
+                            RefusalCode::NotYours,
+                            format!("note id {note_id} was already used on this question"),
+                        );
+                    }
                     self.touched_notes.insert(note_id.to_string());
                     Ok(())
                 }
@@ -245,7 +339,10 @@ impl QuestionCheck<'_> {
             (["notes", note_id, field], _) => self.judge_note_field(note_id, field),
             // clusters/<id>: create.
             (["clusters"], Some(cluster_id)) => match action {
-                OpType::Make(ObjType::Map) if !self.cluster_exists_before(cluster_id) => {
+                OpType::Make(ObjType::Map)
+                    if !self.cluster_exists_before(cluster_id)
+                        && !self.history.cluster_used(cluster_id) =>
+                {
                     self.touched_clusters.insert(cluster_id.to_string());
                     Ok(())
                 }
@@ -288,7 +385,6 @@ impl QuestionCheck<'_> {
                         "voting is closed on this question",
                     );
                 }
-                self.voted = true;
                 match action {
                     OpType::Put(
                         ScalarValue::Int(_) | ScalarValue::Uint(_) | ScalarValue::F64(_),
@@ -418,7 +514,8 @@ impl QuestionCheck<'_> {
                 return refuse(RefusalCode::Malformed, "dissolved is true or false");
             }
         }
-        if self.voted {
+        self.judge_quotas()?;
+        {
             let mut used = 0_i64;
             if let Some(votes) = read::get_map(after, &ROOT, "votes") {
                 for target in read::keys(after, &votes) {
@@ -456,10 +553,87 @@ impl QuestionCheck<'_> {
                 }
             }
             let budget = crate::schema::Voting::load(after).budget.unwrap_or(budget);
-            if used > budget {
+            // Checked after every batch, whatever it touches: dots come back
+            // only through the document. A budget lowered by the facilitator
+            // below what is placed does not block other edits; it only
+            // stops adding dots.
+            if used > budget && used > self.dots_before() {
                 return refuse(
                     RefusalCode::OverBudget,
                     format!("{used} dots placed, the budget is {budget}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The sender's dots on existing notes and clusters before the batch.
+    fn dots_before(&self) -> i64 {
+        let before = self.before;
+        let Some(votes) = read::get_map(before, &ROOT, "votes") else {
+            return 0;
+        };
+        read::keys(before, &votes)
+            .into_iter()
+            .filter(|t| {
+                read::map_at_path(before, &["notes", t]).is_some()
+                    || read::map_at_path(before, &["clusters", t]).is_some()
+            })
+            .map(|t| self.before_dots(&t).max(0))
+            .sum()
+    }
+
+    /// Notes and clusters a participant adds stay within [`quotas`].
+    fn judge_quotas(&self) -> Result<(), Refusal> {
+        let after = self.after;
+        if !self.new_notes.is_empty() {
+            let notes = read::get_map(after, &ROOT, "notes");
+            let ids = notes
+                .as_ref()
+                .map(|n| read::keys(after, n))
+                .unwrap_or_default();
+            if ids.len() > quotas::NOTES_PER_QUESTION {
+                return refuse(
+                    RefusalCode::QuotaExceeded,
+                    format!(
+                        "this question holds {} notes at most",
+                        quotas::NOTES_PER_QUESTION
+                    ),
+                );
+            }
+            let mine = ids
+                .iter()
+                .filter(|id| {
+                    read::map_at_path(after, &["notes", id])
+                        .and_then(|n| read::get_str(after, &n, "author"))
+                        .is_some_and(|a| a == self.me.as_str())
+                })
+                .count();
+            if mine > quotas::NOTES_PER_PARTICIPANT {
+                return refuse(
+                    RefusalCode::QuotaExceeded,
+                    format!(
+                        "you can have {} notes on one question at most",
+                        quotas::NOTES_PER_PARTICIPANT
+                    ),
+                );
+            }
+        }
+        let new_clusters = self
+            .touched_clusters
+            .iter()
+            .any(|c| !self.cluster_exists_before(c));
+        if new_clusters {
+            let n = read::get_map(after, &ROOT, "clusters")
+                .map(|c| read::keys(after, &c).len())
+                .unwrap_or(0);
+            if n > quotas::CLUSTERS_PER_QUESTION {
+                return refuse(
+                    RefusalCode::QuotaExceeded,
+                    format!(
+                        "this question holds {} groups at most",
+                        quotas::CLUSTERS_PER_QUESTION
+                    ),
                 );
             }
         }
@@ -905,5 +1079,123 @@ mod tests {
         )
         .unwrap();
         assert_eq!(crate::QuestionDoc::load(&server).votes_used_by("p_me"), 3);
+    }
+
+    /// Runs the participant's `edit` on a fork of `server` and judges it
+    /// against `server` as it is, history included; applies it if accepted.
+    fn step(server: &mut AutoCommit, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Refusal> {
+        step_as(server, &me(), edit)
+    }
+
+    fn step_as(
+        server: &mut AutoCommit,
+        who: &ParticipantId,
+        edit: impl FnOnce(&mut AutoCommit),
+    ) -> Result<(), Refusal> {
+        let before = server.document().clone();
+        let mut client = server.fork();
+        edit(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        let mut after = before.clone();
+        after.apply_changes(changes.clone()).unwrap();
+        check(
+            &before,
+            &after,
+            &changes,
+            &Role::Participant(who.clone()),
+            &ctx(),
+        )?;
+        server.apply_changes(changes).unwrap();
+        Ok(())
+    }
+
+    #[test]
+    fn a_deleted_note_id_cannot_be_created_again_and_its_dots_stay_with_it() {
+        let mut server = server_doc();
+        step(&mut server, |d| {
+            ops::set_vote(d, "n_mine", &me(), 3).unwrap()
+        })
+        .unwrap();
+        step(&mut server, |d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
+        step(&mut server, |d| {
+            ops::set_vote(d, "n_other", &me(), 3).unwrap()
+        })
+        .unwrap();
+        let again = step(&mut server, |d| {
+            ops::add_note(d, "n_mine", &me(), &note("di nuovo")).unwrap()
+        });
+        assert_eq!(code(again), RefusalCode::NotYours);
+        assert_eq!(crate::QuestionDoc::load(&server).votes_used_by("p_me"), 3);
+        // A new id is fine.
+        step(&mut server, |d| {
+            ops::add_note(d, "n_fresh", &me(), &note("nuova")).unwrap()
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_note_hidden_by_the_facilitator_cannot_come_back_under_its_id() {
+        let mut server = server_doc();
+        ops::set_note_hidden(&mut server, "n_mine", true, Some("dati personali"), 1).unwrap();
+        step(&mut server, |d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
+        let again = step(&mut server, |d| {
+            ops::add_note(d, "n_mine", &me(), &note("via Roma 3")).unwrap()
+        });
+        assert_eq!(code(again), RefusalCode::NotYours);
+    }
+
+    #[test]
+    fn a_removed_cluster_id_cannot_be_created_again() {
+        let mut server = server_doc();
+        step(&mut server, |d| ops::set_vote(d, "c_1", &me(), 3).unwrap()).unwrap();
+        let clusters = read::get_map(&server, &ROOT, "clusters").unwrap();
+        server.delete(&clusters, "c_1").unwrap();
+        let again = step(&mut server, |d| {
+            ops::create_cluster(d, "c_1", "Di nuovo").unwrap()
+        });
+        assert_eq!(code(again), RefusalCode::NotYours);
+    }
+
+    #[test]
+    fn a_lowered_budget_stops_new_dots_but_not_other_edits() {
+        let mut server = server_doc();
+        step(&mut server, |d| {
+            ops::set_vote(d, "n_other", &me(), 3).unwrap()
+        })
+        .unwrap();
+        ops::set_voting(&mut server, true, Some(1)).unwrap();
+        step(&mut server, |d| {
+            ops::edit_note_text(d, "n_mine", "cambiata").unwrap()
+        })
+        .unwrap();
+        let more = step(&mut server, |d| {
+            ops::set_vote(d, "n_mine", &me(), 1).unwrap()
+        });
+        assert_eq!(code(more), RefusalCode::OverBudget);
+        step(&mut server, |d| {
+            ops::set_vote(d, "n_other", &me(), 1).unwrap()
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_participant_cannot_hold_more_notes_than_the_quota() {
+        let mut server = server_doc();
+        step(&mut server, |d| {
+            for i in 1..quotas::NOTES_PER_PARTICIPANT {
+                ops::add_note(d, &format!("q{i}"), &me(), &note("x")).unwrap();
+            }
+        })
+        .unwrap();
+        let over = step(&mut server, |d| {
+            ops::add_note(d, "q_last", &me(), &note("x")).unwrap()
+        });
+        assert_eq!(code(over), RefusalCode::QuotaExceeded);
+        // Someone else still can.
+        let other = ParticipantId("p_other".into());
+        step_as(&mut server, &other, |d| {
+            ops::add_note(d, "o_new", &other, &note("y")).unwrap()
+        })
+        .unwrap();
     }
 }

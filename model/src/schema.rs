@@ -117,6 +117,10 @@ pub struct Participant {
     /// Milliseconds since the Unix epoch.
     #[autosurgeon(hydrate = "read::hydrate_int")]
     pub joined_at: i64,
+    /// Removed by the facilitator: their notes stay, but they are not
+    /// counted as attending.
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub removed: bool,
 }
 
 impl Participant {

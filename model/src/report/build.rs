@@ -572,7 +572,13 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
 }
 
 fn attendance_summary(ctx: &Ctx) -> AttendanceSummary {
-    let people: Vec<&Participant> = ctx.src.roster.participants.values().collect();
+    let people: Vec<&Participant> = ctx
+        .src
+        .roster
+        .participants
+        .values()
+        .filter(|p| !p.removed)
+        .collect();
     let lang = ctx.lang;
     AttendanceSummary {
         total: people.len(),

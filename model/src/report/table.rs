@@ -122,7 +122,12 @@ fn generated_line(lang: Lang, ms: i64) -> String {
 
 /// Everyone in the roster, by sector, tier and name.
 pub fn attendance_annex(src: &Sources, lang: Lang, generated_at_ms: i64) -> TableDoc {
-    let mut people: Vec<&Participant> = src.roster.participants.values().collect();
+    let mut people: Vec<&Participant> = src
+        .roster
+        .participants
+        .values()
+        .filter(|p| !p.removed)
+        .collect();
     let rank = |p: &Participant| {
         let s = p
             .sector()

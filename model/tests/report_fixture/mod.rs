@@ -193,6 +193,7 @@ fn roster() -> RosterDoc {
             tier: tier.to_string(),
             attendance: attendance.to_string(),
             joined_at: START_MS - 600_000 + i as i64 * 30_000,
+            removed: false,
         };
         ops::put_participant(&mut doc, &ParticipantId(id.to_string()), &p).unwrap();
     }
