@@ -25,10 +25,11 @@ pub mod guard;
 pub mod loopback;
 pub mod presence;
 pub mod room;
+pub mod shape;
 pub mod wire;
 
 pub use client::ClientCore;
 pub use doc_id::DocumentId;
 pub use presence::Presence;
-pub use room::{Received, Room, RoomError, SyncKind};
+pub use room::{ActorBook, Owner, Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

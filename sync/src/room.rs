@@ -35,9 +35,10 @@
 use crate::doc_id::DocumentId;
 use crate::wire::{DocMessage, EphemeralMessage, Message, PeerId, RefusedMessage};
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use tavolo_model::policy::{self, PolicyContext, Refusal, RefusalCode, Role};
+use std::sync::{Arc, Mutex};
+use tavolo_model::policy::{self, DocKind, History, PolicyContext, Refusal, RefusalCode, Role};
 
 /// Chunk type byte of an automerge storage chunk (after 4 magic + 4 checksum bytes).
 const CHUNK_TYPE_OFFSET: usize = 8;
@@ -47,8 +48,152 @@ const CHUNK_TYPE_COMPRESSED_CHANGE: u8 = 2;
 
 /// How many ephemeral sessions the room remembers for de-duplication.
 const MAX_EPHEMERAL_SESSIONS: usize = 1024;
-/// Changes waiting for their dependencies, per document.
-const MAX_WAITING_CHANGES: usize = 256;
+/// The largest ephemeral payload relayed (Tavolo's own presence is a few
+/// hundred bytes; a cursor or a "typing…" flag is less).
+pub const MAX_EPHEMERAL_BYTES: usize = 4 * 1024;
+
+/// What may wait in automerge's queue for dependencies the server has not
+/// seen, per sender and per document. An honest client sends changes in
+/// causal order, so in practice nothing waits beyond one message.
+pub mod waiting_limits {
+    /// Changes one peer may have waiting.
+    pub const CHANGES_PER_PEER: usize = 256;
+    /// Operations one peer may have waiting.
+    pub const OPS_PER_PEER: usize = 20_000;
+    /// Bytes (as sent) one peer may have waiting.
+    pub const BYTES_PER_PEER: usize = 512 * 1024;
+    /// Operations waiting in one document, from everyone.
+    pub const OPS_PER_DOC: usize = 60_000;
+}
+
+/// Operations one participant may add to one document over its lifetime
+/// (ARCHITECTURE.md, "Quotas"): a participant typing two hundred notes of
+/// three hundred characters one keystroke at a time stays below it.
+pub const MAX_OPS_PER_PARTICIPANT: usize = 100_000;
+/// Operations one document may hold from participants.
+pub const MAX_OPS_PER_DOC: usize = 2_000_000;
+
+/// Who wrote under an actor id: an actor id belongs to whoever first used it
+/// in the session, recorded by the server and refused to anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The server's own changes (roster, templates).
+    Server,
+    Facilitator,
+    Viewer,
+    Participant(String),
+}
+
+impl Owner {
+    pub fn of(role: &Role) -> Self {
+        match role {
+            Role::Facilitator => Owner::Facilitator,
+            Role::Viewer => Owner::Viewer,
+            Role::Participant(p) => Owner::Participant(p.as_str().to_string()),
+        }
+    }
+
+    /// The stored form: `server`, `facilitator`, `viewer` or `p:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            Owner::Server => "server".into(),
+            Owner::Facilitator => "facilitator".into(),
+            Owner::Viewer => "viewer".into(),
+            Owner::Participant(p) => format!("p:{p}"),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "server" => Some(Owner::Server),
+            "facilitator" => Some(Owner::Facilitator),
+            "viewer" => Some(Owner::Viewer),
+            _ => key
+                .strip_prefix("p:")
+                .map(|p| Owner::Participant(p.to_string())),
+        }
+    }
+}
+
+/// The owners of the actor ids of one session, shared by its documents'
+/// rooms. Claims are checked and made under one lock, so two documents
+/// judging at once cannot both hand out the same actor id.
+#[derive(Debug, Clone, Default)]
+pub struct ActorBook {
+    inner: Arc<Mutex<HashMap<ActorId, Owner>>>,
+}
+
+impl ActorBook {
+    pub fn new(known: impl IntoIterator<Item = (ActorId, Owner)>) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(known.into_iter().collect())),
+        }
+    }
+
+    pub fn owner(&self, actor: &ActorId) -> Option<Owner> {
+        self.lock().get(actor).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ActorId, Owner>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether every actor is `owner`'s or nobody's.
+    fn check(&self, actors: &[ActorId], owner: &Owner) -> Result<(), ActorId> {
+        let book = self.lock();
+        for a in actors {
+            if book.get(a).is_some_and(|o| o != owner) {
+                return Err(a.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims every unowned actor for `owner`; returns the ones newly
+    /// claimed, or the first that belongs to someone else (nothing claimed).
+    pub fn claim(&self, actors: &[ActorId], owner: &Owner) -> Result<Vec<ActorId>, ActorId> {
+        let mut book = self.lock();
+        for a in actors {
+            if book.get(a).is_some_and(|o| o != owner) {
+                return Err(a.clone());
+            }
+        }
+        let mut new = Vec::new();
+        for a in actors {
+            if !book.contains_key(a) {
+                book.insert(a.clone(), owner.clone());
+                new.push(a.clone());
+            }
+        }
+        Ok(new)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a copy of the document accepted, to replace the originals.
+struct Accepted {
+    doc: Automerge,
+    sync: sync::State,
+    new_changes: Vec<Change>,
+    newly_waiting: Vec<(ChangeHash, Waiting)>,
+    claims: Vec<(ActorId, Owner)>,
+}
+
+/// A change waiting in automerge's queue for its dependencies.
+#[derive(Debug, Clone)]
+struct Waiting {
+    role: Role,
+    peer: PeerId,
+    ops: usize,
+    bytes: usize,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RoomError {
@@ -89,6 +234,18 @@ struct PeerState {
     notices: Vec<Message>,
 }
 
+/// What [`Room::judge`] needs to know.
+struct Judging<'a> {
+    before: &'a Automerge,
+    after: &'a Automerge,
+    sender: &'a Role,
+    waiting: &'a HashMap<ChangeHash, Waiting>,
+    ctx: &'a PolicyContext,
+    history: Option<&'a History>,
+    actors: &'a ActorBook,
+    ops_by: &'a mut Option<HashMap<Owner, usize>>,
+}
+
 /// One document and the peers syncing it.
 #[derive(Debug)]
 pub struct Room {
@@ -103,7 +260,16 @@ pub struct Room {
     /// Changes received before their dependencies (held in automerge's
     /// queue), with the role of whoever sent them: they are judged as that
     /// sender's when their dependencies arrive, whoever supplies those.
-    waiting: HashMap<ChangeHash, Role>,
+    waiting: HashMap<ChangeHash, Waiting>,
+    /// Note and cluster ids ever used (question documents; read on first use).
+    history: Option<History>,
+    /// Who owns which actor id in this session.
+    actors: ActorBook,
+    /// Actor ids claimed by accepted changes and not yet handed to storage.
+    claims: Vec<(ActorId, Owner)>,
+    /// Operations accepted per participant (read from the history on first
+    /// use, with the owners in `actors`).
+    ops_by: Option<HashMap<Owner, usize>>,
 }
 
 impl Room {
@@ -119,7 +285,29 @@ impl Room {
             ephemeral_seen: HashMap::new(),
             ephemeral_order: VecDeque::new(),
             waiting: HashMap::new(),
+            history: None,
+            actors: ActorBook::default(),
+            claims: Vec::new(),
+            ops_by: None,
         }
+    }
+
+    /// Shares the session's actor book with this room; the room's own actor
+    /// id (the server's changes) is claimed in it.
+    pub fn with_actors(mut self, actors: ActorBook) -> Self {
+        let _ = actors.claim(&[self.doc.get_actor().clone()], &Owner::Server);
+        self.actors = actors;
+        self
+    }
+
+    /// Actor ids claimed since the last call, for storage to record.
+    pub fn take_claims(&mut self) -> Vec<(ActorId, Owner)> {
+        std::mem::take(&mut self.claims)
+    }
+
+    /// Changes waiting for dependencies the server does not have.
+    pub fn waiting_count(&self) -> usize {
+        self.waiting.len()
     }
 
     pub fn id(&self) -> DocumentId {
@@ -149,8 +337,36 @@ impl Room {
         });
     }
 
+    /// Removes a peer; changes it left waiting for dependencies go with it.
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
+        if self.waiting.values().any(|w| &w.peer == peer) {
+            self.drop_waiting();
+        }
+    }
+
+    /// Empties automerge's queue of changes waiting for dependencies (the
+    /// only way is a reload of what was accepted). Peers whose changes were
+    /// waiting start their sync afresh, so they send them again if still
+    /// connected.
+    fn drop_waiting(&mut self) {
+        let actor = self.doc.get_actor().clone();
+        match Automerge::load(&Self::save_judged(&self.doc)) {
+            Ok(mut doc) => {
+                doc.set_actor(actor);
+                self.doc = doc;
+            }
+            // Cannot happen for a document we saved ourselves; keep the
+            // queue rather than lose accepted changes.
+            Err(_) => return,
+        }
+        let senders: Vec<PeerId> = self.waiting.drain().map(|(_, w)| w.peer).collect();
+        for p in senders {
+            if let Some(state) = self.peers.get_mut(&p) {
+                state.sync = sync::State::new();
+                state.dirty = true;
+            }
+        }
     }
 
     /// Handles a `request` or `sync` payload from a peer.
@@ -173,6 +389,15 @@ impl Room {
             state.refused = false;
             state.sync = sync::State::new();
         }
+        if kind == SyncKind::Request && self.waiting.values().any(|w| &w.peer == peer) {
+            // What it left waiting is gone from its copy too; its next
+            // changes reuse those sequence numbers.
+            self.drop_waiting();
+        }
+        let state = self
+            .peers
+            .get_mut(peer)
+            .ok_or_else(|| RoomError::UnknownPeer(peer.clone()))?;
         if message.changes.is_empty() {
             self.doc
                 .receive_sync_message(&mut state.sync, message)
@@ -192,78 +417,30 @@ impl Room {
                 .push(Self::refused(&self.server, self.id, peer, &refusal));
             return Ok(Received::Ignored);
         }
-
-        let judged = match Self::incoming_hashes(&message) {
-            Err(refusal) => Err(refusal),
-            Ok(incoming) => {
-                let mut doc = self.doc.clone();
-                let mut sync = state.sync.clone();
-                // automerge 0.12 panics on some checksummed but inconsistent
-                // changes (an actor or object the document never had; found
-                // by fuzzing, see sync/tests/fuzz_regressions.rs). They are
-                // received by a copy, so a panic leaves the document as it
-                // was: the batch is refused as malformed.
-                let received = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    doc.receive_sync_message(&mut sync, message.clone())
-                        .map(|()| self.doc.get_changes_added(&doc))
-                }));
-                let new_changes = match received {
-                    Ok(Ok(changes)) => changes,
-                    Ok(Err(e)) => return Err(RoomError::BadSyncMessage(e.to_string())),
-                    Err(_) => {
-                        let refusal = Refusal {
-                            code: RefusalCode::Malformed,
-                            detail: "these changes cannot be applied to this document".into(),
-                        };
-                        state.refused = true;
-                        // Not fed to the document, even read-only: it is
-                        // the message that broke the copy.
-                        state.sync.set_read_only(true);
-                        state
-                            .notices
-                            .push(Self::refused(&self.server, self.id, peer, &refusal));
-                        return Ok(Received::Refused(refusal));
-                    }
-                };
-                // Changes whose dependencies have not arrived wait in the
-                // document's queue (the sync protocol asks for the missing
-                // ones next); they are judged when they apply.
-                let newly_waiting: Vec<ChangeHash> = incoming
-                    .into_iter()
-                    .filter(|h| {
-                        doc.get_change_by_hash(h).is_none() && !self.waiting.contains_key(h)
-                    })
-                    .collect();
-                if self.waiting.len() + newly_waiting.len() > MAX_WAITING_CHANGES {
-                    Err(Refusal {
-                        code: RefusalCode::Malformed,
-                        detail: "too many changes are waiting for changes the server does not have"
-                            .into(),
-                    })
-                } else {
-                    Self::judge(
-                        &self.doc,
-                        &doc,
-                        &new_changes,
-                        &state.role,
-                        &self.waiting,
-                        ctx,
-                    )
-                    .map(|()| (doc, sync, new_changes, newly_waiting))
-                }
-            }
-        };
-
+        let role = state.role.clone();
+        let judged = self.try_receive(peer, &role, &message, ctx);
         match judged {
-            Ok((doc, sync, new_changes, newly_waiting)) => {
+            Ok(Accepted {
+                doc,
+                sync,
+                new_changes,
+                newly_waiting,
+                claims,
+            }) => {
                 self.doc = doc;
-                state.sync = sync;
-                for h in newly_waiting {
-                    self.waiting.insert(h, state.role.clone());
+                if let Some(state) = self.peers.get_mut(peer) {
+                    state.sync = sync;
+                }
+                for (h, w) in newly_waiting {
+                    self.waiting.insert(h, w);
                 }
                 for c in &new_changes {
                     self.waiting.remove(&c.hash());
                 }
+                if let Some(h) = self.history.as_mut() {
+                    h.record(&self.doc, &new_changes);
+                }
+                self.claims.extend(claims);
                 let n = new_changes.len();
                 if n > 0 {
                     self.unsaved.extend(new_changes);
@@ -277,30 +454,165 @@ impl Room {
                     Received::NoChanges
                 })
             }
-            Err(refusal) => {
+            Err((refusal, poisoned)) => {
+                if self.waiting.values().any(|w| &w.peer == peer) {
+                    // Its waiting changes depend on what was refused: they
+                    // can never apply, and its copy will be dropped.
+                    self.drop_waiting();
+                }
+                let notice = Self::refused(&self.server, self.id, peer, &refusal);
+                let state = self
+                    .peers
+                    .get_mut(peer)
+                    .ok_or_else(|| RoomError::UnknownPeer(peer.clone()))?;
                 state.refused = true;
                 state.sync.set_read_only(true);
-                self.doc
-                    .receive_sync_message(&mut state.sync, message)
-                    .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
-                let notice = Self::refused(&self.server, self.id, peer, &refusal);
-                if let Some(state) = self.peers.get_mut(peer) {
-                    state.notices.push(notice);
+                if !poisoned {
+                    // Read-only: automerge notes what the peer has and
+                    // ignores its changes, so the exchange goes quiet. A
+                    // message that broke a copy is not fed to the document.
+                    self.doc
+                        .receive_sync_message(&mut state.sync, message)
+                        .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
                 }
+                state.notices.push(notice);
                 Ok(Received::Refused(refusal))
             }
         }
     }
 
+    /// Receives a message with changes into copies of the document and of
+    /// the peer's sync state, and judges the changes it applies. The
+    /// refusal says whether the message broke the copy (then it must not
+    /// reach the document even read-only).
+    fn try_receive(
+        &mut self,
+        peer: &PeerId,
+        role: &Role,
+        message: &sync::Message,
+        ctx: &PolicyContext,
+    ) -> Result<Accepted, (Refusal, bool)> {
+        let incoming = Self::incoming_hashes(message, &self.doc).map_err(|r| (r, false))?;
+        self.check_actors(message, role).map_err(|r| (r, false))?;
+        let state = self.peers.get(peer).expect("checked by the caller");
+        let mut doc = self.doc.clone();
+        let mut sync = state.sync.clone();
+        // automerge 0.12 panics on some checksummed but inconsistent
+        // changes (an actor or object the document never had; found by
+        // fuzzing, see sync/tests/fuzz_regressions.rs). They are received
+        // by a copy, so a panic leaves the document as it was: the batch
+        // is refused as malformed.
+        let received = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.receive_sync_message(&mut sync, message.clone())
+                .map(|()| self.doc.get_changes_added(&doc))
+        }));
+        let new_changes = match received {
+            Ok(Ok(changes)) => changes,
+            // The changes do not fit the document (a sequence number
+            // already taken, …): refused like any other, so the peer resets
+            // instead of sending them again.
+            Ok(Err(e)) => {
+                return Err((
+                    Refusal {
+                        code: RefusalCode::Malformed,
+                        detail: format!("these changes do not fit this document: {e}"),
+                    },
+                    true,
+                ));
+            }
+            Err(_) => {
+                return Err((
+                    Refusal {
+                        code: RefusalCode::Malformed,
+                        detail: "these changes cannot be applied to this document".into(),
+                    },
+                    true,
+                ));
+            }
+        };
+        // Changes whose dependencies have not arrived wait in the
+        // document's queue (the sync protocol asks for the missing ones
+        // next); they are judged when they apply.
+        let newly_waiting: Vec<(ChangeHash, Waiting)> = incoming
+            .into_iter()
+            .filter(|(h, _, _)| {
+                doc.get_change_by_hash(h).is_none() && !self.waiting.contains_key(h)
+            })
+            .map(|(h, ops, bytes)| {
+                let w = Waiting {
+                    role: role.clone(),
+                    peer: peer.clone(),
+                    ops,
+                    bytes,
+                };
+                (h, w)
+            })
+            .collect();
+        Self::waiting_fits(&self.waiting, peer, &newly_waiting).map_err(|r| (r, false))?;
+        if matches!(ctx.kind, DocKind::Question { .. }) && self.history.is_none() {
+            self.history = Some(History::of(&self.doc));
+        }
+        let claims = Self::judge(
+            Judging {
+                before: &self.doc,
+                after: &doc,
+                sender: role,
+                waiting: &self.waiting,
+                ctx,
+                history: self.history.as_ref(),
+                actors: &self.actors,
+                ops_by: &mut self.ops_by,
+            },
+            &new_changes,
+        )
+        .map_err(|r| (r, false))?;
+        Ok(Accepted {
+            doc,
+            sync,
+            new_changes,
+            newly_waiting,
+            claims,
+        })
+    }
+
+    /// Changes under an actor id someone else owns are refused before
+    /// automerge sees them (it would otherwise report a taken sequence
+    /// number, or accept them as the squatter's).
+    fn check_actors(&self, message: &sync::Message, role: &Role) -> Result<(), Refusal> {
+        let mut actors = Vec::new();
+        for chunk in message.changes.iter() {
+            // Changes the document already has (sent again after a lost
+            // acknowledgement) were judged when they arrived.
+            if let Ok(c) = Change::from_bytes(chunk.to_vec())
+                && self.doc.get_change_by_hash(&c.hash()).is_none()
+                && !self.waiting.contains_key(&c.hash())
+            {
+                actors.push(c.actor_id().clone());
+            }
+        }
+        self.actors
+            .check(&actors, &Owner::of(role))
+            .map_err(|actor| Refusal {
+                code: RefusalCode::NotYours,
+                detail: format!("actor id {actor} belongs to someone else"),
+            })
+    }
+
     /// The hashes of the changes a message carries. Peers send changes one
     /// by one; a whole document or bundle chunk is refused rather than
     /// inflated and inspected.
-    fn incoming_hashes(message: &sync::Message) -> Result<Vec<ChangeHash>, Refusal> {
+    /// Their shapes are checked against the document as it is (objects the
+    /// message itself creates included) before automerge applies them.
+    fn incoming_hashes(
+        message: &sync::Message,
+        doc: &Automerge,
+    ) -> Result<Vec<(ChangeHash, usize, usize)>, Refusal> {
         let malformed = |detail: &str| Refusal {
             code: RefusalCode::Malformed,
             detail: detail.to_string(),
         };
         let mut hashes = Vec::with_capacity(message.changes.len());
+        let mut parsed = Vec::with_capacity(message.changes.len());
         for chunk in message.changes.iter() {
             match chunk.get(CHUNK_TYPE_OFFSET) {
                 Some(&CHUNK_TYPE_CHANGE | &CHUNK_TYPE_COMPRESSED_CHANGE) => {}
@@ -312,31 +624,152 @@ impl Room {
             }
             let change = Change::from_bytes(chunk.to_vec())
                 .map_err(|_| malformed("a change does not parse"))?;
-            hashes.push(change.hash());
+            hashes.push((change.hash(), change.len(), chunk.len()));
+            parsed.push(change);
         }
+        crate::shape::check(doc, &parsed)?;
         Ok(hashes)
     }
 
-    /// Judges the newly applied changes, each as its sender's: changes that
-    /// waited for dependencies keep the role of whoever sent them.
-    fn judge(
-        before: &Automerge,
-        after: &Automerge,
-        new_changes: &[Change],
-        sender: &Role,
-        waiting: &HashMap<ChangeHash, Role>,
-        ctx: &PolicyContext,
+    /// Whether the changes about to wait fit in the sender's and the
+    /// document's allowance.
+    fn waiting_fits(
+        waiting: &HashMap<ChangeHash, Waiting>,
+        peer: &PeerId,
+        new: &[(ChangeHash, Waiting)],
     ) -> Result<(), Refusal> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let mine = waiting.values().filter(|w| &w.peer == peer);
+        let (mut changes, mut ops, mut bytes) = (0, 0, 0);
+        for w in mine.chain(new.iter().map(|(_, w)| w)) {
+            changes += 1;
+            ops += w.ops;
+            bytes += w.bytes;
+        }
+        let all_ops: usize = waiting.values().map(|w| w.ops).sum::<usize>()
+            + new.iter().map(|(_, w)| w.ops).sum::<usize>();
+        use waiting_limits as l;
+        if changes > l::CHANGES_PER_PEER
+            || ops > l::OPS_PER_PEER
+            || bytes > l::BYTES_PER_PEER
+            || all_ops > l::OPS_PER_DOC
+        {
+            return Err(Refusal {
+                code: RefusalCode::Malformed,
+                detail: "too many changes are waiting for changes the server does not have".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Judges the newly applied changes, each as its sender's: changes that
+    /// waited for dependencies keep the role of whoever sent them. Returns
+    /// the actor ids the batch claims.
+    fn judge(mut j: Judging<'_>, new_changes: &[Change]) -> Result<Vec<(ActorId, Owner)>, Refusal> {
+        let (waiting, sender) = (j.waiting, j.sender);
         let mut by_role: Vec<(&Role, Vec<Change>)> = Vec::new();
         for c in new_changes {
-            let role = waiting.get(&c.hash()).unwrap_or(sender);
+            let role = waiting.get(&c.hash()).map_or(sender, |w| &w.role);
             match by_role.iter_mut().find(|(r, _)| *r == role) {
                 Some((_, list)) => list.push(c.clone()),
                 None => by_role.push((role, vec![c.clone()])),
             }
         }
+        crate::shape::check(j.after, new_changes)?;
+        let empty = History::default();
+        let history = j.history.unwrap_or(&empty);
+        // Actor ids first: a change under someone else's actor id is refused
+        // whatever it contains.
+        let mut owners = Vec::new();
+        for (role, changes) in &by_role {
+            let owner = Owner::of(role);
+            let mut actors: Vec<ActorId> = changes.iter().map(|c| c.actor_id().clone()).collect();
+            actors.sort();
+            actors.dedup();
+            if let Err(actor) = j.actors.check(&actors, &owner) {
+                return Err(Refusal {
+                    code: RefusalCode::NotYours,
+                    detail: format!("actor id {actor} belongs to someone else"),
+                });
+            }
+            owners.push((owner, actors));
+        }
+        for (role, changes) in &by_role {
+            policy::check_with(j.before, j.after, changes, role, j.ctx, history)?;
+        }
+        if let DocKind::Question { .. } = j.ctx.kind {
+            Self::judge_ops_quota(&mut j, &by_role)?;
+        }
+        let mut claimed = Vec::new();
+        for (owner, actors) in owners {
+            match j.actors.claim(&actors, &owner) {
+                Ok(new) => claimed.extend(new.into_iter().map(|a| (a, owner.clone()))),
+                Err(actor) => {
+                    return Err(Refusal {
+                        code: RefusalCode::NotYours,
+                        detail: format!("actor id {actor} belongs to someone else"),
+                    });
+                }
+            }
+        }
+        // Counted once the batch is accepted.
+        if let Some(counts) = j.ops_by.as_mut() {
+            for (role, changes) in &by_role {
+                *counts.entry(Owner::of(role)).or_default() +=
+                    changes.iter().map(Change::len).sum::<usize>();
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// A participant's operations on a question stay within the quota.
+    fn judge_ops_quota(
+        j: &mut Judging<'_>,
+        by_role: &[(&Role, Vec<Change>)],
+    ) -> Result<(), Refusal> {
+        if !by_role
+            .iter()
+            .any(|(r, _)| matches!(r, Role::Participant(_)))
+        {
+            return Ok(());
+        }
+        let (before, actors) = (j.before, j.actors);
+        let counts = j.ops_by.get_or_insert_with(|| {
+            let mut counts: HashMap<Owner, usize> = HashMap::new();
+            for c in before.get_changes(&[]) {
+                if let Some(o) = actors.owner(c.actor_id()) {
+                    *counts.entry(o).or_default() += c.len();
+                }
+            }
+            counts
+        });
+        let total: usize = counts
+            .iter()
+            .filter(|(o, _)| matches!(o, Owner::Participant(_)))
+            .map(|(_, n)| n)
+            .sum();
+        let mut added_total = 0;
         for (role, changes) in by_role {
-            policy::check(before, after, &changes, role, ctx)?;
+            if !matches!(role, Role::Participant(_)) {
+                continue;
+            }
+            let added: usize = changes.iter().map(Change::len).sum();
+            added_total += added;
+            let mine = counts.get(&Owner::of(role)).copied().unwrap_or(0);
+            if mine + added > MAX_OPS_PER_PARTICIPANT {
+                return Err(Refusal {
+                    code: RefusalCode::QuotaExceeded,
+                    detail: "you have written as much as one person may on this question".into(),
+                });
+            }
+        }
+        if total + added_total > MAX_OPS_PER_DOC {
+            return Err(Refusal {
+                code: RefusalCode::QuotaExceeded,
+                detail: "this question is full".into(),
+            });
         }
         Ok(())
     }
@@ -368,6 +801,9 @@ impl Room {
         };
         tx.commit();
         let new: Vec<Change> = self.doc.get_changes(&heads);
+        if let Some(h) = self.history.as_mut() {
+            h.record(&self.doc, &new);
+        }
         if !new.is_empty() {
             self.unsaved.extend(new);
             for p in self.peers.values_mut() {
@@ -441,8 +877,15 @@ impl Room {
 
     /// Relays an ephemeral message to every other peer of the document, once
     /// per (session, count): stock clients re-gossip what they receive.
+    ///
+    /// The relayed message carries the sender the server knows (`from`),
+    /// whatever `senderId` the peer wrote, and payloads over
+    /// [`MAX_EPHEMERAL_BYTES`] are dropped.
     pub fn ephemeral(&mut self, from: &PeerId, msg: &EphemeralMessage) -> Vec<Message> {
-        if !self.peers.contains_key(from) {
+        if !self.peers.contains_key(from) || msg.data.len() > MAX_EPHEMERAL_BYTES {
+            return Vec::new();
+        }
+        if msg.session_id.len() > 128 {
             return Vec::new();
         }
         match self.ephemeral_seen.get_mut(&msg.session_id) {
@@ -461,9 +904,10 @@ impl Room {
         }
         self.peers
             .keys()
-            .filter(|p| *p != from && **p != msg.sender_id)
+            .filter(|p| *p != from)
             .map(|p| {
                 Message::Ephemeral(EphemeralMessage {
+                    sender_id: from.clone(),
                     target_id: p.clone(),
                     ..msg.clone()
                 })
