@@ -1,11 +1,17 @@
-//! Who may knock, and how often: per-IP rate limits and the Origin allowlist.
+//! Who may knock, and how often: rate limits and the Origin allowlist.
 //!
 //! A civic session is open to anyone with the join code, usually from one
-//! venue IP for the whole room. The limits are sized for that: forty phones
-//! joining within a minute and reconnecting at once after a Wi-Fi blip pass
-//! easily; a script hammering `/api/join` or opening sockets in a loop does
-//! not. (Behind a reverse proxy every request comes from the proxy: put the
-//! limits there, or turn these off with `--no-rate-limits`.)
+//! venue address for the whole room (NAT), so one device must not be able
+//! to spend the venue's allowance. Failed attempts (a wrong join code,
+//! ticket or key: 401, 403, 404) are counted per network — an IPv4
+//! address, or an IPv6 /64 — and once a network has failed too often its
+//! further *failures* are answered 429, so guessing is slowed while every
+//! valid request from the same address still passes. Valid users are
+//! limited per credential instead: socket upgrades per ticket (see
+//! [`TicketLimiter`]). Session creation and the costly reads (reports) keep
+//! a per-network allowance. (Behind a reverse proxy every request comes
+//! from the proxy: put the limits there, or turn these off with
+//! `--no-rate-limits`.)
 //!
 //! Browsers send `Origin` on WebSocket upgrades and on `POST`s: a page on
 //! another site must not drive a participant's session with their ticket
@@ -21,18 +27,38 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// A token bucket per IP address.
+/// The network an address belongs to: IPv4 as is, IPv6 by its /64 (one
+/// device has a whole /64 to pick addresses from).
+pub fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// A token bucket per key (a network, a ticket).
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct Limiter<K> {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
+
+/// A token bucket per network.
+pub type RateLimiter = Limiter<IpAddr>;
+/// A token bucket per ticket (its hash).
+pub type TicketLimiter = Limiter<Vec<u8>>;
 
 /// Addresses remembered before full buckets are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
     pub fn new(burst: f64, per_second: f64) -> Self {
         Self {
             burst,
@@ -41,8 +67,16 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `ip` has a token left, without taking it.
+    pub fn has_tokens(&self, ip: &K, now: Instant) -> bool {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.get(ip).is_none_or(|(tokens, at)| {
+            tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second >= 1.0
+        })
+    }
+
     /// Takes one token for `ip`; false when none is left.
-    pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+    pub fn allow(&self, ip: K, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
             let (burst, rate) = (self.burst, self.per_second);
@@ -74,8 +108,14 @@ pub struct Access {
     /// Origins allowed besides the server's own (e.g. `https://tavolo.example`).
     pub allowed_origins: Vec<String>,
     /// `None`: no rate limits.
-    pub api: Option<RateLimiter>,
-    pub sockets: Option<RateLimiter>,
+    /// Failed attempts (401/403/404 on the API and the socket), per network.
+    pub failures: Option<RateLimiter>,
+    /// Session creation, per network.
+    pub create: Option<RateLimiter>,
+    /// Costly reads (reports), per network.
+    pub reads: Option<RateLimiter>,
+    /// Socket upgrades, per ticket.
+    pub sockets: Option<TicketLimiter>,
 }
 
 impl Access {
@@ -85,12 +125,14 @@ impl Access {
                 .into_iter()
                 .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
-            // Writes to the API (create, join, tickets): a room of forty
-            // joining at once, then one a second.
-            api: rate_limits.then(|| RateLimiter::new(120.0, 2.0)),
-            // Socket upgrades: a whole room reconnecting at once, several
-            // times a minute.
-            sockets: rate_limits.then(|| RateLimiter::new(300.0, 5.0)),
+            // Mistyped codes from a whole room, then one every two seconds.
+            failures: rate_limits.then(|| RateLimiter::new(60.0, 0.5)),
+            // A facilitator trying templates, not a script filling the disk.
+            create: rate_limits.then(|| RateLimiter::new(20.0, 1.0 / 60.0)),
+            // Reports render a whole session.
+            reads: rate_limits.then(|| RateLimiter::new(60.0, 1.0)),
+            // One phone reconnecting: through a flaky evening, not in a loop.
+            sockets: rate_limits.then(|| TicketLimiter::new(30.0, 0.2)),
         }
     }
 
@@ -119,8 +161,19 @@ fn refuse(status: axum::http::StatusCode, message: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-/// Middleware for the whole router: Origin for upgrades and writes, rate
-/// limits for API writes and socket upgrades.
+fn too_many() -> Response {
+    let mut r = refuse(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too many requests; try again in a few seconds",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    r
+}
+
+/// Middleware for the whole router: Origin for upgrades and writes, the
+/// per-network allowances for creation and reports, and the count of
+/// failed attempts.
 pub async fn guard(
     State(state): State<Arc<crate::AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -129,15 +182,16 @@ pub async fn guard(
 ) -> Response {
     let path = request.uri().path();
     let is_socket = path == "/sync";
-    // Reports are reads, but each renders a whole session: limited like writes.
+    // Reports are reads, but each renders a whole session.
     let is_costly_read = request.method() == Method::GET
         && path.starts_with("/api/sessions/")
         && (path.ends_with("/report")
             || path.ends_with("/attendance")
             || path.ends_with("/my-notes"));
-    let is_write =
-        (request.method() == Method::POST && path.starts_with("/api/")) || is_costly_read;
-    if !(is_socket || is_write) {
+    let is_create = request.method() == Method::POST && path == "/api/sessions";
+    let is_write = request.method() == Method::POST && path.starts_with("/api/");
+    let is_grant = path == "/api/grant";
+    if !(is_socket || is_write || is_costly_read || is_grant) {
         return next.run(request).await;
     }
     let access = &state.access;
@@ -147,23 +201,30 @@ pub async fn guard(
             "requests from this origin are not allowed",
         );
     }
-    let limiter = if is_socket {
-        &access.sockets
+    let net = network(peer.ip());
+    let now = Instant::now();
+    let allowance = if is_create {
+        &access.create
+    } else if is_costly_read {
+        &access.reads
     } else {
-        &access.api
+        &None
     };
-    if let Some(l) = limiter
-        && !l.allow(peer.ip(), Instant::now())
+    if let Some(l) = allowance
+        && !l.allow(net, now)
     {
-        let mut r = refuse(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "too many requests from this network; try again in a few seconds",
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-        return r;
+        return too_many();
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    let failed = matches!(response.status().as_u16(), 401 | 403 | 404);
+    if failed && let Some(f) = &access.failures {
+        // The attempt was made and failed: it costs the network a token;
+        // with none left the answer says nothing about why it failed.
+        if !f.allow(net, now) {
+            return too_many();
+        }
+    }
+    response
 }
 
 #[cfg(test)]
@@ -173,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_room_joins_at_once_and_a_loop_is_stopped() {
-        let l = RateLimiter::new(120.0, 2.0);
+        let l: RateLimiter = Limiter::new(120.0, 2.0);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
         assert!((0..120).all(|_| l.allow(ip, t0)), "a whole room at once");
@@ -181,6 +242,17 @@ mod tests {
         assert!(l.allow(ip, t0 + Duration::from_secs(1)));
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(l.allow(other, t0), "another network is not affected");
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_64_are_one_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network(a), network(b));
+        assert_ne!(network(a), network(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(network(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 
     #[test]

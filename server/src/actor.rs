@@ -55,11 +55,14 @@ type LocalChange =
     Box<dyn FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), String> + Send>;
 
 pub enum DocCommand {
+    /// Answered `false` by an actor that is closing (idle): the caller asks
+    /// the registry again and gets a fresh one.
     Attach {
         conn: ConnId,
         peer: PeerId,
         role: Role,
         outbox: Outbox,
+        ack: oneshot::Sender<bool>,
     },
     Sync {
         conn: ConnId,
@@ -166,6 +169,61 @@ pub struct DocSetup {
     pub doc: Automerge,
     /// Changes stored after its snapshot (for compaction).
     pub loose: usize,
+    /// How the actor leaves the registry when idle.
+    pub retire: Retire,
+}
+
+/// An idle actor's way out: after `after` with no peer and nothing unsaved
+/// it removes its own registry entry (`leave`), answers what is still
+/// queued, and stops; the next use loads the document again.
+#[derive(Clone)]
+pub struct Retire {
+    pub after: Duration,
+    pub leave: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Retire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retire")
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+impl Retire {
+    /// Never retires (tools and tests that drive one actor).
+    pub fn never() -> Self {
+        Retire {
+            after: Duration::from_secs(u64::MAX / 4),
+            leave: Arc::new(|| {}),
+        }
+    }
+
+    /// Leaves the registry, then answers the commands that were already on
+    /// their way for a moment, and returns.
+    async fn leave_and_drain(
+        &self,
+        rx: &mut mpsc::Receiver<DocCommand>,
+        read: impl Fn(Box<dyn FnOnce(&Automerge) + Send>),
+    ) {
+        (self.leave)();
+        while let Ok(Some(cmd)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+        {
+            match cmd {
+                DocCommand::Attach { ack, .. } => {
+                    let _ = ack.send(false);
+                }
+                DocCommand::Change { reply, .. } => {
+                    let _ = reply.send(Err("the document was closing; try again".into()));
+                }
+                DocCommand::Read { f } => read(f),
+                DocCommand::Sync { .. }
+                | DocCommand::Ephemeral { .. }
+                | DocCommand::Detach { .. }
+                | DocCommand::Drained { .. } => {}
+            }
+        }
+    }
 }
 
 /// A stored document after checking every chunk.
@@ -326,11 +384,12 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         server_peer,
         doc,
         loose,
+        retire,
     } = setup;
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
     let actor = DocActor {
-        room: Room::new(id, server_peer, doc),
+        room: Room::new(id, server_peer, doc).with_actors(session.actors.clone()),
         role,
         session,
         storage,
@@ -342,6 +401,9 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         failing: false,
         retry_at: None,
         retry_delay: RETRY_FIRST,
+        claims: Vec::new(),
+        retire,
+        last_active: Instant::now(),
     };
     if role == DocRole::Session {
         actor.publish_view();
@@ -354,7 +416,10 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
 /// Starts the stand-in for a document that cannot be served: every peer
 /// that opens it gets an `error` message saying so — never a sync message,
 /// so never an empty document — and server-side changes and reads fail.
-pub fn spawn_damaged(id: DocumentId, reason: String) -> DocHandle {
+///
+/// Like a live document it retires when idle, so a board repaired in the
+/// database is read again on its next use, without a restart.
+pub fn spawn_damaged(id: DocumentId, reason: String, retire: Retire) -> DocHandle {
     let (tx, mut rx) = mpsc::channel::<DocCommand>(COMMANDS);
     let handle = DocHandle { id, tx };
     let span = tracing::info_span!("damaged_doc", doc = %id);
@@ -365,11 +430,30 @@ pub fn spawn_damaged(id: DocumentId, reason: String) -> DocHandle {
             }
             .encode();
             let mut peers: HashMap<PeerId, (ConnId, Outbox)> = HashMap::new();
-            while let Some(cmd) = rx.recv().await {
+            let mut last_active = Instant::now();
+            loop {
+                let cmd = match tokio::time::timeout(retire.after, rx.recv()).await {
+                    Ok(Some(cmd)) => cmd,
+                    Ok(None) => break,
+                    Err(_) => {
+                        if peers.is_empty() && last_active.elapsed() >= retire.after {
+                            // Dropping `f`: a reader never sees an empty document.
+                            retire.leave_and_drain(&mut rx, drop).await;
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                last_active = Instant::now();
                 match cmd {
                     DocCommand::Attach {
-                        conn, peer, outbox, ..
+                        conn,
+                        peer,
+                        outbox,
+                        ack,
+                        ..
                     } => {
+                        let _ = ack.send(true);
                         tracing::warn!(%peer, %reason, "a peer opened a damaged document");
                         let _ = outbox.try_send(Outbound::Frames(vec![notice.clone()]));
                         peers.insert(peer, (conn, outbox));
@@ -432,11 +516,19 @@ struct DocActor {
     /// When to try saving again after a failure.
     retry_at: Option<Instant>,
     retry_delay: Duration,
+    /// Actor ids claimed by accepted changes, not yet recorded.
+    claims: Vec<(automerge::ActorId, tavolo_sync::Owner)>,
+    retire: Retire,
+    /// The last command handled.
+    last_active: Instant,
 }
 
 impl DocActor {
     async fn run(mut self, mut rx: mpsc::Receiver<DocCommand>) {
         let mut batch = Vec::with_capacity(BATCH);
+        let mut idle_check =
+            tokio::time::interval((self.retire.after / 2).max(Duration::from_millis(100)));
+        idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             // While saves fail the actor keeps taking commands (peers keep
             // editing, their changes held), and retries when the timer fires.
@@ -446,6 +538,7 @@ impl DocActor {
                     if n == 0 {
                         break;
                     }
+                    self.last_active = Instant::now();
                     for cmd in batch.drain(..) {
                         self.handle(cmd);
                     }
@@ -453,11 +546,30 @@ impl DocActor {
                 () = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
                     self.retry_at = None;
                 }
+                _ = idle_check.tick() => {
+                    if self.is_idle() {
+                        tracing::debug!("idle: document actor retiring");
+                        let room = &self.room;
+                        self.retire.leave_and_drain(&mut rx, |f| f(room.doc())).await;
+                        return;
+                    }
+                }
             }
             self.save().await;
             self.flush();
         }
         tracing::debug!("document actor stopped");
+    }
+
+    /// Nobody attached, nothing to save or answer, quiet for a while.
+    fn is_idle(&self) -> bool {
+        self.peers.is_empty()
+            && !self.room.has_unsaved()
+            && self.saving.is_empty()
+            && self.pending_replies.is_empty()
+            && self.claims.is_empty()
+            && self.retry_at.is_none()
+            && self.last_active.elapsed() >= self.retire.after
     }
 
     fn handle(&mut self, cmd: DocCommand) {
@@ -467,7 +579,9 @@ impl DocActor {
                 peer,
                 role,
                 outbox,
+                ack,
             } => {
+                let _ = ack.send(true);
                 if self.peers.get(&peer).is_some_and(|old| old.conn > conn) {
                     // An older connection's late first message (its task
                     // read it after the newer one attached; connection ids
@@ -579,6 +693,7 @@ impl DocActor {
     /// A failed save keeps the changes (the room keeps holding every
     /// message), tells the document's peers, and is retried with backoff.
     async fn save(&mut self) {
+        self.claims.extend(self.room.take_claims());
         if self.room.has_unsaved() {
             self.saving.extend(
                 self.room
@@ -591,12 +706,21 @@ impl DocActor {
             if self.retry_at.is_some() {
                 return; // a retry is scheduled; new changes wait with the others
             }
+            let claims = (!self.claims.is_empty()).then(|| {
+                let owners = self
+                    .claims
+                    .iter()
+                    .map(|(a, o)| (a.to_bytes().to_vec(), o.key()))
+                    .collect();
+                (self.session.id.clone(), owners)
+            });
             match self
                 .storage
-                .append_changes(self.room.id().to_string(), self.saving.clone())
+                .append_changes_claiming(self.room.id().to_string(), self.saving.clone(), claims)
                 .await
             {
                 Ok(()) => {
+                    self.claims.clear();
                     if self.failing {
                         tracing::warn!(
                             changes = self.saving.len(),

@@ -36,6 +36,13 @@ pub enum ApiError {
     Internal(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A refusal a page translates: `{"error", "code"}`.
+    #[error("{message}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -52,6 +59,7 @@ impl ApiError {
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Coded { status, .. } => *status,
         }
     }
 }
@@ -59,6 +67,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::Coded { code, message, .. } = &self {
+            return (status, Json(json!({ "error": message, "code": code }))).into_response();
+        }
         if let ApiError::InvalidTemplate(e) = &self {
             let body = json!({ "error": e.to_string(), "problems": e.problems() });
             return (status, Json(body)).into_response();
@@ -84,6 +95,16 @@ impl From<SessionError> for ApiError {
                 ApiError::NotFound(e.to_string())
             }
             SessionError::WrongKey => ApiError::Forbidden(e.to_string()),
+            SessionError::JoiningClosed => ApiError::Coded {
+                status: StatusCode::FORBIDDEN,
+                code: "joining_closed",
+                message: e.to_string(),
+            },
+            SessionError::SessionFull => ApiError::Coded {
+                status: StatusCode::CONFLICT,
+                code: "session_full",
+                message: e.to_string(),
+            },
             SessionError::Unavailable(m) => ApiError::Unavailable(m),
             SessionError::Storage(_) => {
                 ApiError::Unavailable("storage is unavailable, try again".into())
@@ -224,8 +245,168 @@ fn grant_response(
             "join_code": session.join_code,
             "title": session.title,
             "expires_at": expires_at,
+            "joining_open": session.joining_open,
         })),
     )
+}
+
+/// `Authorization: Bearer <secret>`.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The session, if the bearer is its facilitator key or a facilitator ticket.
+async fn facilitator_bearer(
+    state: &AppState,
+    session_id: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<crate::storage::SessionRow, ApiError> {
+    let secret = bearer(headers).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "send the facilitator key or ticket as \"Authorization: Bearer …\"".into(),
+        )
+    })?;
+    match sessions::check_facilitator(
+        &state.storage,
+        session_id,
+        sessions::FacilitatorProof::Key(secret),
+    )
+    .await
+    {
+        Err(SessionError::WrongKey) => Ok(sessions::check_facilitator(
+            &state.storage,
+            session_id,
+            sessions::FacilitatorProof::Ticket(secret),
+        )
+        .await?),
+        other => Ok(other?),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RotateRequest {
+    #[serde(default)]
+    pub revoke_participants: bool,
+}
+
+/// `POST /api/sessions/{id}/rotate-key`: a new facilitator key; every other
+/// console and projector is disconnected (their tickets revoked), and with
+/// `revoke_participants` every participant too.
+pub async fn rotate_key(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(session_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = facilitator_bearer(&state, &session_id, &headers).await?;
+    let body: RotateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))?
+    };
+    let revoke_participants = body.revoke_participants;
+    let (key, ticket, expires_at) =
+        sessions::rotate_key(&state.storage, &session, revoke_participants).await?;
+    if let Ok(shared) = state.registry.session(&session.id).await {
+        shared.presence.revoke_where(|r| {
+            revoke_participants
+                || matches!(
+                    r,
+                    tavolo_model::Role::Facilitator | tavolo_model::Role::Viewer
+                )
+        });
+    }
+    tracing::info!(session = %session.id, revoke_participants, "facilitator key rotated");
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "facilitator_key": key,
+            "ticket": ticket,
+            "session_doc": session.session_doc,
+            "join_code": session.join_code,
+            "title": session.title,
+            "expires_at": expires_at,
+            "joining_open": session.joining_open,
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JoiningRequest {
+    pub open: bool,
+}
+
+/// `POST /api/sessions/{id}/joining`: the facilitator opens or closes joining.
+pub async fn joining(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(session_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<JoiningRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = facilitator_bearer(&state, &session_id, &headers).await?;
+    state
+        .storage
+        .set_joining_open(session.id.clone(), body.open)
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?;
+    tracing::info!(session = %session.id, open = body.open, "joining set");
+    Ok(Json(json!({ "joining_open": body.open })))
+}
+
+/// `GET /api/grant` with `Authorization: Bearer <ticket>`: what the ticket
+/// grants (a projector opened with its own link learns its session).
+pub async fn grant(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let ticket = bearer(&headers).ok_or_else(|| {
+        ApiError::Unauthorized("send the ticket as \"Authorization: Bearer …\"".into())
+    })?;
+    let hash = sessions::hash_secret(ticket);
+    let grant = sessions::check_ticket(&state.storage, ticket)
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?
+        .ok_or_else(|| ApiError::Unauthorized("the ticket is not valid".into()))?;
+    let session = state
+        .storage
+        .session(grant.session_id.clone())
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?
+        .ok_or_else(|| ApiError::Unauthorized("the ticket is not valid".into()))?;
+    let expires_at = state
+        .storage
+        .ticket(hash)
+        .await
+        .ok()
+        .flatten()
+        .map(|t| t.expires_at);
+    let role = match grant.role {
+        tavolo_model::Role::Facilitator => "facilitator",
+        tavolo_model::Role::Viewer => "viewer",
+        tavolo_model::Role::Participant(_) => "participant",
+    };
+    let mut body = json!({
+        "role": role,
+        "session_id": session.id,
+        "session_doc": session.session_doc,
+        "title": session.title,
+        "joining_open": session.joining_open,
+        "expires_at": expires_at,
+    });
+    if role != "participant" {
+        body["join_code"] = json!(session.join_code);
+    }
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,6 +484,22 @@ pub async fn revoke(
         .map_err(|e| ApiError::Unavailable(format!("storage is unavailable: {e}")))?;
     if let Ok(shared) = state.registry.session(&session_id).await {
         shared.presence.revoke(&participant);
+        // Not counted as attending any more (their notes stay).
+        let pid = participant.clone();
+        let marked = match state.registry.doc(&shared, shared.roster_doc).await {
+            Ok(roster) => {
+                roster
+                    .change(move |tx| {
+                        tavolo_model::ops::mark_participant_removed(tx, &pid)
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = marked {
+            tracing::error!(error = %e, "a removed participant could not be marked in the roster");
+        }
     }
     tracing::info!(session = %session_id, %participant, "participant removed");
     Ok(Json(json!({ "revoked": participant })))

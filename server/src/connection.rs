@@ -31,6 +31,8 @@ pub struct Timeouts {
     pub dead: Duration,
     /// For the peer to take a frame: longer, it stopped reading.
     pub send: Duration,
+    /// A document nobody has open stays loaded this long.
+    pub idle: Duration,
 }
 
 impl Default for Timeouts {
@@ -40,6 +42,7 @@ impl Default for Timeouts {
             ping: Duration::from_secs(20),
             dead: Duration::from_secs(45),
             send: Duration::from_secs(10),
+            idle: crate::registry::IDLE_DEFAULT,
         }
     }
 }
@@ -47,6 +50,10 @@ impl Default for Timeouts {
 /// (An honest client opening a whole session sends a few dozen at once.)
 const INCOMING_BURST: f64 = 600.0;
 const INCOMING_PER_SECOND: f64 = 100.0;
+/// Ephemeral messages relayed from one peer: enough for a cursor or a
+/// "typing…" flag, not for a flood to every phone of the session.
+const EPHEMERAL_BURST: f64 = 20.0;
+const EPHEMERAL_PER_SECOND: f64 = 5.0;
 
 /// Why a connection ended; each maps to a close code and a reason a client
 /// can show or act on.
@@ -183,6 +190,13 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 supported_protocol_versions,
                 ..
             }) => {
+                if sender_id == *state.registry.server_peer() || sender_id.0.len() > 128 {
+                    let (reason, frame) = close(CloseReason::Protocol(
+                        "this peer id cannot be used; pick a random one".into(),
+                    ));
+                    let _ = sink.send(frame).await;
+                    return reason;
+                }
                 if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1) {
                     let err = Message::Error {
                         message: "unsupported protocol version; this server speaks \"1\"".into(),
@@ -237,12 +251,19 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     };
     // Counted as present from here until this function returns; an older
     // connection of the same participant is told to close.
-    let (_here, replaced) = crate::presence::arrive(
+    let Ok((_here, replaced)) = crate::presence::arrive(
         shared.clone(),
         conn,
+        peer.clone(),
         grant.role.clone(),
         grant.attendance.clone(),
-    );
+    ) else {
+        let (reason, frame) = close(CloseReason::Protocol(
+            "this peer id is in use by someone else; pick a random one".into(),
+        ));
+        let _ = sink.send(frame).await;
+        return reason;
+    };
     let mut replaced = futures_util::FutureExt::fuse(replaced);
     let mut presence = shared.presence.subscribe();
     // Presence is sent once the peer has the session document open.
@@ -257,6 +278,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         outbox: out_tx,
         attached: HashMap::new(),
         guard: Guard::new(Limits::default()),
+        ephemeral_bucket: TokenBucket::new(EPHEMERAL_BURST, EPHEMERAL_PER_SECOND),
     };
     let mut bucket = TokenBucket::new(INCOMING_BURST, INCOMING_PER_SECOND);
     let mut ping = interval(t.ping);
@@ -429,6 +451,8 @@ struct Conn<'a> {
     outbox: mpsc::Sender<Outbound>,
     attached: HashMap<DocumentId, DocHandle>,
     guard: Guard,
+    /// Ephemeral messages relayed for this peer: a burst, then a few a second.
+    ephemeral_bucket: TokenBucket,
 }
 
 impl Conn<'_> {
@@ -478,22 +502,31 @@ impl Conn<'_> {
         if !session.docs.contains_key(&id) {
             return Ok(None);
         }
-        let handle = match registry.doc(&session, id).await {
-            Ok(h) => h,
-            Err(RegistryError::NotInSession(_)) => return Ok(None),
-            Err(e) => return Err(server_error(&e)),
-        };
-        handle
-            .send(DocCommand::Attach {
-                conn: self.conn,
-                peer: self.peer.clone(),
-                role: self.grant.role.clone(),
-                outbox: self.outbox.clone(),
-            })
-            .await
-            .map_err(|_| CloseReason::ServerError("document stopped".into()))?;
-        self.attached.insert(id, handle.clone());
-        Ok(Some(handle))
+        // An idle actor may be retiring as we reach it: it says so, and
+        // the registry then starts a fresh one.
+        for _ in 0..3 {
+            let handle = match registry.doc(&session, id).await {
+                Ok(h) => h,
+                Err(RegistryError::NotInSession(_)) => return Ok(None),
+                Err(e) => return Err(server_error(&e)),
+            };
+            let (ack, attached) = tokio::sync::oneshot::channel();
+            let sent = handle
+                .send(DocCommand::Attach {
+                    conn: self.conn,
+                    peer: self.peer.clone(),
+                    role: self.grant.role.clone(),
+                    outbox: self.outbox.clone(),
+                    ack,
+                })
+                .await;
+            if sent.is_ok() && attached.await == Ok(true) {
+                self.attached.insert(id, handle.clone());
+                return Ok(Some(handle));
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(CloseReason::ServerError("document stopped".into()))
     }
 
     async fn sync(&mut self, m: DocMessage, kind: SyncKind) -> Result<Vec<Vec<u8>>, CloseReason> {
@@ -518,6 +551,13 @@ impl Conn<'_> {
     }
 
     async fn ephemeral(&mut self, m: EphemeralMessage) -> Result<Vec<Vec<u8>>, CloseReason> {
+        // Relayed to every peer of the document: small and few, or dropped
+        // (presence is lossy by nature; the next beat carries the state).
+        if m.data.len() > tavolo_sync::room::MAX_EPHEMERAL_BYTES
+            || !self.ephemeral_bucket.take(Instant::now())
+        {
+            return Ok(Vec::new());
+        }
         let Some(handle) = self.doc(m.document_id).await? else {
             return Ok(self.unavailable(m.document_id));
         };

@@ -106,7 +106,7 @@ impl AppState {
     ) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
         Arc::new(Self {
-            registry: Registry::new(storage.clone(), server_peer),
+            registry: Registry::new(storage.clone(), server_peer).with_idle(timeouts.idle),
             storage,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -120,7 +120,7 @@ impl AppState {
 
 /// The router: API, sync endpoint, health check, web app.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(web::routes(&state))
         .route("/api/templates", get(api::templates))
         .route(
@@ -136,6 +136,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/facilitator", post(api::facilitator))
         .route("/api/projector", post(api::projector))
         .route("/api/revoke", post(api::revoke))
+        .route("/api/grant", get(api::grant))
+        .route(
+            "/api/sessions/{session_id}/rotate-key",
+            post(api::rotate_key),
+        )
+        .route("/api/sessions/{session_id}/joining", post(api::joining))
         .route("/api/sessions/{session_id}/report", get(report_api::report))
         .route(
             "/api/sessions/{session_id}/report/attendance",
@@ -153,8 +159,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
-        ))
-        .with_state(state)
+        ));
+    web::security_headers(router).with_state(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,14 +168,44 @@ struct SyncQuery {
     ticket: Option<String>,
 }
 
-/// `GET /sync?ticket=T`: the ticket is checked before the upgrade, so a
-/// missing or wrong one gets a plain 401 and no WebSocket.
+/// The subprotocol Tavolo's own client asks for; its ticket rides in a
+/// second one, `tavolo.ticket.<ticket>`, so it stays out of URLs (and so
+/// out of proxy access logs).
+const SUBPROTOCOL: &str = "tavolo";
+const TICKET_SUBPROTOCOL_PREFIX: &str = "tavolo.ticket.";
+
+/// Where the socket's ticket comes from: the `Sec-WebSocket-Protocol`
+/// header (Tavolo's web app), an `Authorization: Bearer` header (clients
+/// that can set headers), or the `?ticket=` query (stock automerge-repo
+/// clients, which take a URL and nothing else: the trade-off is documented
+/// in ARCHITECTURE.md).
+fn socket_ticket(headers: &axum::http::HeaderMap, query: Option<String>) -> String {
+    let from_protocol = headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(TICKET_SUBPROTOCOL_PREFIX)
+                .map(str::to_string)
+        });
+    from_protocol
+        .or_else(|| api::bearer(headers).map(str::to_string))
+        .or(query)
+        .unwrap_or_default()
+}
+
+/// `GET /sync` (ticket as described in [`socket_ticket`]): the ticket is
+/// checked before the upgrade, so a missing or wrong one gets a plain 401
+/// and no WebSocket.
 async fn sync_upgrade(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     query: Result<Query<SyncQuery>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let ticket = query.ok().and_then(|q| q.0.ticket).unwrap_or_default();
+    let ticket = socket_ticket(&headers, query.ok().and_then(|q| q.0.ticket));
     let grant = match sessions::check_ticket(&state.storage, &ticket).await {
         Ok(Some(grant)) => grant,
         Ok(None) => {
@@ -184,8 +220,23 @@ async fn sync_upgrade(
                 .into_response();
         }
     };
+    if let Some(l) = &state.access.sockets
+        && !l.allow(sessions::hash_secret(&ticket), std::time::Instant::now())
+    {
+        let mut r = api::ApiError::Coded {
+            status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+            code: "reconnecting_too_often",
+            message: "this ticket reconnects too often; wait a few seconds".into(),
+        }
+        .into_response();
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return r;
+    }
     let upgrade = match upgrade {
-        Ok(u) => u,
+        Ok(u) => u.protocols([SUBPROTOCOL]),
         Err(rejection) => return rejection.into_response(),
     };
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);

@@ -42,6 +42,11 @@ struct Options {
     /// half-open and slow peers; the defaults are 20000,45000,10000).
     #[arg(long, hide = true, value_delimiter = ',')]
     timeouts_ms: Vec<u64>,
+    /// Seconds a document nobody has open stays loaded before it is
+    /// closed (it is read again on its next use; a board repaired in the
+    /// database is then served without a restart).
+    #[arg(long, env = "TAVOLO_IDLE_SECS", default_value_t = 600)]
+    idle_secs: u64,
     /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
     /// that start the server on port 0).
     #[arg(long, hide = true)]
@@ -93,10 +98,19 @@ async fn main() -> anyhow::Result<()> {
                 "  Facilitator link:    {base}/f/{}#{}",
                 demo.session_id, demo.facilitator_key
             );
-            println!(
-                "  Projector link:      {base}/p/{}#{}",
-                demo.session_id, demo.facilitator_key
-            );
+            // The projector gets a read-only ticket of its own, never the key.
+            if let Ok((viewer, _, _)) = tavolo_server::sessions::viewer_ticket(
+                &storage,
+                &demo.session_id,
+                tavolo_server::sessions::FacilitatorProof::Key(&demo.facilitator_key),
+            )
+            .await
+            {
+                println!(
+                    "  Projector link:      {base}/p/{}#v={viewer}",
+                    demo.session_id
+                );
+            }
             println!();
         }
     }
@@ -114,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         timeouts.dead = std::time::Duration::from_millis(dead);
         timeouts.send = std::time::Duration::from_millis(send);
     }
+    timeouts.idle = std::time::Duration::from_secs(options.idle_secs.max(1));
     let state = AppState::with_options(storage, options.web_dir.clone(), access, timeouts);
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

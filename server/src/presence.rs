@@ -23,6 +23,8 @@ use tokio::sync::{oneshot, watch};
 #[derive(Debug)]
 struct Entry {
     role: Role,
+    /// The peer id the connection introduced itself with.
+    peer: PeerId,
     attendance: Option<String>,
     /// Tells the connection to close, and why.
     replace: Option<oneshot::Sender<Kick>>,
@@ -45,6 +47,14 @@ impl Default for PresenceBoard {
 }
 
 impl PresenceBoard {
+    /// Nobody is connected to the session.
+    pub fn is_empty(&self) -> bool {
+        self.conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<Arc<Presence>> {
         self.tx.subscribe()
     }
@@ -95,9 +105,14 @@ pub enum Kick {
 impl PresenceBoard {
     /// Closes every connection of a participant (their tickets were revoked).
     pub fn revoke(&self, participant: &str) {
+        self.revoke_where(|r| matches!(r, Role::Participant(p) if p.as_str() == participant));
+    }
+
+    /// Closes every connection whose role matches (their tickets were revoked).
+    pub fn revoke_where(&self, which: impl Fn(&Role) -> bool) {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         for e in conns.values_mut() {
-            if matches!(&e.role, Role::Participant(p) if p.as_str() == participant)
+            if which(&e.role)
                 && let Some(kick) = e.replace.take()
             {
                 let _ = kick.send(Kick::Revoked);
@@ -106,6 +121,10 @@ impl PresenceBoard {
     }
 }
 
+/// Another connection of the session, with another role, holds this peer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIdTaken;
+
 /// Registers a connection. The receiver fires when the same participant
 /// connects again elsewhere: this connection must then close (one live
 /// connection per participant, so two tabs never write over each other and
@@ -113,11 +132,19 @@ impl PresenceBoard {
 pub fn arrive(
     session: Arc<SessionShared>,
     conn: ConnId,
+    peer: PeerId,
     role: Role,
     attendance: Option<String>,
-) -> (Here, oneshot::Receiver<Kick>) {
+) -> Result<(Here, oneshot::Receiver<Kick>), PeerIdTaken> {
     let (tx, rx) = oneshot::channel();
+    let mut taken = false;
     session.presence.update(|c| {
+        // Documents know their peers by peer id: someone else's would take
+        // over their place in every document's sync.
+        if c.values().any(|e| e.peer == peer && e.role != role) {
+            taken = true;
+            return;
+        }
         if let Role::Participant(me) = &role {
             for e in c.values_mut() {
                 if matches!(&e.role, Role::Participant(p) if p == me)
@@ -131,12 +158,16 @@ pub fn arrive(
             conn,
             Entry {
                 role,
+                peer,
                 attendance,
                 replace: Some(tx),
             },
         );
     });
-    (Here { session, conn }, rx)
+    if taken {
+        return Err(PeerIdTaken);
+    }
+    Ok((Here { session, conn }, rx))
 }
 
 impl Drop for Here {

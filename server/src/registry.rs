@@ -97,6 +97,8 @@ pub struct SessionShared {
     /// document of the session answers with an error (its questions cannot
     /// be judged without the session document's phases and locks).
     pub damaged: std::sync::OnceLock<String>,
+    /// Who owns which actor id in this session (recorded in storage).
+    pub actors: tavolo_sync::ActorBook,
 }
 
 impl SessionShared {
@@ -134,9 +136,14 @@ pub struct Registry {
     storage: Storage,
     server_peer: PeerId,
     presence_sender: crate::presence::PresenceSender,
-    sessions: DashMap<String, Arc<OnceCell<Arc<SessionShared>>>>,
-    docs: DashMap<DocumentId, Arc<OnceCell<DocHandle>>>,
+    sessions: Arc<DashMap<String, Arc<OnceCell<Arc<SessionShared>>>>>,
+    docs: Arc<DashMap<DocumentId, Arc<OnceCell<DocHandle>>>>,
+    /// How long a document actor with nobody attached stays.
+    idle: std::time::Duration,
 }
+
+/// How long an unused document stays open by default.
+pub const IDLE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Registry {
     pub fn new(storage: Storage, server_peer: PeerId) -> Self {
@@ -144,8 +151,51 @@ impl Registry {
             storage,
             server_peer,
             presence_sender: crate::presence::PresenceSender::new(),
-            sessions: DashMap::new(),
-            docs: DashMap::new(),
+            sessions: Arc::new(DashMap::new()),
+            docs: Arc::new(DashMap::new()),
+            idle: IDLE_DEFAULT,
+        }
+    }
+
+    /// Sets how long an unused document stays open.
+    pub fn with_idle(mut self, idle: std::time::Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// Open sessions and documents (for tests and diagnostics).
+    pub fn open_counts(&self) -> (usize, usize) {
+        (self.sessions.len(), self.docs.len())
+    }
+
+    /// What a retiring document actor calls: its registry entry goes (if it
+    /// is still its own), and its session with it once no document of the
+    /// session is open and nobody is connected.
+    fn retire_for(
+        &self,
+        session: &Arc<SessionShared>,
+        id: DocumentId,
+        cell: &Arc<OnceCell<DocHandle>>,
+    ) -> crate::actor::Retire {
+        let docs = self.docs.clone();
+        let sessions = self.sessions.clone();
+        let cell = cell.clone();
+        let session = Arc::downgrade(session);
+        crate::actor::Retire {
+            after: self.idle,
+            leave: Arc::new(move || {
+                docs.remove_if(&id, |_, c| Arc::ptr_eq(c, &cell));
+                let Some(session) = session.upgrade() else {
+                    return;
+                };
+                let unused = session.docs.keys().all(|d| !docs.contains_key(d))
+                    && session.presence.is_empty();
+                if unused {
+                    sessions.remove_if(&session.id, |_, c| {
+                        c.get().is_some_and(|s| Arc::ptr_eq(s, &session))
+                    });
+                }
+            }),
         }
     }
 
@@ -192,6 +242,14 @@ impl Registry {
                         doc: session_doc,
                         reason: e.to_string(),
                     })?;
+                let owners = self.storage.actors(session_id.to_string()).await?;
+                let actors =
+                    tavolo_sync::ActorBook::new(owners.into_iter().filter_map(|(actor, owner)| {
+                        Some((
+                            automerge::ActorId::from(actor),
+                            tavolo_sync::Owner::from_key(&owner)?,
+                        ))
+                    }));
                 let (view, _) = watch::channel(SessionView::default());
                 let shared = Arc::new(SessionShared {
                     id: session_id.to_string(),
@@ -201,6 +259,7 @@ impl Registry {
                     view,
                     presence: Default::default(),
                     damaged: std::sync::OnceLock::new(),
+                    actors,
                 });
                 // The session document's actor publishes the view as it loads.
                 self.doc(&shared, session_doc).await?;
@@ -228,7 +287,9 @@ impl Registry {
         };
         let cell = self.docs.entry(id).or_default().clone();
         let handle = cell
-            .get_or_try_init(|| self.start_doc(session, id, role))
+            .get_or_try_init(|| {
+                self.start_doc(session, id, role, self.retire_for(session, id, &cell))
+            })
             .await;
         match handle {
             Ok(h) => Ok(h.clone()),
@@ -248,11 +309,13 @@ impl Registry {
         session: &Arc<SessionShared>,
         id: DocumentId,
         role: DocRole,
+        retire: actor::Retire,
     ) -> Result<DocHandle, RegistryError> {
         if let Some(reason) = session.damaged.get() {
             return Ok(actor::spawn_damaged(
                 id,
                 format!("its session document is damaged: {reason}"),
+                retire,
             ));
         }
         let stored = self.storage.load_doc(id.to_string()).await?;
@@ -284,13 +347,14 @@ impl Registry {
                 server_peer: self.server_peer.clone(),
                 doc,
                 loose: loaded.loose,
+                retire,
             })),
             Err(reason) => {
                 tracing::error!(session = %session.id, doc = %id, role = role.as_str(), %reason, "document cannot be served; peers get an error instead");
                 if role == DocRole::Session {
                     let _ = session.damaged.set(reason.clone());
                 }
-                Ok(actor::spawn_damaged(id, reason))
+                Ok(actor::spawn_damaged(id, reason, retire))
             }
         }
     }

@@ -11,9 +11,20 @@ use tavolo_model::ops::{self, SessionInit};
 use tavolo_model::{Attendance, Participant, ParticipantId, Role, Sector, Template, Tier};
 use tavolo_sync::DocumentId;
 
-/// How long a ticket stays valid: long enough to come back to a session's
-/// results the following weeks, short enough not to be a permanent key.
+/// How long a participant's ticket stays valid: long enough to come back to
+/// a session's results the following weeks, short enough not to be a
+/// permanent key.
 pub const TICKET_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+/// A facilitator's ticket: a working day. The console keeps the key in the
+/// tab and asks for a new one when it expires; a ticket that leaked (a
+/// proxy log, a screenshot) is worth a day at most, and rotating the key
+/// revokes it at once.
+pub const FACILITATOR_TICKET_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+/// A projector's read-only ticket: set up the day before, used on the day.
+pub const VIEWER_TICKET_LIFETIME_MS: i64 = 3 * 24 * 3600 * 1000;
+/// Participants one session takes (ARCHITECTURE.md, "Quotas"): the largest
+/// assemblies Tavolo is meant for, with room to spare.
+pub const MAX_PARTICIPANTS: i64 = 1_000;
 
 /// Join codes avoid characters that read alike (0/O, 1/I/L).
 const JOIN_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -33,6 +44,10 @@ pub enum SessionError {
     UnknownSession,
     #[error("wrong facilitator key")]
     WrongKey,
+    #[error("joining is closed for this session; ask the facilitator")]
+    JoiningClosed,
+    #[error("this session is full")]
+    SessionFull,
     /// The session cannot take this now (its stored data is damaged, or
     /// its roster cannot be written); nothing was kept.
     #[error("{0}")]
@@ -156,6 +171,7 @@ pub async fn create_session(
             session_doc: session_doc_id.url(),
             roster_doc: roster_url.clone(),
             created_at: now,
+            joining_open: true,
         };
         let snaps = snapshots.clone();
         let row_for_write = row.clone();
@@ -307,6 +323,12 @@ pub async fn join(
         .ok_or(SessionError::UnknownJoinCode)?;
     // A session whose data is damaged cannot show a newcomer anything:
     // refuse before writing them down.
+    if !session.joining_open {
+        return Err(SessionError::JoiningClosed);
+    }
+    if storage.participant_count(session.id.clone()).await? >= MAX_PARTICIPANTS {
+        return Err(SessionError::SessionFull);
+    }
     let shared = registry.session(&session.id).await?;
     if shared.damaged.get().is_some() {
         return Err(SessionError::Unavailable(
@@ -345,6 +367,7 @@ pub async fn join(
         tier: req.tier.as_str().into(),
         attendance: req.attendance.as_str().into(),
         joined_at: now,
+        removed: false,
     };
     let id_for_roster = participant_id.clone();
     let written = roster
@@ -391,6 +414,23 @@ pub async fn facilitator_ticket(
     }
     let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Facilitator).await?;
     Ok((ticket, session, expires_at))
+}
+
+/// A new facilitator key: the old one stops working and every facilitator
+/// and viewer ticket (every ticket, with `revoke_participants`) is revoked;
+/// the caller closes their sockets. Returns the key and a ticket for the
+/// console that asked.
+pub async fn rotate_key(
+    storage: &Storage,
+    session: &SessionRow,
+    revoke_participants: bool,
+) -> Result<(String, String, i64), SessionError> {
+    let key = random_hex(32);
+    storage
+        .rotate_key(session.id.clone(), hash_secret(&key), revoke_participants)
+        .await?;
+    let (ticket, expires_at) = issue_ticket(storage, &session.id, TicketFor::Facilitator).await?;
+    Ok((key, ticket, expires_at))
 }
 
 /// How the projector proves it was sent by the facilitator.
@@ -441,7 +481,12 @@ async fn issue_ticket(
     holder: TicketFor<'static>,
 ) -> Result<(String, i64), SessionError> {
     let ticket = random_hex(32);
-    let expires_at = crate::now_ms() + TICKET_LIFETIME_MS;
+    let lifetime = match holder {
+        TicketFor::Participant(_) => TICKET_LIFETIME_MS,
+        TicketFor::Facilitator => FACILITATOR_TICKET_LIFETIME_MS,
+        TicketFor::Viewer => VIEWER_TICKET_LIFETIME_MS,
+    };
+    let expires_at = crate::now_ms() + lifetime;
     let hash = hash_secret(&ticket);
     let sid = session_id.to_string();
     storage

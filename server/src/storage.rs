@@ -239,6 +239,29 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         );
         CREATE INDEX IF NOT EXISTS quarantine_by_doc ON quarantine(doc_id);",
     )?;
+    // The facilitator can close joining.
+    let has_joining: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('sessions') WHERE name = 'joining_open'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_joining {
+        conn.execute_batch(
+            "ALTER TABLE sessions ADD COLUMN joining_open INTEGER NOT NULL DEFAULT 1",
+        )?;
+    }
+    // Who first wrote under each actor id of a session (`server`,
+    // `facilitator`, `viewer` or `p:<participant id>`): an actor id is
+    // refused to anyone else.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS actors (
+            session_id TEXT NOT NULL,
+            actor BLOB NOT NULL,
+            owner TEXT NOT NULL,
+            PRIMARY KEY (session_id, actor)
+        );
+        CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions(created_at);",
+    )?;
     Ok(())
 }
 
@@ -304,7 +327,12 @@ pub struct SessionRow {
     pub session_doc: String,
     pub roster_doc: String,
     pub created_at: i64,
+    /// The facilitator lets newcomers join (default) or has closed joining.
+    pub joining_open: bool,
 }
+
+/// Actor ids a session's changes claim: `(session_id, [(actor, owner)])`.
+pub type ActorClaims = (String, Vec<(Vec<u8>, String)>);
 
 /// A ticket row joined with what it grants.
 #[derive(Debug, Clone)]
@@ -436,10 +464,30 @@ impl Storage {
         doc_id: String,
         changes: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(), StorageError> {
-        if changes.is_empty() {
+        self.append_changes_claiming(doc_id, changes, None).await
+    }
+
+    /// Appends changes and, in the same transaction, records who first
+    /// used the actor ids they claim (`(session_id, [(actor, owner)])`):
+    /// an actor id is never stored without its owner.
+    pub async fn append_changes_claiming(
+        &self,
+        doc_id: String,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        claims: Option<ActorClaims>,
+    ) -> Result<(), StorageError> {
+        if changes.is_empty() && claims.is_none() {
             return Ok(());
         }
         self.write(move |tx| {
+            if let Some((session_id, claims)) = &claims {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO actors (session_id, actor, owner) VALUES (?1, ?2, ?3)",
+                )?;
+                for (actor, owner) in claims {
+                    stmt.execute(params![session_id, actor, owner])?;
+                }
+            }
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO changes (doc_id, hash, data) VALUES (?1, ?2, ?3)",
             )?;
@@ -589,6 +637,83 @@ impl Storage {
         .await
     }
 
+    /// The recorded owners of a session's actor ids.
+    pub async fn actors(&self, session_id: String) -> Result<Vec<(Vec<u8>, String)>, StorageError> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT actor, owner FROM actors WHERE session_id = ?1")?;
+            let rows = stmt
+                .query_map(params![session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Opens or closes joining.
+    pub async fn set_joining_open(
+        &self,
+        session_id: String,
+        open: bool,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE sessions SET joining_open = ?2 WHERE id = ?1",
+                params![session_id, open as i64],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Participants who joined a session and were not removed.
+    pub async fn participant_count(&self, session_id: String) -> Result<i64, StorageError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM participants p WHERE p.session_id = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM tickets t WHERE t.participant_id = p.id AND t.revoked = 1)",
+                params![session_id],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    /// Sessions created since `since_ms`.
+    pub async fn sessions_created_since(&self, since_ms: i64) -> Result<i64, StorageError> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM sessions WHERE created_at >= ?1",
+                params![since_ms],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    /// Replaces the facilitator key and revokes every facilitator and
+    /// viewer ticket of the session (and every participant's, if asked).
+    pub async fn rotate_key(
+        &self,
+        session_id: String,
+        key_hash: Vec<u8>,
+        revoke_participants: bool,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE sessions SET facilitator_key_hash = ?2 WHERE id = ?1",
+                params![session_id, key_hash],
+            )?;
+            let which = if revoke_participants {
+                "UPDATE tickets SET revoked = 1 WHERE session_id = ?1"
+            } else {
+                "UPDATE tickets SET revoked = 1 WHERE session_id = ?1 AND participant_id IS NULL"
+            };
+            tx.execute(which, params![session_id]).map(|_| ())
+        })
+        .await
+    }
+
     /// Revokes every ticket of a participant of a session.
     pub async fn revoke_participant(
         &self,
@@ -649,7 +774,7 @@ impl Storage {
     }
 }
 
-const SESSION_COLUMNS: &str = "SELECT id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at FROM sessions";
+const SESSION_COLUMNS: &str = "SELECT id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at, joining_open FROM sessions";
 
 fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
@@ -661,6 +786,7 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
         session_doc: r.get(5)?,
         roster_doc: r.get(6)?,
         created_at: r.get(7)?,
+        joining_open: r.get::<_, i64>(8)? != 0,
     })
 }
 

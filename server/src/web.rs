@@ -13,16 +13,51 @@ use std::sync::Arc;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// Headers on every response: no MIME sniffing, no Referer leaving the
+/// app (a join code or session id in a path stays here), and no framing.
+pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+}
+
+/// The app's Content-Security-Policy: its own scripts (and WebAssembly),
+/// its own sockets, never framed by another site.
+pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; \
+    frame-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
+    object-src 'none'";
+
 async fn index(State(state): State<Arc<AppState>>) -> Response {
     let dir = &state.web_dir;
     match tokio::fs::read_to_string(dir.join("index.html")).await {
         Ok(html) => (
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(APP_CSP),
+                ),
+            ],
             Html(html),
         )
             .into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(APP_CSP),
+            )],
             Html(format!(
                 "<!doctype html><html lang=it><meta charset=utf-8><title>Tavolo</title>\
                  <p>L'app web non è stata costruita (<code>{}</code> manca): avvia Tavolo con \
@@ -35,13 +70,25 @@ async fn index(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// Hashed file names never change content; anything else under /assets (a
+/// 404 for a file a newer build renamed) must not be kept.
+fn cache_assets<B>(mut r: axum::http::Response<B>) -> axum::http::Response<B> {
+    let value = if r.status().is_success() || r.status() == StatusCode::NOT_MODIFIED {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-store"
+    };
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    r
+}
+
 /// The app's pages and files; anything else falls through to `fallback`.
 pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let dir = state.web_dir.clone();
-    let immutable = SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    // Hashed file names never change content; anything else under
+    // /assets (a 404 for a file a newer build renamed) must not be kept.
+    let immutable = tower::util::MapResponseLayer::new(cache_assets);
     Router::new()
         .route("/", get(index))
         .route("/j", get(index))
