@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GIULIA, horizontalOverflow, it, MARCO, Phone, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, Phone, projectorLinkOf, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 // Phase 1 of the built-in template (model/templates/tavolo-prima-sessione.toml).
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
@@ -25,7 +25,8 @@ const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opifi
  */
 async function syncProxy(phone) {
   const state = { holding: false, queue: [] };
-  await phone.context.routeWebSocket(/\/sync\?/, (page) => {
+  // The address is just /sync: the ticket rides as a subprotocol, which the proxy passes on.
+  await phone.context.routeWebSocket(/\/sync$/, (page) => {
     const server = page.connectToServer();
     page.onMessage((m) => server.send(m));
     server.onMessage((m) => {
@@ -445,7 +446,7 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   const consoleScreen = await openConsole(world, session);
   const cpage = consoleScreen.page;
   const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
-  await projector.page.goto(`${world.server.url}/p/${session.session_id}#${session.facilitator_key}`);
+  await projector.page.goto(await projectorLinkOf(cpage));
   await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
 
   // Open voting with 3 dots each (the session's default, typed anyway).

@@ -7,7 +7,20 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { devices, GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, Phone, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import {
+  devices,
+  GIULIA,
+  horizontalOverflow,
+  it,
+  MARCO,
+  OUTPUT_DIR,
+  Phone,
+  projectorLinkOf,
+  scenario,
+  SCREENSHOT_DIR,
+  smallTouchTargets,
+  unique,
+} from './harness.mjs';
 
 const PHASE_1 = 'Legittimazione reciproca';
 const PHASE_2 = 'Materia prima e dote sociale';
@@ -74,11 +87,18 @@ scenario(
     await console
       .getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASE_1 }) })
       .waitFor({ timeout: 15_000 });
+    // The key leaves the address bar at once and is nowhere in the page.
+    assert.equal(new URL(console.url()).hash, '', 'the key is still in the console’s address bar');
+    assert.ok(!(await console.content()).includes(session.facilitator_key), 'the console shows the facilitator key');
 
+    // The projector gets its own link: a viewer ticket, no facilitator power.
+    const projectorUrl = await projectorLinkOf(console);
+    assert.match(projectorUrl, new RegExp(`/p/${session.session_id}#v=[0-9a-f]+$`));
+    assert.ok(!projectorUrl.includes(session.facilitator_key), 'the projector link carries the facilitator key');
     const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
-    await projector.page.goto(`${base}/p/${session.session_id}#${session.facilitator_key}`);
+    await projector.page.goto(projectorUrl);
     await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 15_000 });
-    assert.equal(new URL(projector.page.url()).hash, '', 'the key is still in the projector’s address bar');
+    assert.equal(new URL(projector.page.url()).hash, '', 'the viewer ticket is still in the projector’s address bar');
     await projector.page.getByText(session.join_code, { exact: true }).waitFor();
     await projector.page.getByRole('img', { name: it('console.qr') }).waitFor();
 
@@ -230,7 +250,7 @@ scenario(
     t.diagnostic(`presence: ${marco.label} closed, counts dropped to 1 in the room, 0 remote in ${Date.now() - closedAt} ms`);
     world.phones.splice(world.phones.indexOf(marco), 1);
 
-    // The console's projector button opens the room view in this browser, no key needed.
+    // The console's projector button opens the room view in this browser, with the viewer link.
     const [opened] = await Promise.all([
       consolePage.context.waitForEvent('page'),
       console.getByRole('link', { name: it('console.projector.open') }).click(),
@@ -267,6 +287,93 @@ async function assertPhoneFriendly(phone, where, expectedWidth, t) {
   );
   t.diagnostic(`${where} on ${phone.label}: every control ≥ 44 px tall, no sideways scroll`);
 }
+
+scenario(
+  'the facilitator closes joining and changes the key: newcomers are told, old links and screens stop, the console carries on',
+  { timeout: 180_000 },
+  async (world, t) => {
+    const session = await world.server.createSession();
+    const base = world.server.url;
+    const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7)');
+    await giulia.join(base, session.join_code, GIULIA);
+
+    const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+    await consolePage.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const console = consolePage.page;
+    await console.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
+    const heading = console.getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASE_1 }) });
+    await heading.waitFor({ timeout: 15_000 });
+
+    // A reload keeps the console: the key is kept for the tab, not in the address.
+    await console.reload();
+    await heading.waitFor({ timeout: 15_000 });
+    assert.equal(new URL(console.url()).hash, '');
+
+    // The facilitator link is copied, never shown.
+    await console.getByRole('button', { name: it('console.access.copyLink'), exact: true }).click();
+    const copied = await console.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, `${base}/f/${session.session_id}#${session.facilitator_key}`);
+    t.diagnostic('the console copies its link, and shows no key');
+
+    // Joining closed: a newcomer is told so in Italian; reopened, they get in.
+    await console.getByRole('button', { name: it('console.joining.close'), exact: true }).click();
+    await console.getByText(it('console.joining.isClosed'), { exact: true }).waitFor({ timeout: 5_000 });
+    const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13)');
+    await marco.fillJoinForm(base, session.join_code, MARCO);
+    await marco.page.getByRole('button', { name: it('join.submit'), exact: true }).click();
+    await marco.page.getByText(it('join.error.joiningClosed'), { exact: true }).waitFor({ timeout: 5_000 });
+    await console.getByRole('button', { name: it('console.joining.reopen'), exact: true }).click();
+    await console.getByText(it('console.joining.isOpen'), { exact: true }).waitFor({ timeout: 5_000 });
+    await marco.page.getByRole('button', { name: it('join.submit'), exact: true }).click();
+    await marco.page.waitForURL((url) => url.pathname === `/b/${session.join_code}`, { timeout: 10_000 });
+    await marco.waitForBoard();
+    t.diagnostic('joining closed: the newcomer was told; reopened: they got in');
+
+    // The projector on another computer, with the viewer link.
+    const projectorUrl = await projectorLinkOf(console);
+    const projector = await openScreen(world, 'projector (1280×720)', { width: 1280, height: 720 });
+    await projector.page.goto(projectorUrl);
+    await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
+    await projector.page.reload();
+    await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
+
+    // Change the key, participants included.
+    await console.getByRole('button', { name: it('console.access.rotate'), exact: true }).click();
+    const dialog = console.getByRole('dialog', { name: it('console.rotate.heading') });
+    await dialog.waitFor();
+    await dialog.getByRole('checkbox', { name: it('console.rotate.participants'), exact: true }).check();
+    await dialog.getByRole('button', { name: it('console.rotate.confirm'), exact: true }).click();
+    await console.getByText(it('console.access.rotated'), { exact: true }).waitFor({ timeout: 10_000 });
+    await dialog.waitFor({ state: 'hidden' });
+    await consolePage.badge('connected').waitFor({ timeout: 10_000 });
+    await heading.waitFor();
+
+    // Every other screen is out: the projector says so, the phones must join again.
+    await projector.page.getByText(it('projector.error.expired'), { exact: true }).waitFor({ timeout: 10_000 });
+    for (const phone of [giulia, marco]) {
+      await phone.page.getByRole('heading', { name: it('board.rejoinHeading') }).waitFor({ timeout: 10_000 });
+    }
+    t.diagnostic('key changed: the projector and both phones were disconnected, the console stayed');
+
+    // The old facilitator link is dead; the new one (copied) works.
+    await console.getByRole('button', { name: it('console.access.copyLink'), exact: true }).click();
+    const fresh = await console.evaluate(() => navigator.clipboard.readText());
+    assert.notEqual(fresh, copied, 'the copied link did not change with the key');
+    const stale = await openScreen(world, 'old link (1440×900)', { width: 1440, height: 900 });
+    await stale.page.goto(copied);
+    await stale.page.getByText(it('facilitator.error.wrongKey'), { exact: true }).waitFor({ timeout: 10_000 });
+    const other = await openScreen(world, 'new link (1440×900)', { width: 1440, height: 900 });
+    await other.page.goto(fresh);
+    await other.page.getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASE_1 }) }).waitFor({ timeout: 15_000 });
+
+    // And a new projector link, which works.
+    const newProjectorUrl = await projectorLinkOf(console);
+    assert.notEqual(newProjectorUrl, projectorUrl);
+    await projector.page.goto(newProjectorUrl);
+    await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
+    t.diagnostic('the old facilitator link is refused; the new one and the new projector link work');
+  },
+);
 
 scenario('a phone whose clock is 7 s fast shows the same timer as the console', {}, async (world, t) => {
   const session = await world.server.createSession();

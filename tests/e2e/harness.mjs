@@ -262,6 +262,14 @@ export class Phone {
 
   /** Opens /j/CODE and fills in the form as a person would, then waits for the board. */
   async join(baseUrl, code, person) {
+    await this.fillJoinForm(baseUrl, code, person);
+    await this.page.getByRole('button', { name: it('join.submit'), exact: true }).click();
+    await this.page.waitForURL((url) => url.pathname === `/b/${code}`, { timeout: 10_000 });
+    await this.waitForBoard();
+  }
+
+  /** Opens /j/CODE and fills in the form, without pressing "Entra". */
+  async fillJoinForm(baseUrl, code, person) {
     const page = this.page;
     await page.goto(`${baseUrl}/j/${code}`);
     const codeField = page.getByLabel(it('join.code'), { exact: true });
@@ -275,9 +283,6 @@ export class Phone {
     await page.getByRole('radio', { name: it(`sector.${person.sector}`), exact: true }).check();
     await page.getByRole('radio', { name: it(`tier.${person.tier}`), exact: true }).check();
     await page.getByRole('radio', { name: it(`attendance.${person.attendance}`), exact: true }).check();
-    await page.getByRole('button', { name: it('join.submit'), exact: true }).click();
-    await page.waitForURL((url) => url.pathname === `/b/${code}`, { timeout: 10_000 });
-    await this.waitForBoard();
   }
 
   /** The board is there: connected, with the current phase's composers. */
@@ -440,6 +445,21 @@ export async function horizontalOverflow(page, deviceWidth) {
     }
     return { innerWidth, scrollWidth, culprits, ok: scrollWidth <= innerWidth && innerWidth === deviceWidth };
   }, deviceWidth);
+}
+
+// ---- the console -----------------------------------------------------------------
+
+/**
+ * The projector link the console offers, once the server has given it a
+ * viewer ticket: `…/p/SESSION#v=TICKET`, never the facilitator key. Read
+ * from the "open the projector" link, which points at it.
+ */
+export async function projectorLinkOf(consolePage, timeout = 10_000) {
+  const link = consolePage
+    .getByRole('link', { name: it('console.projector.open'), exact: true })
+    .and(consolePage.locator('a[href*="#v="]'));
+  await link.waitFor({ timeout });
+  return link.getAttribute('href');
 }
 
 // ---- one test's world --------------------------------------------------------

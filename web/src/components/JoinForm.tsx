@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { choiceLabel, t, type Message } from '../i18n';
-import { ApiError, join, NetworkError } from '../lib/api';
+import { join } from '../lib/api';
+import { joinFailure } from '../lib/joinErrors';
 import { ATTENDANCES, SECTORS, TIERS, type Joined } from '../lib/types';
 import { validateJoin, type JoinErrors, type JoinFields } from '../lib/validation';
 import { ChoiceGroup } from './ChoiceGroup';
@@ -58,18 +59,13 @@ export function JoinForm({ initialCode, onJoined }: Props) {
       const joined = await join(checked.request);
       onJoined(checked.request.join_code, joined);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) {
-        const codeError: JoinErrors = { code: { key: 'join.error.unknownCode' } };
+      const failed = joinFailure(err);
+      if (failed.on === 'code') {
+        const codeError: JoinErrors = { code: failed.message };
         setErrors(codeError);
         focusFirstInvalid(codeError);
-      } else if (err instanceof ApiError && err.status === 503) {
-        setFailure({ key: 'join.error.unavailable' });
-      } else if (err instanceof ApiError) {
-        setFailure({ key: 'common.serverError', params: { message: err.message } });
-      } else if (err instanceof NetworkError) {
-        setFailure({ key: 'common.networkError' });
       } else {
-        setFailure({ key: 'common.serverError', params: { message: String(err) } });
+        setFailure(failed.message);
       }
     } finally {
       setSubmitting(false);

@@ -1,22 +1,7 @@
-import { t, type MessageKey } from '../i18n';
+import { message, t } from '../i18n';
+import { refusalMessage } from '../lib/refusals';
 import type { Refusal } from '../lib/types';
 import { CopyButton } from './CopyButton';
-
-const EXPLAINED = new Set([
-  'read_only_document',
-  'phase_locked',
-  'not_yours',
-  'malformed',
-  'over_budget',
-  'voting_closed',
-  'reset_required',
-]);
-
-function explanation(refusal: Refusal): string {
-  return EXPLAINED.has(refusal.code)
-    ? t(`refusal.${refusal.code}` as MessageKey)
-    : t('refusal.unknown', { message: refusal.message });
-}
 
 interface Props {
   refusals: readonly Refusal[];
@@ -29,7 +14,7 @@ interface Props {
  */
 export function RefusalNotice({ refusals, onDismiss }: Props) {
   if (refusals.length === 0) return null;
-  const reasons = [...new Set(refusals.map(explanation))];
+  const reasons = [...new Set(refusals.map((r) => message(refusalMessage(r))))];
   const lost = refusals.flatMap((r) => r.lostNotes);
   return (
     <section class="notice notice-error refusal-notice" role="alert" aria-labelledby="refusal-heading">

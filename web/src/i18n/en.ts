@@ -16,6 +16,7 @@ export const en: Record<MessageKey, string> = {
   'common.copy': 'Copy',
   'common.copied': 'Copied',
   'common.copyFailed': 'Could not copy: select the text and copy it by hand.',
+  'common.copySecretFailed': 'Could not copy: this browser does not allow it. Try again, or use another browser.',
   'common.cancel': 'Cancel',
   'common.save': 'Save',
   'common.retry': 'Try again',
@@ -128,6 +129,9 @@ export const en: Record<MessageKey, string> = {
   'join.error.codeRequired': 'Enter the session code.',
   'join.error.codeLength': 'The code has {length} characters, letters and digits.',
   'join.error.unknownCode': 'No session has this code. Check it and try again.',
+  'join.error.joiningClosed':
+    'The facilitator has closed joining: nobody can join this session for now. If you should be in it, tell the facilitator.',
+  'join.error.sessionFull': 'This session is full: it has reached its maximum number of participants. Tell the facilitator.',
   'join.error.unavailable': 'The session cannot take new participants right now. Tell the facilitator and try again in a moment.',
   'join.error.nameRequired': 'Write your name.',
   'join.error.nameTooLong': 'The name can be at most {max} characters long.',
@@ -199,6 +203,8 @@ export const en: Record<MessageKey, string> = {
   'refusal.malformed': 'The change was not valid.',
   'refusal.over_budget': 'You went over the number of votes you have.',
   'refusal.reset_required': 'An earlier change of yours was not accepted: the board was reloaded from the server.',
+  'refusal.quota_exceeded':
+    'Limit reached: you already have the maximum number of notes for this question, or the question is full (notes or groups). No more can be added.',
   'refusal.unknown': 'The server did not accept the change ({message}).',
   'refusal.lostNotes': 'These notes were not saved. Copy them if you want to write them again:',
   'refusal.dismiss': 'Got it',
@@ -216,7 +222,9 @@ export const en: Record<MessageKey, string> = {
   'facilitator.notes.other': '{count} notes',
   'facilitator.error.missingKey':
     'The link lacks the facilitator key. Use the whole link you got when you created the session.',
-  'facilitator.error.wrongKey': 'The facilitator key in the link is not valid.',
+  'facilitator.error.wrongKey':
+    'The facilitator key is not valid: another console may have changed it. Use the most recent facilitator link.',
+  'facilitator.error.expired': "This console's access has expired or was revoked. Open the facilitator link you saved again.",
   'facilitator.error.unknownSession': 'This session does not exist.',
 
   'board.phaseLockedHeading': 'Phase closed',
@@ -291,7 +299,31 @@ export const en: Record<MessageKey, string> = {
   'console.projector.heading': 'Projector',
   'console.projector.open': 'Open the projector view',
   'console.projector.hint': 'Opens in a new tab of this browser: drag it to the projector screen.',
-  'console.projector.link': 'Projector link for another computer (it holds the key: keep it private)',
+  'console.projector.copyLink': 'Copy the projector link',
+  'console.projector.linkHint':
+    'To open the projector on another computer. The link shows the session but cannot lead it; it lasts 3 days and stops working if you change the key.',
+  'console.joining.isOpen': 'Joining is open: anyone with the code can join.',
+  'console.joining.isClosed': 'Joining is closed: nobody can join with the code. Those already in stay.',
+  'console.joining.close': 'Close joining',
+  'console.joining.reopen': 'Reopen joining',
+  'console.access.heading': 'Console access',
+  'console.access.copyLink': 'Copy the facilitator link',
+  'console.access.copyLinkHint':
+    'The link is not shown. Keep it somewhere safe (a password manager, say): whoever has it can lead the session.',
+  'console.access.noKey':
+    'This tab does not have the facilitator key, so it cannot copy its link. Open the console with the complete facilitator link, or change the key: you will get a new link.',
+  'console.access.rotate': 'Change the key…',
+  'console.access.rotateHint':
+    'If the facilitator link reached the wrong people: the old key stops working and the other consoles and projectors are disconnected.',
+  'console.access.rotated': 'Key changed. The old facilitator link no longer works: copy the new one and keep it.',
+  'console.access.failed': 'That did not work: {message}',
+  'console.rotate.heading': 'Change the facilitator key?',
+  'console.rotate.text':
+    'Every other console and every projector screen will be disconnected, and the current facilitator link will stop working. This console stays connected with the new key: right after, you can copy the new facilitator link and the new projector link.',
+  'console.rotate.participants': 'Also disconnect all participants',
+  'console.rotate.participantsHint': 'They will have to join again with the code; their notes stay.',
+  'console.rotate.confirm': 'Change the key',
+  'console.rotate.working': 'Changing the key…',
   'report.heading': 'Report',
   'report.intro': 'Notes, groups and dots of every phase up to now: take it whenever you like, even while the session is running.',
   'report.version': 'Version',
@@ -338,8 +370,13 @@ export const en: Record<MessageKey, string> = {
   'projector.others': 'Other notes',
   'projector.moreNotes.one': '+ {count} note',
   'projector.moreNotes.other': '+ {count} notes',
-  'projector.error.noGrant': 'Open the projector from the facilitation console, or with the projector link that holds the key.',
-  'projector.error.expired': 'The projector access is no longer valid: open it again from the facilitation console.',
+  'projector.error.noGrant': 'Open the projector from the facilitation console, or with the projector link copied from the console.',
+  'projector.error.expired':
+    'The projector access is no longer valid (it expired, or the facilitator key was changed): open it again from the facilitation console.',
+  'projector.error.linkExpired':
+    'This projector link is no longer valid (it expired, or the facilitator key was changed). Copy a new link from the facilitation console.',
+  'projector.error.notViewerLink':
+    "This link does not open this session's projector. Copy the projector link from the facilitation console.",
 
   'refusal.voting_closed': 'Voting was closed before your dot arrived.',
 

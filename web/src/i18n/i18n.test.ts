@@ -2,6 +2,7 @@ import { describe, expect, it as test } from 'vitest';
 import { en } from './en';
 import { catalogues, detectLanguage, format, type Language } from './index';
 import { it } from './it';
+import { REFUSAL_CODES } from '../lib/refusals';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -35,8 +36,7 @@ describe('catalogues', () => {
   });
 
   test('explain every refusal code the server sends', () => {
-    const codes = ['read_only_document', 'phase_locked', 'not_yours', 'malformed', 'over_budget', 'voting_closed', 'reset_required'];
-    for (const code of codes) expect(Object.keys(it)).toContain(`refusal.${code}`);
+    for (const code of REFUSAL_CODES) expect(Object.keys(it)).toContain(`refusal.${code}`);
   });
 });
 

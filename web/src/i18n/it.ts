@@ -15,6 +15,7 @@ export const it = {
   'common.copy': 'Copia',
   'common.copied': 'Copiato',
   'common.copyFailed': 'Copia non riuscita: seleziona il testo e copialo a mano.',
+  'common.copySecretFailed': 'Copia non riuscita: questo browser non lo permette. Riprova, oppure usa un altro browser.',
   'common.cancel': 'Annulla',
   'common.save': 'Salva',
   'common.retry': 'Riprova',
@@ -127,6 +128,10 @@ export const it = {
   'join.error.codeRequired': 'Inserisci il codice della sessione.',
   'join.error.codeLength': 'Il codice ha {length} caratteri, lettere e numeri.',
   'join.error.unknownCode': 'Nessuna sessione ha questo codice. Controllalo e riprova.',
+  'join.error.joiningClosed':
+    'Chi facilita ha chiuso gli ingressi: per ora non si può entrare in questa sessione. Se dovevi partecipare, avvisa chi facilita.',
+  'join.error.sessionFull':
+    'La sessione è al completo: ha raggiunto il numero massimo di partecipanti. Avvisa chi facilita.',
   'join.error.unavailable': 'La sessione non può accogliere nuovi partecipanti in questo momento. Avvisa chi facilita e riprova tra poco.',
   'join.error.nameRequired': 'Scrivi il tuo nome.',
   'join.error.nameTooLong': 'Il nome può avere al massimo {max} caratteri.',
@@ -199,6 +204,8 @@ export const it = {
   'refusal.over_budget': 'Hai superato il numero di voti a disposizione.',
   'refusal.reset_required':
     'Una tua modifica precedente non è stata accettata: la lavagna è stata ricaricata dal server.',
+  'refusal.quota_exceeded':
+    'Limite raggiunto: hai già il numero massimo di note per questa domanda, oppure la domanda è piena (note o gruppi). Non se ne possono aggiungere altri.',
   'refusal.unknown': 'Il server non ha accettato la modifica ({message}).',
   'refusal.lostNotes': 'Queste note non sono state salvate. Copiale se vuoi riscriverle:',
   'refusal.dismiss': 'Ho capito',
@@ -216,7 +223,10 @@ export const it = {
   'facilitator.notes.other': '{count} note',
   'facilitator.error.missingKey':
     'Nel link manca la chiave di facilitazione. Usa il link completo ricevuto quando hai creato la sessione.',
-  'facilitator.error.wrongKey': 'La chiave di facilitazione nel link non è valida.',
+  'facilitator.error.wrongKey':
+    "La chiave di facilitazione non è valida: forse è stata cambiata da un'altra console. Usa il link di facilitazione più recente.",
+  'facilitator.error.expired':
+    "L'accesso di questa console è scaduto o è stato revocato. Apri di nuovo il link di facilitazione che hai salvato.",
   'facilitator.error.unknownSession': 'Questa sessione non esiste.',
 
   'board.phaseLockedHeading': 'Fase chiusa',
@@ -291,7 +301,31 @@ export const it = {
   'console.projector.heading': 'Proiettore',
   'console.projector.open': 'Apri la vista per il proiettore',
   'console.projector.hint': 'Si apre in una nuova scheda di questo browser: trascinala sullo schermo del proiettore.',
-  'console.projector.link': 'Link del proiettore per un altro computer (contiene la chiave: tienilo privato)',
+  'console.projector.copyLink': 'Copia il link del proiettore',
+  'console.projector.linkHint':
+    'Per aprire il proiettore su un altro computer. Il link mostra la sessione ma non permette di guidarla; vale 3 giorni e smette di funzionare se cambi la chiave.',
+  'console.joining.isOpen': 'Ingressi aperti: chi ha il codice può entrare.',
+  'console.joining.isClosed': 'Ingressi chiusi: nessuno può entrare con il codice. Chi è già dentro resta.',
+  'console.joining.close': 'Chiudi gli ingressi',
+  'console.joining.reopen': 'Riapri gli ingressi',
+  'console.access.heading': 'Accesso alla console',
+  'console.access.copyLink': 'Copia il link di facilitazione',
+  'console.access.copyLinkHint':
+    'Il link non viene mostrato. Salvalo in un posto sicuro (per esempio un gestore di password): chi lo ha può guidare la sessione.',
+  'console.access.noKey':
+    'Questa scheda non ha la chiave di facilitazione, quindi non può copiarne il link. Apri la console con il link di facilitazione completo, oppure cambia la chiave: avrai un link nuovo.',
+  'console.access.rotate': 'Cambia la chiave…',
+  'console.access.rotateHint':
+    'Se il link di facilitazione è arrivato a chi non doveva: la chiave vecchia smette di funzionare e le altre console e i proiettori vengono scollegati.',
+  'console.access.rotated': 'Chiave cambiata. Il link di facilitazione vecchio non funziona più: copia quello nuovo e salvalo.',
+  'console.access.failed': 'Operazione non riuscita: {message}',
+  'console.rotate.heading': 'Cambiare la chiave di facilitazione?',
+  'console.rotate.text':
+    'Ogni altra console e ogni schermo del proiettore verranno scollegati, e il link di facilitazione attuale smetterà di funzionare. Questa console resta collegata con la chiave nuova: subito dopo potrai copiare il nuovo link di facilitazione e il nuovo link del proiettore.',
+  'console.rotate.participants': 'Scollega anche tutti i partecipanti',
+  'console.rotate.participantsHint': 'Dovranno entrare di nuovo con il codice; le loro note restano.',
+  'console.rotate.confirm': 'Cambia la chiave',
+  'console.rotate.working': 'Cambio della chiave…',
   'report.heading': 'Report',
   'report.intro': 'Note, gruppi e punti di tutte le fasi fino a questo momento: puoi prenderlo quando vuoi, anche a sessione in corso.',
   'report.version': 'Versione',
@@ -338,8 +372,13 @@ export const it = {
   'projector.others': 'Altre note',
   'projector.moreNotes.one': '+ {count} nota',
   'projector.moreNotes.other': '+ {count} note',
-  'projector.error.noGrant': 'Apri il proiettore dalla console di facilitazione, oppure con il link del proiettore che contiene la chiave.',
-  'projector.error.expired': "L'accesso del proiettore non è più valido: aprilo di nuovo dalla console di facilitazione.",
+  'projector.error.noGrant': 'Apri il proiettore dalla console di facilitazione, oppure con il link del proiettore copiato dalla console.',
+  'projector.error.expired':
+    "L'accesso del proiettore non è più valido (è scaduto, o la chiave di facilitazione è stata cambiata): aprilo di nuovo dalla console di facilitazione.",
+  'projector.error.linkExpired':
+    'Questo link del proiettore non è più valido (è scaduto, o la chiave di facilitazione è stata cambiata). Copia un link nuovo dalla console di facilitazione.',
+  'projector.error.notViewerLink':
+    'Questo link non apre il proiettore di questa sessione. Copia il link del proiettore dalla console di facilitazione.',
 
   'refusal.voting_closed': 'La votazione è stata chiusa prima che il tuo punto arrivasse.',
 

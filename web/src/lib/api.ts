@@ -1,6 +1,7 @@
 // The HTTP contract (shared/DESIGN.md, "Public contract"). Errors come back
-// as `{"error": "…"}` with a 4xx status; callers show their own Italian
-// messages first and the server's text only as a fallback.
+// as `{"error": "…"}` with a 4xx status, some with a stable `"code"`;
+// callers show their own Italian messages (chosen by status and code) first
+// and the server's text only as a fallback.
 
 import type {
   CreatedSession,
@@ -8,7 +9,9 @@ import type {
   JoinRequest,
   Joined,
   ProjectorGrant,
+  RotatedKey,
   TemplateInfo,
+  TicketGrant,
 } from './types';
 import type { TemplateOutline, TemplateProblem } from './templateProblems';
 
@@ -17,6 +20,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server's stable `code` (`joining_closed`, `session_full`…), when it sent one. */
+    readonly code: string | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -31,34 +36,40 @@ export class NetworkError extends Error {
   }
 }
 
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/**
+ * One JSON request. `secret` (a facilitator key or a ticket) goes in an
+ * `Authorization` header, never in the address, which ends up in logs.
+ */
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, secret?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (secret !== undefined) headers.Authorization = `Bearer ${secret}`;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new NetworkError(e);
   }
-  if (!response.ok) {
-    throw new ApiError(response.status, await errorMessage(response));
-  }
+  if (!response.ok) throw await apiError(response);
   return (await response.json()) as T;
 }
 
-/** The server's `{"error": …}` text, or the status line when the body is not ours. */
-export async function errorMessage(response: Response): Promise<string> {
+/** An error answer as an `ApiError`: the server's text and code, or the status line when the body is not ours. */
+export async function apiError(response: Response): Promise<ApiError> {
   try {
     const body: unknown = await response.json();
     if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string') {
-      return body.error;
+      const code = 'code' in body && typeof body.code === 'string' ? body.code : null;
+      return new ApiError(response.status, body.error, code);
     }
   } catch {
     // Not JSON (a proxy's error page, say): fall through.
   }
-  return response.statusText || `HTTP ${response.status}`;
+  return new ApiError(response.status, response.statusText || `HTTP ${response.status}`);
 }
 
 export function listTemplates(): Promise<TemplateInfo[]> {
@@ -127,7 +138,7 @@ export async function templateSource(id: string): Promise<string> {
   } catch (e) {
     throw new NetworkError(e);
   }
-  if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
+  if (!response.ok) throw await apiError(response);
   return response.text();
 }
 
@@ -174,6 +185,27 @@ export function projectorTicket(
   );
 }
 
+/** What a ticket is good for (its role, its session, whether joining is open); 401 once it is not. */
+export function ticketGrant(ticket: string): Promise<TicketGrant> {
+  return call('GET', '/api/grant', undefined, ticket);
+}
+
+const sessionPath = (sessionId: string) => `/api/sessions/${encodeURIComponent(sessionId)}`;
+
+/**
+ * Replaces the facilitator key. `secret` is the key or the console's
+ * ticket. Every other console and projector is disconnected, and with
+ * `revokeParticipants` every participant too; the old key stops working.
+ */
+export function rotateKey(sessionId: string, secret: string, revokeParticipants: boolean): Promise<RotatedKey> {
+  return call('POST', `${sessionPath(sessionId)}/rotate-key`, { revoke_participants: revokeParticipants }, secret);
+}
+
+/** Opens or closes the session to newcomers; those already in stay. */
+export function setJoining(sessionId: string, secret: string, open: boolean): Promise<{ joining_open: boolean }> {
+  return call('POST', `${sessionPath(sessionId)}/joining`, { open }, secret);
+}
+
 /** Removes a participant: their ticket stops working, their screens close. */
 export function revokeParticipant(sessionId: string, ticket: string, participantId: string): Promise<unknown> {
   return call('POST', '/api/revoke', { session_id: sessionId, ticket, participant_id: participantId });
@@ -189,12 +221,13 @@ export async function serverTime(): Promise<number> {
 /**
  * Whether the sync endpoint turns this ticket away. A browser WebSocket
  * cannot see the HTTP status of a refused upgrade, so after a socket fails
- * to open, a plain GET tells an expired ticket (401, checked before the
- * upgrade) from a network or server problem.
+ * to open, a plain GET with the ticket in the header tells an expired or
+ * revoked ticket (401, checked before the upgrade) from a network or server
+ * problem.
  */
-export async function ticketRejected(ticket: string): Promise<boolean> {
+export async function ticketRejected(ticket: string, fetchImpl: typeof fetch = fetch): Promise<boolean> {
   try {
-    const response = await fetch(`/sync?ticket=${encodeURIComponent(ticket)}`);
+    const response = await fetchImpl('/sync', { headers: { Authorization: `Bearer ${ticket}` }, cache: 'no-store' });
     return response.status === 401;
   } catch {
     return false;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Connection, type Environment, type SocketLike } from './connection';
+import { CLOSE_REVOKED, Connection, type Environment, type SocketLike } from './connection';
 import type { NoteView, PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
 
 const SESSION = 'automerge:session';
@@ -138,7 +138,10 @@ class FakeSocket implements SocketLike {
   onmessage: SocketLike['onmessage'] = null;
   onclose: SocketLike['onclose'] = null;
   onerror: SocketLike['onerror'] = null;
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    readonly protocols: string[] = [],
+  ) {}
   send(data: Uint8Array) {
     this.sent.push([...data]);
   }
@@ -182,9 +185,10 @@ function setup(options: { ticketRejected?: () => Promise<boolean> } = {}) {
   const connection = new Connection({
     client,
     sessionDoc: SESSION,
-    socketUrl: 'ws://test/sync?ticket=t',
-    createSocket: (url) => {
-      const s = new FakeSocket(url);
+    socketUrl: 'ws://test/sync',
+    protocols: ['tavolo', 'tavolo.ticket.t'],
+    createSocket: (url, protocols) => {
+      const s = new FakeSocket(url, protocols);
       sockets.push(s);
       return s;
     },
@@ -404,6 +408,93 @@ describe('Connection', () => {
     await vi.waitFor(() => expect(connection.status).toBe('rejected'));
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(1);
+  });
+
+  it('opens the socket with the ticket among the subprotocols, not in the address', () => {
+    const { last, connection } = setup();
+    connection.start();
+    expect(last().url).toBe('ws://test/sync');
+    expect(last().protocols).toEqual(['tavolo', 'tavolo.ticket.t']);
+  });
+
+  it('asks about the ticket at once when the server says it was revoked', async () => {
+    const ticketRejected = vi.fn(async () => true);
+    const { sockets, last, client, connection } = setup({ ticketRejected });
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    expect(connection.status).toBe('connected');
+    last().drop(CLOSE_REVOKED);
+    await vi.waitFor(() => expect(connection.status).toBe('rejected'));
+    expect(ticketRejected).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('retries after a revocation the server does not confirm (the check itself failed)', async () => {
+    const ticketRejected = vi.fn(async () => false);
+    const { sockets, last, connection } = setup({ ticketRejected });
+    connection.start();
+    last().open();
+    last().drop(CLOSE_REVOKED);
+    await vi.waitFor(() => expect(ticketRejected).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(connection.status).toBe('reconnecting'));
+    vi.advanceTimersByTime(60_000);
+    expect(sockets.length).toBeGreaterThan(1);
+  });
+
+  it('switches to a new ticket at once, keeping the documents', () => {
+    const { sockets, last, client, connection } = setup();
+    connection.start();
+    const first = last();
+    first.open();
+    greetAndLoad(client, first);
+    const opened = [...client.opened];
+    connection.switchTicket(['tavolo', 'tavolo.ticket.t2']);
+    expect(first.closed).toEqual({ code: 1000, reason: 'new ticket' });
+    expect(sockets).toHaveLength(2);
+    expect(last().protocols).toEqual(['tavolo', 'tavolo.ticket.t2']);
+    expect(connection.status).toBe('reconnecting');
+    expect(client.opened).toEqual(opened);
+    // The old socket's late events change nothing.
+    first.drop();
+    expect(sockets).toHaveLength(2);
+    last().open();
+    greetAndLoad(client, last());
+    expect(connection.status).toBe('connected');
+  });
+
+  it('ignores a switch to the ticket already in use', () => {
+    const { sockets, last, connection } = setup();
+    connection.start();
+    last().open();
+    connection.switchTicket(['tavolo', 'tavolo.ticket.t']);
+    expect(sockets).toHaveLength(1);
+    expect(last().closed).toBeNull();
+  });
+
+  it('comes back from a rejected ticket when given a new one', async () => {
+    const { sockets, last, connection } = setup({ ticketRejected: async () => true });
+    connection.start();
+    last().drop();
+    await vi.waitFor(() => expect(connection.status).toBe('rejected'));
+    connection.switchTicket(['tavolo', 'tavolo.ticket.t2'], async () => false);
+    expect(sockets).toHaveLength(2);
+    expect(connection.status).toBe('reconnecting');
+  });
+
+  it('does not judge a new ticket by the check of the old one', async () => {
+    let answer: (rejected: boolean) => void = () => {};
+    const slowCheck = () => new Promise<boolean>((resolve) => (answer = resolve));
+    const { sockets, last, connection } = setup({ ticketRejected: slowCheck });
+    connection.start();
+    last().drop(); // the old ticket's check is out
+    connection.switchTicket(['tavolo', 'tavolo.ticket.t2'], async () => false);
+    answer(true);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(connection.status).toBe('reconnecting');
+    expect(sockets).toHaveLength(2);
   });
 
   it('does not ask about the ticket when the socket had opened', async () => {

@@ -40,6 +40,13 @@ export function serverProblem(message: string): ServerProblem {
 /** Close code: the participant connected again elsewhere (see the server's CloseReason). */
 export const CLOSE_REPLACED = 4015;
 
+/**
+ * Close code: the ticket was revoked (a participant removed, or the
+ * facilitator key rotated). The socket had opened, but reconnecting with
+ * the same ticket cannot work: ask the server about it at once.
+ */
+export const CLOSE_REVOKED = 4016;
+
 /** The part of a WebSocket this file uses (a fake in tests). */
 export interface SocketLike {
   binaryType: string;
@@ -63,9 +70,11 @@ export interface ConnectionOptions {
   client: SyncClient;
   /** The session document's automerge URL. */
   sessionDoc: string;
-  /** `ws(s)://…/sync?ticket=…` */
+  /** `ws(s)://…/sync` */
   socketUrl: string;
-  createSocket?: (url: string) => SocketLike;
+  /** The subprotocols to offer; the ticket travels as one of them (see `syncSocketProtocols`). */
+  protocols?: string[];
+  createSocket?: (url: string, protocols: string[]) => SocketLike;
   /** Asked after a socket failed to open; true stops the retries. */
   ticketRejected?: () => Promise<boolean>;
   backoff?: BackoffOptions;
@@ -87,7 +96,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export class Connection {
   private readonly client: SyncClient;
   private readonly sessionDoc: string;
-  private readonly options: ConnectionOptions;
+  private options: ConnectionOptions;
   private readonly environment: Environment;
 
   private socket: SocketLike | null = null;
@@ -99,6 +108,8 @@ export class Connection {
   private started = false;
   private stopped = false;
   private unwatch: (() => void) | null = null;
+  /** Grows with every ticket switch: a check about an older ticket must not judge the new one. */
+  private ticketGeneration = 0;
 
   private currentStatus: ConnectionStatus = 'connecting';
   private problem: ServerProblem | null = null;
@@ -131,6 +142,31 @@ export class Connection {
     if (this.stopped || this.socket) return;
     this.clearRetry();
     this.failures = 0;
+    this.connect();
+  }
+
+  /**
+   * Goes on with another ticket for the same session (a renewed grant, or
+   * the facilitator key rotated): the documents stay, the socket is
+   * replaced at once. A no-op for the ticket already in use.
+   */
+  switchTicket(protocols: string[], ticketRejected?: () => Promise<boolean>): void {
+    const same = (this.options.protocols ?? []).join(' ') === protocols.join(' ');
+    this.options = { ...this.options, protocols, ticketRejected };
+    if (same) return;
+    this.ticketGeneration += 1;
+    if (!this.started || this.stopped) return;
+    this.clearRetry();
+    this.clearHandshake();
+    const socket = this.socket;
+    if (socket) {
+      this.detach(socket);
+      socket.close(1000, 'new ticket');
+      this.socket = null;
+      this.client.disconnected();
+    }
+    this.failures = 0;
+    this.setStatus('reconnecting');
     this.connect();
   }
 
@@ -348,10 +384,11 @@ export class Connection {
   private connect(): void {
     this.retryTimer = null;
     if (this.stopped) return;
-    const create = this.options.createSocket ?? ((url: string) => new WebSocket(url) as SocketLike);
+    const create =
+      this.options.createSocket ?? ((url: string, protocols: string[]) => new WebSocket(url, protocols) as SocketLike);
     let socket: SocketLike;
     try {
-      socket = create(this.options.socketUrl);
+      socket = create(this.options.socketUrl, this.options.protocols ?? []);
     } catch (e) {
       console.error('tavolo: cannot open the sync socket', e);
       this.scheduleRetry();
@@ -446,9 +483,11 @@ export class Connection {
       this.setStatus('replaced');
       return;
     }
-    if (!this.socketOpened && this.options.ticketRejected) {
+    if ((!this.socketOpened || code === CLOSE_REVOKED) && this.options.ticketRejected) {
+      const generation = this.ticketGeneration;
       const rejected = await this.options.ticketRejected();
-      if (this.stopped) return;
+      // Stopped, or switched to another ticket meanwhile (which has its own socket).
+      if (this.stopped || generation !== this.ticketGeneration) return;
       if (rejected) {
         this.setStatus('rejected');
         return;

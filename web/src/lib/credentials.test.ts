@@ -1,11 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  forgetFacilitator,
+  forgetFacilitatorKey,
+  forgetLegacyProjector,
   forgetParticipant,
   forgetProjector,
   loadFacilitator,
+  loadFacilitatorKey,
   loadParticipant,
   loadProjector,
   saveFacilitator,
+  saveFacilitatorKey,
   saveParticipant,
   saveProjector,
 } from './credentials';
@@ -87,6 +92,8 @@ describe('facilitator credentials', () => {
 });
 
 describe('projector credentials', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
   it('round-trip per session, expire, and can be forgotten', () => {
     const storage = memoryStorage();
     const grant = { ticket: 'v', sessionDoc: 'automerge:abc', joinCode: 'ABC234', title: 'Prima', expiresAt: 10 };
@@ -102,5 +109,69 @@ describe('projector credentials', () => {
     const storage = memoryStorage();
     storage.setItem('tavolo:projector:s1', JSON.stringify({ ticket: 'v', expiresAt: 10 }));
     expect(loadProjector('s1', 1, storage)).toBeNull();
+  });
+
+  it('stay in this tab (sessionStorage), not on the computer', () => {
+    const local = memoryStorage();
+    const session = memoryStorage();
+    vi.stubGlobal('localStorage', local);
+    vi.stubGlobal('sessionStorage', session);
+    const grant = { ticket: 'v', sessionDoc: 'automerge:abc', joinCode: 'ABC234', title: 'Prima', expiresAt: 10 };
+    saveProjector('s1', grant);
+    expect(session.items.has('tavolo:projector:s1')).toBe(true);
+    expect(local.items.size).toBe(0);
+    expect(loadProjector('s1', 9)).toEqual(grant);
+  });
+
+  it('left in localStorage by older versions can be dropped', () => {
+    const local = memoryStorage();
+    local.setItem('tavolo:projector:s1', JSON.stringify({ ticket: 'v' }));
+    local.setItem('tavolo:projector:s2', JSON.stringify({ ticket: 'w' }));
+    forgetLegacyProjector('s1', local);
+    expect([...local.items.keys()]).toEqual(['tavolo:projector:s2']);
+  });
+});
+
+describe('the facilitator key', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  it('is kept per session, apart from the ticket, and can be forgotten', () => {
+    const storage = memoryStorage();
+    saveFacilitatorKey('s1', 'k3y', storage);
+    saveFacilitator('s1', { ticket: 't', sessionDoc: 'automerge:abc', expiresAt: 5 }, storage);
+    expect(loadFacilitatorKey('s1', storage)).toBe('k3y');
+    expect(loadFacilitatorKey('s2', storage)).toBeNull();
+    // A ticket the server no longer takes is dropped; the key stays to get another.
+    forgetFacilitator('s1', storage);
+    expect(loadFacilitatorKey('s1', storage)).toBe('k3y');
+    forgetFacilitatorKey('s1', storage);
+    expect(loadFacilitatorKey('s1', storage)).toBeNull();
+  });
+
+  it('lives in sessionStorage by default', () => {
+    const local = memoryStorage();
+    const session = memoryStorage();
+    vi.stubGlobal('localStorage', local);
+    vi.stubGlobal('sessionStorage', session);
+    saveFacilitatorKey('s1', 'k3y');
+    expect(session.items.get('tavolo:facilitator-key:s1')).toBe('k3y');
+    expect(local.items.size).toBe(0);
+    expect(loadFacilitatorKey('s1')).toBe('k3y');
+  });
+
+  it('is simply absent when storage throws', () => {
+    const broken = {
+      getItem: () => {
+        throw new Error('denied');
+      },
+      setItem: () => {
+        throw new Error('denied');
+      },
+      removeItem: () => {
+        throw new Error('denied');
+      },
+    };
+    expect(() => saveFacilitatorKey('s1', 'k3y', broken)).not.toThrow();
+    expect(loadFacilitatorKey('s1', broken)).toBeNull();
   });
 });

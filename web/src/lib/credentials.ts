@@ -1,7 +1,9 @@
 // Where a device keeps what lets it back into a session without joining
 // again: participants in localStorage (keyed by join code, so the same
-// phone can be in two sessions), the facilitator in sessionStorage (the key
-// is in their link; the ticket need not outlive the tab).
+// phone can be in two sessions); the facilitator's key and ticket and the
+// projector's viewer ticket in sessionStorage, for this tab only: a reload
+// keeps working, a closed tab leaves nothing behind (the key is in the
+// facilitator's saved link, the projector's link comes from the console).
 
 import { normalizeJoinCode } from './links';
 
@@ -66,6 +68,7 @@ export interface ProjectorCredentials {
 }
 
 const projectorKey = (sessionId: string) => `tavolo:projector:${sessionId}`;
+const facilitatorSecretKey = (sessionId: string) => `tavolo:facilitator-key:${sessionId}`;
 
 const participantKey = (joinCode: string) => `tavolo:participant:${normalizeJoinCode(joinCode)}`;
 const facilitatorKey = (sessionId: string) => `tavolo:facilitator:${sessionId}`;
@@ -159,14 +162,11 @@ function isProjector(v: unknown): v is ProjectorCredentials {
   );
 }
 
-/**
- * The projector's read-only grant, in localStorage: the room's computer is
- * reloaded or restarted mid-session and must come back without the key.
- */
+/** The projector's read-only grant, kept for this tab: a reload must not need the link again. */
 export function loadProjector(
   sessionId: string,
   now: number = Date.now(),
-  storage: KeyValueStore | null = store('localStorage'),
+  storage: KeyValueStore | null = store('sessionStorage'),
 ): ProjectorCredentials | null {
   const value = read(storage, projectorKey(sessionId));
   if (!isProjector(value) || value.expiresAt <= now) return null;
@@ -176,14 +176,57 @@ export function loadProjector(
 export function saveProjector(
   sessionId: string,
   credentials: ProjectorCredentials,
-  storage: KeyValueStore | null = store('localStorage'),
+  storage: KeyValueStore | null = store('sessionStorage'),
 ): void {
   write(storage, projectorKey(sessionId), credentials);
 }
 
 export function forgetProjector(
   sessionId: string,
-  storage: KeyValueStore | null = store('localStorage'),
+  storage: KeyValueStore | null = store('sessionStorage'),
 ): void {
   remove(storage, projectorKey(sessionId));
+}
+
+/**
+ * Drops a projector grant that older versions kept in localStorage, where
+ * it outlived the tab on whatever computer opened the projector.
+ */
+export function forgetLegacyProjector(sessionId: string, storage: KeyValueStore | null = store('localStorage')): void {
+  remove(storage, projectorKey(sessionId));
+}
+
+/**
+ * The facilitator key, kept for this tab once the console has taken it out
+ * of the address bar: a reload, or a ticket the server no longer takes,
+ * must not need the link again.
+ */
+export function loadFacilitatorKey(
+  sessionId: string,
+  storage: KeyValueStore | null = store('sessionStorage'),
+): string | null {
+  try {
+    return storage?.getItem(facilitatorSecretKey(sessionId)) || null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveFacilitatorKey(
+  sessionId: string,
+  key: string,
+  storage: KeyValueStore | null = store('sessionStorage'),
+): void {
+  try {
+    storage?.setItem(facilitatorSecretKey(sessionId), key);
+  } catch {
+    // Full or disabled storage: the console works until the tab reloads.
+  }
+}
+
+export function forgetFacilitatorKey(
+  sessionId: string,
+  storage: KeyValueStore | null = store('sessionStorage'),
+): void {
+  remove(storage, facilitatorSecretKey(sessionId));
 }

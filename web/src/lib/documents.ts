@@ -5,7 +5,7 @@
 // either to save (`<a download>`) or to open in a tab for printing.
 
 import type { Language, Message } from '../i18n';
-import { ApiError, errorMessage, NetworkError } from './api';
+import { ApiError, apiError, NetworkError } from './api';
 
 export type ReportFormat = 'md' | 'csv' | 'json' | 'html';
 export type AnnexFormat = 'csv' | 'html';
@@ -90,7 +90,7 @@ export async function fetchDocument(
   } catch (e) {
     throw new NetworkError(e);
   }
-  if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
+  if (!response.ok) throw await apiError(response);
   let blob: Blob;
   try {
     blob = await response.blob();

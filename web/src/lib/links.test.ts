@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { facilitatorLink, joinLink, normalizeJoinCode, projectorLink, projectorPath, syncSocketUrl } from './links';
+import {
+  facilitatorLink,
+  joinLink,
+  normalizeJoinCode,
+  projectorLink,
+  projectorPath,
+  syncSocketProtocols,
+  syncSocketUrl,
+} from './links';
 
 describe('links', () => {
   it('normalizes join codes like the server', () => {
@@ -10,21 +18,27 @@ describe('links', () => {
     expect(joinLink('https://tavolo.example', 'abc-234')).toBe('https://tavolo.example/j/ABC234');
   });
 
-  it('builds the projector links, the key only in the fragment', () => {
+  it('builds the projector links: a viewer ticket in the fragment, never the key', () => {
     expect(projectorPath('s 1')).toBe('/p/s%201');
-    expect(projectorLink('http://localhost:8080', 's1', 'k3y')).toBe('http://localhost:8080/p/s1#k3y');
+    expect(projectorLink('http://localhost:8080', 's1', 'ab12')).toBe('http://localhost:8080/p/s1#v=ab12');
   });
 
   it('keeps the facilitator key in the fragment', () => {
     expect(facilitatorLink('http://localhost:8080', 's1', 'k3y')).toBe('http://localhost:8080/f/s1#k3y');
   });
 
-  it('matches the socket scheme to the page', () => {
-    expect(syncSocketUrl({ protocol: 'https:', host: 'tavolo.example' }, 'a b')).toBe(
-      'wss://tavolo.example/sync?ticket=a%20b',
-    );
-    expect(syncSocketUrl({ protocol: 'http:', host: 'localhost:5173' }, 't')).toBe(
-      'ws://localhost:5173/sync?ticket=t',
-    );
+  it('matches the socket scheme to the page, with no ticket in the address', () => {
+    expect(syncSocketUrl({ protocol: 'https:', host: 'tavolo.example' })).toBe('wss://tavolo.example/sync');
+    expect(syncSocketUrl({ protocol: 'http:', host: 'localhost:5173' })).toBe('ws://localhost:5173/sync');
+  });
+
+  it('offers the ticket as a subprotocol after Tavolo’s own', () => {
+    expect(syncSocketProtocols('0a1b2c')).toEqual(['tavolo', 'tavolo.ticket.0a1b2c']);
+  });
+
+  it('makes subprotocols that are valid tokens for a hex ticket', () => {
+    // RFC 7230 tchar: what the WebSocket constructor accepts in a protocol.
+    const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+    for (const p of syncSocketProtocols('0123456789abcdef'.repeat(4))) expect(p).toMatch(token);
   });
 });

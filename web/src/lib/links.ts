@@ -18,18 +18,35 @@ export function facilitatorLink(origin: string, sessionId: string, facilitatorKe
   return `${origin}/f/${encodeURIComponent(sessionId)}#${encodeURIComponent(facilitatorKey)}`;
 }
 
-/** The sync socket's address for a page served from `location`. */
-export function syncSocketUrl(location: { protocol: string; host: string }, ticket: string): string {
+/** The sync socket's address for a page served from `location`: no ticket in it (addresses end up in logs). */
+export function syncSocketUrl(location: { protocol: string; host: string }): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/sync?ticket=${encodeURIComponent(ticket)}`;
+  return `${scheme}//${location.host}/sync`;
 }
 
-/** The projector's page in this browser: it asks for a viewer ticket with the facilitator's. */
+/** The subprotocol the server selects; the socket fails to open if it does not. */
+export const SYNC_PROTOCOL = 'tavolo';
+
+/**
+ * The subprotocols the sync socket offers: Tavolo's, and the ticket as a
+ * second one. A browser WebSocket cannot send an `Authorization` header, and
+ * `Sec-WebSocket-Protocol` stays out of the address and the access logs.
+ * Tickets are lowercase hex, which is a valid protocol token.
+ */
+export function syncSocketProtocols(ticket: string): string[] {
+  return [SYNC_PROTOCOL, `${SYNC_PROTOCOL}.ticket.${ticket}`];
+}
+
+/** The projector's page with no secret: it uses what this tab keeps, or the facilitator's ticket. */
 export function projectorPath(sessionId: string): string {
   return `/p/${encodeURIComponent(sessionId)}`;
 }
 
-/** The projector's link for another computer: the key rides in the fragment, stripped once read. */
-export function projectorLink(origin: string, sessionId: string, facilitatorKey: string): string {
-  return `${origin}${projectorPath(sessionId)}#${encodeURIComponent(facilitatorKey)}`;
+/**
+ * The projector's link: a viewer ticket (`#v=…`) that shows the session and
+ * cannot lead it. In the fragment, which browsers never send to the server;
+ * the projector removes it from the address bar once read.
+ */
+export function projectorLink(origin: string, sessionId: string, viewerTicket: string): string {
+  return `${origin}${projectorPath(sessionId)}#v=${encodeURIComponent(viewerTicket)}`;
 }

@@ -270,6 +270,8 @@ export interface FacilitatorGrant {
   session_doc: string;
   /** Sent by newer servers; older ones leave it out. */
   join_code?: string;
+  /** Whether new participants may join; older servers leave it out. */
+  joining_open?: boolean;
   expires_at: number;
 }
 
@@ -279,5 +281,36 @@ export interface ProjectorGrant {
   session_doc: string;
   join_code: string;
   title: string;
+  joining_open?: boolean;
   expires_at: number;
+}
+
+/** Who a ticket lets in: a participant, the facilitator's console, or a screen that only watches. */
+export type TicketRole = 'facilitator' | 'viewer' | 'participant';
+
+/** `GET /api/grant`: what the ticket in the `Authorization` header is good for. */
+export interface TicketGrant {
+  role: TicketRole;
+  session_id: string;
+  session_doc: string;
+  title: string;
+  /** Only for the facilitator and viewers: participants already know it. */
+  join_code?: string;
+  joining_open: boolean;
+  /** Milliseconds since the epoch; null when the server cannot say. */
+  expires_at: number | null;
+}
+
+/**
+ * `POST /api/sessions/{id}/rotate-key`: the new key, and a ticket for the
+ * console that asked; every other console and projector was disconnected.
+ */
+export interface RotatedKey {
+  facilitator_key: string;
+  ticket: string;
+  session_doc: string;
+  join_code: string;
+  title: string;
+  expires_at: number;
+  joining_open: boolean;
 }

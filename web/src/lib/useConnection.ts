@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ticketRejected } from './api';
 import { Connection } from './connection';
-import { syncSocketUrl } from './links';
+import { syncSocketProtocols, syncSocketUrl } from './links';
 import type { SyncClient } from './types';
 import { createClient } from './wasm';
 
@@ -21,6 +21,11 @@ export function useConnection(
   const [failed, setFailed] = useState(false);
   const [, setVersion] = useState(0);
   const ticket = credentials?.ticket ?? null;
+  // Who this client is: a new ticket for the same one (renewed, or the
+  // facilitator key rotated) keeps the documents and only replaces the socket.
+  const identity = credentials
+    ? `${credentials.sessionDoc} ${credentials.participantId ?? ''} ${credentials.projector ? 'projector' : ''}`
+    : null;
 
   useEffect(() => {
     if (!credentials) return;
@@ -31,15 +36,17 @@ export function useConnection(
       (created) => {
         client = created;
         if (cancelled) return void client.free?.();
-        live = new Connection({
+        const started = new Connection({
           client,
           sessionDoc: credentials.sessionDoc,
-          socketUrl: syncSocketUrl(location, credentials.ticket),
+          socketUrl: syncSocketUrl(location),
+          protocols: syncSocketProtocols(credentials.ticket),
           ticketRejected: () => ticketRejected(credentials.ticket),
         });
-        live.subscribe(() => setVersion(live?.version ?? 0));
-        live.start();
-        setConnection(live);
+        live = started;
+        started.subscribe(() => setVersion(started.version));
+        started.start();
+        setConnection(started);
       },
       (e: unknown) => {
         console.error('tavolo: the wasm client did not start', e);
@@ -53,8 +60,14 @@ export function useConnection(
       client?.free?.();
       setConnection(null);
     };
-    // One connection per ticket: the other fields come with it.
-  }, [ticket]);
+    // One connection per identity: the ticket may change under it (below).
+  }, [identity]);
+
+  // A no-op for the ticket the connection started with.
+  useEffect(() => {
+    if (!connection || !ticket) return;
+    connection.switchTicket(syncSocketProtocols(ticket), () => ticketRejected(ticket));
+  }, [connection, ticket]);
 
   return { connection, failed };
 }

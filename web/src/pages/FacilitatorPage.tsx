@@ -1,8 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ConnectionBadge } from '../components/ConnectionBadge';
+import { ConsoleAccess } from '../components/ConsoleAccess';
 import { ConsoleNotes } from '../components/ConsoleNotes';
 import { CopyableLink } from '../components/CopyableLink';
+import { JoiningControl } from '../components/JoiningControl';
 import { Notice } from '../components/Notice';
+import { ProjectorPanel } from '../components/ProjectorPanel';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { ParticipantsPanel } from '../components/ParticipantsPanel';
 import { QrCode } from '../components/QrCode';
@@ -10,66 +13,111 @@ import { ReportPanel } from '../components/ReportPanel';
 import { TimerControls } from '../components/TimerControls';
 import { TopBar } from '../components/TopBar';
 import { t, tCount, type Message } from '../i18n';
-import { facilitatorTicket, projectorTicket, revokeParticipant } from '../lib/api';
+import { ApiError, facilitatorTicket, projectorTicket, revokeParticipant, rotateKey, setJoining, ticketGrant } from '../lib/api';
 import { serverNow, useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
   forgetFacilitator,
+  forgetFacilitatorKey,
+  forgetLegacyProjector,
   loadFacilitator,
+  loadFacilitatorKey,
   saveFacilitator,
-  saveProjector,
+  saveFacilitatorKey,
   type FacilitatorCredentials,
 } from '../lib/credentials';
-import { joinLink, projectorLink, projectorPath } from '../lib/links';
-import type { SessionView } from '../lib/types';
+import { joinLink } from '../lib/links';
+import type { FacilitatorGrant, SessionView } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
-import { grantError, keyFromFragment } from '../lib/grants';
+import { grantError, takeKeyFromFragment } from '../lib/grants';
+
+/**
+ * The key from the link, taken out of the address bar at once (the console
+ * may be on a shared or projected screen) and kept for this tab; else the
+ * key this tab kept before a reload.
+ */
+function keepKeyFromLink(sessionId: string): string | null {
+  const fromLink = takeKeyFromFragment();
+  if (fromLink) {
+    saveFacilitatorKey(sessionId, fromLink);
+    return fromLink;
+  }
+  return loadFacilitatorKey(sessionId);
+}
+
+function credentialsOf(grant: FacilitatorGrant): FacilitatorCredentials {
+  return {
+    ticket: grant.ticket,
+    sessionDoc: grant.session_doc,
+    expiresAt: grant.expires_at,
+    ...(grant.join_code ? { joinCode: grant.join_code } : {}),
+  };
+}
 
 /**
  * `/f/<session_id>#<key>`: the facilitation console. The phases (advance,
  * jump, lock), the timer, the current phase's notes with the spotlight, who
  * is connected, how people and the projector get in, and the report.
+ *
+ * The key never stays in the address bar and is never shown: it is kept in
+ * sessionStorage for this tab, traded for a facilitator ticket (24 hours),
+ * and traded again whenever the server stops taking the ticket.
  */
 export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   const [grant, setGrant] = useState<FacilitatorCredentials | null>(() => loadFacilitator(sessionId));
   const [error, setError] = useState<Message | null>(null);
-  const [key, setKey] = useState(keyFromFragment);
+  const [key, setKey] = useState(() => keepKeyFromLink(sessionId));
+  const [rotated, setRotated] = useState(false);
+  /** A renewal was tried since the last time the console was connected. */
   const renewed = useRef(false);
+  /** The key is being rotated: the old ticket's rejection is expected, not a reason to renew. */
+  const rotating = useRef(false);
+  const keyRef = useRef(key);
+  keyRef.current = key;
 
   // Someone pasting the complete link over an incomplete one only changes the fragment.
   useEffect(() => {
-    const update = () => setKey(keyFromFragment());
+    const update = () => {
+      const fresh = takeKeyFromFragment();
+      if (!fresh) return;
+      saveFacilitatorKey(sessionId, fresh);
+      setKey(fresh);
+      setError(null);
+    };
     window.addEventListener('hashchange', update);
     return () => window.removeEventListener('hashchange', update);
-  }, []);
+  }, [sessionId]);
 
-  // Trade the key in the link for a ticket, kept for this tab only.
+  // Older versions kept the projector's grant in localStorage, beyond this tab.
+  useEffect(() => forgetLegacyProjector(sessionId), [sessionId]);
+
+  // Trade the key for a ticket, kept for this tab only. After a refusal,
+  // wait for another key (a pasted link) rather than ask again.
   useEffect(() => {
-    if (grant) return;
+    if (grant || error) return;
     if (!key) {
       setError({ key: 'facilitator.error.missingKey' });
       return;
     }
     let cancelled = false;
-    setError(null);
     facilitatorTicket(sessionId, key).then(
       (g) => {
         if (cancelled) return;
-        const credentials: FacilitatorCredentials = {
-          ticket: g.ticket,
-          sessionDoc: g.session_doc,
-          expiresAt: g.expires_at,
-          ...(g.join_code ? { joinCode: g.join_code } : {}),
-        };
+        const credentials = credentialsOf(g);
         saveFacilitator(sessionId, credentials);
         setGrant(credentials);
       },
-      (err: unknown) => !cancelled && setError(grantError(err)),
+      (err: unknown) => {
+        if (cancelled) return;
+        // A key the server refuses (changed from another console) is of no use to keep.
+        if (err instanceof ApiError && err.status === 403) forgetFacilitatorKey(sessionId);
+        setError(grantError(err));
+      },
     );
     return () => void (cancelled = true);
-  }, [grant, key, sessionId]);
+  }, [grant, key, error, sessionId]);
 
   const { connection, failed } = useConnection(
     grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
@@ -79,13 +127,54 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   const session = connection?.session();
   useTitle(session ? `${t('facilitator.heading')} · ${session.title}` : t('facilitator.heading'));
 
-  // A stored ticket the server no longer takes: get a fresh one with the key, once.
+  // A ticket the server no longer takes (expired, or revoked): get a fresh
+  // one with the kept key, in place, so the console stays on screen. Once
+  // per connection: a key that cannot get a working ticket says so instead.
   useEffect(() => {
-    if (status !== 'rejected' || renewed.current) return;
+    if (status === 'connected') renewed.current = false;
+    if (status !== 'rejected' || rotating.current) return;
+    const renewWith = keyRef.current;
+    if (renewed.current || !renewWith) {
+      forgetFacilitator(sessionId);
+      setError({ key: 'facilitator.error.expired' });
+      setGrant(null);
+      return;
+    }
     renewed.current = true;
     forgetFacilitator(sessionId);
-    setGrant(null);
+    let cancelled = false;
+    facilitatorTicket(sessionId, renewWith).then(
+      (g) => {
+        if (cancelled) return;
+        const credentials = credentialsOf(g);
+        saveFacilitator(sessionId, credentials);
+        setGrant(credentials);
+      },
+      (err: unknown) => {
+        if (cancelled) return;
+        if (err instanceof ApiError && err.status === 403) forgetFacilitatorKey(sessionId);
+        setError(grantError(err));
+        setGrant(null);
+      },
+    );
+    return () => void (cancelled = true);
   }, [status, sessionId]);
+
+  const rotate = async (revokeParticipants: boolean) => {
+    if (!grant) return;
+    rotating.current = true;
+    try {
+      const r = await rotateKey(sessionId, key ?? grant.ticket, revokeParticipants);
+      saveFacilitatorKey(sessionId, r.facilitator_key);
+      const credentials = credentialsOf(r);
+      saveFacilitator(sessionId, credentials);
+      setKey(r.facilitator_key);
+      setGrant(credentials);
+      setRotated(true);
+    } finally {
+      rotating.current = false;
+    }
+  };
 
   return (
     <>
@@ -98,7 +187,15 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
         {!grant && !error && <p class="muted">{t('facilitator.signingIn')}</p>}
         {grant && !session && !failed && <p class="muted">{t('board.loadingSession')}</p>}
         {grant && session && connection && (
-          <Console sessionId={sessionId} session={session} grant={grant} connection={connection} facilitatorKey={key} />
+          <Console
+            sessionId={sessionId}
+            session={session}
+            grant={grant}
+            connection={connection}
+            facilitatorKey={key}
+            rotated={rotated}
+            onRotate={rotate}
+          />
         )}
       </main>
     </>
@@ -110,12 +207,20 @@ interface ConsoleProps {
   session: SessionView;
   grant: FacilitatorCredentials;
   connection: Connection;
+  /** The key this tab keeps; null when the console was opened without one. */
   facilitatorKey: string | null;
+  /** The key was changed from this console since it opened. */
+  rotated: boolean;
+  onRotate: (revokeParticipants: boolean) => Promise<void>;
 }
 
-function Console({ sessionId, session, grant, connection, facilitatorKey }: ConsoleProps) {
+function Console({ sessionId, session, grant, connection, facilitatorKey, rotated, onRotate }: ConsoleProps) {
   const [failure, setFailure] = useState<string | null>(null);
+  const [viewerTicket, setViewerTicket] = useState<string | null>(null);
+  const [joiningOpen, setJoiningOpen] = useState<boolean | null>(null);
   const timer = useTimer(connection);
+  // What proves the facilitator asks, for plain HTTP requests.
+  const secret = facilitatorKey ?? grant.ticket;
   const act = (action: () => void) => {
     try {
       action();
@@ -125,24 +230,26 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
     }
   };
 
-  // Ready the projector's read-only grant, so the link opens straight onto the room view.
+  // A viewer ticket for the projector's link: it shows the session and cannot lead it.
   useEffect(() => {
     let cancelled = false;
+    setViewerTicket(null);
     projectorTicket(sessionId, { ticket: grant.ticket }).then(
-      (g) => {
-        if (cancelled) return;
-        saveProjector(sessionId, {
-          ticket: g.ticket,
-          sessionDoc: g.session_doc,
-          joinCode: g.join_code,
-          title: g.title,
-          expiresAt: g.expires_at,
-        });
-      },
+      (g) => !cancelled && setViewerTicket(g.ticket),
       (e: unknown) => console.warn('tavolo: no projector ticket yet', e),
     );
     return () => void (cancelled = true);
   }, [sessionId, grant.ticket]);
+
+  // Whether newcomers may join: not in the documents, so asked of the server.
+  useEffect(() => {
+    let cancelled = false;
+    ticketGrant(grant.ticket).then(
+      (g) => !cancelled && setJoiningOpen(g.joining_open),
+      (e: unknown) => console.warn('tavolo: cannot tell whether joining is open', e),
+    );
+    return () => void (cancelled = true);
+  }, [grant.ticket]);
 
   const currentIndex = session.phases.findIndex((p) => p.id === session.currentPhase);
   const current = session.phases[currentIndex];
@@ -209,6 +316,12 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
                 </div>
               </div>
               <CopyableLink id="facilitator-join-link" label={t('facilitator.joinLink')} value={joinUrl} />
+              {joiningOpen !== null && (
+                <JoiningControl
+                  open={joiningOpen}
+                  onChange={async (open) => setJoiningOpen((await setJoining(sessionId, secret, open)).joining_open)}
+                />
+              )}
             </section>
           )}
           <ParticipantsPanel
@@ -216,23 +329,11 @@ function Console({ sessionId, session, grant, connection, facilitatorKey }: Cons
             presence={connection.presence()}
             onRemove={(id) => revokeParticipant(sessionId, grant.ticket, id)}
           />
-          <section class="card" aria-labelledby="projector-heading">
-            <h2 id="projector-heading">{t('console.projector.heading')}</h2>
-            <a class="button button-primary button-wide" href={projectorPath(sessionId)} target="_blank">
-              {t('console.projector.open')}
-            </a>
-            <p class="field-hint">{t('console.projector.hint')}</p>
-            {facilitatorKey && (
-              <CopyableLink
-                id="projector-link"
-                label={t('console.projector.link')}
-                value={projectorLink(location.origin, sessionId, facilitatorKey)}
-              />
-            )}
-          </section>
+          <ProjectorPanel sessionId={sessionId} viewerTicket={viewerTicket} />
+          <ConsoleAccess sessionId={sessionId} facilitatorKey={facilitatorKey} rotated={rotated} onRotate={onRotate} />
           <ReportPanel
             sessionId={sessionId}
-            facilitatorKey={facilitatorKey ?? grant.ticket}
+            facilitatorKey={secret}
             organizationsPublic={session.organizationsPublic ?? false}
             onOrganizationsPublic={(on) => act(() => connection.setOrganizationsPublic(on))}
           />

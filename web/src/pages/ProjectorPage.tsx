@@ -5,10 +5,11 @@ import { QrCode } from '../components/QrCode';
 import { CategoryBadge } from '../components/CategoryBadge';
 import { RankingList } from '../components/RankingList';
 import { choiceLabel, t, tCount, type Message } from '../i18n';
-import { projectorTicket } from '../lib/api';
+import { projectorTicket, ticketGrant } from '../lib/api';
 import { useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
+  forgetLegacyProjector,
   forgetProjector,
   loadFacilitator,
   loadProjector,
@@ -17,51 +18,106 @@ import {
 } from '../lib/credentials';
 import { joinLink } from '../lib/links';
 import { presenceCounts } from '../lib/presence';
-import type { ClusterView, NoteView, QuestionMeta, SessionView, Spotlight } from '../lib/types';
+import type { ClusterView, NoteView, ProjectorGrant, QuestionMeta, SessionView, Spotlight } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
-import { grantError, takeKeyFromFragment } from '../lib/grants';
+import { grantError, takeProjectorFragment, type ProjectorSecret } from '../lib/grants';
+
+function credentialsOf(grant: ProjectorGrant): ProjectorCredentials {
+  return {
+    ticket: grant.ticket,
+    sessionDoc: grant.session_doc,
+    joinCode: grant.join_code,
+    title: grant.title,
+    expiresAt: grant.expires_at,
+  };
+}
+
+/** How long to keep a viewer ticket whose expiry the server did not say: the server still decides. */
+const VIEWER_TICKET_FALLBACK_MS = 24 * 60 * 60 * 1000;
+
+/** Thrown when a `#v=` link holds a ticket that is not this session's viewer ticket. */
+class NotAViewerLink extends Error {}
 
 /**
- * `/p/<session_id>` (or `#<key>` on another computer): the room's screen.
+ * The projector's grant from what it was given: a viewer ticket from the
+ * console's link (used as it is, once the server says what it is for), the
+ * facilitator key of an older link, or this tab's facilitator ticket.
+ */
+async function projectorGrant(sessionId: string, secret: ProjectorSecret | { ticket: string }): Promise<ProjectorCredentials> {
+  if ('viewerTicket' in secret) {
+    const g = await ticketGrant(secret.viewerTicket);
+    if (g.session_id !== sessionId) throw new NotAViewerLink('another session');
+    // A facilitator's ticket pasted as a projector link: trade it for a viewer's, with no power.
+    if (g.role === 'facilitator') return credentialsOf(await projectorTicket(sessionId, { ticket: secret.viewerTicket }));
+    if (g.role !== 'viewer' || !g.join_code) throw new NotAViewerLink(g.role);
+    return {
+      ticket: secret.viewerTicket,
+      sessionDoc: g.session_doc,
+      joinCode: g.join_code,
+      title: g.title,
+      expiresAt: g.expires_at ?? Date.now() + VIEWER_TICKET_FALLBACK_MS,
+    };
+  }
+  return credentialsOf(await projectorTicket(sessionId, secret));
+}
+
+/**
+ * `/p/<session_id>#v=<viewer ticket>` (the link the console copies), or
+ * `/p/<session_id>` opened in the console's browser: the room's screen.
  * Read-only, nothing to click: big type, the join code and its QR, the
  * current phase's questions with their notes arriving live, the timer and
- * who is here.
+ * who is here. The secret leaves the address bar at once and is kept for
+ * this tab, so a reload works.
  */
 export function ProjectorPage({ sessionId }: { sessionId: string }) {
-  const [key] = useState(takeKeyFromFragment);
-  const [grant, setGrant] = useState<ProjectorCredentials | null>(() => (key ? null : loadProjector(sessionId)));
+  const [secret, setSecret] = useState(takeProjectorFragment);
+  const [grant, setGrant] = useState<ProjectorCredentials | null>(() => (secret ? null : loadProjector(sessionId)));
   const [error, setError] = useState<Message | null>(null);
   const renewed = useRef(false);
 
+  // A new link pasted over this one only changes the fragment: no reload, so start over here.
   useEffect(() => {
-    if (grant) return;
-    // The key from the link, else the facilitator's ticket in this tab.
+    const update = () => {
+      const fresh = takeProjectorFragment();
+      if (!fresh) return;
+      renewed.current = false;
+      setSecret(fresh);
+      setError(null);
+      setGrant(null);
+    };
+    window.addEventListener('hashchange', update);
+    return () => window.removeEventListener('hashchange', update);
+  }, []);
+
+  // Older versions kept the grant in localStorage, beyond this tab.
+  useEffect(() => forgetLegacyProjector(sessionId), [sessionId]);
+
+  useEffect(() => {
+    if (grant || error) return;
+    // The link's secret, else the facilitator's ticket in this tab.
     const facilitator = loadFacilitator(sessionId);
-    const proof = key ? { facilitatorKey: key } : facilitator ? { ticket: facilitator.ticket } : null;
+    const proof = secret && !renewed.current ? secret : facilitator ? { ticket: facilitator.ticket } : null;
     if (!proof) {
-      setError({ key: 'projector.error.noGrant' });
+      setError({ key: renewed.current ? 'projector.error.expired' : 'projector.error.noGrant' });
       return;
     }
     let cancelled = false;
-    projectorTicket(sessionId, proof).then(
-      (g) => {
+    projectorGrant(sessionId, proof).then(
+      (credentials) => {
         if (cancelled) return;
-        const credentials: ProjectorCredentials = {
-          ticket: g.ticket,
-          sessionDoc: g.session_doc,
-          joinCode: g.join_code,
-          title: g.title,
-          expiresAt: g.expires_at,
-        };
         saveProjector(sessionId, credentials);
         setGrant(credentials);
       },
-      (err: unknown) => !cancelled && setError(grantError(err)),
+      (err: unknown) => {
+        if (cancelled) return;
+        if (err instanceof NotAViewerLink) setError({ key: 'projector.error.notViewerLink' });
+        else setError(grantError(err, secret && 'viewerTicket' in secret ? 'projector' : 'facilitator'));
+      },
     );
     return () => void (cancelled = true);
-  }, [grant, key, sessionId]);
+  }, [grant, error, secret, sessionId]);
 
   const { connection, failed } = useConnection(
     // The room's screen: no hidden notes, totals only once revealed.
@@ -72,11 +128,13 @@ export function ProjectorPage({ sessionId }: { sessionId: string }) {
   const session = connection?.session();
   useTitle(session?.title ?? grant?.title);
 
+  // Expired, or revoked when the facilitator changed the key: once, ask
+  // again with this tab's facilitator ticket if there is one, else say so.
   useEffect(() => {
+    if (status === 'connected') renewed.current = false;
     if (status !== 'rejected' || renewed.current) return;
     renewed.current = true;
     forgetProjector(sessionId);
-    setError({ key: 'projector.error.expired' });
     setGrant(null);
   }, [status, sessionId]);
 
