@@ -515,3 +515,102 @@ async fn joining_a_session_whose_data_is_damaged_is_refused_and_writes_no_one_do
     );
     assert_eq!(after, before, "no participant or ticket was left behind");
 }
+
+/// Issue 12, case 11: a board whose stored data was damaged, then repaired
+/// in the database while the server runs, is served again once nobody has
+/// it open (its stand-in retires when idle) — no restart needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repaired_board_is_served_again_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(dir.path(), &["--idle-secs", "1"])
+        .await
+        .unwrap();
+    let api = server.api();
+    let (_s, a, b) = session_and_two(&api).await;
+    let pid = a.participant_id.clone().unwrap();
+    let mut anna = connect(&server, &a).await;
+    let q = first_question(&anna, a.session_doc);
+    open_question(&mut anna, q).await;
+    add_note(&mut anna, q, &pid, "n_salva", "da salvare").await;
+    let mut bruno = connect(&server, &b).await;
+    open_question(&mut bruno, q).await;
+    bruno
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(q)).contains(&"da salvare".to_string())
+        })
+        .await
+        .unwrap();
+    drop((anna, bruno));
+    server.kill().await.unwrap();
+    // Keep a good copy of the board's rows, then damage its snapshot.
+    let (snapshot, saved_at, changes) = {
+        let conn = db(dir.path());
+        let (snapshot, saved_at): (Vec<u8>, i64) = conn
+            .query_row(
+                "SELECT data, saved_at FROM snapshots WHERE doc_id = ?1",
+                [q.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT hash, data FROM changes WHERE doc_id = ?1 ORDER BY seq")
+            .unwrap();
+        let changes: Vec<(Vec<u8>, Vec<u8>)> = stmt
+            .query_map([q.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        conn.execute(
+            "UPDATE snapshots SET data = ?1 WHERE doc_id = ?2",
+            rusqlite::params![damage(snapshot.clone()), q.to_string()],
+        )
+        .unwrap();
+        (snapshot, saved_at, changes)
+    };
+    let server = ServerProcess::start_with(dir.path(), &["--idle-secs", "1"])
+        .await
+        .unwrap();
+    let mut bruno = connect(&server, &b).await;
+    bruno.open(q).await.unwrap();
+    bruno.pump_until(WAIT, |c| told(c, DAMAGED)).await.unwrap();
+    drop(bruno);
+    // The operator repairs the rows (from a backup) while the server runs.
+    {
+        let conn = db(dir.path());
+        conn.execute("DELETE FROM quarantine WHERE doc_id = ?1", [q.to_string()])
+            .unwrap();
+        conn.execute(
+            "INSERT OR REPLACE INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![q.to_string(), snapshot, saved_at],
+        )
+        .unwrap();
+        for (hash, data) in &changes {
+            conn.execute(
+                "INSERT OR IGNORE INTO changes (doc_id, hash, data) VALUES (?1, ?2, ?3)",
+                rusqlite::params![q.to_string(), hash, data],
+            )
+            .unwrap();
+        }
+    }
+    // Once nobody has it open, the next visit reads it again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut carla = connect(&server, &b).await;
+        carla.open(q).await.unwrap();
+        let served = carla
+            .pump_until(Duration::from_secs(3), |c| {
+                note_texts(c.doc(q)).contains(&"da salvare".to_string())
+            })
+            .await;
+        if served.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the repaired board was never served again"
+        );
+        drop(carla);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    server.kill().await.unwrap();
+}

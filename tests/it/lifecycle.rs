@@ -26,14 +26,19 @@ async fn a_document_compacted_into_a_snapshot_loads_whole_after_a_restart() {
     let q = first_question(&anna, a.session_doc);
     open_question(&mut anna, q).await;
     let pid = a.participant_id.clone().unwrap();
-    // More changes than the compaction threshold (500).
-    for i in 0..520 {
+    // More changes than the compaction threshold (500), from two people
+    // (one may hold 500 notes on a question).
+    for i in 0..500 {
         add_note(&mut anna, q, &pid, &format!("n_{i}"), &format!("nota {i}")).await;
     }
     let mut bruno = connect(&r.server, &b).await;
     open_question(&mut bruno, q).await;
-    bruno
-        .pump_until(WAIT * 3, |c| note_texts(c.doc(q)).len() == 520)
+    let bid = b.participant_id.clone().unwrap();
+    for i in 500..520 {
+        add_note(&mut bruno, q, &bid, &format!("n_{i}"), &format!("nota {i}")).await;
+    }
+    // Anna sees Bruno's notes only once the server has saved them.
+    anna.pump_until(WAIT * 3, |c| note_texts(c.doc(q)).len() == 520)
         .await
         .unwrap();
     let dir = r.server.data_dir.clone();

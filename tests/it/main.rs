@@ -1,6 +1,7 @@
 //! Integration tests against the real `tavolo-server` binary.
 
 mod api;
+mod authority;
 mod crash;
 mod facilitation;
 mod faults;

@@ -220,6 +220,28 @@ impl Api {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
+    /// `POST` with an `Authorization` header.
+    pub async fn post_raw_auth(
+        &self,
+        path: &str,
+        authorization: &str,
+        body: &Value,
+    ) -> Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("Authorization", authorization)
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let text = r.text().await?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
     pub async fn get(&self, path: &str) -> Result<(u16, Value)> {
         let resp = self.http.get(format!("{}{path}", self.base)).send().await?;
         let status = resp.status().as_u16();
@@ -396,6 +418,11 @@ impl ClientView {
         self.core
             .doc(id)
             .unwrap_or_else(|| EMPTY.get_or_init(AutoCommit::new))
+    }
+
+    /// The server's peer id, from its greeting.
+    pub fn server_peer(&self) -> Option<PeerId> {
+        self.core.server().cloned()
     }
 
     /// The server's latest word on who is connected.
