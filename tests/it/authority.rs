@@ -485,6 +485,22 @@ async fn case_7_quotas_closing_joining_and_removal() {
     assert_eq!(annex.status, 200);
     assert!(annex.body.contains("Anna"), "{}", annex.body);
     assert!(!annex.body.contains("Tardi"), "{}", annex.body);
+
+    // Anyone may create a session, but not fill the disk with them: twenty
+    // from one network (one was the table's), then one a minute.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let (status, _) = api
+            .post(
+                "/api/sessions",
+                &serde_json::json!({"template": "tavolo-prima-sessione"}),
+            )
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 19, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
 
 /// Case 8: the projector's own link has no facilitator power; rotating the
