@@ -499,7 +499,11 @@ async fn case_7_quotas_closing_joining_and_removal() {
             .unwrap();
         statuses.push(status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 19, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        19,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
 
