@@ -265,6 +265,7 @@ fn wire_seeds(sync_payload: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
                 peer_metadata: PeerMetadata {
                     storage_id: Some("storage-1".into()),
                     is_ephemeral: false,
+                    tavolo_extensions: false,
                 },
                 supported_protocol_versions: vec!["1".into()],
             }

@@ -61,6 +61,8 @@ pub enum DocCommand {
         conn: ConnId,
         peer: PeerId,
         role: Role,
+        /// The peer announced `tavoloExtensions` (Tavolo's own client).
+        extensions: bool,
         outbox: Outbox,
         ack: oneshot::Sender<bool>,
     },
@@ -389,7 +391,8 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
     let actor = DocActor {
-        room: Room::new(id, server_peer, doc).with_actors(session.actors.clone()),
+        room: Room::new(id, server_peer.clone(), doc).with_actors(session.actors.clone()),
+        server_peer,
         role,
         session,
         storage,
@@ -419,17 +422,13 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
 ///
 /// Like a live document it retires when idle, so a board repaired in the
 /// database is read again on its next use, without a restart.
-pub fn spawn_damaged(id: DocumentId, reason: String, retire: Retire) -> DocHandle {
+pub fn spawn_damaged(id: DocumentId, reason: String, server: PeerId, retire: Retire) -> DocHandle {
     let (tx, mut rx) = mpsc::channel::<DocCommand>(COMMANDS);
     let handle = DocHandle { id, tx };
     let span = tracing::info_span!("damaged_doc", doc = %id);
     tokio::spawn(
         async move {
-            let notice = Message::Error {
-                message: DAMAGED.to_string(),
-            }
-            .encode();
-            let mut peers: HashMap<PeerId, (ConnId, Outbox)> = HashMap::new();
+            let mut peers: HashMap<PeerId, (ConnId, Outbox, Vec<u8>)> = HashMap::new();
             let mut last_active = Instant::now();
             loop {
                 let cmd = match tokio::time::timeout(retire.after, rx.recv()).await {
@@ -451,22 +450,24 @@ pub fn spawn_damaged(id: DocumentId, reason: String, retire: Retire) -> DocHandl
                         peer,
                         outbox,
                         ack,
+                        extensions,
                         ..
                     } => {
                         let _ = ack.send(true);
                         tracing::warn!(%peer, %reason, "a peer opened a damaged document");
-                        let _ = outbox.try_send(Outbound::Frames(vec![notice.clone()]));
-                        peers.insert(peer, (conn, outbox));
+                        let n = notice(extensions, &server, &peer, id, DAMAGED);
+                        let _ = outbox.try_send(Outbound::Frames(vec![n.clone()]));
+                        peers.insert(peer, (conn, outbox, n));
                     }
                     DocCommand::Sync { conn, peer, .. } => {
-                        if let Some((c, outbox)) = peers.get(&peer)
+                        if let Some((c, outbox, n)) = peers.get(&peer)
                             && *c == conn
                         {
-                            let _ = outbox.try_send(Outbound::Frames(vec![notice.clone()]));
+                            let _ = outbox.try_send(Outbound::Frames(vec![n.clone()]));
                         }
                     }
                     DocCommand::Detach { conn, peer } => {
-                        if peers.get(&peer).is_some_and(|(c, _)| *c == conn) {
+                        if peers.get(&peer).is_some_and(|(c, _, _)| *c == conn) {
                             peers.remove(&peer);
                         }
                     }
@@ -486,22 +487,49 @@ pub fn spawn_damaged(id: DocumentId, reason: String, retire: Retire) -> DocHandl
     handle
 }
 
-fn save_failing_notice() -> Vec<u8> {
-    Message::Error {
-        message: SAVE_FAILING.to_string(),
+/// A notice that does not end the connection: `error` for Tavolo's own
+/// clients, an `ephemeral` message on the document for stock ones (samod
+/// treats any `error` after the handshake as fatal and reconnects, in a
+/// loop while the cause lasts).
+pub fn notice(
+    extensions: bool,
+    server: &PeerId,
+    peer: &PeerId,
+    doc: DocumentId,
+    message: &str,
+) -> Vec<u8> {
+    if extensions {
+        return Message::Error {
+            message: message.to_string(),
+        }
+        .encode();
     }
+    static SESSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("tavolo-server-notice-{}", uuid::Uuid::new_v4().simple())
+    });
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    Message::Ephemeral(EphemeralMessage {
+        sender_id: server.clone(),
+        target_id: peer.clone(),
+        count: COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+        session_id: SESSION.clone(),
+        document_id: doc,
+        data: tavolo_sync::wire::notice_payload("tavolo/notice", None, message, Some(doc)),
+    })
     .encode()
 }
 
 struct PeerLink {
     conn: ConnId,
     outbox: Outbox,
+    extensions: bool,
     /// A waiter is parked for room in this peer's queue.
     waiting: bool,
 }
 
 struct DocActor {
     room: Room,
+    server_peer: PeerId,
     role: DocRole,
     session: Arc<SessionShared>,
     storage: Storage,
@@ -578,6 +606,7 @@ impl DocActor {
                 conn,
                 peer,
                 role,
+                extensions,
                 outbox,
                 ack,
             } => {
@@ -595,15 +624,23 @@ impl DocActor {
                     // Same peer id on a new connection: start its sync afresh.
                     self.room.remove_peer(&peer);
                 }
-                self.room.add_peer(peer.clone(), role);
+                self.room.add_peer_with(peer.clone(), role, extensions);
                 if self.failing {
-                    let _ = outbox.try_send(Outbound::Frames(vec![save_failing_notice()]));
+                    let n = notice(
+                        extensions,
+                        &self.server_peer,
+                        &peer,
+                        self.room.id(),
+                        SAVE_FAILING,
+                    );
+                    let _ = outbox.try_send(Outbound::Frames(vec![n]));
                 }
                 self.peers.insert(
                     peer,
                     PeerLink {
                         conn,
                         outbox,
+                        extensions,
                         waiting: false,
                     },
                 );
@@ -636,13 +673,15 @@ impl DocActor {
                     Ok(_) => {}
                     Err(e) => {
                         tracing::info!(%peer, error = %e, "bad sync message");
-                        let notice = Message::Error {
-                            message: e.to_string(),
-                        };
                         if let Some(link) = self.peers.get(&peer) {
-                            let _ = link
-                                .outbox
-                                .try_send(Outbound::Frames(vec![notice.encode()]));
+                            let n = notice(
+                                link.extensions,
+                                &self.server_peer,
+                                &peer,
+                                self.room.id(),
+                                &e.to_string(),
+                            );
+                            let _ = link.outbox.try_send(Outbound::Frames(vec![n]));
                         }
                     }
                 }
@@ -749,9 +788,15 @@ impl DocActor {
                     );
                     if !self.failing {
                         self.failing = true;
-                        let notice = save_failing_notice();
-                        for link in self.peers.values() {
-                            let _ = link.outbox.try_send(Outbound::Frames(vec![notice.clone()]));
+                        for (peer, link) in &self.peers {
+                            let n = notice(
+                                link.extensions,
+                                &self.server_peer,
+                                peer,
+                                self.room.id(),
+                                SAVE_FAILING,
+                            );
+                            let _ = link.outbox.try_send(Outbound::Frames(vec![n]));
                         }
                     }
                     self.retry_at = Some(Instant::now() + self.retry_delay);

@@ -173,7 +173,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             return reason;
         }
     };
-    let peer = match first {
+    let (peer, extensions) = match first {
         Err(_) => {
             let (reason, frame) = close(CloseReason::JoinTimeout);
             let _ = sink.send(frame).await;
@@ -188,7 +188,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             Ok(Message::Join {
                 sender_id,
                 supported_protocol_versions,
-                ..
+                peer_metadata,
             }) => {
                 if sender_id == *state.registry.server_peer() || sender_id.0.len() > 128 {
                     let (reason, frame) = close(CloseReason::Protocol(
@@ -206,7 +206,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     let _ = sink.send(frame).await;
                     return reason;
                 }
-                sender_id
+                (sender_id, peer_metadata.tavolo_extensions)
             }
             Ok(other) => {
                 let (reason, frame) = close(CloseReason::Protocol(format!(
@@ -229,6 +229,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         peer_metadata: PeerMetadata {
             storage_id: None,
             is_ephemeral: false,
+            tavolo_extensions: false,
         },
         selected_protocol_version: PROTOCOL_V1.into(),
     };
@@ -276,6 +277,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
         conn,
         peer,
         outbox: out_tx,
+        extensions,
         attached: HashMap::new(),
         guard: Guard::new(Limits::default()),
         ephemeral_bucket: TokenBucket::new(EPHEMERAL_BURST, EPHEMERAL_PER_SECOND),
@@ -449,6 +451,8 @@ struct Conn<'a> {
     conn: ConnId,
     peer: PeerId,
     outbox: mpsc::Sender<Outbound>,
+    /// The peer announced `tavoloExtensions` in its `join`.
+    extensions: bool,
     attached: HashMap<DocumentId, DocHandle>,
     guard: Guard,
     /// Ephemeral messages relayed for this peer: a burst, then a few a second.
@@ -516,6 +520,7 @@ impl Conn<'_> {
                     conn: self.conn,
                     peer: self.peer.clone(),
                     role: self.grant.role.clone(),
+                    extensions: self.extensions,
                     outbox: self.outbox.clone(),
                     ack,
                 })

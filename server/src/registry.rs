@@ -315,6 +315,7 @@ impl Registry {
             return Ok(actor::spawn_damaged(
                 id,
                 format!("its session document is damaged: {reason}"),
+                self.server_peer.clone(),
                 retire,
             ));
         }
@@ -354,7 +355,12 @@ impl Registry {
                 if role == DocRole::Session {
                     let _ = session.damaged.set(reason.clone());
                 }
-                Ok(actor::spawn_damaged(id, reason, retire))
+                Ok(actor::spawn_damaged(
+                    id,
+                    reason,
+                    self.server_peer.clone(),
+                    retire,
+                ))
             }
         }
     }

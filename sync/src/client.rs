@@ -94,6 +94,7 @@ impl ClientCore {
             peer_metadata: PeerMetadata {
                 storage_id: None,
                 is_ephemeral: true,
+                tavolo_extensions: true,
             },
             supported_protocol_versions: vec![PROTOCOL_V1.into()],
         };

@@ -177,6 +177,19 @@ impl ActorBook {
     }
 }
 
+/// A random number for the notices' session id (no `rand` dependency: the
+/// hasher's keys are random per process, the clock varies per call).
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
 /// What a copy of the document accepted, to replace the originals.
 struct Accepted {
     doc: Automerge,
@@ -232,6 +245,9 @@ struct PeerState {
     /// Changes were refused on this connection: the peer is read-only here.
     refused: bool,
     notices: Vec<Message>,
+    /// The peer announced `tavoloExtensions`: refusals go as
+    /// `tavolo/refused`; otherwise as an `ephemeral` notice.
+    extensions: bool,
 }
 
 /// What [`Room::judge`] needs to know.
@@ -265,6 +281,10 @@ pub struct Room {
     history: Option<History>,
     /// Who owns which actor id in this session.
     actors: ActorBook,
+    /// Numbers the `ephemeral` notices sent to stock clients (they drop a
+    /// `(sessionId, count)` they have seen).
+    notice_session: String,
+    notice_count: u64,
     /// Actor ids claimed by accepted changes and not yet handed to storage.
     claims: Vec<(ActorId, Owner)>,
     /// Operations accepted per participant (read from the history on first
@@ -287,6 +307,8 @@ impl Room {
             waiting: HashMap::new(),
             history: None,
             actors: ActorBook::default(),
+            notice_session: format!("tavolo-notice-{id}-{:016x}", rand_u64()),
+            notice_count: 0,
             claims: Vec::new(),
             ops_by: None,
         }
@@ -328,12 +350,19 @@ impl Room {
 
     /// Registers a peer (idempotent: a known peer keeps its state).
     pub fn add_peer(&mut self, peer: PeerId, role: Role) {
+        self.add_peer_with(peer, role, true);
+    }
+
+    /// Registers a peer, saying whether it understands Tavolo's own
+    /// messages (`tavoloExtensions` in its `join`).
+    pub fn add_peer_with(&mut self, peer: PeerId, role: Role, extensions: bool) {
         self.peers.entry(peer).or_insert_with(|| PeerState {
             role,
             sync: sync::State::new(),
             dirty: false,
             refused: false,
             notices: Vec::new(),
+            extensions,
         });
     }
 
@@ -412,9 +441,14 @@ impl Room {
                 code: RefusalCode::ResetRequired,
                 detail: "earlier changes of yours were refused; reload this document".into(),
             };
-            state
-                .notices
-                .push(Self::refused(&self.server, self.id, peer, &refusal));
+            if !state.extensions {
+                // A stock client was told once; it stays read-only quietly.
+                return Ok(Received::Ignored);
+            }
+            let notice = self.refused(peer, &refusal);
+            if let Some(state) = self.peers.get_mut(peer) {
+                state.notices.push(notice);
+            }
             return Ok(Received::Ignored);
         }
         let role = state.role.clone();
@@ -460,7 +494,7 @@ impl Room {
                     // can never apply, and its copy will be dropped.
                     self.drop_waiting();
                 }
-                let notice = Self::refused(&self.server, self.id, peer, &refusal);
+                let notice = self.refused(peer, &refusal);
                 let state = self
                     .peers
                     .get_mut(peer)
@@ -774,13 +808,33 @@ impl Room {
         Ok(())
     }
 
-    fn refused(server: &PeerId, id: DocumentId, peer: &PeerId, refusal: &Refusal) -> Message {
-        Message::Refused(RefusedMessage {
-            sender_id: server.clone(),
+    /// The refusal as the peer can take it: `tavolo/refused` for Tavolo's
+    /// clients, an `ephemeral` notice on the document for stock clients
+    /// (an unknown message type makes them drop the connection).
+    fn refused(&mut self, peer: &PeerId, refusal: &Refusal) -> Message {
+        let extensions = self.peers.get(peer).is_none_or(|p| p.extensions);
+        if extensions {
+            return Message::Refused(RefusedMessage {
+                sender_id: self.server.clone(),
+                target_id: peer.clone(),
+                document_id: self.id,
+                code: refusal.code.as_str().to_string(),
+                message: refusal.detail.clone(),
+            });
+        }
+        self.notice_count += 1;
+        Message::Ephemeral(EphemeralMessage {
+            sender_id: self.server.clone(),
             target_id: peer.clone(),
-            document_id: id,
-            code: refusal.code.as_str().to_string(),
-            message: refusal.detail.clone(),
+            count: self.notice_count,
+            session_id: self.notice_session.clone(),
+            document_id: self.id,
+            data: crate::wire::notice_payload(
+                "tavolo/refused",
+                Some(refusal.code.as_str()),
+                &refusal.detail,
+                Some(self.id),
+            ),
         })
     }
 

@@ -46,6 +46,39 @@ impl fmt::Debug for PeerId {
 pub struct PeerMetadata {
     pub storage_id: Option<String>,
     pub is_ephemeral: bool,
+    /// `tavoloExtensions: true`: the peer understands Tavolo's own message
+    /// types (`tavolo/refused`) and takes `error` as a notice. Stock
+    /// automerge-repo clients do not send it; they get refusals and notices
+    /// as `ephemeral` messages instead (see [`notice_payload`]), because an
+    /// unknown type or an `error` makes them drop the connection.
+    pub tavolo_extensions: bool,
+}
+
+/// The `data` of an `ephemeral` message carrying a notice from the server
+/// to a stock client: a CBOR map `{type, code?, message, documentId?}` with
+/// `type` `tavolo/refused` (a change was refused; `code` says why) or
+/// `tavolo/notice` (the document is damaged, saving fails, …).
+pub fn notice_payload(
+    kind: &str,
+    code: Option<&str>,
+    message: &str,
+    document_id: Option<DocumentId>,
+) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut e = Encoder::new(&mut buf);
+    let n = 2 + u64::from(code.is_some()) + u64::from(document_id.is_some());
+    let _ = e
+        .map(n)
+        .and_then(|e| e.str("type"))
+        .and_then(|e| e.str(kind));
+    if let Some(c) = code {
+        let _ = e.str("code").and_then(|e| e.str(c));
+    }
+    let _ = e.str("message").and_then(|e| e.str(message));
+    if let Some(d) = document_id {
+        let _ = e.str("documentId").and_then(|e| e.str(&d.to_string()));
+    }
+    buf
 }
 
 /// `request` and `sync` carry the same fields.
@@ -281,6 +314,15 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeEr
             "storageId" => meta.storage_id = text(d, "storageId", MAX_ID_LEN)?,
             "isEphemeral" => {
                 meta.is_ephemeral = match d.datatype()? {
+                    Type::Bool => d.bool()?,
+                    _ => {
+                        Decoder::skip(d)?;
+                        false
+                    }
+                }
+            }
+            "tavoloExtensions" => {
+                meta.tavolo_extensions = match d.datatype()? {
                     Type::Bool => d.bool()?,
                     _ => {
                         Decoder::skip(d)?;
@@ -566,15 +608,15 @@ fn encode_metadata(
     e: &mut Encoder<&mut Vec<u8>>,
     meta: &PeerMetadata,
 ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
-    match &meta.storage_id {
-        Some(id) => {
-            e.map(2)?.str("storageId")?.str(id)?;
-        }
-        None => {
-            e.map(1)?;
-        }
+    let n = 1 + u64::from(meta.storage_id.is_some()) + u64::from(meta.tavolo_extensions);
+    e.map(n)?;
+    if let Some(id) = &meta.storage_id {
+        e.str("storageId")?.str(id)?;
     }
     e.str("isEphemeral")?.bool(meta.is_ephemeral)?;
+    if meta.tavolo_extensions {
+        e.str("tavoloExtensions")?.bool(true)?;
+    }
     Ok(())
 }
 
@@ -595,6 +637,7 @@ mod tests {
                 peer_metadata: PeerMetadata {
                     storage_id: Some("s".into()),
                     is_ephemeral: false,
+                    tavolo_extensions: false,
                 },
                 supported_protocol_versions: vec!["1".into()],
             },
@@ -678,11 +721,34 @@ mod tests {
                 sender_id: peer("peer-xyz"),
                 peer_metadata: PeerMetadata {
                     storage_id: None,
-                    is_ephemeral: true
+                    is_ephemeral: true,
+                    tavolo_extensions: false,
                 },
                 supported_protocol_versions: vec!["1".into()],
             }
         );
+    }
+
+    #[test]
+    fn tavolo_extensions_round_trip_and_notices_are_cbor_maps() {
+        let join = Message::Join {
+            sender_id: peer("tavolo-web"),
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: true,
+                tavolo_extensions: true,
+            },
+            supported_protocol_versions: vec!["1".into()],
+        };
+        assert_eq!(Message::decode(&join.encode()).unwrap(), join);
+        let doc = DocumentId::random();
+        let data = notice_payload("tavolo/refused", Some("not_yours"), "nope", Some(doc));
+        let mut d = Decoder::new(&data);
+        assert_eq!(d.map().unwrap(), Some(4));
+        assert_eq!(d.str().unwrap(), "type");
+        assert_eq!(d.str().unwrap(), "tavolo/refused");
+        assert_eq!(d.str().unwrap(), "code");
+        assert_eq!(d.str().unwrap(), "not_yours");
     }
 
     #[test]
