@@ -255,9 +255,9 @@ impl Spotlight {
 
 pub fn set_spotlight<D: Doc>(doc: &mut D, s: &Spotlight) -> Result<(), OpError> {
     let obj = doc.put_object(ROOT, "spotlight", ObjType::Map)?;
-    doc.put(&obj, "doc", s.doc.as_str())?;
-    doc.put(&obj, "target", s.target.as_str())?;
-    doc.put(&obj, "kind", s.kind.as_str())?;
+    crate::ops::put_text(doc, &obj, "doc", s.doc.as_str())?;
+    crate::ops::put_text(doc, &obj, "target", s.target.as_str())?;
+    crate::ops::put_text(doc, &obj, "kind", s.kind.as_str())?;
     doc.put(&obj, "at", s.at)?;
     Ok(())
 }

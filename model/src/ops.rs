@@ -68,6 +68,52 @@ impl From<autosurgeon::ReconcileError> for OpError {
     }
 }
 
+/// Writes a string as a Text object. Automerge JS 3 reads Text as a plain
+/// JavaScript string and a scalar string as an `ImmutableString` object,
+/// which a stock app cannot pass to `repo.find` or compare with `===`; so
+/// every string Tavolo writes is Text (every reader accepts both). A new
+/// object per write keeps last-writer-wins between concurrent writers.
+pub fn put_text<D: Doc>(
+    doc: &mut D,
+    obj: &automerge::ObjId,
+    key: &str,
+    value: &str,
+) -> Result<(), OpError> {
+    let t = doc.put_object(obj, key, ObjType::Text)?;
+    if !value.is_empty() {
+        doc.splice_text(&t, 0, 0, value)?;
+    }
+    Ok(())
+}
+
+/// Turns the scalar strings of a map, and of the maps and lists below it,
+/// into Text (after autosurgeon wrote them as scalars).
+fn strings_to_text<D: Doc>(doc: &mut D, obj: &automerge::ObjId) -> Result<(), OpError> {
+    for key in read::keys(doc, obj) {
+        let Some((value, id)) = doc.get(obj, key.as_str())? else {
+            continue;
+        };
+        match value {
+            automerge::Value::Scalar(s) => {
+                if let ScalarValue::Str(text) = s.as_ref() {
+                    let text = text.to_string();
+                    put_text(doc, obj, &key, &text)?;
+                }
+            }
+            automerge::Value::Object(ObjType::Map) => strings_to_text(doc, &id)?,
+            automerge::Value::Object(ObjType::List) => {
+                for i in 0..doc.length(&id) {
+                    if let Some((automerge::Value::Object(ObjType::Map), item)) = doc.get(&id, i)? {
+                        strings_to_text(doc, &item)?;
+                    }
+                }
+            }
+            automerge::Value::Object(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// What `init_session_doc` needs besides the template.
 #[derive(Debug, Clone)]
 pub struct SessionInit<'a> {
@@ -121,6 +167,7 @@ pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
 
 pub fn init_session_doc<D: Doc>(doc: &mut D, init: &SessionInit<'_>) -> Result<(), OpError> {
     autosurgeon::reconcile(doc, session_from_template(init))?;
+    strings_to_text(doc, &ROOT)?;
     Ok(())
 }
 
@@ -144,7 +191,10 @@ pub fn put_participant<D: Doc>(
 ) -> Result<(), OpError> {
     let participants = read::get_map(doc, &ROOT, "participants")
         .ok_or(OpError::NotAQuestionDoc("participants"))?;
-    autosurgeon::reconcile_prop(doc, participants, id.as_str(), p)?;
+    autosurgeon::reconcile_prop(doc, &participants, id.as_str(), p)?;
+    if let Some(entry) = read::get_map(doc, &participants, id.as_str()) {
+        strings_to_text(doc, &entry)?;
+    }
     Ok(())
 }
 
@@ -208,6 +258,9 @@ pub fn add_note<D: Doc>(
         hidden_reason: None,
     };
     autosurgeon::reconcile_prop(doc, &notes, note_id, &note)?;
+    if let Some(obj) = read::get_map(doc, &notes, note_id) {
+        strings_to_text(doc, &obj)?;
+    }
     if read::get_map(doc, &votes, note_id).is_none() {
         doc.put_object(&votes, note_id, ObjType::Map)?;
     }
@@ -218,7 +271,7 @@ pub fn add_note<D: Doc>(
 pub fn edit_note_text<T: Doc>(doc: &mut T, note_id: &str, text: &str) -> Result<(), OpError> {
     check_note_text(text)?;
     let note = note_obj(doc, note_id)?;
-    doc.put(&note, "text", text.trim())?;
+    put_text(doc, &note, "text", text.trim())?;
     Ok(())
 }
 
@@ -229,7 +282,7 @@ pub fn set_note_category<T: Doc>(
 ) -> Result<(), OpError> {
     let note = note_obj(doc, note_id)?;
     match category {
-        Some(c) => doc.put(&note, "category", c)?,
+        Some(c) => put_text(doc, &note, "category", c)?,
         None => doc.put(&note, "category", ScalarValue::Null)?,
     }
     Ok(())
@@ -266,7 +319,7 @@ pub fn set_note_cluster<T: Doc>(
             if read::get_map(doc, &clusters, c).is_none() {
                 return Err(OpError::NoSuchCluster(c.to_string()));
             }
-            doc.put(&note, "cluster", c)?;
+            put_text(doc, &note, "cluster", c)?;
         }
         None => doc.put(&note, "cluster", ScalarValue::Null)?,
     }
@@ -295,6 +348,9 @@ pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Res
             dissolved: false,
         },
     )?;
+    if let Some(obj) = read::get_map(doc, &clusters, cluster_id) {
+        strings_to_text(doc, &obj)?;
+    }
     if read::get_map(doc, &votes, cluster_id).is_none() {
         doc.put_object(&votes, cluster_id, ObjType::Map)?;
     }
@@ -306,7 +362,7 @@ pub fn rename_cluster<T: Doc>(doc: &mut T, cluster_id: &str, title: &str) -> Res
     let clusters = question_map(doc, "clusters")?;
     let cluster = read::get_map(doc, &clusters, cluster_id)
         .ok_or_else(|| OpError::NoSuchCluster(cluster_id.to_string()))?;
-    doc.put(&cluster, "title", title.trim())?;
+    put_text(doc, &cluster, "title", title.trim())?;
     Ok(())
 }
 
@@ -364,7 +420,7 @@ pub fn merge_clusters<D: Doc>(doc: &mut D, from: &str, into: &str) -> Result<(),
     }
     let from_obj = cluster_obj(doc, from)?;
     cluster_obj(doc, into)?;
-    doc.put(&from_obj, "merged_into", into)?;
+    put_text(doc, &from_obj, "merged_into", into)?;
     for (id, n) in QuestionDoc::load(doc).notes {
         if n.cluster.as_deref() == Some(from) {
             set_note_cluster(doc, &id, Some(into))?;
@@ -463,10 +519,10 @@ fn log_moderation<D: Doc>(
         None => doc.put_object(ROOT, "moderation", ObjType::Map)?,
     };
     let entry = doc.put_object(&log, crate::ids::new_item_id("m"), ObjType::Map)?;
-    doc.put(&entry, "note", note_id)?;
-    doc.put(&entry, "action", action)?;
+    put_text(doc, &entry, "note", note_id)?;
+    put_text(doc, &entry, "action", action)?;
     match reason {
-        Some(r) => doc.put(&entry, "reason", r)?,
+        Some(r) => put_text(doc, &entry, "reason", r)?,
         None => doc.put(&entry, "reason", ScalarValue::Null)?,
     }
     doc.put(&entry, "at", at)?;
@@ -510,7 +566,7 @@ pub fn remove_note<D: Doc>(
 pub fn set_current_phase<T: Doc>(doc: &mut T, phase_id: &str) -> Result<(), OpError> {
     phase_index(doc, phase_id)?;
     let current = read::get_str(doc, &ROOT, "current_phase");
-    doc.put(ROOT, "current_phase", phase_id)?;
+    put_text(doc, &ROOT, "current_phase", phase_id)?;
     if current.as_deref() != Some(phase_id) {
         // The timer and the spotlight belonged to the phase being left.
         crate::facilitation::clear_timer(doc)?;
