@@ -22,13 +22,15 @@ const withTimeout = (p, ms, what) =>
 async function attempt(what, change) {
   const adapter = new WebSocketClientAdapter(ws)
   const repo = new Repo({ network: [adapter] })
-  const refused = new Promise((res) =>
-    adapter.on("message", (m) => {
-      if (m.type === "tavolo/refused") res(m.code)
-    }),
-  )
   try {
     const h = await withTimeout(repo.find(docUrl), 10000, `${what}: find`)
+    // A stock client hears of a refusal as an ephemeral message on the
+    // document, which automerge-repo hands to the application.
+    const refused = new Promise((res) =>
+      h.on("ephemeral-message", ({ message }) => {
+        if (message?.type === "tavolo/refused") res(message.code)
+      }),
+    )
     h.change(change)
     return await withTimeout(refused, 10000, `${what}: tavolo/refused`)
   } finally {

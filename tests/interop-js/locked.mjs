@@ -3,10 +3,10 @@
 //
 //   node locked.mjs <ws-url> <automerge:question-doc> <participant-id>
 //
-// Stock repos drop message types they do not know, but the WebSocket
-// adapter still emits them, so the script can wait for Tavolo's
-// `tavolo/refused` answer. It prints one JSON line with the refusal and
-// exits 0 once the refusal arrived.
+// The server tells a stock client of the refusal the way any
+// automerge-repo app can hear it: an ephemeral message on the document,
+// `{type: "tavolo/refused", code, message, documentId}`. It prints one JSON
+// line with the refusal and exits 0 once the refusal arrived.
 import { Repo } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 
@@ -21,14 +21,15 @@ const withTimeout = (p, ms, what) =>
 
 const adapter = new WebSocketClientAdapter(ws)
 const repo = new Repo({ network: [adapter] })
-const refused = new Promise((res) =>
-  adapter.on("message", (m) => {
-    if (m.type === "tavolo/refused") res(m)
-  }),
-)
 let exit = 1
 try {
   const h = await withTimeout(repo.find(docUrl), 10000, "find")
+  // Refusals reach a stock client as an ephemeral message on the document.
+  const refused = new Promise((res) =>
+    h.on("ephemeral-message", ({ message }) => {
+      if (message?.type === "tavolo/refused") res(message)
+    }),
+  )
   h.change((d) => {
     d.notes["n_js_locked"] = {
       text: "Scritta a fase chiusa",

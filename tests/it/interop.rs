@@ -196,3 +196,24 @@ async fn a_stock_javascript_client_cannot_cheat_on_notes_or_votes() {
     assert_eq!(server.notes["n_bruno"].text, "di Bruno");
     assert_eq!(server.vote_total("n_bruno"), 0);
 }
+
+/// A stock JavaScript app finds a question document with the URL exactly
+/// as the session document holds it (Tavolo writes its strings as Text,
+/// which Automerge JS 3 reads as plain strings).
+#[tokio::test]
+async fn a_stock_javascript_app_finds_documents_by_the_urls_the_session_holds() {
+    let r = spawn_server().await;
+    let (s, a, _b) = session_and_two(&r.api).await;
+    let report = run_script(
+        "session.mjs",
+        &[r.server.ws_url(&a.ticket), s.session_doc.url()],
+    )
+    .await;
+    assert_eq!(report["docType"], "string", "{report}");
+    assert_eq!(report["rosterType"], "string", "{report}");
+    assert_eq!(report["currentPhaseType"], "string", "{report}");
+    assert_eq!(report["currentIsFirst"], true, "{report}");
+    assert_eq!(report["titleType"], "string", "{report}");
+    assert_eq!(report["questionHasNotes"], true, "{report}");
+    assert_eq!(report["rosterHasParticipants"], true, "{report}");
+}

@@ -11,5 +11,6 @@ mod interop;
 mod lifecycle;
 mod report;
 mod rules;
+mod samod;
 mod sync;
 mod templates;
