@@ -217,3 +217,61 @@ async fn a_stock_javascript_app_finds_documents_by_the_urls_the_session_holds() 
     assert_eq!(report["questionHasNotes"], true, "{report}");
     assert_eq!(report["rosterHasParticipants"], true, "{report}");
 }
+
+/// A stock JavaScript client opening a damaged board: told without losing
+/// its connection, and the session's other boards keep working on it.
+#[tokio::test]
+async fn a_stock_javascript_client_is_told_of_a_damaged_board_without_losing_its_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = tavolo_tests::ServerProcess::start(dir.path())
+        .await
+        .unwrap();
+    let api = server.api();
+    let (s, a, b) = session_and_two(&api).await;
+    let probe = connect(&server, &a).await;
+    let questions = tavolo_tests::question_docs(&probe.doc(s.session_doc));
+    drop(probe);
+    let (q, other) = (questions[0], questions[1]);
+    server.kill().await.unwrap();
+    {
+        let db = rusqlite::Connection::open(dir.path().join("tavolo.sqlite3")).unwrap();
+        let mut snap: Vec<u8> = db
+            .query_row(
+                "SELECT data FROM snapshots WHERE doc_id = ?1",
+                [q.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let i = snap.len() / 2;
+        snap[i] ^= 0xff;
+        db.execute(
+            "UPDATE snapshots SET data = ?1 WHERE doc_id = ?2",
+            rusqlite::params![snap, q.to_string()],
+        )
+        .unwrap();
+    }
+    let server = tavolo_tests::ServerProcess::start(dir.path())
+        .await
+        .unwrap();
+    let report = run_script(
+        "damaged.mjs",
+        &[
+            server.ws_url(&a.ticket),
+            q.url(),
+            other.url(),
+            a.participant_id.clone().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(report["disconnects"], 0, "{report}");
+    assert_eq!(report["damagedFound"], false, "{report}");
+    let mut check = connect(&server, &b).await;
+    open_question(&mut check, other).await;
+    check
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(other)).contains(&"Accanto alla bacheca danneggiata".to_string())
+        })
+        .await
+        .unwrap();
+    server.kill().await.unwrap();
+}
