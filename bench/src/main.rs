@@ -142,6 +142,8 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     let mut clone_us = Vec::with_capacity(rounds);
     let mut total_us = Vec::with_capacity(rounds);
     let mut server = server;
+    // What the room keeps: the ids the history used, read once.
+    let mut history = policy::History::of(&server);
     for r in 0..rounds {
         let new = NewNote {
             text: format!("Nuova nota {r}"),
@@ -160,8 +162,16 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
         if added.len() != 1 {
             anyhow::bail!("expected one new change, got {}", added.len());
         }
-        policy::check(&server, &copy, &added, &Role::Participant(me.clone()), &ctx)
-            .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+        policy::check_with(
+            &server,
+            &copy,
+            &added,
+            &Role::Participant(me.clone()),
+            &ctx,
+            &history,
+        )
+        .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
+        history.record(&copy, &added);
         let t2 = Instant::now();
         server = copy;
         clone_us.push((t1 - t0).as_micros() as u64);
