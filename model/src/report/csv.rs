@@ -3,7 +3,10 @@
 //! UTF-8 with a byte-order mark (LibreOffice and Excel then read Italian
 //! accents correctly instead of guessing a legacy code page), comma
 //! separated, RFC 4180 quoting (by the `csv` crate), CRLF line ends.
-//! Texts are written verbatim, as the participants wrote them.
+//! Texts are written as the participants wrote them, except that a cell a
+//! spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`,
+//! a tab or a carriage return) is prefixed with `'`, so it shows as text
+//! and never runs (see [`defuse`]). The JSON report keeps the exact text.
 
 use super::data::*;
 use super::i18n;
@@ -11,7 +14,17 @@ use super::i18n;
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
 pub const BOM: &str = "\u{FEFF}";
 
-/// Writes a header and rows as CSV text, BOM included.
+/// A cell as a spreadsheet must show it: text that would start a formula
+/// (`=1+1`, `+39…`, `-2`, `@SUM(…)`, or after a tab or carriage return) gets
+/// a leading `'`, which Calc and Excel display as a text marker.
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// Writes a header and rows as CSV text, BOM included; every cell defused.
 pub fn write(headers: &[String], rows: &[Vec<String>]) -> String {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
@@ -19,7 +32,9 @@ pub fn write(headers: &[String], rows: &[Vec<String>]) -> String {
     // Writing into a Vec cannot fail for IO reasons; a record of the wrong
     // length cannot happen either (rows are built from the same columns).
     for record in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
-        if w.write_record(record).is_err() {
+        if w.write_record(record.iter().map(|c| defuse(c).into_owned()))
+            .is_err()
+        {
             break;
         }
     }
@@ -91,5 +106,28 @@ mod tests {
             &[vec!["x, \"y\"".into(), "riga\nnuova è".into()]],
         );
         assert_eq!(out, "\u{FEFF}a,b\r\n\"x, \"\"y\"\"\",\"riga\nnuova è\"\r\n");
+    }
+
+    #[test]
+    fn cells_that_would_be_formulas_are_shown_as_text() {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+39 333",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(defuse(bad), format!("'{bad}"), "{bad:?}");
+        }
+        for fine in ["La biblioteca", "3", "", "'già citato", "a=b"] {
+            assert_eq!(defuse(fine), fine);
+        }
+        let out = write(
+            &["testo".into()],
+            &[vec!["=1+1".into()], vec!["normale".into()]],
+        );
+        assert!(out.contains("'=1+1"), "{out}");
+        assert!(out.contains("normale"), "{out}");
     }
 }
