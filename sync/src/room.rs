@@ -177,16 +177,15 @@ impl ActorBook {
     }
 }
 
-/// A random number for the notices' session id (no `rand` dependency: the
-/// hasher's keys are random per process, the clock varies per call).
+/// A number for the notices' session id, different for every room of every
+/// process (no `rand` dependency and no clock, which wasm lacks: the std
+/// hasher's keys are random per process, the counter differs per room).
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
+    h.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
     h.finish()
 }
 
