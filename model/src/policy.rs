@@ -136,6 +136,9 @@ pub mod quotas {
 pub struct History {
     used_notes: std::collections::HashSet<String>,
     used_clusters: std::collections::HashSet<String>,
+    /// The author of every note in the document now (for the quotas,
+    /// without reading every note on every batch).
+    author_of: HashMap<String, String>,
 }
 
 impl History {
@@ -159,6 +162,7 @@ impl History {
         if notes.is_empty() && clusters.is_empty() {
             return;
         }
+        let mut touched = BTreeSet::new();
         for change in changes {
             for op in &change.decode().operations {
                 let ObjectId::Id(id) = &op.obj else { continue };
@@ -166,11 +170,25 @@ impl History {
                 let obj = format!("{}@{}", id.counter(), id.actor());
                 if notes.contains(&obj) {
                     self.used_notes.insert(key.to_string());
+                    touched.insert(key.to_string());
                 } else if clusters.contains(&obj) {
                     self.used_clusters.insert(key.to_string());
                 }
             }
         }
+        for id in touched {
+            let author = read::map_at_path(doc, &["notes", &id])
+                .and_then(|n| read::get_str(doc, &n, "author"));
+            match author {
+                Some(a) => self.author_of.insert(id, a),
+                None => self.author_of.remove(&id),
+            };
+        }
+    }
+
+    /// Notes in the document (as of the last [`History::record`]) written by `who`.
+    pub fn notes_by(&self, who: &str) -> usize {
+        self.author_of.values().filter(|a| *a == who).count()
     }
 
     /// Whether `note_id` was ever a key of the notes map.
@@ -233,14 +251,31 @@ pub fn check_with(
                 history,
                 me,
                 categories,
-                paths: HashMap::new(),
+                paths: top_level_paths(after),
                 touched_notes: BTreeSet::new(),
                 new_notes: BTreeSet::new(),
                 touched_clusters: BTreeSet::new(),
+                touches_votes: false,
             }
             .run(changes, ctx.vote_budget)
         }
     }
+}
+
+/// The question's top-level maps, by object id: known without asking the
+/// document (`parents` searches its operations, which grows with history).
+fn top_level_paths(doc: &Automerge) -> HashMap<ObjectId, Option<Path>> {
+    let mut paths = HashMap::new();
+    paths.insert(ObjectId::Root, Some(Vec::new()));
+    for key in ["notes", "clusters", "votes", "voting", "moderation"] {
+        for (_, id) in doc.get_all(ROOT, key).unwrap_or_default() {
+            if let automerge::ObjId::Id(counter, actor, _) = id {
+                let legacy = ObjectId::Id(automerge::legacy::OpId::new(counter, &actor));
+                paths.insert(legacy, Some(vec![key.to_string()]));
+            }
+        }
+    }
+    paths
 }
 
 /// One segment of the path from the root to an object.
@@ -256,16 +291,30 @@ struct QuestionCheck<'a> {
     touched_notes: BTreeSet<String>,
     new_notes: BTreeSet<String>,
     touched_clusters: BTreeSet<String>,
+    /// The batch writes dots.
+    touches_votes: bool,
 }
 
 impl QuestionCheck<'_> {
     fn run(mut self, changes: &[Change], budget: i64) -> Result<(), Refusal> {
         for change in changes {
             let expanded = change.decode();
-            for op in &expanded.operations {
+            let start = expanded.start_op.get();
+            for (i, op) in expanded.operations.iter().enumerate() {
                 let Some(path) = self.path_of(&op.obj) else {
                     return refuse(RefusalCode::Malformed, "change touches an unknown object");
                 };
+                // An object this op makes sits at the op's path and key: known
+                // without asking the document (`parents` searches it).
+                if let (OpType::Make(_), Key::Map(k)) = (&op.action, &op.key) {
+                    let id = ObjectId::Id(automerge::legacy::OpId::new(
+                        start + i as u64,
+                        &expanded.actor_id,
+                    ));
+                    let mut child = path.clone();
+                    child.push(k.to_string());
+                    self.paths.insert(id, Some(child));
+                }
                 let path: Vec<&str> = path.iter().map(String::as_str).collect();
                 self.judge_op(&path, &op.key, &op.action)?;
             }
@@ -371,6 +420,7 @@ impl QuestionCheck<'_> {
             ),
             // votes/<target>: the tally map of a note or cluster.
             (["votes"], Some(target)) => match action {
+                // A new, empty tally: no dots in it yet.
                 OpType::Make(ObjType::Map) if !self.tally_exists_before(target) => Ok(()),
                 _ => refuse(RefusalCode::NotYours, "tallies belong to everyone"),
             },
@@ -379,6 +429,7 @@ impl QuestionCheck<'_> {
                 if voter != self.me.as_str() {
                     return refuse(RefusalCode::NotYours, "you can only place your own dots");
                 }
+                self.touches_votes = true;
                 if !crate::schema::Voting::load(self.before).open {
                     return refuse(
                         RefusalCode::VotingClosed,
@@ -515,13 +566,25 @@ impl QuestionCheck<'_> {
             }
         }
         self.judge_quotas()?;
-        {
+        // The budget is judged whenever a batch could change what counts.
+        // Only dots written can: a note or group that comes into existence
+        // has a fresh id (a used id never comes back), and no dot can be
+        // placed on something that is not there (below), so a fresh tally
+        // holds none of the sender's. (The model-based test in
+        // sync/tests/authority_model.rs checks the invariant after every
+        // step, whatever the step.)
+        if self.touches_votes {
             let mut used = 0_i64;
             if let Some(votes) = read::get_map(after, &ROOT, "votes") {
-                for target in read::keys(after, &votes) {
-                    let Some(tally) = read::get_map(after, &votes, &target) else {
-                        continue;
-                    };
+                let tallies: Vec<(String, ObjId)> = after
+                    .map_range(&votes, ..)
+                    .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+                    .map(|item| (item.key.to_string(), item.id()))
+                    .collect();
+                for (target, tally) in tallies {
+                    if !matches!(after.get(&tally, self.me.as_str()), Ok(Some(_))) {
+                        continue; // none of mine here
+                    }
                     let exists = read::map_at_path(after, &["notes", &target]).is_some()
                         || read::map_at_path(after, &["clusters", &target]).is_some();
                     if !exists {
@@ -587,12 +650,8 @@ impl QuestionCheck<'_> {
     fn judge_quotas(&self) -> Result<(), Refusal> {
         let after = self.after;
         if !self.new_notes.is_empty() {
-            let notes = read::get_map(after, &ROOT, "notes");
-            let ids = notes
-                .as_ref()
-                .map(|n| read::keys(after, n))
-                .unwrap_or_default();
-            if ids.len() > quotas::NOTES_PER_QUESTION {
+            let total = read::get_map(after, &ROOT, "notes").map_or(0, |n| after.length(&n));
+            if total > quotas::NOTES_PER_QUESTION {
                 return refuse(
                     RefusalCode::QuotaExceeded,
                     format!(
@@ -601,14 +660,9 @@ impl QuestionCheck<'_> {
                     ),
                 );
             }
-            let mine = ids
-                .iter()
-                .filter(|id| {
-                    read::map_at_path(after, &["notes", id])
-                        .and_then(|n| read::get_str(after, &n, "author"))
-                        .is_some_and(|a| a == self.me.as_str())
-                })
-                .count();
+            // The history knows who wrote the notes before the batch; the
+            // batch's new notes are the sender's (judged above).
+            let mine = self.history.notes_by(self.me.as_str()) + self.new_notes.len();
             if mine > quotas::NOTES_PER_PARTICIPANT {
                 return refuse(
                     RefusalCode::QuotaExceeded,
