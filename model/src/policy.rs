@@ -616,10 +616,8 @@ impl QuestionCheck<'_> {
                 }
             }
             let budget = crate::schema::Voting::load(after).budget.unwrap_or(budget);
-            // Checked after every batch, whatever it touches: dots come back
-            // only through the document. A budget lowered by the facilitator
-            // below what is placed does not block other edits; it only
-            // stops adding dots.
+            // A budget lowered by the facilitator below what is placed does
+            // not block other edits; it only stops adding dots.
             if used > budget && used > self.dots_before() {
                 return refuse(
                     RefusalCode::OverBudget,
