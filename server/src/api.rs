@@ -324,18 +324,9 @@ pub async fn rotate_key(
         });
     }
     tracing::info!(session = %session.id, revoke_participants, "facilitator key rotated");
-    Ok((
-        StatusCode::OK,
-        Json(json!({
-            "facilitator_key": key,
-            "ticket": ticket,
-            "session_doc": session.session_doc,
-            "join_code": session.join_code,
-            "title": session.title,
-            "expires_at": expires_at,
-            "joining_open": session.joining_open,
-        })),
-    ))
+    let (_, Json(mut body)) = grant_response(&ticket, &session, expires_at);
+    body["facilitator_key"] = json!(key);
+    Ok((StatusCode::OK, Json(body)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,11 +5,10 @@
 
 use crate::helpers::*;
 use automerge::ActorId;
-use automerge::sync;
 use futures_util::{SinkExt, StreamExt};
 use tavolo_model::ops;
 use tavolo_model::{ParticipantId, QuestionDoc};
-use tavolo_sync::wire::{DocMessage, EphemeralMessage};
+use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId};
 use tavolo_tests::{SyncClient, note_texts};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -339,7 +338,7 @@ async fn case_11_a_list_insert_into_a_map_is_refused_as_malformed() {
     op.key = automerge::legacy::Key::Seq(automerge::legacy::ElementId::Head);
     op.insert = true;
     let mut bad = automerge::Change::from(expanded);
-    let frame = raw_sync(&t.anna, q, vec![bad.bytes().to_vec()]);
+    let frame = crate::hostile::sync_frame(&t.anna, q, vec![bad.bytes().to_vec()]);
     let before = t.anna.refusals().len();
     t.anna.send_raw(frame).await.unwrap();
     t.anna
@@ -369,27 +368,6 @@ async fn case_11_a_list_insert_into_a_map_is_refused_as_malformed() {
             .notes
             .contains_key("n_storta")
     );
-}
-
-/// A raw `sync` message for `doc` carrying these changes.
-pub fn raw_sync(c: &SyncClient, doc: DocumentId, chunks: Vec<Vec<u8>>) -> Vec<u8> {
-    let heads = c.doc(doc).get_heads();
-    let data = sync::Message {
-        heads,
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: chunks.into(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    }
-    .encode();
-    Message::Sync(DocMessage {
-        sender_id: c.peer.clone(),
-        target_id: PeerId("server".into()),
-        document_id: doc,
-        data,
-    })
-    .encode()
 }
 
 /// Case 7: quotas per participant, joining closed by the facilitator, a

@@ -130,7 +130,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 }
 
 /// A sync message for `doc` carrying these chunks.
-fn sync_frame(c: &SyncClient, doc: DocumentId, chunks: Vec<Vec<u8>>) -> Vec<u8> {
+pub(crate) fn sync_frame(c: &SyncClient, doc: DocumentId, chunks: Vec<Vec<u8>>) -> Vec<u8> {
     let data = sync::Message {
         heads: Vec::new(),
         need: Vec::new(),
