@@ -315,3 +315,55 @@ async fn samod_hears_of_a_damaged_board_and_reconnects_after_sigkill() {
     drop((repo, dialer));
     server.kill().await.unwrap();
 }
+
+/// A note written by samod into a locked phase: refused with
+/// `phase_locked`, heard as an ephemeral notice, connection kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samod_writing_into_a_locked_phase_is_refused_quietly() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut fac = connect(&r.server, &f).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let q = first_question(&fac, s.session_doc);
+    open_question(&mut fac, q).await;
+    open_question(&mut bruno, q).await;
+    set_locked(&mut fac, &mut bruno, s.session_doc, "legittimazione", true).await;
+
+    let url = Arc::new(Mutex::new(r.server.ws_url(&a.ticket)));
+    let (repo, dialer) = samod_client(url).await;
+    let mut events = dialer.events();
+    let question = find(&repo, &q.url()).await;
+    let mut notices = question.ephemera();
+    let anna = a.participant_id.clone().unwrap();
+    question.with_document(|d| write_note(d, "n_chiusa", &anna, "A fase chiusa"));
+    let mut got = Vec::new();
+    let mut disconnects = 0;
+    let window = tokio::time::sleep(Duration::from_secs(3));
+    tokio::pin!(window);
+    loop {
+        tokio::select! {
+            () = &mut window => break,
+            Some(n) = notices.next() => got.push(n),
+            Some(e) = events.next() => {
+                if matches!(e, samod::DialerEvent::Disconnected { .. }) {
+                    disconnects += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(disconnects, 0);
+    let refused = refusals(&got);
+    assert_eq!(
+        refused.first().map(|r| r["code"].clone()),
+        Some(serde_json::json!("phase_locked")),
+        "{refused:?}"
+    );
+    assert!(
+        !QuestionDoc::load(&fac.doc(q))
+            .notes
+            .contains_key("n_chiusa")
+    );
+    drop(events);
+    drop((repo, dialer));
+}
