@@ -365,6 +365,18 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     if !matches!(reason, CloseReason::PeerLeft | CloseReason::SlowConsumer) {
         let (_, frame) = close(reason.clone());
         let _ = timeout(t.send, sink.send(frame)).await;
+        // Read (and drop) what the peer had already sent, until its close
+        // or for a second: a socket closed with unread data is reset, and
+        // the peer would see "connection lost" instead of our close code
+        // and reason.
+        let _ = timeout(Duration::from_secs(1), async {
+            while let Some(Ok(m)) = stream.next().await {
+                if matches!(m, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     // A peer that does not read would hold the close handshake forever.
     let _ = timeout(Duration::from_secs(1), sink.close()).await;
