@@ -796,17 +796,7 @@ async fn case_3_ephemeral_messages_carry_the_authenticated_sender_and_stay_small
         .join(&t.session.join_code, "Doppia")
         .await
         .unwrap();
-    let (mut ws, _) = tokio_tungstenite::connect_async(t.run.server.ws_url(&a2.ticket))
-        .await
-        .unwrap();
-    let join = Message::Join {
-        sender_id: server_peer.clone(),
-        supported_protocol_versions: vec!["1".into()],
-        peer_metadata: Default::default(),
-    };
-    ws.send(WsMessage::Binary(join.encode().into()))
-        .await
-        .unwrap();
+    let mut ws = crate::hostile::raw_join(&t.run.server.ws_url(&a2.ticket), &server_peer).await;
     let closed = loop {
         match ws.next().await {
             Some(Ok(WsMessage::Close(f))) => break f.map(|f| u16::from(f.code)),

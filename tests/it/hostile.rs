@@ -602,13 +602,12 @@ async fn a_script_guessing_join_codes_is_throttled_and_a_foreign_origin_is_refus
     arena.check("join flood and foreign origin").await;
 }
 
-/// A raw socket that joins, asks for `doc`, and never reads again.
-async fn silent_peer(
+/// A raw socket that has sent `join` as `peer` (nothing read yet).
+pub(crate) async fn raw_join(
     url: &str,
-    doc: DocumentId,
+    peer: &PeerId,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let peer = PeerId(format!("silent-{}", uuid::Uuid::new_v4().simple()));
     let join = Message::Join {
         sender_id: peer.clone(),
         supported_protocol_versions: vec!["1".into()],
@@ -617,6 +616,16 @@ async fn silent_peer(
     ws.send(WsMessage::Binary(join.encode().into()))
         .await
         .unwrap();
+    ws
+}
+
+/// A raw socket that joins, asks for `doc`, and never reads again.
+async fn silent_peer(
+    url: &str,
+    doc: DocumentId,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let peer = PeerId(format!("silent-{}", uuid::Uuid::new_v4().simple()));
+    let mut ws = raw_join(url, &peer).await;
     let _peer = ws.next().await;
     let mut state = sync::State::new();
     let empty = automerge::Automerge::new();

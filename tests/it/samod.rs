@@ -77,6 +77,31 @@ async fn find(repo: &samod::Repo, url: &str) -> samod::DocHandle {
         .expect("the document is available")
 }
 
+/// Collects the document's ephemeral notices and counts the dialer's
+/// disconnects for `window`.
+async fn watch(
+    notices: &mut (impl futures_util::Stream<Item = Vec<u8>> + Unpin),
+    events: &mut (impl futures_util::Stream<Item = samod::DialerEvent> + Unpin),
+    window: Duration,
+) -> (Vec<Vec<u8>>, usize) {
+    let mut got = Vec::new();
+    let mut disconnects = 0;
+    let end = tokio::time::sleep(window);
+    tokio::pin!(end);
+    loop {
+        tokio::select! {
+            () = &mut end => break,
+            Some(n) = notices.next() => got.push(n),
+            Some(e) = events.next() => {
+                if matches!(e, samod::DialerEvent::Disconnected { .. }) {
+                    disconnects += 1;
+                }
+            }
+        }
+    }
+    (got, disconnects)
+}
+
 /// A note written with automerge alone, the way a Rust app would.
 fn write_note(doc: &mut Automerge, id: &str, author: &str, text: &str) {
     let mut tx = doc.transaction();
@@ -172,21 +197,7 @@ async fn samod_reads_writes_and_a_refusal_costs_no_connection() {
     question.with_document(|d| write_note(d, "n_falsa", &bruno_id, "Firmata Bruno"));
     // Over the 5 s after it: the refusal arrives as an ephemeral notice,
     // and the connection stays up (the client counts its disconnects).
-    let mut got = Vec::new();
-    let mut disconnects = 0;
-    let window = tokio::time::sleep(Duration::from_secs(5));
-    tokio::pin!(window);
-    loop {
-        tokio::select! {
-            () = &mut window => break,
-            Some(n) = notices.next() => got.push(n),
-            Some(e) = events.next() => {
-                if matches!(e, samod::DialerEvent::Disconnected { .. }) {
-                    disconnects += 1;
-                }
-            }
-        }
-    }
+    let (got, disconnects) = watch(&mut notices, &mut events, Duration::from_secs(5)).await;
     eprintln!("SAMOD disconnects in the 5 s after a refusal: {disconnects}");
     assert!(
         disconnects <= 1,
@@ -337,21 +348,7 @@ async fn samod_writing_into_a_locked_phase_is_refused_quietly() {
     let mut notices = question.ephemera();
     let anna = a.participant_id.clone().unwrap();
     question.with_document(|d| write_note(d, "n_chiusa", &anna, "A fase chiusa"));
-    let mut got = Vec::new();
-    let mut disconnects = 0;
-    let window = tokio::time::sleep(Duration::from_secs(3));
-    tokio::pin!(window);
-    loop {
-        tokio::select! {
-            () = &mut window => break,
-            Some(n) = notices.next() => got.push(n),
-            Some(e) = events.next() => {
-                if matches!(e, samod::DialerEvent::Disconnected { .. }) {
-                    disconnects += 1;
-                }
-            }
-        }
-    }
+    let (got, disconnects) = watch(&mut notices, &mut events, Duration::from_secs(3)).await;
     assert_eq!(disconnects, 0);
     let refused = refusals(&got);
     assert_eq!(
