@@ -93,16 +93,14 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   // Older versions kept the projector's grant in localStorage, beyond this tab.
   useEffect(() => forgetLegacyProjector(sessionId), [sessionId]);
 
-  // Trade the key for a ticket, kept for this tab only. After a refusal,
-  // wait for another key (a pasted link) rather than ask again.
-  useEffect(() => {
-    if (grant || error) return;
-    if (!key) {
-      setError({ key: 'facilitator.error.missingKey' });
-      return;
-    }
+  /**
+   * Trades the key for a ticket and keeps it; a key the server refuses
+   * (changed from another console) is of no use to keep. Returns the
+   * effect's cleanup.
+   */
+  const fetchGrant = (withKey: string, onFailure: () => void) => {
     let cancelled = false;
-    facilitatorTicket(sessionId, key).then(
+    facilitatorTicket(sessionId, withKey).then(
       (g) => {
         if (cancelled) return;
         const credentials = credentialsOf(g);
@@ -111,12 +109,23 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
       },
       (err: unknown) => {
         if (cancelled) return;
-        // A key the server refuses (changed from another console) is of no use to keep.
         if (err instanceof ApiError && err.status === 403) forgetFacilitatorKey(sessionId);
         setError(grantError(err));
+        onFailure();
       },
     );
     return () => void (cancelled = true);
+  };
+
+  // Trade the key for a ticket, kept for this tab only. After a refusal,
+  // wait for another key (a pasted link) rather than ask again.
+  useEffect(() => {
+    if (grant || error) return;
+    if (!key) {
+      setError({ key: 'facilitator.error.missingKey' });
+      return;
+    }
+    return fetchGrant(key, () => {});
   }, [grant, key, error, sessionId]);
 
   const { connection, failed } = useConnection(
@@ -142,22 +151,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
     }
     renewed.current = true;
     forgetFacilitator(sessionId);
-    let cancelled = false;
-    facilitatorTicket(sessionId, renewWith).then(
-      (g) => {
-        if (cancelled) return;
-        const credentials = credentialsOf(g);
-        saveFacilitator(sessionId, credentials);
-        setGrant(credentials);
-      },
-      (err: unknown) => {
-        if (cancelled) return;
-        if (err instanceof ApiError && err.status === 403) forgetFacilitatorKey(sessionId);
-        setError(grantError(err));
-        setGrant(null);
-      },
-    );
-    return () => void (cancelled = true);
+    return fetchGrant(renewWith, () => setGrant(null));
   }, [status, sessionId]);
 
   const rotate = async (revokeParticipants: boolean) => {
