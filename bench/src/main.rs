@@ -143,7 +143,7 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     let mut total_us = Vec::with_capacity(rounds);
     let mut server = server;
     // What the room keeps: the ids the history used, read once.
-    let mut history = policy::History::of(&server);
+    let mut history = policy::History::of(&server, &|_| None);
     for r in 0..rounds {
         let new = NewNote {
             text: format!("Nuova nota {r}"),
@@ -171,7 +171,7 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
             &history,
         )
         .map_err(|e| anyhow::anyhow!("refused: {e}"))?;
-        history.record(&copy, &added);
+        history.record(&copy, &added, &|_| None);
         let t2 = Instant::now();
         server = copy;
         clone_us.push((t1 - t0).as_micros() as u64);

@@ -16,11 +16,11 @@
 
 pub mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tavolo_model::facilitation::{self, Spotlight, SpotlightKind};
 use tavolo_model::ops::{self, NewNote, OpError};
 use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
-use tavolo_sync::{ClientCore, DocumentId, PeerId, Presence};
+use tavolo_sync::{ClientCore, DocumentId, MyDots, MyNotes, PeerId, Presence, Totals};
 use views::{LostNote, RefusalView};
 use wasm_bindgen::prelude::*;
 
@@ -66,6 +66,15 @@ pub struct TavoloClient {
     refusals: Vec<RefusalView>,
     /// Who is connected, as the server last said.
     presence: Option<Presence>,
+    /// My anonymous notes, per question document: they carry no author
+    /// (contract v2), so I know them from writing them here or from the
+    /// server's private word (`tavolo/mine`).
+    mine: BTreeMap<DocumentId, BTreeSet<String>>,
+    /// My dots per question, as the server last said (contract v2: nobody
+    /// else's replica holds them), with my requests not yet answered.
+    my_dots: BTreeMap<DocumentId, BTreeMap<String, i64>>,
+    /// The live totals per question (the facilitator's screens only).
+    live_totals: BTreeMap<DocumentId, BTreeMap<String, i64>>,
 }
 
 /// The pseudo-URL `receive` reports when presence changed.
@@ -92,6 +101,9 @@ impl TavoloClient {
             reloading: BTreeMap::new(),
             refusals: Vec::new(),
             presence: None,
+            mine: BTreeMap::new(),
+            my_dots: BTreeMap::new(),
+            live_totals: BTreeMap::new(),
         }
     }
 
@@ -126,7 +138,7 @@ impl TavoloClient {
             let mine = self
                 .core
                 .doc(r.document_id)
-                .map(|d| self.my_notes(&QuestionDoc::load(d)))
+                .map(|d| self.my_notes(r.document_id, &QuestionDoc::load(d)))
                 .unwrap_or_default();
             self.core.reset(r.document_id);
             self.reloading
@@ -155,8 +167,10 @@ impl TavoloClient {
         if received.greeted {
             changed.clear();
         }
-        if self.take_presence() {
-            changed.push(PRESENCE_URL.to_string());
+        for url in self.take_ephemeral() {
+            if !changed.contains(&url) {
+                changed.push(url);
+            }
         }
         Ok(changed)
     }
@@ -221,12 +235,22 @@ impl TavoloClient {
                     (None, true) => views::Audience::Projector,
                     (None, false) => views::Audience::Facilitator,
                 };
+                let mut q = QuestionDoc::load(doc);
+                if audience == views::Audience::Facilitator
+                    && let Some(live) = self.live_totals.get(&id)
+                {
+                    // The facilitator sees the totals as they are, revealed
+                    // or not (the board holds them only once revealed).
+                    q.totals.clone_from(live);
+                }
                 to_js(&views::question(
                     doc,
-                    &QuestionDoc::load(doc),
+                    &q,
                     &roster,
                     audience,
                     self.session_budget(),
+                    self.mine.get(&id).unwrap_or(&BTreeSet::new()),
+                    self.my_dots.get(&id).unwrap_or(&BTreeMap::new()),
                 ))
             }
             _ => Ok(JsValue::UNDEFINED),
@@ -263,23 +287,27 @@ impl TavoloClient {
             anonymous,
             created_at: now_ms(),
         };
-        self.core
-            .change(id, |d| ops::add_note(d, &note_id, &me, &new))
-            .map_err(js_err)?
-            .map_err(js_err)?;
+        if anonymous {
+            // Contract v2: nothing a participant holds ties an anonymous
+            // note to its writer, so it is written unlinked.
+            self.core
+                .change_unlinked(id, |d| ops::add_note(d, &note_id, &me, &new))
+                .map_err(js_err)?
+                .map_err(js_err)?;
+            self.mine.entry(id).or_default().insert(note_id.clone());
+        } else {
+            self.core
+                .change(id, |d| ops::add_note(d, &note_id, &me, &new))
+                .map_err(js_err)?
+                .map_err(js_err)?;
+        }
         Ok(note_id)
     }
 
     /// Replaces the text of one of my notes.
     #[wasm_bindgen(js_name = editNote)]
     pub fn edit_note(&mut self, url: &str, note_id: &str, text: &str) -> Result<(), JsError> {
-        self.require_mine(url, note_id)?;
-        let id = parse_url(url)?;
-        self.core
-            .change(id, |d| ops::edit_note_text(d, note_id, text))
-            .map_err(js_err)?
-            .map_err(js_err)?;
-        Ok(())
+        self.edit_mine(url, note_id, |d| ops::edit_note_text(d, note_id, text))
     }
 
     /// Creates a cluster; returns its id.
@@ -344,8 +372,7 @@ impl TavoloClient {
     /// Deletes one of my notes.
     #[wasm_bindgen(js_name = deleteNote)]
     pub fn delete_note(&mut self, url: &str, note_id: &str) -> Result<(), JsError> {
-        self.require_mine(url, note_id)?;
-        self.edit_question(url, |d| ops::delete_note(d, note_id))
+        self.edit_mine(url, note_id, |d| ops::delete_note(d, note_id))
     }
 
     /// Changes the category of one of my notes (`null`: none).
@@ -356,28 +383,15 @@ impl TavoloClient {
         note_id: &str,
         category: Option<String>,
     ) -> Result<(), JsError> {
-        self.require_mine(url, note_id)?;
         let id = parse_url(url)?;
         if let Some(c) = &category
             && !self.question_categories(id).iter().any(|k| k == c)
         {
             return Err(JsError::new(&format!("unknown category {c}")));
         }
-        self.edit_question(url, |d| {
+        self.edit_mine(url, note_id, |d| {
             ops::set_note_category(d, note_id, category.as_deref())
         })
-    }
-
-    /// Shows one of my notes as "anonimo" to others, or not.
-    #[wasm_bindgen(js_name = setNoteAnonymous)]
-    pub fn set_note_anonymous(
-        &mut self,
-        url: &str,
-        note_id: &str,
-        anonymous: bool,
-    ) -> Result<(), JsError> {
-        self.require_mine(url, note_id)?;
-        self.edit_question(url, |d| ops::set_note_anonymous(d, note_id, anonymous))
     }
 
     /// Places one of my dots on a note or cluster.
@@ -583,16 +597,75 @@ impl TavoloClient {
         self.core.change(id, f).map_err(js_err)?.map_err(js_err)
     }
 
+    /// Asks the server to set my dots on a target (contract v2: dots are
+    /// the server's, so that no replica says who placed which). Judged here
+    /// first, for a quick answer; the server's word then replaces mine.
     fn dot(&mut self, url: &str, target: &str, delta: i64) -> Result<(), JsError> {
-        let me = self
-            .me
-            .clone()
-            .ok_or_else(|| JsError::new("only participants place dots"))?;
+        if self.me.is_none() {
+            return Err(JsError::new("only participants place dots"));
+        }
+        let id = parse_url(url)?;
+        if self.phase_locked(id) {
+            return Err(JsError::new("this phase is locked"));
+        }
         let budget = self.session_budget();
-        self.edit_question(url, |d| ops::add_dot(d, target, &me, delta, budget))
+        let count = self.judge_dot(id, target, delta, budget)?;
+        let request = tavolo_sync::DotRequest {
+            target: target.to_string(),
+            count: u64::try_from(count).unwrap_or(0),
+        };
+        if !self.core.send_to_server(id, request.encode()) {
+            return Err(JsError::new(
+                "offline: dots are placed while connected to the server",
+            ));
+        }
+        self.my_dots
+            .entry(id)
+            .or_default()
+            .insert(target.to_string(), count);
+        Ok(())
     }
 
-    fn require_mine(&self, url: &str, note_id: &str) -> Result<(), JsError> {
+    /// My new count of dots on a target, if the rules allow it.
+    fn judge_dot(
+        &self,
+        id: DocumentId,
+        target: &str,
+        delta: i64,
+        budget: i64,
+    ) -> Result<i64, JsError> {
+        let doc = self
+            .core
+            .doc(id)
+            .filter(|_| self.core.is_loaded(id))
+            .ok_or_else(|| JsError::new("the board has not loaded yet"))?;
+        let voting = tavolo_model::schema::Voting::load(doc);
+        if !voting.open {
+            return Err(js_err(OpError::VotingClosed));
+        }
+        let exists = tavolo_model::ballot::exists_in(doc);
+        let mine = self.my_dots.get(&id).cloned().unwrap_or_default();
+        let current = mine.get(target).copied().unwrap_or(0);
+        let count = (current + delta).max(0);
+        if count > current {
+            if !exists(target) {
+                return Err(js_err(OpError::NoSuchNote(target.to_string())));
+            }
+            let used: i64 = mine
+                .iter()
+                .filter(|(t, _)| exists(t))
+                .map(|(_, n)| *n)
+                .sum();
+            let budget = voting.budget.unwrap_or(budget);
+            if used - current + count > budget {
+                return Err(js_err(OpError::OverBudget(budget)));
+            }
+        }
+        Ok(count)
+    }
+
+    /// Fails unless the note is mine; says whether it is anonymous.
+    fn require_mine(&self, url: &str, note_id: &str) -> Result<bool, JsError> {
         let id = parse_url(url)?;
         let doc = self
             .core
@@ -603,10 +676,10 @@ impl TavoloClient {
             .notes
             .get(note_id)
             .ok_or_else(|| JsError::new("no such note"))?;
-        if self.me.as_ref().map(ParticipantId::as_str) != Some(note.author.as_str()) {
+        if !self.is_mine(id, note_id, note) {
             return Err(JsError::new("only the author can change a note"));
         }
-        Ok(())
+        Ok(note.anonymous)
     }
 
     /// The session's dots per participant, from the open session document.
@@ -636,23 +709,87 @@ impl TavoloClient {
         self.core.change(id, f).map_err(js_err)?.map_err(js_err)
     }
 
-    /// Takes the ephemeral messages received; true when the server's
-    /// presence picture changed. Presence is believed only from the server.
-    fn take_presence(&mut self) -> bool {
+    /// Takes the ephemeral messages received; returns what changed: the
+    /// presence pseudo-URL when the server's picture changed, a question's
+    /// URL when the server named more of my notes on it. Both are believed
+    /// only from the server.
+    fn take_ephemeral(&mut self) -> Vec<String> {
         let server = self.core.server().cloned();
-        let mut changed = false;
+        let mut changed = Vec::new();
         for e in self.core.take_ephemeral() {
             if Some(&e.sender_id) != server.as_ref() {
                 continue;
             }
-            if let Ok(Some(p)) = Presence::decode(&e.data)
-                && self.presence.as_ref() != Some(&p)
-            {
-                self.presence = Some(p);
-                changed = true;
+            if let Ok(Some(p)) = Presence::decode(&e.data) {
+                if self.presence.as_ref() != Some(&p) {
+                    self.presence = Some(p);
+                    changed.push(PRESENCE_URL.to_string());
+                }
+            } else if let Ok(Some(d)) = MyDots::decode(&e.data) {
+                let dots = d
+                    .dots
+                    .into_iter()
+                    .map(|(t, n)| (t, i64::try_from(n).unwrap_or(0)))
+                    .collect();
+                self.my_dots.insert(e.document_id, dots);
+                if let Some((code, message, _target)) = d.refused {
+                    self.refusals.push(RefusalView {
+                        doc: e.document_id.url(),
+                        code,
+                        message,
+                        lost_notes: Vec::new(),
+                    });
+                }
+                changed.push(e.document_id.url());
+            } else if let Ok(Some(t)) = Totals::decode(&e.data) {
+                let totals = t
+                    .totals
+                    .into_iter()
+                    .map(|(k, n)| (k, i64::try_from(n).unwrap_or(0)))
+                    .collect();
+                self.live_totals.insert(e.document_id, totals);
+                changed.push(e.document_id.url());
+            } else if let Ok(Some(m)) = MyNotes::decode(&e.data) {
+                let known = self.mine.entry(e.document_id).or_default();
+                let before = known.len();
+                known.extend(m.notes);
+                if known.len() != before {
+                    changed.push(e.document_id.url());
+                }
             }
         }
         changed
+    }
+
+    /// Whether a note is mine: named with my id, or anonymous and known mine.
+    fn is_mine(&self, id: DocumentId, note_id: &str, note: &tavolo_model::Note) -> bool {
+        let Some(me) = &self.me else {
+            return false;
+        };
+        note.author == me.as_str() || self.mine.get(&id).is_some_and(|m| m.contains(note_id))
+    }
+
+    /// An edit of one of my notes: an anonymous one is edited the way it was
+    /// written, under a new actor id on the server's confirmed heads, so the
+    /// edit ties it to nothing else of mine.
+    fn edit_mine(
+        &mut self,
+        url: &str,
+        note_id: &str,
+        f: impl Fn(&mut automerge::AutoCommit) -> Result<(), OpError>,
+    ) -> Result<(), JsError> {
+        let anonymous = self.require_mine(url, note_id)?;
+        if !anonymous {
+            return self.edit_question(url, f);
+        }
+        let id = parse_url(url)?;
+        if self.phase_locked(id) {
+            return Err(JsError::new("this phase is locked"));
+        }
+        self.core
+            .change_unlinked(id, f)
+            .map_err(js_err)?
+            .map_err(js_err)
     }
 
     /// Whether my copy of the session says this question's phase is locked.
@@ -663,13 +800,10 @@ impl TavoloClient {
             .unwrap_or(false)
     }
 
-    fn my_notes(&self, q: &QuestionDoc) -> Vec<LostNote> {
-        let Some(me) = &self.me else {
-            return Vec::new();
-        };
+    fn my_notes(&self, id: DocumentId, q: &QuestionDoc) -> Vec<LostNote> {
         q.notes_in_order()
             .into_iter()
-            .filter(|(_, n)| n.author == me.as_str())
+            .filter(|(note_id, n)| self.is_mine(id, note_id, n))
             .map(|(id, n)| LostNote {
                 id: id.clone(),
                 text: n.text.clone(),

@@ -3,7 +3,7 @@
 //! dots) computed here rather than in TypeScript.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tavolo_model::board::{self, RankedKind};
 use tavolo_model::facilitation::{Spotlight, Timer, TimerState};
 use tavolo_model::{ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
@@ -292,26 +292,37 @@ pub fn question(
     roster: &RosterDoc,
     audience: Audience<'_>,
     session_budget: i64,
+    my_anonymous: &BTreeSet<String>,
+    my_dots: &BTreeMap<String, i64>,
 ) -> QuestionView {
     let me = match audience {
         Audience::Participant(p) => Some(p.as_str()),
         _ => None,
     };
-    let totals_shown = q.voting.revealed || audience == Audience::Facilitator;
-    let dots_of = |target: &str| -> i64 {
-        me.and_then(|m| q.votes.get(target).and_then(|v| v.get(m)).copied())
-            .unwrap_or(0)
+    // An anonymous note carries no author (contract v2): mine if the
+    // server or this client said so.
+    let is_mine = |id: &str, n: &tavolo_model::Note| {
+        me.is_some_and(|m| (!n.author.is_empty() && n.author == m) || my_anonymous.contains(id))
     };
-    let visible = |n: &tavolo_model::Note| {
-        !n.hidden || audience == Audience::Facilitator || me == Some(n.author.as_str())
+    let totals_shown = q.voting.revealed || audience == Audience::Facilitator;
+    // My dots are the server's word to me alone (contract v2); on a board
+    // from before, they are in its `votes`.
+    let dots_of = |target: &str| -> i64 {
+        my_dots.get(target).copied().unwrap_or_else(|| {
+            me.and_then(|m| q.votes.get(target).and_then(|v| v.get(m)).copied())
+                .unwrap_or(0)
+        })
+    };
+    let visible = |id: &str, n: &tavolo_model::Note| {
+        !n.hidden || audience == Audience::Facilitator || is_mine(id, n)
     };
     let placement = board::placement(q);
     let notes: Vec<NoteView> = q
         .notes_in_order()
         .into_iter()
-        .filter(|(_, n)| visible(n))
+        .filter(|(id, n)| visible(id, n))
         .map(|(id, n)| {
-            let mine = me == Some(n.author.as_str());
+            let mine = is_mine(id, n);
             let author = (!n.anonymous)
                 .then(|| roster.participants.get(&n.author))
                 .flatten();
@@ -319,10 +330,10 @@ pub fn question(
                 id: id.clone(),
                 text: n.text.clone(),
                 category: n.category.clone(),
-                author: if n.anonymous && !mine && audience != Audience::Facilitator {
-                    String::new()
-                } else {
-                    n.author.clone()
+                author: match (n.anonymous, mine) {
+                    (true, true) => me.unwrap_or_default().to_string(),
+                    (true, false) => String::new(),
+                    (false, _) => n.author.clone(),
                 },
                 mine,
                 anonymous: n.anonymous,
@@ -366,7 +377,15 @@ pub fn question(
         .map(|n| n.id.clone())
         .collect();
     let budget = q.voting.budget.unwrap_or(session_budget);
-    let used = me.map_or(0, |m| q.votes_used_by(m));
+    let used = me.map_or(0, |m| {
+        let exists = |t: &str| q.notes.contains_key(t) || q.clusters.contains_key(t);
+        q.votes_used_by(m)
+            + my_dots
+                .iter()
+                .filter(|(t, _)| exists(t))
+                .map(|(_, n)| (*n).max(0))
+                .sum::<i64>()
+    });
     let ranking = if totals_shown {
         ranking_all
             .into_iter()

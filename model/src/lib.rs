@@ -23,6 +23,7 @@
 //! - [`report`]: the session report (Markdown, CSV, JSON, printable HTML),
 //!   public or for the facilitator, and its privacy rules.
 
+pub mod ballot;
 pub mod board;
 pub mod facilitation;
 pub mod ids;

@@ -5,9 +5,7 @@
 
 use crate::ids::ParticipantId;
 use crate::read;
-use crate::schema::{
-    Category, Cluster, Note, Participant, Phase, Question, QuestionDoc, SessionDoc,
-};
+use crate::schema::{Category, Cluster, Participant, Phase, Question, QuestionDoc, SessionDoc};
 use crate::template::Template;
 use automerge::{ObjType, ROOT, ScalarValue};
 use autosurgeon::{Doc, ReadDoc};
@@ -237,7 +235,10 @@ fn note_obj<D: ReadDoc>(doc: &D, note_id: &str) -> Result<automerge::ObjId, OpEr
     read::get_map(doc, &notes, note_id).ok_or_else(|| OpError::NoSuchNote(note_id.to_string()))
 }
 
-/// Adds a note written by `author`, with an empty vote tally beside it.
+/// Adds a note written by `author`. An
+/// anonymous note does not carry its author (contract v2): the client
+/// writes it under an actor id used for nothing else, and only the server
+/// knows whose it is.
 pub fn add_note<D: Doc>(
     doc: &mut D,
     note_id: &str,
@@ -246,23 +247,42 @@ pub fn add_note<D: Doc>(
 ) -> Result<(), OpError> {
     check_note_text(&new.text)?;
     let notes = question_map(doc, "notes")?;
-    let votes = question_map(doc, "votes")?;
-    let note = Note {
-        text: new.text.trim().to_string(),
-        category: new.category.clone(),
-        author: author.as_str().to_string(),
-        anonymous: new.anonymous,
-        cluster: None,
-        created_at: new.created_at,
-        hidden: false,
-        hidden_reason: None,
-    };
-    autosurgeon::reconcile_prop(doc, &notes, note_id, &note)?;
-    if let Some(obj) = read::get_map(doc, &notes, note_id) {
-        strings_to_text(doc, &obj)?;
+    let note = doc.put_object(&notes, note_id, ObjType::Map)?;
+    put_text(doc, &note, "text", new.text.trim())?;
+    match &new.category {
+        Some(c) => put_text(doc, &note, "category", c)?,
+        None => doc.put(&note, "category", ScalarValue::Null)?,
     }
-    if read::get_map(doc, &votes, note_id).is_none() {
-        doc.put_object(&votes, note_id, ObjType::Map)?;
+    if !new.anonymous {
+        put_text(doc, &note, "author", author.as_str())?;
+    }
+    doc.put(&note, "anonymous", new.anonymous)?;
+    doc.put(&note, "cluster", ScalarValue::Null)?;
+    doc.put(&note, "created_at", new.created_at)?;
+    doc.put(&note, "hidden", false)?;
+    doc.put(&note, "hidden_reason", ScalarValue::Null)?;
+    Ok(())
+}
+
+/// Makes the question's `totals` map say `totals` (the server's write while
+/// the facilitator has them revealed; empty hides them again).
+pub fn put_totals<D: Doc>(
+    doc: &mut D,
+    totals: &std::collections::BTreeMap<String, i64>,
+) -> Result<(), OpError> {
+    let map = match read::get_map(doc, &ROOT, "totals") {
+        Some(m) => m,
+        None => doc.put_object(ROOT, "totals", ObjType::Map)?,
+    };
+    for key in read::keys(doc, &map) {
+        if !totals.contains_key(&key) {
+            doc.delete(&map, key.as_str())?;
+        }
+    }
+    for (target, n) in totals {
+        if read::get_int(doc, &map, target.as_str()) != Some(*n) {
+            doc.put(&map, target.as_str(), *n)?;
+        }
     }
     Ok(())
 }
@@ -333,11 +353,10 @@ fn check_title(title: &str) -> Result<(), OpError> {
     Ok(())
 }
 
-/// Creates a cluster (with an empty tally, so voters never race to create it).
+/// Creates a cluster.
 pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Result<(), OpError> {
     check_title(title)?;
     let clusters = question_map(doc, "clusters")?;
-    let votes = question_map(doc, "votes")?;
     autosurgeon::reconcile_prop(
         doc,
         &clusters,
@@ -350,9 +369,6 @@ pub fn create_cluster<D: Doc>(doc: &mut D, cluster_id: &str, title: &str) -> Res
     )?;
     if let Some(obj) = read::get_map(doc, &clusters, cluster_id) {
         strings_to_text(doc, &obj)?;
-    }
-    if read::get_map(doc, &votes, cluster_id).is_none() {
-        doc.put_object(&votes, cluster_id, ObjType::Map)?;
     }
     Ok(())
 }
@@ -640,7 +656,6 @@ mod tests {
         assert_eq!(n.author, "p_1");
         assert_eq!(n.category.as_deref(), Some("spazi"));
         assert_eq!(n.cluster, None);
-        assert!(q.votes.contains_key("n_1"));
     }
 
     #[test]

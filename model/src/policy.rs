@@ -5,7 +5,7 @@
 //! that are new. Every operation of every change is resolved to the path of
 //! the object it touches (`notes/<id>/text`, `votes/<target>`, …) and judged
 //! by rules that depend on the role. Values that only make sense once the
-//! whole change is in (a new note's author, a vote budget) are judged on the
+//! whole change is in (a new note's author) are judged on the
 //! document after. A single refused operation refuses the whole batch: the
 //! caller then throws the copy away, so refused content never reaches
 //! storage or another peer.
@@ -18,7 +18,7 @@ use crate::ids::ParticipantId;
 use crate::ops::{MAX_CLUSTER_TITLE_CHARS, MAX_NOTE_CHARS};
 use crate::read;
 use automerge::legacy::{Key, ObjectId, OpType};
-use automerge::{Automerge, Change, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue};
+use automerge::{ActorId, Automerge, Change, ObjId, ObjType, Prop, ROOT, ReadDoc};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
@@ -142,15 +142,22 @@ pub struct History {
 }
 
 impl History {
-    /// Reads the whole history of `doc` (once, when a document is loaded).
-    pub fn of(doc: &Automerge) -> Self {
+    /// Reads the whole history of `doc` (once, when a document is loaded);
+    /// `owner` names the participant behind an actor id (see
+    /// [`note_author`]).
+    pub fn of(doc: &Automerge, owner: &dyn Fn(&ActorId) -> Option<String>) -> Self {
         let mut h = History::default();
-        h.record(doc, &doc.get_changes(&[]));
+        h.record(doc, &doc.get_changes(&[]), owner);
         h
     }
 
     /// Adds what `changes` (already applied to `doc`) used.
-    pub fn record(&mut self, doc: &Automerge, changes: &[Change]) {
+    pub fn record(
+        &mut self,
+        doc: &Automerge,
+        changes: &[Change],
+        owner: &dyn Fn(&ActorId) -> Option<String>,
+    ) {
         let ids_of = |key: &str| -> BTreeSet<String> {
             doc.get_all(ROOT, key)
                 .unwrap_or_default()
@@ -177,13 +184,29 @@ impl History {
             }
         }
         for id in touched {
-            let author = read::map_at_path(doc, &["notes", &id])
-                .and_then(|n| read::get_str(doc, &n, "author"));
-            match author {
+            match note_author(doc, &id, owner) {
                 Some(a) => self.author_of.insert(id, a),
                 None => self.author_of.remove(&id),
             };
         }
+    }
+
+    /// Who wrote a note now in the document, as far as the server knows
+    /// (anonymous notes included).
+    pub fn author_of(&self, note_id: &str) -> Option<&str> {
+        self.author_of.get(note_id).map(String::as_str)
+    }
+
+    /// The notes now in the document written by `who`.
+    pub fn notes_of(&self, who: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .author_of
+            .iter()
+            .filter(|(_, a)| *a == who)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Notes in the document (as of the last [`History::record`]) written by `who`.
@@ -202,6 +225,25 @@ impl History {
     }
 }
 
+/// The participant who wrote a note: its `author` field for a named note;
+/// for an anonymous note (which carries none, contract v2) the owner of
+/// the actor id that created the note's map, which only the server knows
+/// (`owner` maps an actor id to a participant id).
+pub fn note_author(
+    doc: &Automerge,
+    note_id: &str,
+    owner: &dyn Fn(&ActorId) -> Option<String>,
+) -> Option<String> {
+    let note = read::map_at_path(doc, &["notes", note_id])?;
+    if let Some(a) = read::get_str(doc, &note, "author") {
+        return Some(a);
+    }
+    match &note {
+        ObjId::Id(_, actor, _) => owner(actor),
+        ObjId::Root => None,
+    }
+}
+
 /// Judges `changes` (new to `before`, all applied in `after`) sent by `role`,
 /// reading `before`'s history for what it needs (tests and tools; the
 /// server keeps a [`History`] per document and calls [`check_with`]).
@@ -212,7 +254,14 @@ pub fn check(
     role: &Role,
     ctx: &PolicyContext,
 ) -> Result<(), Refusal> {
-    check_with(before, after, changes, role, ctx, &History::of(before))
+    check_with(
+        before,
+        after,
+        changes,
+        role,
+        ctx,
+        &History::of(before, &|_| None),
+    )
 }
 
 /// Judges `changes` (new to `before`, all applied in `after`) sent by `role`;
@@ -255,9 +304,9 @@ pub fn check_with(
                 touched_notes: BTreeSet::new(),
                 new_notes: BTreeSet::new(),
                 touched_clusters: BTreeSet::new(),
-                touches_votes: false,
+                author_written: BTreeSet::new(),
             }
-            .run(changes, ctx.vote_budget)
+            .run(changes)
         }
     }
 }
@@ -291,12 +340,12 @@ struct QuestionCheck<'a> {
     touched_notes: BTreeSet<String>,
     new_notes: BTreeSet<String>,
     touched_clusters: BTreeSet<String>,
-    /// The batch writes dots.
-    touches_votes: bool,
+    /// Notes whose `author` the batch writes.
+    author_written: BTreeSet<String>,
 }
 
 impl QuestionCheck<'_> {
-    fn run(mut self, changes: &[Change], budget: i64) -> Result<(), Refusal> {
+    fn run(mut self, changes: &[Change]) -> Result<(), Refusal> {
         for change in changes {
             let expanded = change.decode();
             let start = expanded.start_op.get();
@@ -319,7 +368,7 @@ impl QuestionCheck<'_> {
                 self.judge_op(&path, &op.key, &op.action)?;
             }
         }
-        self.judge_result(budget)
+        self.judge_result()
     }
 
     /// The map-key path of an object in the document after the batch, or
@@ -418,33 +467,12 @@ impl QuestionCheck<'_> {
                 RefusalCode::NotYours,
                 "only the facilitator runs the vote and moderates",
             ),
-            // votes/<target>: the tally map of a note or cluster.
-            (["votes"], Some(target)) => match action {
-                // A new, empty tally: no dots in it yet.
-                OpType::Make(ObjType::Map) if !self.tally_exists_before(target) => Ok(()),
-                _ => refuse(RefusalCode::NotYours, "tallies belong to everyone"),
-            },
-            // votes/<target>.<participant>: one's own dots.
-            (["votes", _target], Some(voter)) => {
-                if voter != self.me.as_str() {
-                    return refuse(RefusalCode::NotYours, "you can only place your own dots");
-                }
-                self.touches_votes = true;
-                if !crate::schema::Voting::load(self.before).open {
-                    return refuse(
-                        RefusalCode::VotingClosed,
-                        "voting is closed on this question",
-                    );
-                }
-                match action {
-                    OpType::Put(
-                        ScalarValue::Int(_) | ScalarValue::Uint(_) | ScalarValue::F64(_),
-                    )
-                    | OpType::Delete
-                    | OpType::Increment(_) => Ok(()),
-                    _ => refuse(RefusalCode::Malformed, "a vote is a number"),
-                }
-            }
+            // Contract v2: dots are the server's (`crate::ballot`), so that
+            // no replica says who placed which; totals are its to write.
+            ([], Some("votes" | "totals")) | (["votes" | "totals", ..], _) => refuse(
+                RefusalCode::NotYours,
+                "dots are placed through the server (tavolo/dot), not written in the board",
+            ),
             _ => refuse(
                 RefusalCode::Malformed,
                 format!("participants cannot change /{}", path.join("/")),
@@ -454,6 +482,9 @@ impl QuestionCheck<'_> {
 
     fn judge_note_field(&mut self, note_id: &str, field: &str) -> Result<(), Refusal> {
         self.touched_notes.insert(note_id.to_string());
+        if field == "author" {
+            self.author_written.insert(note_id.to_string());
+        }
         let known = matches!(
             field,
             "text"
@@ -475,7 +506,14 @@ impl QuestionCheck<'_> {
             return Ok(());
         }
         match field {
-            "text" | "category" | "anonymous" => self.require_own_note(note_id),
+            "text" | "category" => self.require_own_note(note_id),
+            // Turning a named note anonymous would leave its author in the
+            // history; turning an anonymous one named would tie its actor
+            // id to the author's other notes. It is chosen once.
+            "anonymous" => refuse(
+                RefusalCode::NotYours,
+                "whether a note is anonymous is chosen when it is written",
+            ),
             "cluster" => Ok(()),
             "hidden" | "hidden_reason" => refuse(
                 RefusalCode::NotYours,
@@ -496,36 +534,28 @@ impl QuestionCheck<'_> {
         read::map_at_path(self.before, &["clusters", cluster_id]).is_some()
     }
 
-    /// The sender's dots on a target before the batch.
-    fn before_dots(&self, target: &str) -> i64 {
-        read::map_at_path(self.before, &["votes", target])
-            .and_then(|t| read::get_int(self.before, &t, self.me.as_str()))
-            .unwrap_or(0)
-    }
-
-    fn tally_exists_before(&self, target: &str) -> bool {
-        read::map_at_path(self.before, &["votes", target]).is_some()
-    }
-
-    /// The note must exist before the batch and be authored by the sender.
+    /// The note must exist before the batch and be authored by the sender
+    /// (for an anonymous note, as the server's history knows it).
     fn require_own_note(&self, note_id: &str) -> Result<(), Refusal> {
-        let author = read::map_at_path(self.before, &["notes", note_id])
-            .and_then(|n| read::get_str(self.before, &n, "author"));
-        match author {
-            Some(a) if a == self.me.as_str() => Ok(()),
-            Some(_) => refuse(
-                RefusalCode::NotYours,
-                format!("note {note_id} belongs to someone else"),
-            ),
-            None => refuse(
+        let Some(note) = read::map_at_path(self.before, &["notes", note_id]) else {
+            return refuse(
                 RefusalCode::Malformed,
                 format!("note {note_id} does not exist"),
+            );
+        };
+        let author = read::get_str(self.before, &note, "author")
+            .or_else(|| self.history.author_of(note_id).map(str::to_string));
+        match author {
+            Some(a) if a == self.me.as_str() => Ok(()),
+            _ => refuse(
+                RefusalCode::NotYours,
+                format!("note {note_id} belongs to someone else"),
             ),
         }
     }
 
     /// Checks the values the batch leaves behind.
-    fn judge_result(&self, budget: i64) -> Result<(), Refusal> {
+    fn judge_result(&self) -> Result<(), Refusal> {
         let after = self.after;
         for note_id in &self.touched_notes {
             let Some(note) = read::map_at_path(after, &["notes", note_id]) else {
@@ -566,82 +596,7 @@ impl QuestionCheck<'_> {
             }
         }
         self.judge_quotas()?;
-        // The budget is judged whenever a batch could change what counts.
-        // Only dots written can: a note or group that comes into existence
-        // has a fresh id (a used id never comes back), and no dot can be
-        // placed on something that is not there (below), so a fresh tally
-        // holds none of the sender's. (The model-based test in
-        // sync/tests/authority_model.rs checks the invariant after every
-        // step, whatever the step.)
-        if self.touches_votes {
-            let mut used = 0_i64;
-            if let Some(votes) = read::get_map(after, &ROOT, "votes") {
-                let tallies: Vec<(String, ObjId)> = after
-                    .map_range(&votes, ..)
-                    .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-                    .map(|item| (item.key.to_string(), item.id()))
-                    .collect();
-                for (target, tally) in tallies {
-                    if !matches!(after.get(&tally, self.me.as_str()), Ok(Some(_))) {
-                        continue; // none of mine here
-                    }
-                    let exists = read::map_at_path(after, &["notes", &target]).is_some()
-                        || read::map_at_path(after, &["clusters", &target]).is_some();
-                    if !exists {
-                        // Dots on a removed note are given back, but none
-                        // may be added to something that is not there.
-                        if after.get(&tally, self.me.as_str()).ok().flatten().is_some()
-                            && self.before_dots(&target)
-                                < read::get_int(after, &tally, self.me.as_str()).unwrap_or(0)
-                        {
-                            return refuse(
-                                RefusalCode::Malformed,
-                                format!("{target} is neither a note nor a cluster"),
-                            );
-                        }
-                        continue;
-                    }
-                    match after.get(&tally, self.me.as_str()) {
-                        Ok(None) => {}
-                        _ => match read::get_int(after, &tally, self.me.as_str()) {
-                            Some(n) if n >= 0 => used += n,
-                            _ => {
-                                return refuse(
-                                    RefusalCode::Malformed,
-                                    "a vote is a non-negative integer",
-                                );
-                            }
-                        },
-                    }
-                }
-            }
-            let budget = crate::schema::Voting::load(after).budget.unwrap_or(budget);
-            // A budget lowered by the facilitator below what is placed does
-            // not block other edits; it only stops adding dots.
-            if used > budget && used > self.dots_before() {
-                return refuse(
-                    RefusalCode::OverBudget,
-                    format!("{used} dots placed, the budget is {budget}"),
-                );
-            }
-        }
         Ok(())
-    }
-
-    /// The sender's dots on existing notes and clusters before the batch.
-    fn dots_before(&self) -> i64 {
-        let before = self.before;
-        let Some(votes) = read::get_map(before, &ROOT, "votes") else {
-            return 0;
-        };
-        read::keys(before, &votes)
-            .into_iter()
-            .filter(|t| {
-                read::map_at_path(before, &["notes", t]).is_some()
-                    || read::map_at_path(before, &["clusters", t]).is_some()
-            })
-            .map(|t| self.before_dots(&t).max(0))
-            .sum()
     }
 
     /// Notes and clusters a participant adds stay within [`quotas`].
@@ -694,20 +649,17 @@ impl QuestionCheck<'_> {
 
     fn judge_new_note(&self, note_id: &str, note: &ObjId) -> Result<(), Refusal> {
         let after = self.after;
-        match read::get_str(after, note, "author") {
-            Some(a) if a == self.me.as_str() => {}
-            Some(_) => {
-                return refuse(
-                    RefusalCode::NotYours,
-                    format!("note {note_id} claims another author"),
-                );
-            }
-            None => {
+        if read::get_bool(after, note, "anonymous") == Some(true) {
+            // Contract v2: nothing in an anonymous note names its author,
+            // not even a value written and overwritten in the same batch.
+            if self.author_written.contains(note_id) {
                 return refuse(
                     RefusalCode::Malformed,
-                    format!("note {note_id} has no author"),
+                    format!("note {note_id} is anonymous, so it carries no author"),
                 );
             }
+        } else {
+            self.judge_named_author(note_id, note)?;
         }
         if read::get_int(after, note, "created_at").is_none() {
             return refuse(
@@ -724,6 +676,21 @@ impl QuestionCheck<'_> {
             );
         }
         Ok(())
+    }
+
+    /// A named note is its sender's.
+    fn judge_named_author(&self, note_id: &str, note: &ObjId) -> Result<(), Refusal> {
+        match read::get_str(self.after, note, "author") {
+            Some(a) if a == self.me.as_str() => Ok(()),
+            Some(_) => refuse(
+                RefusalCode::NotYours,
+                format!("note {note_id} claims another author"),
+            ),
+            None => refuse(
+                RefusalCode::Malformed,
+                format!("note {note_id} has no author"),
+            ),
+        }
     }
 
     fn judge_note_fields(&self, note_id: &str, note: &ObjId) -> Result<(), Refusal> {
@@ -776,8 +743,8 @@ impl QuestionCheck<'_> {
 mod tests {
     use super::*;
     use crate::ops::{self, NewNote};
-    use automerge::AutoCommit;
     use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ScalarValue};
 
     fn ctx() -> PolicyContext {
         PolicyContext {
@@ -814,23 +781,6 @@ mod tests {
         }
     }
 
-    /// Like [`judge`], on the server's document after `setup` (the server's
-    /// own change, made before the participant's edit arrives).
-    fn judge_on(
-        setup: impl FnOnce(&mut AutoCommit),
-        role: &Role,
-        edit: impl FnOnce(&mut AutoCommit),
-    ) -> Result<(), Refusal> {
-        let mut server = server_doc();
-        setup(&mut server);
-        let before = server.document().clone();
-        let mut client = server.fork();
-        edit(&mut client);
-        let changes = server.document().get_changes_added(client.document());
-        server.apply_changes(changes.clone()).unwrap();
-        check(&before, server.document(), &changes, role, &ctx())
-    }
-
     /// Applies `edit` on a participant's fork and judges what it produced.
     fn judge(
         role: &Role,
@@ -855,14 +805,13 @@ mod tests {
     }
 
     #[test]
-    fn a_participant_adds_edits_clusters_and_votes_on_their_own_notes() {
+    fn a_participant_adds_edits_and_clusters_their_own_notes() {
         as_me(|d| ops::add_note(d, "n_new", &me(), &note("nuova")).unwrap()).unwrap();
         as_me(|d| ops::edit_note_text(d, "n_mine", "cambiata").unwrap()).unwrap();
         as_me(|d| ops::set_note_category(d, "n_mine", Some("competenze")).unwrap()).unwrap();
         as_me(|d| ops::set_note_cluster(d, "n_other", Some("c_1")).unwrap()).unwrap();
         as_me(|d| ops::create_cluster(d, "c_2", "Nuovo").unwrap()).unwrap();
         as_me(|d| ops::rename_cluster(d, "c_1", "Rinominato").unwrap()).unwrap();
-        as_me(|d| ops::set_vote(d, "n_other", &me(), 3).unwrap()).unwrap();
         as_me(|d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
     }
 
@@ -898,6 +847,92 @@ mod tests {
         );
     }
 
+    /// Judges a participant's edit with the server's knowledge of who owns
+    /// which actor id (`owners`), as the room does.
+    fn step_owned(
+        server: &mut AutoCommit,
+        who: &ParticipantId,
+        owners: &HashMap<ActorId, String>,
+        edit: impl FnOnce(&mut AutoCommit),
+    ) -> Result<(), Refusal> {
+        let before = server.document().clone();
+        let mut client = server.fork();
+        client.set_actor(ActorId::random());
+        edit(&mut client);
+        let changes = server.document().get_changes_added(client.document());
+        let mut after = before.clone();
+        after.apply_changes(changes.clone()).unwrap();
+        let owner = |a: &ActorId| owners.get(a).cloned();
+        let history = History::of(&before, &owner);
+        check_with(
+            &before,
+            &after,
+            &changes,
+            &Role::Participant(who.clone()),
+            &ctx(),
+            &history,
+        )?;
+        server.apply_changes(changes).unwrap();
+        Ok(())
+    }
+
+    #[test]
+    fn an_anonymous_note_carries_no_author_and_only_its_writer_may_change_it() {
+        let mut server = server_doc();
+        let anon = NewNote {
+            anonymous: true,
+            ..note("il Comune non mantiene la parola")
+        };
+        // Written with an author: refused, even if overwritten at once.
+        let named = code(step_as(&mut server, &me(), |d| {
+            ops::add_note(d, "n_a", &me(), &anon).unwrap();
+            let n = read::map_at_path(&*d, &["notes", "n_a"]).unwrap();
+            d.put(&n, "author", "p_me").unwrap();
+            d.delete(&n, "author").unwrap();
+        }));
+        assert_eq!(named, RefusalCode::Malformed);
+        // Written without one, under an actor id the server records as mine.
+        let actor = ActorId::random();
+        let mut owners = HashMap::new();
+        owners.insert(actor.clone(), "p_me".to_string());
+        let written = actor.clone();
+        step_owned(&mut server, &me(), &owners, move |d| {
+            d.set_actor(written);
+            ops::add_note(d, "n_a", &me(), &anon).unwrap();
+        })
+        .unwrap();
+        let n = read::map_at_path(&server, &["notes", "n_a"]).unwrap();
+        assert!(server.get(&n, "author").unwrap().is_none());
+        // Its writer edits it under yet another actor id: the server knows
+        // the note is theirs from the actor that created it.
+        let later = ActorId::random();
+        owners.insert(later, "p_me".to_string());
+        step_owned(&mut server, &me(), &owners, |d| {
+            ops::edit_note_text(d, "n_a", "il Comune non ha mantenuto la parola").unwrap();
+        })
+        .unwrap_or_else(|r| panic!("{r}"));
+        // Nobody else may, nor may anyone turn it named (or a named one
+        // anonymous).
+        let other = ParticipantId("p_other".into());
+        let theirs = code(step_owned(&mut server, &other, &owners, |d| {
+            ops::edit_note_text(d, "n_a", "riscritta").unwrap();
+        }));
+        assert_eq!(theirs, RefusalCode::NotYours);
+        let toggle = code(step_owned(&mut server, &me(), &owners, |d| {
+            ops::set_note_anonymous(d, "n_a", false).unwrap();
+        }));
+        assert_eq!(toggle, RefusalCode::NotYours);
+        let toggle = code(step_owned(&mut server, &me(), &owners, |d| {
+            ops::set_note_anonymous(d, "n_mine", true).unwrap();
+        }));
+        assert_eq!(toggle, RefusalCode::NotYours);
+        // Anyone may still move it into a group.
+        step_owned(&mut server, &other, &owners, |d| {
+            ops::set_note_cluster(d, "n_a", Some("c_1")).unwrap();
+        })
+        .unwrap();
+    }
+
     #[test]
     fn text_objects_written_by_javascript_clients_are_judged_like_strings() {
         // The stock JS client writes strings as Text objects, character by character.
@@ -908,7 +943,7 @@ mod tests {
             d.splice_text(&t, 0, 0, "dal browser").unwrap();
             let a = d.put_object(&n, "author", ObjType::Text).unwrap();
             d.splice_text(&a, 0, 0, "p_me").unwrap();
-            d.put(&n, "anonymous", true).unwrap();
+            d.put(&n, "anonymous", false).unwrap();
             d.put(&n, "category", ScalarValue::Null).unwrap();
             d.put(&n, "cluster", ScalarValue::Null).unwrap();
             d.put(&n, "created_at", 1.0e12_f64).unwrap();
@@ -926,26 +961,19 @@ mod tests {
     }
 
     #[test]
-    fn votes_are_ones_own_and_within_budget() {
-        let other = ParticipantId("p_other".into());
-        assert_eq!(
-            code(as_me(|d| ops::set_vote(d, "n_mine", &other, 1).unwrap())),
-            RefusalCode::NotYours
-        );
-        assert_eq!(
-            code(as_me(|d| {
-                ops::set_vote(d, "n_mine", &me(), 2).unwrap();
-                ops::set_vote(d, "c_1", &me(), 2).unwrap();
-            })),
-            RefusalCode::OverBudget
-        );
-        assert_eq!(
-            code(as_me(|d| {
-                let t = read::map_at_path(&*d, &["votes", "n_mine"]).unwrap();
-                d.put(&t, "p_me", -1).unwrap();
-            })),
-            RefusalCode::Malformed
-        );
+    fn dots_and_totals_are_not_written_in_the_board() {
+        // Contract v2: who placed which dot is the server's (`ballot`).
+        for edit in [
+            (|d: &mut AutoCommit| ops::set_vote(d, "n_other", &me(), 1).unwrap())
+                as fn(&mut AutoCommit),
+            |d| {
+                let mut t = std::collections::BTreeMap::new();
+                t.insert("n_other".to_string(), 9);
+                ops::put_totals(d, &t).unwrap();
+            },
+        ] {
+            assert_eq!(code(as_me(edit)), RefusalCode::NotYours);
+        }
     }
 
     #[test]
@@ -1028,16 +1056,8 @@ mod tests {
     }
 
     #[test]
-    fn dots_need_an_open_vote_and_the_vote_is_the_facilitators() {
-        let vote = |d: &mut AutoCommit| ops::set_vote(d, "n_other", &me(), 1).unwrap();
+    fn the_vote_is_the_facilitators() {
         let close = |d: &mut AutoCommit| ops::set_voting(d, false, None).unwrap();
-        // Closed by the facilitator first, then a dot arrives.
-        let r = judge_on(
-            |s| ops::set_voting(s, false, None).unwrap(),
-            &Role::Participant(me()),
-            vote,
-        );
-        assert_eq!(code(r), RefusalCode::VotingClosed);
         assert_eq!(
             code(judge(&Role::Participant(me()), &ctx(), close)),
             RefusalCode::NotYours
@@ -1048,20 +1068,6 @@ mod tests {
             code(judge(&Role::Participant(me()), &ctx(), reveal)),
             RefusalCode::NotYours
         );
-    }
-
-    #[test]
-    fn the_voting_budget_of_the_question_overrides_the_sessions() {
-        let two_dots = |d: &mut AutoCommit| {
-            ops::set_vote(d, "n_other", &me(), 2).unwrap();
-        };
-        let r = judge_on(
-            |s| ops::set_voting(s, true, Some(1)).unwrap(),
-            &Role::Participant(me()),
-            two_dots,
-        );
-        assert_eq!(code(r), RefusalCode::OverBudget);
-        judge(&Role::Participant(me()), &ctx(), two_dots).unwrap();
     }
 
     #[test]
@@ -1112,27 +1118,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn dots_on_a_removed_note_are_given_back() {
-        let mut server = server_doc();
-        ops::set_vote(&mut server, "n_other", &me(), 3).unwrap();
-        ops::remove_note(&mut server, "n_other", None, 1).unwrap();
-        let before = server.document().clone();
-        let mut client = server.fork();
-        ops::set_vote(&mut client, "n_mine", &me(), 3).unwrap();
-        let changes = server.document().get_changes_added(client.document());
-        server.apply_changes(changes.clone()).unwrap();
-        check(
-            &before,
-            server.document(),
-            &changes,
-            &Role::Participant(me()),
-            &ctx(),
-        )
-        .unwrap();
-        assert_eq!(crate::QuestionDoc::load(&server).votes_used_by("p_me"), 3);
-    }
-
     /// Runs the participant's `edit` on a fork of `server` and judges it
     /// against `server` as it is, history included; applies it if accepted.
     fn step(server: &mut AutoCommit, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Refusal> {
@@ -1162,22 +1147,13 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_note_id_cannot_be_created_again_and_its_dots_stay_with_it() {
+    fn a_deleted_note_id_cannot_be_created_again() {
         let mut server = server_doc();
-        step(&mut server, |d| {
-            ops::set_vote(d, "n_mine", &me(), 3).unwrap()
-        })
-        .unwrap();
         step(&mut server, |d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
-        step(&mut server, |d| {
-            ops::set_vote(d, "n_other", &me(), 3).unwrap()
-        })
-        .unwrap();
         let again = step(&mut server, |d| {
             ops::add_note(d, "n_mine", &me(), &note("di nuovo")).unwrap()
         });
         assert_eq!(code(again), RefusalCode::NotYours);
-        assert_eq!(crate::QuestionDoc::load(&server).votes_used_by("p_me"), 3);
         // A new id is fine.
         step(&mut server, |d| {
             ops::add_note(d, "n_fresh", &me(), &note("nuova")).unwrap()
@@ -1199,35 +1175,12 @@ mod tests {
     #[test]
     fn a_removed_cluster_id_cannot_be_created_again() {
         let mut server = server_doc();
-        step(&mut server, |d| ops::set_vote(d, "c_1", &me(), 3).unwrap()).unwrap();
         let clusters = read::get_map(&server, &ROOT, "clusters").unwrap();
         server.delete(&clusters, "c_1").unwrap();
         let again = step(&mut server, |d| {
             ops::create_cluster(d, "c_1", "Di nuovo").unwrap()
         });
         assert_eq!(code(again), RefusalCode::NotYours);
-    }
-
-    #[test]
-    fn a_lowered_budget_stops_new_dots_but_not_other_edits() {
-        let mut server = server_doc();
-        step(&mut server, |d| {
-            ops::set_vote(d, "n_other", &me(), 3).unwrap()
-        })
-        .unwrap();
-        ops::set_voting(&mut server, true, Some(1)).unwrap();
-        step(&mut server, |d| {
-            ops::edit_note_text(d, "n_mine", "cambiata").unwrap()
-        })
-        .unwrap();
-        let more = step(&mut server, |d| {
-            ops::set_vote(d, "n_mine", &me(), 1).unwrap()
-        });
-        assert_eq!(code(more), RefusalCode::OverBudget);
-        step(&mut server, |d| {
-            ops::set_vote(d, "n_other", &me(), 1).unwrap()
-        })
-        .unwrap();
     }
 
     #[test]

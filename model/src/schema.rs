@@ -157,10 +157,12 @@ pub struct Note {
     /// One of the question's category ids, or `None` where it has none.
     #[autosurgeon(hydrate = "read::hydrate_opt_string")]
     pub category: Option<String>,
-    /// The participant id of whoever wrote it.
-    #[autosurgeon(hydrate = "read::hydrate_string")]
+    /// The participant id of whoever wrote it; empty for an anonymous note
+    /// (contract v2: it carries no author).
+    #[autosurgeon(hydrate = "read::hydrate_string_or_empty")]
     pub author: String,
-    /// Shown as "anonimo" to others; the server still knows the author.
+    /// Written anonymously: only the server knows the author (see
+    /// [`crate::policy::note_author`]).
     #[autosurgeon(hydrate = "read::hydrate_bool")]
     pub anonymous: bool,
     #[autosurgeon(hydrate = "read::hydrate_opt_string")]
@@ -218,8 +220,13 @@ impl Voting {
 pub struct QuestionDoc {
     pub notes: BTreeMap<String, Note>,
     pub clusters: BTreeMap<String, Cluster>,
-    /// target (note or cluster id) → participant id → dots.
+    /// target (note or cluster id) → participant id → dots: boards written
+    /// before contract v2 only (dots are the server's since, see
+    /// [`crate::ballot`]), and the server's own copy for reports.
     pub votes: BTreeMap<String, BTreeMap<String, i64>>,
+    /// target → total dots, written by the server while the totals are
+    /// revealed (contract v2).
+    pub totals: BTreeMap<String, i64>,
     pub voting: Voting,
 }
 
@@ -239,10 +246,19 @@ impl QuestionDoc {
             }
         }
         let clusters: BTreeMap<String, Cluster> = hydrate_entries(doc, &["clusters"]);
+        let totals = read::get_map(doc, &ROOT, "totals")
+            .map(|t| {
+                read::keys(doc, &t)
+                    .into_iter()
+                    .filter_map(|k| read::get_int(doc, &t, k.as_str()).map(|n| (k, n.max(0))))
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             notes: hydrate_entries(doc, &["notes"]),
             clusters,
             votes,
+            totals,
             voting: Voting::load(doc),
         }
     }
@@ -278,9 +294,13 @@ impl QuestionDoc {
         notes
     }
 
-    /// Total dots on a target.
+    /// Total dots on a target (per-participant dots of an old board plus
+    /// the revealed totals).
     pub fn vote_total(&self, target: &str) -> i64 {
-        self.votes.get(target).map_or(0, |m| m.values().sum())
+        self.votes
+            .get(target)
+            .map_or(0, |m| m.values().sum::<i64>())
+            + self.totals.get(target).copied().unwrap_or(0)
     }
 
     /// Dots a participant has placed across the question, on notes and

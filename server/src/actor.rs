@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tavolo_model::SessionDoc;
+use tavolo_model::ballot::Ballots;
 use tavolo_model::policy::Role;
+use tavolo_sync::dots::DotBox;
 use tavolo_sync::room::Received;
 use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId, Room, SyncKind};
@@ -173,6 +175,8 @@ pub struct DocSetup {
     pub loose: usize,
     /// How the actor leaves the registry when idle.
     pub retire: Retire,
+    /// A question's dots, as stored (empty for other documents).
+    pub ballots: Ballots,
 }
 
 /// An idle actor's way out: after `after` with no peer and nothing unsaved
@@ -387,6 +391,7 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         doc,
         loose,
         retire,
+        ballots,
     } = setup;
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
@@ -407,6 +412,11 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         claims: Vec::new(),
         retire,
         last_active: Instant::now(),
+        dots: DotBox::new(ballots),
+        pending_dots: Vec::new(),
+        dots_to_tell: std::collections::BTreeSet::new(),
+        totals_to_tell: false,
+        totals_heads: None,
     };
     if role == DocRole::Session {
         actor.publish_view();
@@ -504,6 +514,16 @@ pub fn notice(
         }
         .encode();
     }
+    server_ephemeral(
+        server,
+        peer,
+        doc,
+        tavolo_sync::wire::notice_payload("tavolo/notice", None, message, Some(doc)),
+    )
+}
+
+/// An `ephemeral` message from the server to one peer.
+fn server_ephemeral(server: &PeerId, peer: &PeerId, doc: DocumentId, data: Vec<u8>) -> Vec<u8> {
     static SESSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("tavolo-server-notice-{}", uuid::Uuid::new_v4().simple())
     });
@@ -514,7 +534,7 @@ pub fn notice(
         count: COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         session_id: SESSION.clone(),
         document_id: doc,
-        data: tavolo_sync::wire::notice_payload("tavolo/notice", None, message, Some(doc)),
+        data,
     })
     .encode()
 }
@@ -522,6 +542,7 @@ pub fn notice(
 struct PeerLink {
     conn: ConnId,
     outbox: Outbox,
+    role: Role,
     extensions: bool,
     /// A waiter is parked for room in this peer's queue.
     waiting: bool,
@@ -549,6 +570,17 @@ struct DocActor {
     retire: Retire,
     /// The last command handled.
     last_active: Instant,
+    /// Who placed which dot on this question (contract v2: the server's
+    /// alone).
+    dots: DotBox,
+    /// Dots accepted and not yet durable: (participant, target, count).
+    pending_dots: Vec<(String, String, i64)>,
+    /// Participants to tell their dots once the pending ones are durable.
+    dots_to_tell: std::collections::BTreeSet<String>,
+    /// The facilitator's connections are to hear the live totals.
+    totals_to_tell: bool,
+    /// The heads at which the board's `totals` were last made right.
+    totals_heads: Option<Vec<automerge::ChangeHash>>,
 }
 
 impl DocActor {
@@ -583,6 +615,7 @@ impl DocActor {
                     }
                 }
             }
+            self.reconcile_totals();
             self.save().await;
             self.flush();
         }
@@ -592,6 +625,7 @@ impl DocActor {
     /// Nobody attached, nothing to save or answer, quiet for a while.
     fn is_idle(&self) -> bool {
         self.peers.is_empty()
+            && self.pending_dots.is_empty()
             && !self.room.has_unsaved()
             && self.saving.is_empty()
             && self.pending_replies.is_empty()
@@ -624,7 +658,38 @@ impl DocActor {
                     // Same peer id on a new connection: start its sync afresh.
                     self.room.remove_peer(&peer);
                 }
+                let participant = match &role {
+                    Role::Participant(p) => Some(p.as_str().to_string()),
+                    _ => None,
+                };
+                let link_role = role.clone();
                 self.room.add_peer_with(peer.clone(), role, extensions);
+                if self.role == DocRole::Question {
+                    // Where dots stand for this screen: its own, or (the
+                    // facilitator) the live totals.
+                    let data = match &participant {
+                        Some(p) => Some(self.dots.my_dots(p, None).encode()),
+                        None if link_role == Role::Facilitator => {
+                            Some(self.dots.live_totals(self.room.doc()).encode())
+                        }
+                        None => None,
+                    };
+                    if let Some(data) = data {
+                        let frame =
+                            server_ephemeral(&self.server_peer, &peer, self.room.id(), data);
+                        let _ = outbox.try_send(Outbound::Frames(vec![frame]));
+                    }
+                }
+                if let (Some(p), true, DocRole::Question) = (participant, extensions, self.role) {
+                    // Only the server knows which anonymous notes are whose
+                    // (contract v2): it tells their writer alone.
+                    let mine = tavolo_sync::MyNotes {
+                        notes: self.room.notes_by(&p).into_iter().collect(),
+                    };
+                    let frame =
+                        server_ephemeral(&self.server_peer, &peer, self.room.id(), mine.encode());
+                    let _ = outbox.try_send(Outbound::Frames(vec![frame]));
+                }
                 if self.failing {
                     let n = notice(
                         extensions,
@@ -640,6 +705,7 @@ impl DocActor {
                     PeerLink {
                         conn,
                         outbox,
+                        role: link_role,
                         extensions,
                         waiting: false,
                     },
@@ -690,6 +756,13 @@ impl DocActor {
                 if !self.is_current(&peer, conn) {
                     return;
                 }
+                if tavolo_sync::presence::payload_type(&msg.data).as_deref()
+                    == Some(tavolo_sync::presence::DOT_TYPE)
+                {
+                    // Asked of the server, never relayed.
+                    self.dot(&peer, &msg.data);
+                    return;
+                }
                 for out in self.room.ephemeral(&peer, &msg) {
                     let target = match &out {
                         Message::Ephemeral(e) => e.target_id.clone(),
@@ -724,6 +797,74 @@ impl DocActor {
         }
     }
 
+    /// A participant asks to set its dots on a target (contract v2): judged
+    /// against the board and the ballots, kept privately, and told back
+    /// once durable; a refusal is told at once.
+    fn dot(&mut self, peer: &PeerId, data: &[u8]) {
+        let Some(link) = self.peers.get(peer) else {
+            return;
+        };
+        let ctx = self.session.policy_context(self.room.id());
+        match self.dots.request(self.room.doc(), &link.role, data, &ctx) {
+            Ok(placed) => {
+                self.pending_dots
+                    .push((placed.participant.clone(), placed.target, placed.count));
+                self.dots_to_tell.insert(placed.participant);
+                self.totals_to_tell = true;
+                // The board's totals follow if they are revealed.
+                self.totals_heads = None;
+            }
+            Err(answer) => {
+                let frame =
+                    server_ephemeral(&self.server_peer, peer, self.room.id(), answer.encode());
+                let _ = link.outbox.try_send(Outbound::Frames(vec![frame]));
+            }
+        }
+    }
+
+    /// Once dots are durable: each participant whose dots changed hears
+    /// them on every connection, the facilitator hears the totals.
+    fn tell_dots(&mut self) {
+        let told = std::mem::take(&mut self.dots_to_tell);
+        let totals = std::mem::take(&mut self.totals_to_tell)
+            .then(|| self.dots.live_totals(self.room.doc()).encode());
+        for (peer, link) in &self.peers {
+            let data = match &link.role {
+                Role::Participant(p) if told.contains(p.as_str()) => {
+                    Some(self.dots.my_dots(p.as_str(), None).encode())
+                }
+                Role::Facilitator => totals.clone(),
+                _ => None,
+            };
+            if let Some(data) = data {
+                let frame = server_ephemeral(&self.server_peer, peer, self.room.id(), data);
+                let _ = link.outbox.try_send(Outbound::Frames(vec![frame]));
+            }
+        }
+    }
+
+    /// Keeps the board's `totals` map what the facilitator chose: the
+    /// totals while revealed, nothing otherwise. Checked when the board or
+    /// the ballots changed.
+    fn reconcile_totals(&mut self) {
+        if self.role != DocRole::Question {
+            return;
+        }
+        let heads = self.room.doc().get_heads();
+        if self.totals_heads.as_ref() == Some(&heads) {
+            return;
+        }
+        if let Some(desired) = self.dots.board_totals(self.room.doc()) {
+            let result = self.room.local_change(move |tx| {
+                tavolo_model::ops::put_totals(tx, &desired).map_err(|e| e.to_string())
+            });
+            if let Err(e) = result {
+                tracing::error!(error = %e, "the board's totals could not be written");
+            }
+        }
+        self.totals_heads = Some(self.room.doc().get_heads());
+    }
+
     fn is_current(&self, peer: &PeerId, conn: ConnId) -> bool {
         self.peers.get(peer).is_some_and(|l| l.conn == conn)
     }
@@ -732,6 +873,24 @@ impl DocActor {
     /// A failed save keeps the changes (the room keeps holding every
     /// message), tells the document's peers, and is retried with backoff.
     async fn save(&mut self) {
+        if !self.pending_dots.is_empty() && self.retry_at.is_none() {
+            match self
+                .storage
+                .save_dots(self.room.id().to_string(), self.pending_dots.clone())
+                .await
+            {
+                Ok(()) => {
+                    self.pending_dots.clear();
+                    self.tell_dots();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, dots = self.pending_dots.len(), "saving dots failed; holding them and retrying");
+                    self.retry_at = Some(Instant::now() + self.retry_delay);
+                    self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+                    return;
+                }
+            }
+        }
         self.claims.extend(self.room.take_claims());
         if self.room.has_unsaved() {
             self.saving.extend(

@@ -320,6 +320,12 @@ impl Registry {
             ));
         }
         let stored = self.storage.load_doc(id.to_string()).await?;
+        let mut ballots = tavolo_model::ballot::Ballots::new();
+        if role == DocRole::Question {
+            for (who, target, count) in self.storage.load_dots(id.to_string()).await? {
+                tavolo_model::ballot::set(&mut ballots, &who, &target, count);
+            }
+        }
         let loaded = actor::load(role, stored);
         if !loaded.bad.is_empty() {
             for b in &loaded.bad {
@@ -349,6 +355,7 @@ impl Registry {
                 doc,
                 loose: loaded.loose,
                 retire,
+                ballots,
             })),
             Err(reason) => {
                 tracing::error!(session = %session.id, doc = %id, role = role.as_str(), %reason, "document cannot be served; peers get an error instead");

@@ -107,7 +107,8 @@ pub async fn my_notes(
             "the ticket is for another session".into(),
         ));
     }
-    let docs = load(&state, &session_id).await?;
+    let mut docs = load(&state, &session_id).await?;
+    claim_anonymous_notes(&state, &session_id, &participant.0, &mut docs).await?;
     let now = crate::now_ms();
     let name = report::download_name("le-mie-note", &docs.session.title, now, format);
     let body = render(move || {
@@ -115,6 +116,47 @@ pub async fn my_notes(
     })
     .await?;
     Ok(document(body, format, &name))
+}
+
+/// Marks `who`'s anonymous notes as theirs in a copy made for their own
+/// download: the documents do not say who wrote an anonymous note
+/// (contract v2); the server knows it from the actor id that created it.
+async fn claim_anonymous_notes(
+    state: &AppState,
+    session_id: &str,
+    who: &str,
+    docs: &mut Loaded,
+) -> Result<(), ApiError> {
+    let shared = state
+        .registry
+        .session(session_id)
+        .await
+        .map_err(registry_error)?;
+    for (&id, &role) in &shared.docs {
+        if role != DocRole::Question {
+            continue;
+        }
+        let (actors, me) = (shared.actors.clone(), who.to_string());
+        let mine: Vec<String> = read_doc(state, &shared, id, move |d| {
+            let owner = actors.participant_of();
+            let notes = tavolo_model::read::map_at_path(d, &["notes"]);
+            notes
+                .map(|n| tavolo_model::read::keys(d, &n))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| tavolo_model::policy::note_author(d, n, &owner).as_deref() == Some(&me))
+                .collect()
+        })
+        .await?;
+        if let Some(q) = docs.questions.get_mut(&id.url()) {
+            for note_id in mine {
+                if let Some(n) = q.notes.get_mut(&note_id) {
+                    n.author = who.to_string();
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The bearer is the session's facilitator: the key (the contract), or the
@@ -178,6 +220,22 @@ async fn load(state: &AppState, session_id: &str) -> Result<Loaded, ApiError> {
             continue;
         }
         let q = read_doc(state, &shared, id, QuestionDoc::load).await?;
+        // Dots are the server's (contract v2): the report counts them from
+        // its own record, not from the board's public totals.
+        let mut ballots = tavolo_model::ballot::Ballots::new();
+        let stored = state
+            .storage
+            .load_dots(id.to_string())
+            .await
+            .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?;
+        for (who, target, count) in stored {
+            tavolo_model::ballot::set(&mut ballots, &who, &target, count);
+        }
+        let q = if ballots.is_empty() {
+            q
+        } else {
+            tavolo_model::ballot::with_ballots(q, &ballots)
+        };
         questions.insert(id.url(), q);
     }
     Ok(Loaded {

@@ -262,6 +262,17 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         );
         CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions(created_at);",
     )?;
+    // Who placed which dot (contract v2): the server's alone, never in a
+    // document anyone can fetch.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS dots (
+            doc_id TEXT NOT NULL,
+            participant_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (doc_id, participant_id, target)
+        );",
+    )?;
     Ok(())
 }
 
@@ -515,6 +526,50 @@ impl Storage {
                 params![doc_id, snapshot, now_ms],
             )?;
             tx.execute("DELETE FROM changes WHERE doc_id = ?1", params![doc_id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A question's dots: (participant, target, count).
+    pub async fn load_dots(
+        &self,
+        doc_id: String,
+    ) -> Result<Vec<(String, String, i64)>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT participant_id, target, count FROM dots WHERE doc_id = ?1",
+            )?;
+            stmt.query_map(params![doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await
+    }
+
+    /// Sets dots (a count of 0 removes the row), in one transaction.
+    pub async fn save_dots(
+        &self,
+        doc_id: String,
+        dots: Vec<(String, String, i64)>,
+    ) -> Result<(), StorageError> {
+        if dots.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| {
+            let mut set = tx.prepare_cached(
+                "INSERT INTO dots (doc_id, participant_id, target, count) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (doc_id, participant_id, target) DO UPDATE SET count = excluded.count",
+            )?;
+            let mut clear = tx.prepare_cached(
+                "DELETE FROM dots WHERE doc_id = ?1 AND participant_id = ?2 AND target = ?3",
+            )?;
+            for (who, target, count) in &dots {
+                if *count == 0 {
+                    clear.execute(params![doc_id, who, target])?;
+                } else {
+                    set.execute(params![doc_id, who, target, count])?;
+                }
+            }
             Ok(())
         })
         .await

@@ -8,8 +8,8 @@ use crate::wire::{
     DecodeError, DocMessage, EphemeralMessage, Message, PROTOCOL_V1, PeerId, PeerMetadata,
     RefusedMessage,
 };
-use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,9 @@ struct ClientDoc {
     state: sync::State,
     /// The document has content (from the server or a local edit).
     loaded: bool,
+    /// Heads the server is known to have (kept across connections): what
+    /// an unlinked change builds on.
+    confirmed: Vec<ChangeHash>,
 }
 
 /// What happened to the documents after a frame.
@@ -51,10 +54,18 @@ pub struct ClientCore {
     unavailable: Vec<DocumentId>,
     ephemeral: Vec<EphemeralMessage>,
     errors: Vec<String>,
+    /// Numbers this client's `ephemeral` messages (with `session_id`).
+    ephemeral_sent: u64,
+    session_id: String,
 }
 
 impl ClientCore {
     pub fn new(peer: PeerId) -> Self {
+        let session_id = format!(
+            "{}-{}",
+            peer.0,
+            automerge::ActorId::random().to_hex_string()
+        );
         Self {
             peer,
             server: None,
@@ -64,7 +75,30 @@ impl ClientCore {
             unavailable: Vec::new(),
             ephemeral: Vec::new(),
             errors: Vec::new(),
+            ephemeral_sent: 0,
+            session_id,
         }
+    }
+
+    /// Sends the server an `ephemeral` message on a document (how a dot is
+    /// asked for, contract v2); false when not connected.
+    pub fn send_to_server(&mut self, id: DocumentId, data: Vec<u8>) -> bool {
+        let Some(server) = self.server.clone() else {
+            return false;
+        };
+        self.ephemeral_sent += 1;
+        self.outgoing.push(
+            Message::Ephemeral(EphemeralMessage {
+                sender_id: self.peer.clone(),
+                target_id: server,
+                count: self.ephemeral_sent,
+                session_id: self.session_id.clone(),
+                document_id: id,
+                data,
+            })
+            .encode(),
+        );
+        true
     }
 
     pub fn peer(&self) -> &PeerId {
@@ -123,6 +157,7 @@ impl ClientCore {
                 doc,
                 state: sync::State::new(),
                 loaded,
+                confirmed: Vec::new(),
             },
         );
         self.queue_sync(id);
@@ -136,6 +171,7 @@ impl ClientCore {
             doc: AutoCommit::new(),
             state: sync::State::new(),
             loaded: false,
+            confirmed: Vec::new(),
         };
         self.docs.insert(id, fresh);
         self.queue_sync(id);
@@ -168,6 +204,54 @@ impl ClientCore {
         let d = self.docs.get_mut(&id).ok_or(ClientError::NotOpen(id))?;
         let out = f(&mut d.doc);
         d.doc.commit();
+        d.loaded = !d.doc.get_heads().is_empty();
+        self.queue_sync(id);
+        Ok(out)
+    }
+
+    /// Edits a document so that nobody can tie the edit to this client's
+    /// other changes (how Tavolo writes anonymous notes, contract v2): the
+    /// change is made under a new actor id used for nothing else, with no
+    /// timestamp, on the document as the server last confirmed it, so its
+    /// dependencies name only changes the server already had, never one of
+    /// this client's unsent ones. Where the edit needs something the server
+    /// has not confirmed yet (a note written offline), it is made on the
+    /// whole local document instead.
+    pub fn change_unlinked<T, E>(
+        &mut self,
+        id: DocumentId,
+        f: impl Fn(&mut AutoCommit) -> Result<T, E>,
+    ) -> Result<Result<T, E>, ClientError> {
+        let d = self.docs.get_mut(&id).ok_or(ClientError::NotOpen(id))?;
+        d.doc.commit();
+        let own = d.doc.get_actor().clone();
+        let base: Vec<ChangeHash> = d
+            .confirmed
+            .iter()
+            .filter(|h| d.doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        let isolated = !base.is_empty() && base != d.doc.get_heads();
+        if isolated {
+            d.doc.isolate(&base);
+        }
+        d.doc.set_actor(automerge::ActorId::random());
+        let mut out = f(&mut d.doc);
+        if out.is_err() && isolated {
+            d.doc.rollback();
+            d.doc.integrate();
+            d.doc.set_actor(automerge::ActorId::random());
+            out = f(&mut d.doc);
+        }
+        if out.is_ok() {
+            d.doc.commit();
+        } else {
+            d.doc.rollback();
+        }
+        d.doc.set_actor(own);
+        if isolated {
+            d.doc.integrate();
+        }
         d.loaded = !d.doc.get_heads().is_empty();
         self.queue_sync(id);
         Ok(out)
@@ -234,6 +318,9 @@ impl ClientCore {
                             doc: id,
                             reason: e.to_string(),
                         })?;
+                    if !d.state.shared_heads.is_empty() {
+                        d.confirmed.clone_from(&d.state.shared_heads);
+                    }
                     let after = d.doc.get_heads();
                     if after != before {
                         d.loaded = !after.is_empty();

@@ -21,6 +21,7 @@
 
 pub mod client;
 pub mod doc_id;
+pub mod dots;
 pub mod guard;
 pub mod loopback;
 pub mod presence;
@@ -30,6 +31,6 @@ pub mod wire;
 
 pub use client::ClientCore;
 pub use doc_id::DocumentId;
-pub use presence::Presence;
+pub use presence::{DotRequest, MyDots, MyNotes, Presence, Totals};
 pub use room::{ActorBook, Owner, Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

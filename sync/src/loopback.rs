@@ -4,8 +4,10 @@
 //! clients — including the browser client in wasm — against the real room.
 
 use crate::DocumentId;
+use crate::dots::DotBox;
+use crate::presence::{DOT_TYPE, payload_type};
 use crate::room::{Room, SyncKind};
-use crate::wire::{Message, PROTOCOL_V1, PeerId, PeerMetadata};
+use crate::wire::{EphemeralMessage, Message, PROTOCOL_V1, PeerId, PeerMetadata};
 use automerge::Automerge;
 use std::collections::BTreeMap;
 use tavolo_model::policy::{PolicyContext, Role};
@@ -17,6 +19,9 @@ pub struct Loopback {
     ctx: PolicyContext,
     /// Roles by peer id, assigned before the peer joins.
     roles: BTreeMap<PeerId, Role>,
+    /// The question's dots (contract v2).
+    dots: DotBox,
+    sent: u64,
 }
 
 impl Loopback {
@@ -27,6 +32,8 @@ impl Loopback {
             server,
             ctx,
             roles: BTreeMap::new(),
+            dots: DotBox::default(),
+            sent: 0,
         }
     }
 
@@ -100,7 +107,53 @@ impl Loopback {
                 };
                 out.push((from.clone(), unavailable.encode()));
             }
+            Ok(Message::Ephemeral(e))
+                if e.document_id == self.room.id()
+                    && payload_type(&e.data).as_deref() == Some(DOT_TYPE) =>
+            {
+                let role = self.roles.get(from).cloned().unwrap_or(Role::Viewer);
+                match self
+                    .dots
+                    .request(self.room.doc(), &role, &e.data, &self.ctx)
+                {
+                    Ok(placed) => {
+                        if let Some(totals) = self.dots.board_totals(self.room.doc()) {
+                            let _ = self
+                                .room
+                                .local_change(|tx| tavolo_model::ops::put_totals(tx, &totals));
+                            self.room.take_unsaved();
+                            self.room.saved();
+                        }
+                        let peers: Vec<(PeerId, Role)> = self
+                            .roles
+                            .iter()
+                            .map(|(p, r)| (p.clone(), r.clone()))
+                            .collect();
+                        for (peer, role) in peers {
+                            let data = match role {
+                                Role::Participant(p) if p.as_str() == placed.participant => {
+                                    self.dots.my_dots(&placed.participant, None).encode()
+                                }
+                                Role::Facilitator => {
+                                    self.dots.live_totals(self.room.doc()).encode()
+                                }
+                                _ => continue,
+                            };
+                            out.push((peer.clone(), self.ephemeral(&peer, data)));
+                        }
+                    }
+                    Err(answer) => out.push((from.clone(), self.ephemeral(from, answer.encode()))),
+                }
+            }
             _ => {}
+        }
+        // A revealed or hidden total follows the board.
+        if let Some(totals) = self.dots.board_totals(self.room.doc()) {
+            let _ = self
+                .room
+                .local_change(|tx| tavolo_model::ops::put_totals(tx, &totals));
+            self.room.take_unsaved();
+            self.room.saved();
         }
         for peer in self.room.dirty_peers() {
             for m in self.room.outgoing(&peer) {
@@ -108,5 +161,18 @@ impl Loopback {
             }
         }
         out
+    }
+
+    fn ephemeral(&mut self, to: &PeerId, data: Vec<u8>) -> Vec<u8> {
+        self.sent += 1;
+        Message::Ephemeral(EphemeralMessage {
+            sender_id: self.server.clone(),
+            target_id: to.clone(),
+            count: self.sent,
+            session_id: "loopback".into(),
+            document_id: self.room.id(),
+            data,
+        })
+        .encode()
     }
 }

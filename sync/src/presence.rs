@@ -129,6 +129,283 @@ impl Presence {
     }
 }
 
+/// The `type` of a [`MyNotes`] payload.
+pub const MY_NOTES_TYPE: &str = "tavolo/mine";
+
+/// Which notes of a question document are the receiver's, anonymous ones
+/// included: an anonymous note carries no author (contract v2), so only
+/// the server can tell its writer "this is yours". Sent privately to that
+/// participant's connection, on the question document, when it attaches:
+///
+/// ```text
+/// { "type": "tavolo/mine", "notes": { <note id>: true, … } }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MyNotes {
+    pub notes: std::collections::BTreeSet<String>,
+}
+
+impl MyNotes {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+            e.map(2)?;
+            e.str("type")?.str(MY_NOTES_TYPE)?;
+            e.str("notes")?.map(self.notes.len() as u64)?;
+            for id in &self.notes {
+                e.str(id)?.bool(true)?;
+            }
+            Ok(())
+        })();
+        buf
+    }
+
+    /// Decodes a payload; `Ok(None)` when it is some other ephemeral payload.
+    pub fn decode(bytes: &[u8]) -> Result<Option<MyNotes>, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let mut kind = None;
+        let mut mine = MyNotes::default();
+        each_entry(&mut d, |key, d| {
+            match key {
+                "type" => kind = text(d, "type", MAX_FIELD)?,
+                "notes" => {
+                    if take_absent(d)? {
+                        return Ok(());
+                    }
+                    each_entry(d, |id, d| {
+                        Decoder::skip(d)?;
+                        if mine.notes.len() >= MAX_ENTRIES {
+                            return Err(DecodeError::TooLong("notes"));
+                        }
+                        if id.len() <= MAX_FIELD {
+                            mine.notes.insert(id.to_string());
+                        }
+                        Ok(())
+                    })?;
+                }
+                _ => Decoder::skip(d)?,
+            }
+            Ok(())
+        })?;
+        Ok((kind.as_deref() == Some(MY_NOTES_TYPE)).then_some(mine))
+    }
+}
+
+/// The `type` field of an ephemeral payload that is a CBOR map with one
+/// (anything else: `None`).
+pub fn payload_type(bytes: &[u8]) -> Option<String> {
+    let mut d = Decoder::new(bytes);
+    let mut kind = None;
+    each_entry(&mut d, |key, d| {
+        match key {
+            "type" if kind.is_none() => kind = text(d, "type", MAX_FIELD).ok().flatten(),
+            _ => Decoder::skip(d)?,
+        }
+        Ok(())
+    })
+    .ok()?;
+    kind
+}
+
+/// The `type` of a [`DotRequest`].
+pub const DOT_TYPE: &str = "tavolo/dot";
+/// The `type` of a [`MyDots`] payload.
+pub const MY_DOTS_TYPE: &str = "tavolo/dots";
+/// The `type` of a [`Totals`] payload.
+pub const TOTALS_TYPE: &str = "tavolo/totals";
+
+/// A map of target id → count, bounded like the others.
+fn counts<'b>(d: &mut Decoder<'b>, into: &mut BTreeMap<String, u64>) -> Result<(), DecodeError> {
+    if take_absent(d)? {
+        return Ok(());
+    }
+    each_entry(d, |id, d| {
+        let n = number(d, "count")?.unwrap_or(0);
+        if into.len() >= MAX_ENTRIES {
+            return Err(DecodeError::TooLong("counts"));
+        }
+        if id.len() <= MAX_FIELD {
+            into.insert(id.to_string(), n);
+        }
+        Ok(())
+    })
+}
+
+fn encode_counts(
+    e: &mut Encoder<&mut Vec<u8>>,
+    counts: &BTreeMap<String, u64>,
+) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+    e.map(counts.len() as u64)?;
+    for (id, n) in counts {
+        e.str(id)?.u64(*n)?;
+    }
+    Ok(())
+}
+
+/// A participant asks the server to set its dots on a note or group of the
+/// question document the message is on (contract v2: nobody writes dots in
+/// the board). Sent to the server's peer; never relayed.
+///
+/// ```text
+/// { "type": "tavolo/dot", "target": <note or group id>, "count": n }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotRequest {
+    pub target: String,
+    pub count: u64,
+}
+
+impl DotRequest {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+            e.map(3)?;
+            e.str("type")?.str(DOT_TYPE)?;
+            e.str("target")?.str(&self.target)?;
+            e.str("count")?.u64(self.count)?;
+            Ok(())
+        })();
+        buf
+    }
+
+    /// `Ok(None)` for another payload, or a dot request without a target.
+    pub fn decode(bytes: &[u8]) -> Result<Option<DotRequest>, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let (mut kind, mut target, mut count) = (None, None, None);
+        each_entry(&mut d, |key, d| {
+            match key {
+                "type" => kind = text(d, "type", MAX_FIELD)?,
+                "target" => target = text(d, "target", MAX_FIELD)?,
+                "count" => count = number(d, "count")?,
+                _ => Decoder::skip(d)?,
+            }
+            Ok(())
+        })?;
+        if kind.as_deref() != Some(DOT_TYPE) {
+            return Ok(None);
+        }
+        match (target, count) {
+            (Some(target), Some(count)) => Ok(Some(DotRequest { target, count })),
+            _ => Err(DecodeError::WrongType(
+                "tavolo/dot needs a target and a count",
+            )),
+        }
+    }
+}
+
+/// The server tells a participant its own dots on a question (after each
+/// request, and when it attaches); `refused` says why the last request did
+/// not land.
+///
+/// ```text
+/// { "type": "tavolo/dots", "dots": { <target>: n },
+///   "refused"?: { "code": …, "message": …, "target": … } }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MyDots {
+    pub dots: BTreeMap<String, u64>,
+    /// (code, message, target)
+    pub refused: Option<(String, String, String)>,
+}
+
+impl MyDots {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+            e.map(2 + u64::from(self.refused.is_some()))?;
+            e.str("type")?.str(MY_DOTS_TYPE)?;
+            e.str("dots")?;
+            encode_counts(&mut e, &self.dots)?;
+            if let Some((code, message, target)) = &self.refused {
+                e.str("refused")?.map(3)?;
+                e.str("code")?.str(code)?;
+                e.str("message")?.str(message)?;
+                e.str("target")?.str(target)?;
+            }
+            Ok(())
+        })();
+        buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Option<MyDots>, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let mut kind = None;
+        let mut out = MyDots::default();
+        each_entry(&mut d, |key, d| {
+            match key {
+                "type" => kind = text(d, "type", MAX_FIELD)?,
+                "dots" => counts(d, &mut out.dots)?,
+                "refused" => {
+                    if take_absent(d)? {
+                        return Ok(());
+                    }
+                    let (mut code, mut message, mut target) = (None, None, None);
+                    each_entry(d, |k, d| {
+                        match k {
+                            "code" => code = text(d, "code", MAX_FIELD)?,
+                            "message" => message = text(d, "message", 4 * MAX_FIELD)?,
+                            "target" => target = text(d, "target", MAX_FIELD)?,
+                            _ => Decoder::skip(d)?,
+                        }
+                        Ok(())
+                    })?;
+                    out.refused = Some((
+                        code.unwrap_or_default(),
+                        message.unwrap_or_default(),
+                        target.unwrap_or_default(),
+                    ));
+                }
+                _ => Decoder::skip(d)?,
+            }
+            Ok(())
+        })?;
+        Ok((kind.as_deref() == Some(MY_DOTS_TYPE)).then_some(out))
+    }
+}
+
+/// The live totals of a question, for the facilitator's connections only
+/// (the board's `totals` map holds them only while revealed).
+///
+/// ```text
+/// { "type": "tavolo/totals", "totals": { <target>: n } }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub totals: BTreeMap<String, u64>,
+}
+
+impl Totals {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+            e.map(2)?;
+            e.str("type")?.str(TOTALS_TYPE)?;
+            e.str("totals")?;
+            encode_counts(&mut e, &self.totals)
+        })();
+        buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Option<Totals>, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let mut kind = None;
+        let mut out = Totals::default();
+        each_entry(&mut d, |key, d| {
+            match key {
+                "type" => kind = text(d, "type", MAX_FIELD)?,
+                "totals" => counts(d, &mut out.totals)?,
+                _ => Decoder::skip(d)?,
+            }
+            Ok(())
+        })?;
+        Ok((kind.as_deref() == Some(TOTALS_TYPE)).then_some(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +430,58 @@ mod tests {
             );
         }
         p
+    }
+
+    #[test]
+    fn dot_payloads_round_trip_and_are_told_apart() {
+        let req = DotRequest {
+            target: "n_1".into(),
+            count: 2,
+        };
+        assert_eq!(
+            DotRequest::decode(&req.encode()).unwrap(),
+            Some(req.clone())
+        );
+        let mine = MyDots {
+            dots: [("n_1".to_string(), 2)].into(),
+            refused: Some(("over_budget".into(), "troppi".into(), "c_1".into())),
+        };
+        assert_eq!(MyDots::decode(&mine.encode()).unwrap(), Some(mine.clone()));
+        let totals = Totals {
+            totals: [("n_1".to_string(), 7)].into(),
+        };
+        assert_eq!(
+            Totals::decode(&totals.encode()).unwrap(),
+            Some(totals.clone())
+        );
+        for other in [
+            req.encode(),
+            mine.encode(),
+            totals.encode(),
+            sample().encode(),
+        ] {
+            let kinds = [
+                DotRequest::decode(&other).unwrap().is_some(),
+                MyDots::decode(&other).unwrap().is_some(),
+                Totals::decode(&other).unwrap().is_some(),
+                Presence::decode(&other).unwrap().is_some(),
+            ];
+            assert_eq!(kinds.iter().filter(|k| **k).count(), 1);
+        }
+        // A dot request without a count is an error, not silence.
+        let bad = MyNotes::default().encode();
+        assert_eq!(DotRequest::decode(&bad).unwrap(), None);
+    }
+
+    #[test]
+    fn my_notes_round_trip_and_are_not_presence() {
+        let mine = MyNotes {
+            notes: ["n_1".to_string(), "n_2".to_string()].into(),
+        };
+        let bytes = mine.encode();
+        assert_eq!(MyNotes::decode(&bytes).unwrap(), Some(mine));
+        assert_eq!(Presence::decode(&bytes).unwrap(), None);
+        assert_eq!(MyNotes::decode(&sample().encode()).unwrap(), None);
     }
 
     #[test]

@@ -134,6 +134,15 @@ impl ActorBook {
         self.lock().get(actor).cloned()
     }
 
+    /// The participant behind an actor id, if a participant owns it (what
+    /// [`History`] needs to know who wrote an anonymous note).
+    pub fn participant_of(&self) -> impl Fn(&ActorId) -> Option<String> + '_ {
+        move |a| match self.owner(a) {
+            Some(Owner::Participant(p)) => Some(p),
+            _ => None,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ActorId, Owner>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -471,7 +480,7 @@ impl Room {
                     self.waiting.remove(&c.hash());
                 }
                 if let Some(h) = self.history.as_mut() {
-                    h.record(&self.doc, &new_changes);
+                    h.record(&self.doc, &new_changes, &self.actors.participant_of());
                 }
                 self.claims.extend(claims);
                 let n = new_changes.len();
@@ -583,7 +592,7 @@ impl Room {
             .collect();
         Self::waiting_fits(&self.waiting, peer, &newly_waiting).map_err(|r| (r, false))?;
         if matches!(ctx.kind, DocKind::Question { .. }) && self.history.is_none() {
-            self.history = Some(History::of(&self.doc));
+            self.history = Some(History::of(&self.doc, &self.actors.participant_of()));
         }
         let claims = Self::judge(
             Judging {
@@ -855,7 +864,7 @@ impl Room {
         tx.commit();
         let new: Vec<Change> = self.doc.get_changes(&heads);
         if let Some(h) = self.history.as_mut() {
-            h.record(&self.doc, &new);
+            h.record(&self.doc, &new, &self.actors.participant_of());
         }
         if !new.is_empty() {
             self.unsaved.extend(new);
@@ -985,6 +994,16 @@ impl Room {
     /// Heads of the document, for tests and diagnostics.
     pub fn heads(&self) -> Vec<automerge::ChangeHash> {
         self.doc.get_heads()
+    }
+
+    /// The notes now in this question document written by `participant`,
+    /// anonymous ones included (the server's private knowledge).
+    pub fn notes_by(&mut self, participant: &str) -> Vec<String> {
+        let actors = &self.actors;
+        let doc = &self.doc;
+        self.history
+            .get_or_insert_with(|| History::of(doc, &actors.participant_of()))
+            .notes_of(participant)
     }
 
     /// Number of changes in the document's history.

@@ -6,7 +6,8 @@
 //! every step the server's document (what the facilitator's replica
 //! converges to) must keep the invariants:
 //!
-//! - each participant's dots on a question are within the budget;
+//! - each participant's dots on a question are within the budget (dots are
+//!   the server's, judged by `ballot`; none is ever in the board);
 //! - a note the facilitator hid is hidden or gone, never visible again;
 //! - a note id keeps its first author, and once gone never comes back;
 //! - nothing changes while the phase is locked.
@@ -74,6 +75,8 @@ struct World {
     authors: BTreeMap<String, String>,
     gone: BTreeSet<String>,
     hidden: BTreeSet<String>,
+    /// The server's record of dots (contract v2).
+    ballots: tavolo_model::ballot::Ballots,
 }
 
 fn note(text: &str) -> NewNote {
@@ -143,6 +146,7 @@ impl World {
             authors: BTreeMap::new(),
             gone: BTreeSet::new(),
             hidden: BTreeSet::new(),
+            ballots: Default::default(),
         }
     }
 
@@ -255,10 +259,25 @@ impl World {
                 self.deliver(i, ch);
             }
             Move::Vote(i, n, k) => {
+                // Written into the board: never lands (checked below).
                 let ch = self.local(i, |d, who| {
                     let _ = ops::set_vote(d, NOTE_IDS[n], who, k);
                 });
                 self.deliver(i, ch);
+                // Asked of the server: judged as the server judges it.
+                let doc = self.room.doc();
+                let voting = tavolo_model::schema::Voting::load(doc);
+                let exists = tavolo_model::ballot::exists_in(doc);
+                let rules = tavolo_model::ballot::Rules {
+                    voting: &voting,
+                    exists: &exists,
+                    session_budget: BUDGET,
+                    phase_locked: self.ctx.phase_locked,
+                };
+                let who = self.clients[i].who.as_str().to_string();
+                if tavolo_model::ballot::judge(rules, &self.ballots, &who, NOTE_IDS[n], k).is_ok() {
+                    tavolo_model::ballot::set(&mut self.ballots, &who, NOTE_IDS[n], k);
+                }
             }
             Move::Squat(i, victim, n) => {
                 let actor = self.clients[victim].doc.get_actor().clone();
@@ -292,8 +311,8 @@ impl World {
                 let first = self.local(i, |d, who| {
                     let _ = ops::add_note(d, NOTE_IDS[a], who, &note("prima"));
                 });
-                let second = self.local(i, |d, who| {
-                    let _ = ops::set_vote(d, NOTE_IDS[b], who, 2);
+                let second = self.local(i, |d, _| {
+                    let _ = ops::edit_note_text(d, NOTE_IDS[b], "seconda");
                 });
                 self.clients[i].unsent.extend(first.iter().cloned());
                 self.deliver(i, second);
@@ -315,9 +334,17 @@ impl World {
 
     fn check(&mut self) {
         let q = QuestionDoc::load(self.server());
-        for c in &self.clients {
-            let used = q.votes_used_by(c.who.as_str());
-            assert!(used <= BUDGET, "{} has {used} dots", c.who.as_str());
+        assert!(
+            q.votes.values().all(BTreeMap::is_empty),
+            "a dot was written into the board: {:?}",
+            q.votes
+        );
+        {
+            let exists = tavolo_model::ballot::exists_in(self.room.doc());
+            for c in &self.clients {
+                let used = tavolo_model::ballot::used_by(&exists, &self.ballots, c.who.as_str());
+                assert!(used <= BUDGET, "{} has {used} dots", c.who.as_str());
+            }
         }
         for id in &self.hidden {
             if let Some(n) = q.notes.get(id) {

@@ -4,9 +4,12 @@
 //
 //   node cheat.mjs <ws-url> <automerge:question-doc> <own-participant-id> <victim-participant-id> <victim-note-id> <budget>
 //
-// 1. edit another participant's note, 2. vote as someone else, 3. place
-// more dots than the budget. Prints one JSON line with the refusal code of
-// each attempt; exits 0 when every attempt got an answer.
+// 1. edit another participant's note, 2. write a dot into the board in
+// someone else's name, 3. write one's own dots into the board (contract v2:
+// dots are asked of the server), 4. ask the server for more dots than the
+// budget, the way Tavolo's client asks (`tavolo/dot`). Prints one JSON line
+// with the refusal code of each attempt; exits 0 when every attempt got an
+// answer.
 import { Repo } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 
@@ -38,6 +41,25 @@ async function attempt(what, change) {
   }
 }
 
+// Asks the server for more dots than the budget; the server answers this
+// peer alone with its dots and why the request did not land.
+async function askTooMany() {
+  const adapter = new WebSocketClientAdapter(ws)
+  const repo = new Repo({ network: [adapter] })
+  try {
+    const h = await withTimeout(repo.find(docUrl), 10000, "dots: find")
+    const answer = new Promise((res) =>
+      h.on("ephemeral-message", ({ message }) => {
+        if (message?.type === "tavolo/dots") res(message.refused?.code ?? "accepted")
+      }),
+    )
+    h.broadcast({ type: "tavolo/dot", target: victimNote, count: Number(budget) + 1 })
+    return await withTimeout(answer, 10000, "dots: tavolo/dots")
+  } finally {
+    await repo.shutdown()
+  }
+}
+
 let exit = 1
 try {
   const report = {}
@@ -45,11 +67,12 @@ try {
     d.notes[victimNote].text = "Riscritta da un client che bara"
   })
   report.voteAsAnother = await attempt("vote as someone else", (d) => {
-    d.votes[victimNote][victim] = 1
+    d.votes[victimNote] = { [victim]: 1 }
   })
-  report.overBudget = await attempt("exceed the budget", (d) => {
-    d.votes[victimNote][me] = Number(budget) + 1
+  report.voteInTheBoard = await attempt("write one's own dot into the board", (d) => {
+    d.votes[victimNote] = { [me]: 1 }
   })
+  report.overBudget = await askTooMany()
   console.log(JSON.stringify(report))
   exit = 0
 } catch (e) {

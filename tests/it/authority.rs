@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tavolo_model::ops;
 use tavolo_model::{ParticipantId, QuestionDoc};
 use tavolo_sync::wire::EphemeralMessage;
-use tavolo_sync::{DocumentId, Message, PeerId};
+use tavolo_sync::{DocumentId, Message, MyDots, PeerId};
 use tavolo_tests::{SyncClient, note_texts};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -108,10 +108,24 @@ fn anna_note(t: &Table, id: &str, text: &str) -> impl FnOnce(&mut automerge::Aut
     move |d| ops::add_note(d, &id, &author, &n).unwrap()
 }
 
-fn vote(t: &Table, target: &str, n: i64) -> impl FnOnce(&mut automerge::AutoCommit) + use<> {
-    let me = ParticipantId(t.anna_id.clone());
-    let target = target.to_string();
-    move |d| ops::set_vote(d, &target, &me, n).unwrap()
+impl Table {
+    /// Anna asks for `count` dots on `target` (contract v2); returns her
+    /// dots as the server then tells them, or the refusal's code.
+    async fn anna_dots(&mut self, target: &str, count: u64) -> Result<MyDots, String> {
+        let q = self.q;
+        let decode = |b: &[u8]| MyDots::decode(b).ok().flatten();
+        let before = self.anna.lock_view(|v| v.count_of(q, decode));
+        self.anna.send_dot(q, target, count).await.unwrap();
+        self.anna
+            .pump_until(WAIT, |v| v.count_of(q, decode) > before)
+            .await
+            .expect("the server answers a dot");
+        let answer = self.anna.lock_view(|v| v.latest(q, decode)).unwrap();
+        match answer.refused {
+            Some((code, _, _)) => Err(code),
+            None => Ok(answer),
+        }
+    }
 }
 
 /// Case 1: vote your whole budget on your own note, delete it, vote the
@@ -131,10 +145,7 @@ async fn case_1_deleting_and_recreating_a_note_does_not_bring_its_dots_back() {
         })
         .await
         .unwrap();
-    let id = t.anna_id.clone();
-    t.anna_does(vote(&t, "n_mia", 3), |q| q.votes_used_by(&id) == 3)
-        .await
-        .unwrap();
+    t.anna_dots("n_mia", 3).await.unwrap();
     t.anna_does(
         |d| ops::delete_note(d, "n_mia").unwrap(),
         |q| !q.notes.contains_key("n_mia"),
@@ -142,13 +153,8 @@ async fn case_1_deleting_and_recreating_a_note_does_not_bring_its_dots_back() {
     .await
     .unwrap();
     t.settle().await;
-    t.anna_does(vote(&t, "n_altra", 3), |q| {
-        q.votes
-            .get("n_altra")
-            .is_some_and(|v| v.values().sum::<i64>() == 3)
-    })
-    .await
-    .unwrap();
+    // Dots on a deleted note are given back.
+    t.anna_dots("n_altra", 3).await.unwrap();
     t.settle().await;
     let again = t
         .anna_does(anna_note(&t, "n_mia", "biblioteca di nuovo"), |q| {
@@ -158,7 +164,15 @@ async fn case_1_deleting_and_recreating_a_note_does_not_bring_its_dots_back() {
     assert_eq!(again, Err("not_yours".to_string()));
     let fac = QuestionDoc::load(&t.fac.doc(t.q));
     assert!(!fac.notes.contains_key("n_mia"));
-    assert_eq!(fac.votes_used_by(&t.anna_id), 3, "within the budget");
+    // Nothing more may be placed: the budget is spent on n_altra.
+    assert_eq!(
+        t.anna_dots("c_nuovo", 1).await.err().as_deref(),
+        Some("malformed")
+    );
+    assert_eq!(
+        t.anna_dots("n_altra", 4).await.err().as_deref(),
+        Some("over_budget")
+    );
     // The report agrees.
     let r = t
         .run

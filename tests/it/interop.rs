@@ -179,6 +179,7 @@ async fn a_stock_javascript_client_cannot_cheat_on_notes_or_votes() {
     .await;
     assert_eq!(report["editAnother"], "not_yours", "{report}");
     assert_eq!(report["voteAsAnother"], "not_yours", "{report}");
+    assert_eq!(report["voteInTheBoard"], "not_yours", "{report}");
     assert_eq!(report["overBudget"], "over_budget", "{report}");
 
     // None of it is on the server: a marker after the attempts reaches a

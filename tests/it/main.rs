@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod interop;
 mod lifecycle;
+mod privacy;
 mod report;
 mod rules;
 mod samod;

@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 use automerge::transaction::Transactable;
 use tavolo_model::ops;
 use tavolo_model::{ParticipantId, QuestionDoc, board};
-use tavolo_sync::DocumentId;
+use tavolo_sync::{DocumentId, MyDots, Totals};
 use tavolo_tests::{SyncClient, note_texts};
 
 /// Anna and Bruno (participants), the facilitator, all on one question of
@@ -180,9 +180,12 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
         Box::new(|q| q.notes["n_a"].category.as_deref() == Some("inventata")),
     )
     .await;
-    t.allowed(
+    // Contract v2: whether a note is anonymous is chosen when it is
+    // written (a named note turned anonymous would keep its author in the
+    // history), so not even its author can change it.
+    t.refused(
         "own anonymity",
-        Who::Anna,
+        "not_yours",
         Box::new(|d| ops::set_note_anonymous(d, "n_a", true).unwrap()),
         Box::new(|q| q.notes["n_a"].anonymous),
     )
@@ -315,41 +318,78 @@ async fn anyone_clusters_while_the_phase_is_open() {
     .await;
 }
 
+/// Anna asks for `count` dots on `target`; returns once the server answered
+/// (the refusal code, if any).
+async fn dot(t: &mut Table, target: &str, count: u64) -> Option<String> {
+    let q = t.q;
+    let before = t.anna.lock_view(|v| v.count_of(q, my_dots));
+    t.anna.send_dot(q, target, count).await.unwrap();
+    t.anna
+        .pump_until(WAIT, |v| v.count_of(q, my_dots) > before)
+        .await
+        .expect("the server answers a dot");
+    let answer = t.anna.lock_view(|v| v.latest(q, my_dots)).unwrap();
+    answer.refused.map(|(code, _, _)| code)
+}
+
+fn my_dots(b: &[u8]) -> Option<MyDots> {
+    MyDots::decode(b).ok().flatten()
+}
+
+fn totals(b: &[u8]) -> Option<Totals> {
+    Totals::decode(b).ok().flatten()
+}
+
 #[tokio::test]
 async fn dots_are_ones_own_within_the_budget_and_only_while_voting_is_open() {
     let mut t = Table::new().await;
-    let anna = t.anna_id.clone();
-    let bruno = t.bruno_id.clone();
-    let a = anna.clone();
-    t.allowed(
-        "two dots on a note",
-        Who::Anna,
-        Box::new(move |d| ops::set_vote(d, "n_b", &a, 2).unwrap()),
-        Box::new(|q| q.vote_total("n_b") == 2),
-    )
-    .await;
-    let b = bruno.clone();
+    let q = t.q;
+    assert_eq!(dot(&mut t, "n_b", 2).await, None, "two dots on a note");
+    assert_eq!(
+        dot(&mut t, "c_1", 2).await.as_deref(),
+        Some("over_budget"),
+        "more dots than the budget"
+    );
+    assert_eq!(
+        dot(&mut t, "c_1", 1).await,
+        None,
+        "the last dot, on a cluster"
+    );
+    assert_eq!(
+        dot(&mut t, "n_nope", 1).await.as_deref(),
+        Some("malformed"),
+        "a target that does not exist"
+    );
+    let mine = t.anna.lock_view(|v| v.latest(q, my_dots)).unwrap();
+    assert_eq!(
+        mine.dots,
+        [("c_1".to_string(), 1), ("n_b".to_string(), 2)].into()
+    );
+    // Writing dots into the board, in anyone's name, lands nowhere.
+    let a = t.anna_id.clone();
     t.refused(
-        "a dot in someone else's name",
+        "a dot written into the board",
         "not_yours",
-        Box::new(move |d| ops::set_vote(d, "n_a", &b, 1).unwrap()),
+        Box::new(move |d| ops::set_vote(d, "n_a", &a, 1).unwrap()),
         Box::new(|q| q.vote_total("n_a") > 0),
     )
     .await;
-    let a = anna.clone();
-    t.refused(
-        "more dots than the budget",
-        "over_budget",
-        Box::new(move |d| ops::set_vote(d, "c_1", &a, 2).unwrap()),
-        Box::new(|q| q.vote_total("c_1") > 0),
-    )
-    .await;
-    let a = anna.clone();
+    // The facilitator sees the totals live; the board holds none yet.
+    t.fac
+        .pump_until(WAIT, |v| {
+            v.latest(q, totals).is_some_and(|t| {
+                t.totals == [("c_1".to_string(), 1), ("n_b".to_string(), 2)].into()
+            })
+        })
+        .await
+        .expect("the facilitator hears the totals");
+    assert!(QuestionDoc::load(&t.bruno.doc(q)).totals.is_empty());
+    assert!(t.bruno.lock_view(|v| v.latest(q, totals)).is_none());
     t.allowed(
-        "the last dot, on a cluster",
-        Who::Anna,
-        Box::new(move |d| ops::set_vote(d, "c_1", &a, 1).unwrap()),
-        Box::new(|q| q.vote_total("c_1") == 1),
+        "the facilitator reveals the totals",
+        Who::Fac,
+        Box::new(|d| ops::set_votes_revealed(d, true).unwrap()),
+        Box::new(|q| q.vote_total("n_b") == 2 && q.vote_total("c_1") == 1),
     )
     .await;
     t.allowed(
@@ -359,14 +399,11 @@ async fn dots_are_ones_own_within_the_budget_and_only_while_voting_is_open() {
         Box::new(|q| !q.voting.open),
     )
     .await;
-    let a = anna.clone();
-    t.refused(
-        "taking a dot back after voting closed",
-        "voting_closed",
-        Box::new(move |d| ops::set_vote(d, "n_b", &a, 1).unwrap()),
-        Box::new(|q| q.vote_total("n_b") != 2),
-    )
-    .await;
+    assert_eq!(
+        dot(&mut t, "n_b", 1).await.as_deref(),
+        Some("voting_closed"),
+        "taking a dot back after voting closed"
+    );
     t.refused(
         "opening the vote oneself",
         "not_yours",

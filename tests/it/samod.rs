@@ -54,7 +54,7 @@ impl samod::Dialer for WsDialer {
 }
 
 /// A samod repo dialing Tavolo with `ticket`.
-async fn samod_client(
+pub(crate) async fn samod_client(
     url: Arc<Mutex<String>>,
 ) -> (samod::Repo, samod::DialerHandle<std::convert::Infallible>) {
     let repo = samod::Repo::build_tokio().load().await;
@@ -68,7 +68,7 @@ async fn samod_client(
     (repo, dialer)
 }
 
-async fn find(repo: &samod::Repo, url: &str) -> samod::DocHandle {
+pub(crate) async fn find(repo: &samod::Repo, url: &str) -> samod::DocHandle {
     let url: samod::AutomergeUrl = url.parse().expect("an automerge URL");
     tokio::time::timeout(WAIT, repo.find(url.document_id().clone()))
         .await

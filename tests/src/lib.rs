@@ -435,6 +435,30 @@ impl ClientView {
             .find_map(|e| tavolo_sync::Presence::decode(&e.data).ok().flatten())
     }
 
+    /// The server's latest private word of a kind on a document (its
+    /// `ephemeral` payloads: `MyNotes`, `MyDots`, `Totals`…), decoded by
+    /// `decode`; `None` before the first.
+    pub fn latest<T>(&self, doc: DocumentId, decode: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+        let server = self.core.server()?;
+        self.ephemeral
+            .iter()
+            .rev()
+            .filter(|e| &e.sender_id == server && e.document_id == doc)
+            .find_map(|e| decode(&e.data))
+    }
+
+    /// How many of the server's private messages on `doc` decode with `decode`.
+    pub fn count_of<T>(&self, doc: DocumentId, decode: impl Fn(&[u8]) -> Option<T>) -> usize {
+        let Some(server) = self.core.server() else {
+            return 0;
+        };
+        self.ephemeral
+            .iter()
+            .filter(|e| &e.sender_id == server && e.document_id == doc)
+            .filter(|e| decode(&e.data).is_some())
+            .count()
+    }
+
     /// Moves what the core collected into the view and returns the frames
     /// to send.
     fn drain(&mut self) -> Vec<Vec<u8>> {
@@ -643,6 +667,32 @@ impl SyncClient {
         f: impl FnOnce(&mut AutoCommit) -> T,
     ) -> Result<T> {
         self.act(|v| v.core.change(id, f))?.map_err(Into::into)
+    }
+
+    /// Edits a document the way Tavolo's client writes an anonymous note
+    /// (see [`ClientCore::change_unlinked`]), then sends what changed.
+    pub async fn change_unlinked<T, E>(
+        &mut self,
+        id: DocumentId,
+        f: impl Fn(&mut AutoCommit) -> std::result::Result<T, E>,
+    ) -> Result<std::result::Result<T, E>> {
+        self.act(|v| v.core.change_unlinked(id, f))?
+            .map_err(Into::into)
+    }
+
+    /// Asks the server to set this participant's dots on a target
+    /// (contract v2), the way Tavolo's client does.
+    pub async fn send_dot(&mut self, id: DocumentId, target: &str, count: u64) -> Result<()> {
+        let data = tavolo_sync::DotRequest {
+            target: target.to_string(),
+            count,
+        }
+        .encode();
+        if self.act(|v| v.core.send_to_server(id, data))? {
+            Ok(())
+        } else {
+            bail!("not connected")
+        }
     }
 
     /// Sends raw bytes as one binary frame (for hostile-input tests).

@@ -34,10 +34,20 @@ impl<'a> Ctx<'a> {
         self.src.roster.participants.get(id)
     }
 
+    /// Who wrote a note, as far as any report may say: nobody for an
+    /// anonymous note (the composer promises that it shows neither the
+    /// organization nor the sector), even in a board written before
+    /// anonymous notes stopped carrying their author.
+    fn writer(&self, note: &Note) -> Option<&'a Participant> {
+        (!note.anonymous)
+            .then(|| self.participant(&note.author))
+            .flatten()
+    }
+
     /// The one place that decides what a report says about a note's author
     /// (see the privacy rules in the module documentation).
     pub fn author(&self, note: &Note) -> NoteAuthor {
-        let p = self.participant(&note.author);
+        let p = self.writer(note);
         let disclosed = p.filter(|_| !note.anonymous);
         NoteAuthor {
             sector: sector_label(self.lang, p.and_then(Participant::sector)),
@@ -396,7 +406,7 @@ fn ledger(ctx: &Ctx, questions: &[&Asked]) -> Ledger {
 /// without organizations the rows are sector × tier.
 fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow) {
     let lang = ctx.lang;
-    let p = ctx.participant(&note.author);
+    let p = ctx.writer(note);
     let sector = p.and_then(Participant::sector);
     let cells = vec![
         LedgerCell {
@@ -407,14 +417,13 @@ fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow)
     ];
     let sector_l = sector_label(lang, sector);
     if note.anonymous {
-        let label = format!(
-            "{} ({})",
-            i18n::t(lang, "ledger.anonymous_row"),
-            sector_l.label
-        );
+        let label = i18n::t(lang, "ledger.anonymous_row");
         let key = (sector_rank(sector), true, 0, String::new(), String::new());
         let row = LedgerRow {
-            sector: sector_l,
+            sector: Labelled {
+                id: None,
+                label: i18n::t(lang, "report.anonymous"),
+            },
             tier: None,
             organization: None,
             anonymous: true,
@@ -520,9 +529,7 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
     let mut cells: BTreeMap<(usize, usize), Vec<ExpectationNote>> = BTreeMap::new();
     for a in questions {
         for s in &a.seen {
-            let from = ctx
-                .participant(&s.note.author)
-                .and_then(Participant::sector);
+            let from = ctx.writer(s.note).and_then(Participant::sector);
             let to = addressed_to(s.note);
             cells
                 .entry((sector_rank(from), sector_rank(to)))

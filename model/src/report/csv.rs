@@ -78,7 +78,11 @@ pub fn render(r: &Report) -> String {
                         .unwrap_or_default(),
                     cluster.unwrap_or_default().to_string(),
                     n.votes.to_string(),
-                    n.author.sector.label.clone(),
+                    if n.author.anonymous {
+                        String::new()
+                    } else {
+                        n.author.sector.label.clone()
+                    },
                 ];
                 if with_orgs {
                     row.push(n.author.organization.clone().unwrap_or_default());

@@ -119,11 +119,12 @@ pub fn month(lang: Lang, m: u32) -> String {
 
 /// Who wrote a note, in words, from the most to the least specific and
 /// without parentheses (it often stands inside some): "Anna Rossi, Comune,
-/// pubblico", "anonimo, comunità", or just the sector.
+/// pubblico", "anonimo" (nothing more), or just the sector.
 pub fn author(lang: Lang, a: &super::NoteAuthor) -> String {
     let sector = a.sector.label.as_str();
     if a.anonymous {
-        return format!("{}, {sector}", t(lang, "report.anonymous"));
+        // Nothing more: the composer promises neither organization nor sector.
+        return t(lang, "report.anonymous");
     }
     [a.name.as_deref(), a.organization.as_deref(), Some(sector)]
         .into_iter()
@@ -205,10 +206,7 @@ mod tests {
             "Comune di Santarcangelo di Romagna, pubblico"
         );
         assert_eq!(author(Lang::It, &who(None, None, false)), "pubblico");
-        assert_eq!(
-            author(Lang::En, &who(None, None, true)),
-            "anonymous, pubblico"
-        );
+        assert_eq!(author(Lang::En, &who(None, None, true)), "anonymous");
     }
 
     #[test]

@@ -12,7 +12,6 @@ import { MenuButton, type MenuItem } from './MenuButton';
 export interface NoteActions {
   edit(noteId: string, text: string): void;
   setCategory(noteId: string, category: string | null): void;
-  setAnonymous(noteId: string, anonymous: boolean): void;
   remove(noteId: string): void;
   /** Into a cluster, or out of any with null. */
   move(noteId: string, clusterId: string | null): void;
@@ -53,13 +52,13 @@ type Mode = 'view' | 'edit' | 'newCluster' | 'confirmDelete';
 /**
  * One sticky note: its category (label, colour, shape), text, author, my
  * dots; a handle to drag it or to choose where it goes; my own notes can be
- * edited, re-categorised, made anonymous or deleted.
+ * edited, re-categorised or deleted (whether it is anonymous is chosen
+ * when it is written: see ARCHITECTURE.md, contract v2).
  */
 function NoteCardView({ note, categories, writable, voting, clusters, actions, spotlighted = false }: Props) {
   const [mode, setMode] = useState<Mode>('view');
   const [draft, setDraft] = useState('');
   const [draftCategory, setDraftCategory] = useState<string | null>(null);
-  const [draftAnonymous, setDraftAnonymous] = useState(false);
   const [error, setError] = useState<Message | null>(null);
   const field = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -88,7 +87,6 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
   const startEdit = () => {
     setDraft(note.text);
     setDraftCategory(note.category);
-    setDraftAnonymous(note.anonymous);
     setMode('edit');
   };
   const save = (e: Event) => {
@@ -96,7 +94,6 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
     attempt(() => {
       if (draft !== note.text) actions.edit(note.id, draft);
       if (draftCategory !== note.category) actions.setCategory(note.id, draftCategory);
-      if (draftAnonymous !== note.anonymous) actions.setAnonymous(note.id, draftAnonymous);
     }, back);
   };
   const createGroup = (e: Event) => {
@@ -171,10 +168,7 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
               ))}
             </fieldset>
           )}
-          <label class="toggle">
-            <input type="checkbox" checked={draftAnonymous} onChange={(e) => setDraftAnonymous(e.currentTarget.checked)} />
-            <span>{t('note.anonymousToggle')}</span>
-          </label>
+          <p class="field-hint">{note.anonymous ? t('note.staysAnonymous') : t('note.staysSigned')}</p>
           {error && (
             <p class="field-error" id={`edit-${note.id}-error`}>
               {message(error)}

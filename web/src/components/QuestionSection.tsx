@@ -16,7 +16,6 @@ export interface QuestionEdits {
   addNote(text: string, category: string | null, anonymous: boolean): void;
   editNote(noteId: string, text: string): void;
   setNoteCategory(noteId: string, category: string | null): void;
-  setNoteAnonymous(noteId: string, anonymous: boolean): void;
   deleteNote(noteId: string): void;
   moveNote(noteId: string, clusterId: string | null): void;
   createClusterWith(title: string, noteIds: string[]): string;
@@ -101,7 +100,6 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
     () => ({
       edit: (id, text) => latest.current.edits.editNote(id, text),
       setCategory: (id, c) => latest.current.edits.setNoteCategory(id, c),
-      setAnonymous: (id, a) => latest.current.edits.setNoteAnonymous(id, a),
       remove: (id) => latest.current.edits.deleteNote(id),
       move: (noteId, clusterId) => latest.current.move(noteId, clusterId, true),
       newCluster: (noteId, title) => void latest.current.newCluster([noteId], title),

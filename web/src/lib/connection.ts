@@ -289,10 +289,6 @@ export class Connection {
     this.questionEdit(url, 'setNoteCategory', (c) => c.setNoteCategory?.(url, noteId, category));
   }
 
-  setNoteAnonymous(url: string, noteId: string, anonymous: boolean): void {
-    this.questionEdit(url, 'setNoteAnonymous', (c) => c.setNoteAnonymous?.(url, noteId, anonymous));
-  }
-
   addDot(url: string, targetId: string): void {
     this.questionEdit(url, 'addDot', (c) => c.addDot?.(url, targetId));
   }

@@ -205,7 +205,6 @@ export interface SyncClient {
   dissolveCluster?(url: string, clusterId: string): void;
   deleteNote?(url: string, noteId: string): void;
   setNoteCategory?(url: string, noteId: string, category: string | null): void;
-  setNoteAnonymous?(url: string, noteId: string, anonymous: boolean): void;
   addDot?(url: string, targetId: string): void;
   removeDot?(url: string, targetId: string): void;
   // Facilitator only, per question.

@@ -6,6 +6,7 @@ describe('voteErrorMessage', () => {
     expect(voteErrorMessage(new Error('voting is closed on this question'), 3)).toEqual({ key: 'vote.error.closed' });
     expect(voteErrorMessage(new Error('no dots left: the budget is 5'), 3)).toEqual({ key: 'vote.error.noDots', params: { budget: 5 } });
     expect(voteErrorMessage(new Error('this phase is locked'), 3)).toEqual({ key: 'board.phaseLocked' });
+    expect(voteErrorMessage(new Error('offline: dots are placed while connected to the server'), 3)).toEqual({ key: 'vote.error.offline' });
     expect(voteErrorMessage(new Error('boom'), 3)).toEqual({ key: 'vote.error.generic', params: { message: 'boom' } });
   });
 });

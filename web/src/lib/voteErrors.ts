@@ -11,6 +11,7 @@ export function voteErrorMessage(error: unknown, budget: number): Message {
     return { key: 'vote.error.noDots', params: { budget: m ? Number(m[1]) : budget } };
   }
   if (/locked/i.test(text)) return { key: 'board.phaseLocked' };
+  if (/offline/i.test(text)) return { key: 'vote.error.offline' };
   return { key: 'vote.error.generic', params: { message: text } };
 }
 
