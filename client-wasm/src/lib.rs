@@ -243,15 +243,17 @@ impl TavoloClient {
                     // or not (the board holds them only once revealed).
                     q.totals.clone_from(live);
                 }
-                to_js(&views::question(
-                    doc,
-                    &q,
-                    &roster,
+                let (no_notes, no_dots) = (BTreeSet::new(), BTreeMap::new());
+                let looking = views::Looking {
                     audience,
-                    self.session_budget(),
-                    self.mine.get(&id).unwrap_or(&BTreeSet::new()),
-                    self.my_dots.get(&id).unwrap_or(&BTreeMap::new()),
-                ))
+                    session_budget: self.session_budget(),
+                    my_anonymous: self.mine.get(&id).unwrap_or(&no_notes),
+                    my_dots: self.my_dots.get(&id).unwrap_or(&no_dots),
+                    organizations_public: self
+                        .session_doc()
+                        .is_some_and(|s| s.organizations_public),
+                };
+                to_js(&views::question(doc, &q, &roster, looking))
             }
             _ => Ok(JsValue::UNDEFINED),
         }

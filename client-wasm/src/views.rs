@@ -286,15 +286,34 @@ pub enum Audience<'a> {
     Projector,
 }
 
+/// Who is looking at a question, and what only this screen knows.
+#[derive(Debug, Clone, Copy)]
+pub struct Looking<'a> {
+    pub audience: Audience<'a>,
+    pub session_budget: i64,
+    /// My anonymous notes (they carry no author, contract v2).
+    pub my_anonymous: &'a BTreeSet<String>,
+    /// My dots, as the server told me.
+    pub my_dots: &'a BTreeMap<String, i64>,
+    /// The session lets the projector show organizations.
+    pub organizations_public: bool,
+}
+
 pub fn question(
     doc: &automerge::AutoCommit,
     q: &QuestionDoc,
     roster: &RosterDoc,
-    audience: Audience<'_>,
-    session_budget: i64,
-    my_anonymous: &BTreeSet<String>,
-    my_dots: &BTreeMap<String, i64>,
+    looking: Looking<'_>,
 ) -> QuestionView {
+    let Looking {
+        audience,
+        session_budget,
+        my_anonymous,
+        my_dots,
+        organizations_public,
+    } = looking;
+    // The projector is public: organizations only if the session says so.
+    let show_organizations = audience != Audience::Projector || organizations_public;
     let me = match audience {
         Audience::Participant(p) => Some(p.as_str()),
         _ => None,
@@ -337,7 +356,9 @@ pub fn question(
                 },
                 mine,
                 anonymous: n.anonymous,
-                organization: author.map(|p| p.organization.clone()),
+                organization: author
+                    .filter(|_| show_organizations)
+                    .map(|p| p.organization.clone()),
                 sector: author.map(|p| p.sector.clone()),
                 cluster: placement.get(id).cloned().flatten(),
                 created_at: n.created_at,
@@ -431,4 +452,65 @@ pub struct RefusalView {
     pub code: String,
     pub message: String,
     pub lost_notes: Vec<LostNote>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tavolo_model::ops::{self, NewNote};
+
+    fn board() -> (automerge::AutoCommit, RosterDoc) {
+        let mut doc = automerge::AutoCommit::new();
+        ops::init_question_doc(&mut doc).unwrap();
+        let anna = ParticipantId("p_anna".into());
+        let signed = NewNote {
+            text: "Firmata".into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
+        ops::add_note(&mut doc, "n_1", &anna, &signed).unwrap();
+        let mut roster = automerge::AutoCommit::new();
+        ops::init_roster_doc(&mut roster).unwrap();
+        let p = tavolo_model::Participant {
+            name: "Anna".into(),
+            organization: "Cooperativa Il Mosaico".into(),
+            sector: "social_private".into(),
+            tier: "founding_core".into(),
+            attendance: "in_room".into(),
+            joined_at: 0,
+            removed: false,
+        };
+        ops::put_participant(&mut roster, &anna, &p).unwrap();
+        (doc, RosterDoc::load(&roster))
+    }
+
+    fn organization(audience: Audience<'_>, organizations_public: bool) -> Option<String> {
+        let (doc, roster) = board();
+        let (notes, dots) = (BTreeSet::new(), BTreeMap::new());
+        let view = question(
+            &doc,
+            &QuestionDoc::load(&doc),
+            &roster,
+            Looking {
+                audience,
+                session_budget: 3,
+                my_anonymous: &notes,
+                my_dots: &dots,
+                organizations_public,
+            },
+        );
+        view.notes[0].organization.clone()
+    }
+
+    #[test]
+    fn the_projector_shows_organizations_only_when_the_session_allows() {
+        let me = ParticipantId("p_bruno".into());
+        let coop = Some("Cooperativa Il Mosaico".to_string());
+        assert_eq!(organization(Audience::Projector, false), None);
+        assert_eq!(organization(Audience::Projector, true), coop);
+        // Phones and the console: the table knows who is there (said at join).
+        assert_eq!(organization(Audience::Participant(&me), false), coop);
+        assert_eq!(organization(Audience::Facilitator, false), coop);
+    }
 }

@@ -132,6 +132,8 @@ pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
         roster_doc: init.roster_url.to_string(),
         vote_budget: i64::from(t.vote_budget),
         organizations_public: false,
+        privacy_controller: t.privacy_controller.clone(),
+        privacy_contact: t.privacy_contact.clone(),
         phases: t
             .phases
             .iter()

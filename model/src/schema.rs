@@ -34,6 +34,13 @@ pub struct SessionDoc {
     /// Sessions created before the key existed read as `false`.
     #[autosurgeon(hydrate = "hydrate_flag")]
     pub organizations_public: bool,
+    /// Who holds the participants' data, for the privacy notice at join
+    /// (from the template; empty in sessions from before it existed).
+    #[autosurgeon(hydrate = "read::hydrate_string_or_empty")]
+    pub privacy_controller: String,
+    /// Whom to ask about one's data.
+    #[autosurgeon(hydrate = "read::hydrate_string_or_empty")]
+    pub privacy_contact: String,
 }
 
 /// A boolean setting that must never make the whole document unreadable:

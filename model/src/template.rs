@@ -67,6 +67,13 @@ pub struct Template {
     #[serde(default)]
     pub categories: Vec<CategoryDef>,
     pub phases: Vec<PhaseDef>,
+    /// Who holds the participants' data (the body running the table), for
+    /// the privacy notice shown before joining.
+    #[serde(default)]
+    pub privacy_controller: String,
+    /// Whom to ask about one's data.
+    #[serde(default)]
+    pub privacy_contact: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -418,6 +425,10 @@ struct RawTemplate {
     categories: Option<Spanned<Vec<Spanned<RawCategory>>>>,
     #[serde(default)]
     phases: Option<Spanned<Vec<Spanned<RawPhase>>>>,
+    #[serde(default)]
+    privacy_controller: Option<Spanned<String>>,
+    #[serde(default)]
+    privacy_contact: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,6 +475,8 @@ impl RawTemplate {
             id: self.id.into_inner(),
             title: self.title.into_inner(),
             description: text_of(&self.description),
+            privacy_controller: text_of(&self.privacy_controller),
+            privacy_contact: text_of(&self.privacy_contact),
             vote_budget: self
                 .vote_budget
                 .and_then(|v| u32::try_from(*v.get_ref()).ok())
@@ -736,6 +749,14 @@ impl<'s> Checker<'s> {
                 "description",
                 "description".into(),
             );
+        }
+        for (field, value) in [
+            ("privacy_controller", &t.privacy_controller),
+            ("privacy_contact", &t.privacy_contact),
+        ] {
+            if let Some(v) = value {
+                self.length(v, MAX_TEXT_CHARS, field, field.into());
+            }
         }
         if let Some(budget) = &t.vote_budget {
             let value = *budget.get_ref();

@@ -189,9 +189,12 @@ pub async fn guard(
             || path.ends_with("/attendance")
             || path.ends_with("/my-notes"));
     let is_create = request.method() == Method::POST && path == "/api/sessions";
-    let is_write = request.method() == Method::POST && path.starts_with("/api/");
+    let is_write =
+        matches!(*request.method(), Method::POST | Method::DELETE) && path.starts_with("/api/");
     let is_grant = path == "/api/grant";
-    if !(is_socket || is_write || is_costly_read || is_grant) {
+    // Answers whether a join code exists: failures count like a wrong join.
+    let is_join_info = path.starts_with("/api/join/");
+    if !(is_socket || is_write || is_costly_read || is_grant || is_join_info) {
         return next.run(request).await;
     }
     let access = &state.access;

@@ -873,6 +873,18 @@ impl DocActor {
     /// A failed save keeps the changes (the room keeps holding every
     /// message), tells the document's peers, and is retried with backoff.
     async fn save(&mut self) {
+        if self.session.deleted.get().is_some() {
+            // The facilitator deleted the session: nothing more is stored.
+            let _ = self.room.take_unsaved();
+            self.room.saved();
+            self.saving.clear();
+            self.pending_dots.clear();
+            self.claims.clear();
+            for reply in self.pending_replies.drain(..) {
+                let _ = reply.send(Ok(()));
+            }
+            return;
+        }
         if !self.pending_dots.is_empty() && self.retry_at.is_none() {
             match self
                 .storage

@@ -208,6 +208,61 @@ pub async fn join(
     ))
 }
 
+/// `GET /api/join/{code}`: what the join page shows before anyone sends
+/// anything (the privacy notice's who and whom to ask). Nothing personal.
+pub async fn join_info(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let code = sessions::normalize_join_code(&code);
+    let session = state
+        .storage
+        .session_by_join_code(code)
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?
+        .ok_or_else(|| ApiError::from(SessionError::UnknownJoinCode))?;
+    let shared = state
+        .registry
+        .session(&session.id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let handle = state
+        .registry
+        .doc(&shared, shared.session_doc)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let (controller, contact) = handle
+        .read(|d| {
+            tavolo_model::SessionDoc::load(d)
+                .map(|s| (s.privacy_controller, s.privacy_contact))
+                .unwrap_or_default()
+        })
+        .await
+        .map_err(ApiError::Unavailable)?;
+    Ok(Json(json!({
+        "title": session.title,
+        "joining_open": session.joining_open,
+        "privacy": { "controller": controller, "contact": contact },
+    })))
+}
+
+/// `DELETE /api/sessions/{id}` by the facilitator: closes every connection
+/// and deletes everything the session stored.
+pub async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(session_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = facilitator_bearer(&state, &session_id, &headers).await?;
+    state
+        .registry
+        .delete_session(&session.id)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the session could not be deleted: {e}")))?;
+    tracing::info!(session = %session.id, "session deleted by its facilitator");
+    Ok(Json(json!({ "deleted": true })))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct FacilitatorRequest {
     pub session_id: Option<String>,

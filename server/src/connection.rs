@@ -87,6 +87,8 @@ pub enum CloseReason {
     Replaced,
     /// The facilitator removed this participant.
     Revoked,
+    /// The facilitator deleted the whole session.
+    Deleted,
 }
 
 impl CloseReason {
@@ -104,6 +106,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => 4014,
             CloseReason::Replaced => 4015,
             CloseReason::Revoked => 4016,
+            CloseReason::Deleted => 4017,
             CloseReason::Flood => 4029,
             CloseReason::TooBig => 1009,
         }
@@ -125,6 +128,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => "not reading what the server sends".into(),
             CloseReason::Replaced => "opened in another window or device".into(),
             CloseReason::Revoked => "the facilitator removed this participant".into(),
+            CloseReason::Deleted => "the facilitator deleted this session".into(),
         }
     }
 }
@@ -334,6 +338,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             Ok(kick) = &mut replaced => break match kick {
                 crate::presence::Kick::Replaced => CloseReason::Replaced,
                 crate::presence::Kick::Revoked => CloseReason::Revoked,
+                crate::presence::Kick::Deleted => CloseReason::Deleted,
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > t.dead {

@@ -133,6 +133,11 @@ pub fn app(state: Arc<AppState>) -> Router {
             post(templates_api::check).layer(templates_api::body_limit()),
         )
         .route("/api/join", post(api::join))
+        .route("/api/join/{code}", get(api::join_info))
+        .route(
+            "/api/sessions/{session_id}",
+            axum::routing::delete(api::delete_session),
+        )
         .route("/api/facilitator", post(api::facilitator))
         .route("/api/projector", post(api::projector))
         .route("/api/revoke", post(api::revoke))

@@ -100,6 +100,8 @@ pub enum Kick {
     Replaced,
     /// The facilitator removed the participant.
     Revoked,
+    /// The facilitator deleted the session.
+    Deleted,
 }
 
 impl PresenceBoard {
@@ -110,12 +112,21 @@ impl PresenceBoard {
 
     /// Closes every connection whose role matches (their tickets were revoked).
     pub fn revoke_where(&self, which: impl Fn(&Role) -> bool) {
+        self.kick_where(which, Kick::Revoked);
+    }
+
+    /// Closes every connection of the session (it was deleted).
+    pub fn close_all(&self) {
+        self.kick_where(|_| true, Kick::Deleted);
+    }
+
+    fn kick_where(&self, which: impl Fn(&Role) -> bool, why: Kick) {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         for e in conns.values_mut() {
             if which(&e.role)
                 && let Some(kick) = e.replace.take()
             {
-                let _ = kick.send(Kick::Revoked);
+                let _ = kick.send(why);
             }
         }
     }

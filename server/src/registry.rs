@@ -97,6 +97,9 @@ pub struct SessionShared {
     /// document of the session answers with an error (its questions cannot
     /// be judged without the session document's phases and locks).
     pub damaged: std::sync::OnceLock<String>,
+    /// Set when the facilitator deletes the session: its actors save
+    /// nothing more.
+    pub deleted: std::sync::OnceLock<()>,
     /// Who owns which actor id in this session (recorded in storage).
     pub actors: tavolo_sync::ActorBook,
 }
@@ -259,6 +262,7 @@ impl Registry {
                     view,
                     presence: Default::default(),
                     damaged: std::sync::OnceLock::new(),
+                    deleted: std::sync::OnceLock::new(),
                     actors,
                 });
                 // The session document's actor publishes the view as it loads.
@@ -370,6 +374,28 @@ impl Registry {
                 ))
             }
         }
+    }
+
+    /// Deletes a session: no document of it saves anything more, every
+    /// connection to it is closed (4017), and then everything it stored is
+    /// deleted. Idempotent.
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), RegistryError> {
+        let open = self.sessions.get(session_id).and_then(|c| c.get().cloned());
+        if let Some(shared) = open {
+            let _ = shared.deleted.set(());
+            shared.presence.close_all();
+            for doc in shared.docs.keys() {
+                let handle = self.docs.remove(doc).and_then(|(_, c)| c.get().cloned());
+                if let Some(h) = handle {
+                    // Answered once the actor has finished any save begun
+                    // before the flag was set; later ones are dropped.
+                    let _ = h.change(|_| Ok(())).await;
+                }
+            }
+            self.sessions.remove(session_id);
+        }
+        self.storage.delete_session(session_id.to_string()).await?;
+        Ok(())
     }
 
     /// Handles of every running document actor (for shutdown).

@@ -41,7 +41,12 @@ pub async fn report(
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
     let name = report::download_name(
-        if public { "report-pubblico" } else { "report" },
+        // The facilitator's version names people: its file says so.
+        if public {
+            "report-pubblico"
+        } else {
+            "report-riservato"
+        },
         &docs.session.title,
         now,
         format,
@@ -77,7 +82,7 @@ pub async fn attendance(
     facilitator(&state, &session_id, &headers).await?;
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
-    let name = report::download_name("presenze", &docs.session.title, now, format);
+    let name = report::download_name("presenze-riservato", &docs.session.title, now, format);
     let body = render(move || report::attendance_annex(&docs.sources(), lang, now, format)).await?;
     Ok(document(body, format, &name))
 }

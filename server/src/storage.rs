@@ -284,6 +284,9 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     // survives a crash or power loss, not only a process kill.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted rows are overwritten, not left in free pages: a note removed
+    // or a session deleted leaves no copy of its text in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
 }
 
@@ -529,6 +532,37 @@ impl Storage {
             Ok(())
         })
         .await
+    }
+
+    /// Deletes everything of a session, in one transaction: its documents'
+    /// changes, snapshots and quarantined chunks, its dots, actor owners,
+    /// tickets, participants and the session itself; then folds the WAL
+    /// into the file so that no copy stays in it (rows are overwritten,
+    /// `secure_delete`). Returns whether there was such a session.
+    pub async fn delete_session(&self, session_id: String) -> Result<bool, StorageError> {
+        let existed = self.session(session_id.clone()).await?.is_some();
+        let id = session_id;
+        self.write(move |tx| {
+            let docs = "(SELECT id FROM documents WHERE session_id = ?1)";
+            for table in ["changes", "snapshots", "quarantine", "dots"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE doc_id IN {docs}"),
+                    params![id],
+                )?;
+            }
+            for table in ["actors", "tickets", "participants", "documents"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE session_id = ?1"),
+                    params![id],
+                )?;
+            }
+            tx.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
+            Ok(())
+        })
+        .await?;
+        self.read(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+            .await?;
+        Ok(existed)
     }
 
     /// A question's dots: (participant, target, count).

@@ -348,9 +348,11 @@ async fn no_replica_says_who_placed_a_dot_and_dots_survive_a_restart() {
     anna.send_dot(q, "n_a", 2).await.unwrap();
     bruno.send_dot(q, "n_a", 1).await.unwrap();
     let three = BTreeMap::from([("n_a".to_string(), 3)]);
-    fac.pump_until(WAIT, |v| v.latest(q, totals).is_some_and(|t| t.totals == three))
-        .await
-        .expect("the facilitator sees the live total");
+    fac.pump_until(WAIT, |v| {
+        v.latest(q, totals).is_some_and(|t| t.totals == three)
+    })
+    .await
+    .expect("the facilitator sees the live total");
 
     // Carla's stock client: the whole history of the board, before and
     // after the reveal, names no voter.
@@ -373,16 +375,22 @@ async fn no_replica_says_who_placed_a_dot_and_dots_survive_a_restart() {
         }
     };
     let heads = fac.doc(q).get_heads();
-    wait_for(Box::new(move |d| heads.iter().all(|h| d.get_change_by_hash(h).is_some())))
-        .await
-        .expect("the stock client has the board");
+    wait_for(Box::new(move |d| {
+        heads.iter().all(|h| d.get_change_by_hash(h).is_some())
+    }))
+    .await
+    .expect("the stock client has the board");
     let before = question.with_document(|d| {
         (
             keys_ever_written(d),
             tavolo_model::QuestionDoc::load(&*d).totals,
         )
     });
-    assert!(before.1.is_empty(), "totals before the reveal: {:?}", before.1);
+    assert!(
+        before.1.is_empty(),
+        "totals before the reveal: {:?}",
+        before.1
+    );
     assert!(!before.0.contains("totals"));
     for v in &voters {
         assert!(!before.0.contains(v), "a voter's id is a key in the board");
@@ -420,8 +428,189 @@ async fn no_replica_says_who_placed_a_dot_and_dots_survive_a_restart() {
     );
     let mut fac = connect(&server, &f).await;
     open_question(&mut fac, q).await;
-    fac.pump_until(WAIT, |v| v.latest(q, totals).is_some_and(|t| t.totals == three))
-        .await
-        .expect("the total survives a restart");
+    fac.pump_until(WAIT, |v| {
+        v.latest(q, totals).is_some_and(|t| t.totals == three)
+    })
+    .await
+    .expect("the total survives a restart");
     server.kill().await.unwrap();
+}
+
+/// Whether `needle` is anywhere in the server's database files (the file and
+/// its write-ahead log).
+fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
+    ["tavolo.sqlite3", "tavolo.sqlite3-wal"].iter().any(|f| {
+        std::fs::read(dir.join(f))
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_join_page_learns_who_holds_the_data_before_anything_is_sent() {
+    let r = spawn_server().await;
+    let s = r.api.create_session().await.unwrap();
+    let (status, body) = r
+        .api
+        .get(&format!("/api/join/{}", s.join_code))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["privacy"]["controller"]
+            .as_str()
+            .is_some_and(|c| c.contains("Opificio")),
+        "{body}"
+    );
+    assert_eq!(body["privacy"]["contact"], "Chi facilita la sessione");
+    assert_eq!(body["joining_open"], true);
+    // Lower case and spaces are the same code; an unknown one is a 404.
+    let sloppy = format!(" {} ", s.join_code.to_lowercase());
+    let (status, _) = r
+        .api
+        .get(&format!("/api/join/{}", sloppy.trim()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = r.api.get("/api/join/ZZZZZZ").await.unwrap();
+    assert_eq!(status, 404);
+    assert!(body["error"].is_string(), "{body}");
+    r.server.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_facilitator_deletes_a_session_and_nothing_of_it_is_left() {
+    let r = spawn_server().await;
+    let s = r.api.create_session().await.unwrap();
+    // A name the database stores as it is (note texts are inside compressed
+    // automerge chunks, so a byte search would prove nothing about them).
+    let name = "Zebedeo-Marcatore-7f3a9c";
+    let a = r.api.join(&s.join_code, name).await.unwrap();
+    let b = r.api.join(&s.join_code, "Bruno").await.unwrap();
+    let other = r.api.create_session().await.unwrap();
+    let marker = "Testo-da-cancellare-7f3a9c";
+    let kept = "Testo-di-un-altro-tavolo-2b8d1e";
+    let anna_id = a.participant_id.clone().unwrap();
+    let mut anna = connect(&r.server, &a).await;
+    let q = first_question(&anna, a.session_doc);
+    open_question(&mut anna, q).await;
+    add_note(&mut anna, q, &anna_id, "n_segreta", marker).await;
+    let o = r.api.join(&other.join_code, "Ottavia").await.unwrap();
+    let mut ottavia = connect(&r.server, &o).await;
+    let oq = first_question(&ottavia, o.session_doc);
+    open_question(&mut ottavia, oq).await;
+    add_note(
+        &mut ottavia,
+        oq,
+        o.participant_id.as_deref().unwrap(),
+        "n_o",
+        kept,
+    )
+    .await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut fac = connect(&r.server, &f).await;
+    open_question(&mut fac, q).await;
+    fac.pump_until(WAIT, |v| note_texts(v.doc(q)).contains(&marker.to_string()))
+        .await
+        .unwrap();
+    ottavia
+        .pump_until(WAIT, |v| note_texts(v.doc(oq)).contains(&kept.to_string()))
+        .await
+        .unwrap();
+    let dir = r._dir.path().to_path_buf();
+    assert!(on_disk(&dir, name), "the check can see a name on disk");
+
+    let path = format!("/api/sessions/{}", s.session_id);
+    // Only the facilitator: not a participant's ticket, not another key.
+    for bearer in [a.ticket.clone(), other.facilitator_key.clone()] {
+        let denied = r
+            .api
+            .delete_authorized(&path, Some(&format!("Bearer {bearer}")))
+            .await
+            .unwrap();
+        assert!(matches!(denied.status, 401 | 403), "{}", denied.status);
+    }
+    let none = r.api.delete_authorized(&path, None).await.unwrap();
+    assert_eq!(none.status, 401);
+    let done = r
+        .api
+        .delete_authorized(&path, Some(&format!("Bearer {}", s.facilitator_key)))
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+
+    // Every connection is told and closed; nothing answers any more.
+    let (code, reason) = anna.closed(WAIT).await.unwrap();
+    assert_eq!(
+        (code, reason.as_str()),
+        (4017, "the facilitator deleted this session")
+    );
+    let (code, _) = fac.closed(WAIT).await.unwrap();
+    assert_eq!(code, 4017);
+    let grant = r
+        .api
+        .get_authorized("/api/grant", Some(&format!("Bearer {}", b.ticket)))
+        .await
+        .unwrap();
+    assert_eq!(grant.status, 401);
+    let (status, _) = r
+        .api
+        .get(&format!("/api/join/{}", s.join_code))
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let report = r
+        .api
+        .get_authorized(
+            &format!("{path}/report?format=md"),
+            Some(&format!("Bearer {}", s.facilitator_key)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.status, 401 | 403 | 404),
+        "{}",
+        report.status
+    );
+    assert!(
+        SyncClient::connect(&r.server.ws_url(&a.ticket))
+            .await
+            .is_err()
+            || anna_cannot_sync(&r, &a).await
+    );
+    // Not a byte of it is left in the files; the other session is intact.
+    assert!(
+        !on_disk(&dir, name),
+        "a deleted participant's name is still on disk"
+    );
+    assert!(
+        !on_disk(&dir, &s.join_code),
+        "the deleted session's code is still on disk"
+    );
+    assert!(
+        on_disk(&dir, &other.join_code),
+        "the other session is still there"
+    );
+    // And after a restart nothing comes back.
+    let crate::helpers::Running { server, _dir, .. } = r;
+    server.kill().await.unwrap();
+    let server = tavolo_tests::ServerProcess::start(_dir.path())
+        .await
+        .unwrap();
+    let (status, _) = server
+        .api()
+        .get(&format!("/api/join/{}", s.join_code))
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let mut again = connect(&server, &o).await;
+    open_question(&mut again, oq).await;
+    assert!(note_texts(&again.doc(oq)).contains(&kept.to_string()));
+    server.kill().await.unwrap();
+}
+
+/// A deleted session's ticket opens no socket (refused at the upgrade).
+async fn anna_cannot_sync(r: &crate::helpers::Running, a: &tavolo_tests::Ticket) -> bool {
+    SyncClient::connect(&r.server.ws_url(&a.ticket))
+        .await
+        .is_err()
 }

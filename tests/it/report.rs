@@ -143,7 +143,7 @@ async fn the_report_asks_for_the_facilitator_key_and_says_what_is_wrong() {
         // Saved under the session's title and the day, ASCII only.
         let disposition = got.header("content-disposition");
         assert!(
-            disposition.contains("filename=\"tavolo-report-prova-20")
+            disposition.contains("filename=\"tavolo-report-riservato-prova-20")
                 && disposition.ends_with(&format!(".{format}\"")),
             "{disposition}"
         );

@@ -362,6 +362,27 @@ impl Api {
         })
     }
 
+    /// `DELETE` with an optional `Authorization` header.
+    pub async fn delete_authorized(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> Result<Fetched> {
+        let mut req = self.http.delete(format!("{}{path}", self.base));
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await?;
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// Joins with every field chosen by the test.
     pub async fn join_with(&self, join_code: &str, person: &Value) -> Result<Ticket> {
         let mut body = person.clone();
