@@ -157,7 +157,6 @@ scenario(`a board of ${NOTES} notes in ${CLUSTERS} groups shows each of ${CHANGE
     question.change((d) => {
       clusterIds.forEach((id, i) => {
         d.clusters[id] = { title: `Gruppo ${i + 1}` };
-        d.votes[id] = {};
       });
     });
     const noteIds = Array.from({ length: NOTES }, (_, i) => `n_perf_${i}`);
@@ -173,7 +172,6 @@ scenario(`a board of ${NOTES} notes in ${CLUSTERS} groups shows each of ${CHANGE
             cluster: home(i),
             created_at: Date.now(),
           };
-          d.votes[noteIds[i]] = {};
         }
       });
     }
@@ -211,7 +209,6 @@ scenario(`a board of ${NOTES} notes in ${CLUSTERS} groups shows each of ${CHANGE
           selector = `[data-cluster-id="${cluster}"] [data-note-id="${id}"]`;
           change = (d) => {
             d.notes[id] = { text: `Nuova nota ${i} (${Date.now()})`, category: null, author: seeder.participant_id, anonymous: false, cluster, created_at: Date.now() };
-            d.votes[id] = {};
           };
         } else {
           const id = noteIds[(i * 13) % NOTES];
