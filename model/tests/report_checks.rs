@@ -253,7 +253,15 @@ fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
         never.push(name.to_string());
         // Each part of a name as a whole word ("Gori" is inside "categoria").
         never.extend(name.split_whitespace().map(|w| format!("\u{0}{w}\u{0}")));
-        orgs.push(org.to_string());
+        // Organizations of people who signed a note (the report names
+        // only those).
+        let signed = f
+            .questions
+            .values()
+            .any(|q| q.notes.values().any(|n| n.author == *id));
+        if signed && !orgs.contains(&org.to_string()) {
+            orgs.push(org.to_string());
+        }
     }
     for q in f.questions.values() {
         never.extend(q.notes.keys().map(|k| format!("{k}\"")));
@@ -705,10 +713,16 @@ fn the_ledger_groups_rows_by_sector_then_tier_and_keeps_anonymous_pledges_apart(
         "an anonymous pledge has no sector"
     );
 
-    // Public, organizations not agreed: rows are sector × tier.
+    // Public, organizations not agreed: rows are sector × tier, and here
+    // each sector's tiers are too small to show (one strategic extension
+    // each), so each sector is one row.
     let l = build(&f, true, Lang::It).ledger.unwrap();
     assert!(l.rows.iter().all(|r| r.organization.is_none()));
-    assert_eq!(l.rows[0].label, "pubblico, nucleo fondativo");
+    assert_eq!(l.rows[0].label, "pubblico");
+    assert_eq!(
+        l.rows[0].tier.as_ref().map(|t| t.label.as_str()),
+        Some("tutti i livelli")
+    );
     f.set_organizations_public(true);
     let l = build(&f, true, Lang::It).ledger.unwrap();
     assert_eq!(
@@ -796,4 +810,99 @@ fn a_question_whose_document_is_missing_has_no_notes() {
     for fmt in FORMATS {
         assert!(!r.render(fmt).is_empty());
     }
+}
+
+// --- Small groups in the public version -----------------------------------
+
+/// The fixture with only the given people (by short name) still present.
+fn only(f: &mut Fixture, keep: &[&str]) {
+    let keep: Vec<String> = keep.iter().map(|k| report_fixture::pid(k).0).collect();
+    for (id, p) in f.roster.participants.iter_mut() {
+        p.removed = !keep.contains(id);
+    }
+}
+
+#[test]
+fn groups_of_fewer_than_three_are_never_shown_in_the_public_version() {
+    use tavolo_model::report::MIN_GROUP;
+    assert_eq!(MIN_GROUP, 3, "the report's words say 3");
+    // Public: anna, giorgio, paola, sergio; social private: marco, zeb,
+    // nadia; community: lucia, ettore, rita. Two of the community are
+    // removed: Lucia would stand alone.
+    let mut f = fixture();
+    only(
+        &mut f,
+        &[
+            "anna", "giorgio", "paola", "sergio", "marco", "zeb", "nadia", "lucia",
+        ],
+    );
+    let r = build(&f, true, Lang::It);
+    let a = &r.attendance;
+    let label_counts = |c: &[tavolo_model::report::Count]| -> Vec<(String, usize)> {
+        c.iter().map(|c| (c.label.clone(), c.count)).collect()
+    };
+    // Lucia alone in the community: with "altri" holding one person the
+    // smallest shown sector joins it (else she could be read off).
+    assert_eq!(
+        label_counts(&a.by_sector),
+        [("pubblico".to_string(), 4), ("altri".to_string(), 4)]
+    );
+    for c in a.by_sector.iter().chain(&a.by_tier).chain(&a.by_attendance) {
+        assert!(
+            c.count == 0 || c.count >= MIN_GROUP,
+            "a public cell of {} people: {}",
+            c.count,
+            c.label
+        );
+    }
+    // Every note's author: a shown sector or "altri", never the community.
+    let md = r.render(tavolo_model::report::Format::Markdown);
+    assert!(
+        !md.contains("_comunità_"),
+        "a community author is named by sector"
+    );
+    assert!(!md.contains("_privato sociale_"));
+    assert!(md.contains("_altri_"));
+    let l = r.ledger.unwrap();
+    for row in &l.rows {
+        assert!(
+            ["pubblico", "altri", "anonimo"].contains(&row.sector.label.as_str()),
+            "a ledger row for {}",
+            row.sector.label
+        );
+    }
+    let m = r.expectations.unwrap();
+    let from: Vec<&str> = m.rows.iter().map(|r| r.from.label.as_str()).collect();
+    assert!(
+        !from.contains(&"comunità") && !from.contains(&"privato sociale"),
+        "{from:?}"
+    );
+    // The facilitator's version says everything as it is.
+    let private = build(&f, false, Lang::It);
+    assert!(
+        private
+            .attendance
+            .by_sector
+            .iter()
+            .any(|c| c.label == "comunità" && c.count == 1)
+    );
+}
+
+#[test]
+fn shown_groups_suppress_the_complement_of_a_small_one() {
+    use tavolo_model::report::shown_groups;
+    let shown = |v: &[(char, usize)]| {
+        let mut s: Vec<char> = shown_groups(v).into_iter().collect();
+        s.sort();
+        s
+    };
+    assert_eq!(shown(&[('a', 5), ('b', 4), ('c', 3)]), ['a', 'b', 'c']);
+    // One small group alone would be readable by subtraction.
+    assert_eq!(shown(&[('a', 5), ('b', 4), ('c', 1)]), ['a']);
+    // Two small groups together are big enough.
+    assert_eq!(shown(&[('a', 5), ('b', 2), ('c', 1)]), ['a']);
+    assert_eq!(shown(&[('a', 5), ('b', 2), ('c', 2)]), ['a']);
+    // Nobody in a group is not a group.
+    assert_eq!(shown(&[('a', 5), ('b', 0)]), ['a']);
+    assert_eq!(shown(&[('a', 2)]), Vec::<char>::new());
 }

@@ -444,8 +444,25 @@ scenario(
     assert.deepEqual(leaks(pub, names), [], 'the public version names people');
     assert.deepEqual(leaks(pub, organizations), [], 'the public version names organizations while the flag is off');
     assert.ok(pub.md.text.includes(accented), 'the public version lost the notes');
+    // One person per sector: in the public version no sector may stand
+    // for its one member, in any table (they all become "altri").
+    const sectorsShown = new Set();
+    const walk = (v) => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (v && typeof v === 'object') {
+        if (v.author?.sector?.label) sectorsShown.add(v.author.sector.label);
+        if (v.sector?.label && 'cells' in v) sectorsShown.add(v.sector.label);
+        if (v.from?.label) sectorsShown.add(v.from.label);
+        Object.values(v).forEach(walk);
+      }
+    };
+    walk(pub.data);
+    for (const c of pub.data.attendance.by_sector) {
+      assert.ok(c.count === 0 || c.count >= 3, `a public attendance cell of ${c.count}: ${c.label}`);
+    }
+    assert.deepEqual([...sectorsShown].filter((l) => !['altri', 'anonimo'].includes(l)), [], 'a sector of one person is shown');
     await pub.html.tab.close();
-    t.diagnostic('public, organizations off: no names, no organizations in html, md, csv, json');
+    t.diagnostic(`public, organizations off: no names, no organizations in html, md, csv, json; sectors shown: ${[...sectorsShown].join(', ')}`);
 
     // Organizations on: those of non-anonymous authors appear; Teodora wrote only anonymously.
     await flag.check();

@@ -8,7 +8,7 @@ use crate::board::{self, RankedKind};
 use crate::ids::{Attendance, Sector, Tier};
 use crate::schema::{Note, Participant, Phase, Question, QuestionDoc};
 use crate::template::NoteKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// What every part of the build needs to know: the sources and the rules of
 /// this version of the report.
@@ -18,15 +18,109 @@ pub(super) struct Ctx<'a> {
     pub public: bool,
     /// Organizations of non-anonymous notes may be shown.
     pub orgs: bool,
+    /// The sectors, and the tiers within them, the public version may
+    /// show (see [`shown_groups`]); the private version shows all.
+    shown_sectors: HashSet<Sector>,
+    shown_tiers: HashSet<(Sector, Tier)>,
+}
+
+/// The public version never shows a group of fewer people than this: a
+/// sector of one, or a sector and tier of two, would point at who wrote.
+pub const MIN_GROUP: usize = 3;
+
+/// The people counted: everyone who joined and was not removed.
+fn present<'a>(src: &'a Sources<'a>) -> Vec<&'a Participant> {
+    src.roster
+        .participants
+        .values()
+        .filter(|p| !p.removed)
+        .collect()
+}
+
+/// Which groups (of people, by size) a public table may show on their own:
+/// those of at least [`MIN_GROUP`]; the rest go together into "others",
+/// and while "others" would still hold 1 or 2 people the smallest shown
+/// group joins it (else the one small group could be read off by
+/// subtraction).
+pub fn shown_groups<K: Copy + Eq + std::hash::Hash + Ord>(sizes: &[(K, usize)]) -> HashSet<K> {
+    let mut shown: Vec<(K, usize)> = sizes
+        .iter()
+        .copied()
+        .filter(|(_, n)| *n >= MIN_GROUP)
+        .collect();
+    let mut others: usize = sizes
+        .iter()
+        .filter(|(_, n)| (1..MIN_GROUP).contains(n))
+        .map(|(_, n)| n)
+        .sum();
+    shown.sort_by_key(|(k, n)| (std::cmp::Reverse(*n), *k));
+    while (1..MIN_GROUP).contains(&others) {
+        let Some((_, n)) = shown.pop() else { break };
+        others += n;
+    }
+    shown.into_iter().map(|(k, _)| k).collect()
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(src: &'a Sources<'a>, opts: &ReportOptions) -> Self {
+        let people = present(src);
+        let mut by_sector: BTreeMap<Sector, usize> = BTreeMap::new();
+        let mut by_tier: BTreeMap<(Sector, Tier), usize> = BTreeMap::new();
+        for p in &people {
+            if let Some(s) = p.sector() {
+                *by_sector.entry(s).or_default() += 1;
+                if let Some(t) = p.tier() {
+                    *by_tier.entry((s, t)).or_default() += 1;
+                }
+            }
+        }
+        let shown_sectors = shown_groups(&by_sector.into_iter().collect::<Vec<_>>());
+        let mut shown_tiers = HashSet::new();
+        for s in &shown_sectors {
+            let tiers: Vec<((Sector, Tier), usize)> = by_tier
+                .iter()
+                .filter(|((x, _), _)| x == s)
+                .map(|(k, n)| (*k, *n))
+                .collect();
+            shown_tiers.extend(shown_groups(&tiers));
+        }
         Self {
             src,
             lang: opts.lang,
             public: opts.public,
             orgs: !opts.public || src.session.organizations_public,
+            shown_sectors,
+            shown_tiers,
+        }
+    }
+
+    /// The sector a report may show for a person: in the public version a
+    /// small group's sector becomes "others" (`None`).
+    fn shown_sector(&self, p: Option<&Participant>) -> Option<Sector> {
+        let s = p.and_then(Participant::sector)?;
+        (!self.public || self.shown_sectors.contains(&s)).then_some(s)
+    }
+
+    /// The tier a report may show for a person: in the public version only
+    /// within a shown sector whose tiers are all big enough.
+    fn shown_tier(&self, p: Option<&Participant>) -> Option<Tier> {
+        let t = p.and_then(Participant::tier)?;
+        if !self.public {
+            return Some(t);
+        }
+        let s = self.shown_sector(p)?;
+        self.shown_tiers.contains(&(s, t)).then_some(t)
+    }
+
+    /// A sector's label: in the public version "others" stands for the
+    /// merged small groups.
+    fn sector_labelled(&self, s: Option<Sector>) -> Labelled {
+        match (s, self.public) {
+            (None, true) => Labelled {
+                id: None,
+                label: i18n::t(self.lang, "report.others"),
+            },
+            _ => sector_label(self.lang, s),
         }
     }
 
@@ -50,7 +144,7 @@ impl<'a> Ctx<'a> {
         let p = self.writer(note);
         let disclosed = p.filter(|_| !note.anonymous);
         NoteAuthor {
-            sector: sector_label(self.lang, p.and_then(Participant::sector)),
+            sector: self.sector_labelled(self.shown_sector(p)),
             anonymous: note.anonymous,
             organization: disclosed
                 .filter(|_| self.orgs)
@@ -407,7 +501,7 @@ fn ledger(ctx: &Ctx, questions: &[&Asked]) -> Ledger {
 fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow) {
     let lang = ctx.lang;
     let p = ctx.writer(note);
-    let sector = p.and_then(Participant::sector);
+    let sector = ctx.shown_sector(p);
     let cells = vec![
         LedgerCell {
             count: 0,
@@ -415,7 +509,7 @@ fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow)
         };
         columns
     ];
-    let sector_l = sector_label(lang, sector);
+    let sector_l = ctx.sector_labelled(sector);
     if note.anonymous {
         let label = i18n::t(lang, "ledger.anonymous_row");
         let key = (sector_rank(sector), true, 0, String::new(), String::new());
@@ -433,8 +527,17 @@ fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow)
         };
         return (key, row);
     }
-    let tier = p.and_then(Participant::tier);
-    let tier_l = tier_label(lang, tier);
+    let tier = ctx.shown_tier(p);
+    // A tier merged away leaves the row at the sector's level.
+    let merged_tier = ctx.public && tier.is_none();
+    let tier_l = if merged_tier {
+        Labelled {
+            id: None,
+            label: i18n::t(lang, "report.all_tiers"),
+        }
+    } else {
+        tier_label(lang, tier)
+    };
     let organization = if ctx.orgs {
         let o = p
             .map(|p| p.organization.trim().to_string())
@@ -449,6 +552,7 @@ fn ledger_row_for(ctx: &Ctx, note: &Note, columns: usize) -> (RowKey, LedgerRow)
     };
     let label = match &organization {
         Some(o) => o.clone(),
+        None if merged_tier => sector_l.label.clone(),
         None => format!("{}, {}", sector_l.label, tier_l.label),
     };
     let org = organization.clone().unwrap_or_default();
@@ -529,7 +633,7 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
     let mut cells: BTreeMap<(usize, usize), Vec<ExpectationNote>> = BTreeMap::new();
     for a in questions {
         for s in &a.seen {
-            let from = ctx.writer(s.note).and_then(Participant::sector);
+            let from = ctx.shown_sector(ctx.writer(s.note));
             let to = addressed_to(s.note);
             cells
                 .entry((sector_rank(from), sector_rank(to)))
@@ -556,11 +660,14 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
         }
         v
     };
-    let (from_axis, to_axis) = (axis(used(true)), axis(used(false)));
+    let (mut from_axis, to_axis) = (axis(used(true)), axis(used(false)));
+    // The public version has a row only for the sectors it may show, and
+    // one "others" row.
+    from_axis.retain(|s| s.is_none_or(|s| !ctx.public || ctx.shown_sectors.contains(&s)));
     let rows = from_axis
         .iter()
         .map(|from| ExpectationRow {
-            from: sector_label(ctx.lang, *from),
+            from: ctx.sector_labelled(*from),
             cells: to_axis
                 .iter()
                 .map(|to| ExpectationCell {
@@ -579,26 +686,54 @@ fn expectations(ctx: &Ctx, questions: &[&Asked]) -> ExpectationMatrix {
 }
 
 fn attendance_summary(ctx: &Ctx) -> AttendanceSummary {
-    let people: Vec<&Participant> = ctx
-        .src
-        .roster
-        .participants
-        .values()
-        .filter(|p| !p.removed)
-        .collect();
+    let people = present(ctx.src);
     let lang = ctx.lang;
+    let merge = |c: Vec<Count>| if ctx.public { merge_small(lang, c) } else { c };
     AttendanceSummary {
         total: people.len(),
-        by_sector: counts(&people, Sector::ALL, Participant::sector, |s| {
+        by_sector: merge(counts(&people, Sector::ALL, Participant::sector, |s| {
             i18n::sector(lang, s)
-        }),
-        by_tier: counts(&people, Tier::ALL, Participant::tier, |t| {
+        })),
+        by_tier: merge(counts(&people, Tier::ALL, Participant::tier, |t| {
             i18n::tier(lang, t)
-        }),
-        by_attendance: counts(&people, Attendance::ALL, Participant::attendance, |a| {
-            i18n::attendance(lang, a)
-        }),
+        })),
+        by_attendance: merge(counts(
+            &people,
+            Attendance::ALL,
+            Participant::attendance,
+            |a| i18n::attendance(lang, a),
+        )),
     }
+}
+
+/// The public version's counts: the groups [`shown_groups`] does not show
+/// on their own go into one "others" line (empty groups stay: a zero says
+/// nobody).
+fn merge_small(lang: Lang, counts: Vec<Count>) -> Vec<Count> {
+    let sizes: Vec<(usize, usize)> = counts.iter().map(|c| c.count).enumerate().collect();
+    let shown = shown_groups(&sizes);
+    let merged = |i: usize, c: &Count| c.count > 0 && !shown.contains(&i);
+    if !counts.iter().enumerate().any(|(i, c)| merged(i, c)) {
+        return counts;
+    }
+    let others: usize = counts
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| merged(*i, c))
+        .map(|(_, c)| c.count)
+        .sum();
+    let mut out: Vec<Count> = counts
+        .into_iter()
+        .enumerate()
+        .filter(|(i, c)| !merged(*i, c))
+        .map(|(_, c)| c)
+        .collect();
+    out.push(Count {
+        id: None,
+        label: i18n::t(lang, "report.others"),
+        count: others,
+    });
+    out
 }
 
 /// Counts per value of a vocabulary, every value listed (zero included),

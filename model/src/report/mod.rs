@@ -66,6 +66,7 @@ mod i18n;
 mod markdown;
 mod table;
 
+pub use build::{MIN_GROUP, shown_groups};
 pub use data::*;
 pub use html::SMALL_TABLE_ROWS;
 

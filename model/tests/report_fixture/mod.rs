@@ -74,6 +74,41 @@ pub const PEOPLE: &[(&str, &str, &str, &str, &str, &str)] = &[
         "founding_core",
         "in_room",
     ),
+    // Four more who write nothing: three people or more in each sector,
+    // so the public version shows the sectors; within each, a tier of one
+    // or two people, so it shows no tier (see `report_checks` for "altri").
+    (
+        "p_paolaR3d",
+        "Paola Rinaldi",
+        "Comune di Borgo Lontano",
+        "public",
+        "founding_core",
+        "in_room",
+    ),
+    (
+        "p_sergioM5k",
+        "Sergio Monti",
+        "Biblioteca Comunale",
+        "public",
+        "founding_core",
+        "remote",
+    ),
+    (
+        "p_ritaV6n",
+        "Rita Valli",
+        "Associazione Borgo Vivo",
+        "community",
+        "founding_core",
+        "remote",
+    ),
+    (
+        "p_nadiaT8s",
+        "Nadia Tosi",
+        "Cooperativa Il Mosaico",
+        "social_private",
+        "founding_core",
+        "in_room",
+    ),
 ];
 
 pub struct Fixture {
