@@ -19,8 +19,9 @@ pub mod views;
 use std::collections::{BTreeMap, BTreeSet};
 use tavolo_model::facilitation::{self, Spotlight, SpotlightKind};
 use tavolo_model::ops::{self, NewNote, OpError};
+use tavolo_model::policy::RefusalCode;
 use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
-use tavolo_sync::{ClientCore, DocumentId, MyDots, MyNotes, PeerId, Presence, Totals};
+use tavolo_sync::{ClientCore, DocumentId, HiddenTexts, MyDots, MyNotes, PeerId, Presence, Totals};
 use views::{LostNote, RefusalView};
 use wasm_bindgen::prelude::*;
 
@@ -70,11 +71,29 @@ pub struct TavoloClient {
     /// (contract v2), so I know them from writing them here or from the
     /// server's private word (`tavolo/mine`).
     mine: BTreeMap<DocumentId, BTreeSet<String>>,
+    /// What I had changed and the server had not confirmed when it rewrote
+    /// a board (a purge), to make again on the rewritten one once loaded.
+    replay: BTreeMap<DocumentId, Vec<Pending>>,
     /// My dots per question, as the server last said (contract v2: nobody
     /// else's replica holds them), with my requests not yet answered.
     my_dots: BTreeMap<DocumentId, BTreeMap<String, i64>>,
     /// The live totals per question (the facilitator's screens only).
     live_totals: BTreeMap<DocumentId, BTreeMap<String, i64>>,
+    /// Hidden notes' texts the board no longer holds (after a purge), as
+    /// the server told this screen: my own, or all for the facilitator.
+    hidden_texts: BTreeMap<DocumentId, BTreeMap<String, String>>,
+}
+
+/// An edit the server had not confirmed when it rewrote a board.
+#[derive(Debug, Clone)]
+enum Pending {
+    Note(String, tavolo_model::Note),
+    /// (note, text, anonymous)
+    Text(String, String, bool),
+    Category(String, Option<String>, bool),
+    Move(String, Option<String>),
+    Cluster(String, String),
+    Rename(String, String),
 }
 
 /// The pseudo-URL `receive` reports when presence changed.
@@ -102,8 +121,10 @@ impl TavoloClient {
             refusals: Vec::new(),
             presence: None,
             mine: BTreeMap::new(),
+            replay: BTreeMap::new(),
             my_dots: BTreeMap::new(),
             live_totals: BTreeMap::new(),
+            hidden_texts: BTreeMap::new(),
         }
     }
 
@@ -140,9 +161,24 @@ impl TavoloClient {
                 .doc(r.document_id)
                 .map(|d| self.my_notes(r.document_id, &QuestionDoc::load(d)))
                 .unwrap_or_default();
-            self.core.reset(r.document_id);
+            if r.code == RefusalCode::Rewritten.as_str() {
+                // A purge: keep showing the old copy while the new loads,
+                // and make again what the server had not confirmed.
+                let pending = self.pending_edits(r.document_id);
+                self.replay.insert(r.document_id, pending);
+                self.core.reload(r.document_id);
+            } else {
+                self.core.reset(r.document_id);
+            }
             self.reloading
                 .insert(r.document_id, (r.code, r.message, mine));
+        }
+        for id in &received.changed {
+            if self.core.is_loaded(*id)
+                && let Some(edits) = self.replay.remove(id)
+            {
+                self.replay_edits(*id, edits);
+            }
         }
         let mut changed: Vec<String> = received.changed.iter().map(DocumentId::url).collect();
         for id in &received.changed {
@@ -152,10 +188,23 @@ impl TavoloClient {
                     .doc(*id)
                     .map(QuestionDoc::load)
                     .unwrap_or_default();
-                let lost_notes = mine
+                let hidden = self.hidden_texts.get(id);
+                let lost_notes: Vec<LostNote> = mine
                     .into_iter()
-                    .filter(|n| server.notes.get(&n.id).is_none_or(|s| s.text != n.text))
+                    .filter(|n| {
+                        server.notes.get(&n.id).is_none_or(|s| {
+                            // A hidden note's text is kept by the server.
+                            let kept = hidden.and_then(|h| h.get(&n.id));
+                            s.text != n.text && kept != Some(&n.text)
+                        })
+                    })
                     .collect();
+                if code == RefusalCode::Rewritten.as_str() && lost_notes.is_empty() {
+                    // The server rewrote the board without a removed or
+                    // hidden note (a purge): nothing of mine was lost, so
+                    // there is nothing to say.
+                    continue;
+                }
                 self.refusals.push(RefusalView {
                     doc: id.url(),
                     code,
@@ -223,8 +272,8 @@ impl TavoloClient {
     /// A question document as a board view, `undefined` until loaded.
     pub fn question(&self, url: &str) -> Result<JsValue, JsError> {
         let id = parse_url(url)?;
-        match self.core.doc(id) {
-            Some(doc) if self.core.is_loaded(id) => {
+        match self.core.shown(id) {
+            Some(doc) => {
                 let roster = self
                     .roster
                     .and_then(|r| self.core.doc(r))
@@ -242,6 +291,17 @@ impl TavoloClient {
                     // The facilitator sees the totals as they are, revealed
                     // or not (the board holds them only once revealed).
                     q.totals.clone_from(live);
+                }
+                if let Some(texts) = self.hidden_texts.get(&id) {
+                    // What the board no longer holds, for those who may see it.
+                    for (nid, n) in q.notes.iter_mut() {
+                        if n.hidden
+                            && n.text.is_empty()
+                            && let Some(t) = texts.get(nid)
+                        {
+                            n.text.clone_from(t);
+                        }
+                    }
                 }
                 let (no_notes, no_dots) = (BTreeSet::new(), BTreeMap::new());
                 let looking = views::Looking {
@@ -751,6 +811,12 @@ impl TavoloClient {
                     .collect();
                 self.live_totals.insert(e.document_id, totals);
                 changed.push(e.document_id.url());
+            } else if let Ok(Some(h)) = HiddenTexts::decode(&e.data) {
+                self.hidden_texts
+                    .entry(e.document_id)
+                    .or_default()
+                    .extend(h.notes);
+                changed.push(e.document_id.url());
             } else if let Ok(Some(m)) = MyNotes::decode(&e.data) {
                 let known = self.mine.entry(e.document_id).or_default();
                 let before = known.len();
@@ -761,6 +827,127 @@ impl TavoloClient {
             }
         }
         changed
+    }
+
+    /// What this copy of a board holds that the server had not confirmed:
+    /// my new notes and my edits of my notes, moves, new and renamed groups.
+    fn pending_edits(&self, id: DocumentId) -> Vec<Pending> {
+        let Some(doc) = self.core.doc(id) else {
+            return Vec::new();
+        };
+        let confirmed = self.core.confirmed(id);
+        let base = if confirmed.is_empty() {
+            QuestionDoc::default()
+        } else {
+            match doc.clone().fork_at(&confirmed) {
+                Ok(f) => QuestionDoc::load(&f),
+                Err(_) => return Vec::new(),
+            }
+        };
+        let now = QuestionDoc::load(doc);
+        let mut out = Vec::new();
+        for (cid, c) in &now.clusters {
+            match base.clusters.get(cid) {
+                None => out.push(Pending::Cluster(cid.clone(), c.title.clone())),
+                Some(b) if b.title != c.title => {
+                    out.push(Pending::Rename(cid.clone(), c.title.clone()));
+                }
+                _ => {}
+            }
+        }
+        for (nid, n) in &now.notes {
+            let mine = self.is_mine(id, nid, n);
+            match base.notes.get(nid) {
+                None if mine => out.push(Pending::Note(nid.clone(), n.clone())),
+                None => {}
+                Some(b) => {
+                    if mine && b.text != n.text {
+                        out.push(Pending::Text(nid.clone(), n.text.clone(), n.anonymous));
+                    }
+                    if mine && b.category != n.category {
+                        out.push(Pending::Category(
+                            nid.clone(),
+                            n.category.clone(),
+                            n.anonymous,
+                        ));
+                    }
+                    if b.cluster != n.cluster {
+                        out.push(Pending::Move(nid.clone(), n.cluster.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Makes again, on a rewritten board, what the server had not
+    /// confirmed; what no longer applies (a purged note) is left out.
+    fn replay_edits(&mut self, id: DocumentId, edits: Vec<Pending>) {
+        let Some(me) = self.me.clone() else {
+            return;
+        };
+        for edit in edits {
+            let Some(doc) = self.core.doc(id) else {
+                return;
+            };
+            let board = QuestionDoc::load(doc);
+            let purged = tavolo_model::read::get_map(doc, &automerge::ROOT, "purged");
+            let gone = |n: &str| {
+                purged
+                    .as_ref()
+                    .is_some_and(|p| automerge::ReadDoc::get(doc, p, n).ok().flatten().is_some())
+            };
+            let _ = match edit {
+                Pending::Note(nid, n) if !board.notes.contains_key(&nid) && !gone(&nid) => {
+                    let new = NewNote {
+                        text: n.text.clone(),
+                        category: n.category.clone(),
+                        anonymous: n.anonymous,
+                        created_at: n.created_at,
+                    };
+                    if n.anonymous {
+                        self.core
+                            .change_unlinked(id, |d| ops::add_note(d, &nid, &me, &new))
+                            .map(|_| ())
+                    } else {
+                        self.core
+                            .change(id, |d| ops::add_note(d, &nid, &me, &new))
+                            .map(|_| ())
+                    }
+                }
+                Pending::Text(nid, text, anon) if board.notes.contains_key(&nid) => {
+                    let f = |d: &mut automerge::AutoCommit| ops::edit_note_text(d, &nid, &text);
+                    if anon {
+                        self.core.change_unlinked(id, f).map(|_| ())
+                    } else {
+                        self.core.change(id, f).map(|_| ())
+                    }
+                }
+                Pending::Category(nid, cat, anon) if board.notes.contains_key(&nid) => {
+                    let f = |d: &mut automerge::AutoCommit| {
+                        ops::set_note_category(d, &nid, cat.as_deref())
+                    };
+                    if anon {
+                        self.core.change_unlinked(id, f).map(|_| ())
+                    } else {
+                        self.core.change(id, f).map(|_| ())
+                    }
+                }
+                Pending::Move(nid, cluster) if board.notes.contains_key(&nid) => self
+                    .core
+                    .change(id, |d| ops::set_note_cluster(d, &nid, cluster.as_deref()))
+                    .map(|_| ()),
+                Pending::Cluster(cid, title) if !board.clusters.contains_key(&cid) => self
+                    .core
+                    .change(id, |d| ops::create_cluster(d, &cid, &title))
+                    .map(|_| ()),
+                Pending::Rename(cid, title) if board.clusters.contains_key(&cid) => self
+                    .core
+                    .change(id, |d| ops::rename_cluster(d, &cid, &title))
+                    .map(|_| ()),
+                _ => Ok(()),
+            };
+        }
     }
 
     /// Whether a note is mine: named with my id, or anonymous and known mine.

@@ -85,6 +85,9 @@ pub enum RefusalCode {
     /// More notes, clusters or operations than a participant or a question
     /// may hold (see [`Quotas`]).
     QuotaExceeded,
+    /// The server rewrote the board without a removed or hidden note's
+    /// text (a purge): a copy from before must be dropped and loaded again.
+    Rewritten,
 }
 
 impl RefusalCode {
@@ -98,6 +101,7 @@ impl RefusalCode {
             RefusalCode::VotingClosed => "voting_closed",
             RefusalCode::ResetRequired => "reset_required",
             RefusalCode::QuotaExceeded => "quota_exceeded",
+            RefusalCode::Rewritten => "board_rewritten",
         }
     }
 }
@@ -165,6 +169,11 @@ impl History {
                 .map(|(_, id)| id.to_string())
                 .collect()
         };
+        // Notes purged from the board (the server rewrote it without them)
+        // stay used: their ids never come back.
+        if let Some(purged) = read::get_map(doc, &ROOT, "purged") {
+            self.used_notes.extend(read::keys(doc, &purged));
+        }
         let (notes, clusters) = (ids_of("notes"), ids_of("clusters"));
         if notes.is_empty() && clusters.is_empty() {
             return;
@@ -197,6 +206,11 @@ impl History {
         self.author_of.get(note_id).map(String::as_str)
     }
 
+    /// Who wrote each note now in the document (the server's knowledge).
+    pub fn authors(&self) -> &HashMap<String, String> {
+        &self.author_of
+    }
+
     /// The notes now in the document written by `who`.
     pub fn notes_of(&self, who: &str) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -212,6 +226,20 @@ impl History {
     /// Notes in the document (as of the last [`History::record`]) written by `who`.
     pub fn notes_by(&self, who: &str) -> usize {
         self.author_of.values().filter(|a| *a == who).count()
+    }
+
+    /// Note ids used once and no longer in the board (deleted, removed).
+    pub fn gone_notes<'a>(&'a self, doc: &'a Automerge) -> impl Iterator<Item = &'a String> + 'a {
+        let notes = read::get_map(doc, &ROOT, "notes");
+        let purged = read::get_map(doc, &ROOT, "purged");
+        self.used_notes.iter().filter(move |id| {
+            notes
+                .as_ref()
+                .is_none_or(|n| doc.get(n, id.as_str()).ok().flatten().is_none())
+                && purged
+                    .as_ref()
+                    .is_none_or(|p| doc.get(p, id.as_str()).ok().flatten().is_none())
+        })
     }
 
     /// Whether `note_id` was ever a key of the notes map.

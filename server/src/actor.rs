@@ -19,6 +19,7 @@ use tavolo_model::SessionDoc;
 use tavolo_model::ballot::Ballots;
 use tavolo_model::policy::Role;
 use tavolo_sync::dots::DotBox;
+use tavolo_sync::reroot as sync_reroot;
 use tavolo_sync::room::Received;
 use tavolo_sync::wire::EphemeralMessage;
 use tavolo_sync::{DocumentId, Message, PeerId, Room, SyncKind};
@@ -177,6 +178,10 @@ pub struct DocSetup {
     pub retire: Retire,
     /// A question's dots, as stored (empty for other documents).
     pub ballots: Ballots,
+    /// A question's history before it was rewritten (purges).
+    pub retired: Vec<automerge::ChangeHash>,
+    /// A question's hidden notes' texts, kept by the server only.
+    pub hidden: Vec<(String, String)>,
 }
 
 /// An idle actor's way out: after `after` with no peer and nothing unsaved
@@ -392,11 +397,15 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         loose,
         retire,
         ballots,
+        retired,
+        hidden,
     } = setup;
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
     let actor = DocActor {
-        room: Room::new(id, server_peer.clone(), doc).with_actors(session.actors.clone()),
+        room: Room::new(id, server_peer.clone(), doc)
+            .with_actors(session.actors.clone())
+            .with_retired(retired),
         server_peer,
         role,
         session,
@@ -417,6 +426,8 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         dots_to_tell: std::collections::BTreeSet::new(),
         totals_to_tell: false,
         totals_heads: None,
+        hidden_texts: hidden.into_iter().collect(),
+        purge_heads: None,
     };
     if role == DocRole::Session {
         actor.publish_view();
@@ -524,6 +535,15 @@ pub fn notice(
 
 /// An `ephemeral` message from the server to one peer.
 fn server_ephemeral(server: &PeerId, peer: &PeerId, doc: DocumentId, data: Vec<u8>) -> Vec<u8> {
+    server_ephemeral_message(server, peer, doc, data).encode()
+}
+
+fn server_ephemeral_message(
+    server: &PeerId,
+    peer: &PeerId,
+    doc: DocumentId,
+    data: Vec<u8>,
+) -> Message {
     static SESSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("tavolo-server-notice-{}", uuid::Uuid::new_v4().simple())
     });
@@ -536,7 +556,6 @@ fn server_ephemeral(server: &PeerId, peer: &PeerId, doc: DocumentId, data: Vec<u
         document_id: doc,
         data,
     })
-    .encode()
 }
 
 struct PeerLink {
@@ -581,6 +600,10 @@ struct DocActor {
     totals_to_tell: bool,
     /// The heads at which the board's `totals` were last made right.
     totals_heads: Option<Vec<automerge::ChangeHash>>,
+    /// Hidden notes' texts (note id → text), out of the board since a purge.
+    hidden_texts: HashMap<String, String>,
+    /// The heads at which the board last needed no purge.
+    purge_heads: Option<Vec<automerge::ChangeHash>>,
 }
 
 impl DocActor {
@@ -617,6 +640,12 @@ impl DocActor {
             }
             self.reconcile_totals();
             self.save().await;
+            if self.purge().await {
+                // The board was rewritten: a note shown again gets its text
+                // back, and the totals follow, in the same round.
+                self.reconcile_totals();
+                self.save().await;
+            }
             self.flush();
         }
         tracing::debug!("document actor stopped");
@@ -664,6 +693,12 @@ impl DocActor {
                 };
                 let link_role = role.clone();
                 self.room.add_peer_with(peer.clone(), role, extensions);
+                if self.role == DocRole::Question
+                    && let Some(data) = self.hidden_for(&link_role)
+                {
+                    let frame = server_ephemeral(&self.server_peer, &peer, self.room.id(), data);
+                    let _ = outbox.try_send(Outbound::Frames(vec![frame]));
+                }
                 if self.role == DocRole::Question {
                     // Where dots stand for this screen: its own, or (the
                     // facilitator) the live totals.
@@ -863,6 +898,169 @@ impl DocActor {
             }
         }
         self.totals_heads = Some(self.room.doc().get_heads());
+    }
+
+    /// Takes out of the board what must not stay in it (contract v2): a
+    /// removed note, history included, and a hidden note's text. Done once
+    /// everything is saved: the board is rewritten (`sync::reroot`), the
+    /// rewrite stored in one transaction that retires the old history, and
+    /// every peer told to load it again. A note the facilitator shows again
+    /// gets its text back from the server's keeping. True when the board
+    /// changed.
+    async fn purge(&mut self) -> bool {
+        if self.role != DocRole::Question
+            || self.room.has_unsaved()
+            || !self.saving.is_empty()
+            || self.retry_at.is_some()
+            || self.session.deleted.get().is_some()
+        {
+            return false;
+        }
+        let heads = self.room.doc().get_heads();
+        if self.purge_heads.as_ref() == Some(&heads) {
+            return false;
+        }
+        if self.restore_shown() {
+            // Saved first; the purge (if any) is planned on the next round.
+            return true;
+        }
+        let Some(plan) = self.room.purge_plan() else {
+            self.purge_heads = Some(heads);
+            return false;
+        };
+        let writers = self.room.writers();
+        let rebuilt = match sync_reroot::rebuild(self.room.doc(), &plan, |id| {
+            writers.get(id).cloned()
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the board could not be rewritten; the purge waits");
+                self.purge_heads = Some(heads);
+                return false;
+            }
+        };
+        let mut claims = vec![(
+            rebuilt.server_actor.to_bytes().to_vec(),
+            tavolo_sync::Owner::Server.key(),
+        )];
+        for (actor, who) in &rebuilt.writers {
+            claims.push((
+                actor.to_bytes().to_vec(),
+                tavolo_sync::Owner::Participant(who.clone()).key(),
+            ));
+        }
+        let mut doc = rebuilt.doc;
+        let write = crate::storage::Reroot {
+            doc_id: self.room.id().to_string(),
+            session_id: self.session.id.clone(),
+            snapshot: doc.save(),
+            now_ms: crate::now_ms(),
+            retired: rebuilt.retired.iter().map(|h| h.0.to_vec()).collect(),
+            claims,
+            hidden: rebuilt.hidden_texts.clone(),
+        };
+        if let Err(e) = self.storage.reroot(write).await {
+            tracing::error!(error = %e, "the rewritten board could not be stored; the purge waits");
+            return false;
+        }
+        let _ = self.session.actors.claim(
+            std::slice::from_ref(&rebuilt.server_actor),
+            &tavolo_sync::Owner::Server,
+        );
+        for (actor, who) in &rebuilt.writers {
+            let _ = self.session.actors.claim(
+                std::slice::from_ref(actor),
+                &tavolo_sync::Owner::Participant(who.clone()),
+            );
+        }
+        self.hidden_texts.extend(rebuilt.hidden_texts);
+        doc.set_actor(rebuilt.server_actor);
+        tracing::info!(
+            removed = plan.removed.len(),
+            hidden = plan.hidden.len(),
+            "board rewritten without removed notes and hidden texts"
+        );
+        self.room.replace_doc(doc, rebuilt.retired);
+        // The hidden texts the board no longer holds, to those who may see
+        // them (after the notice to reload, on the same queue).
+        let roles: Vec<(PeerId, Role)> = self
+            .peers
+            .iter()
+            .map(|(p, l)| (p.clone(), l.role.clone()))
+            .collect();
+        for (peer, role) in roles {
+            if let Some(data) = self.hidden_for(&role) {
+                let message =
+                    server_ephemeral_message(&self.server_peer, &peer, self.room.id(), data);
+                self.room.notify(&peer, message);
+            }
+        }
+        self.loose_changes = 0;
+        self.totals_heads = None;
+        self.purge_heads = Some(self.room.doc().get_heads());
+        true
+    }
+
+    /// The hidden texts a screen may see: the facilitator all, a
+    /// participant its own; `None` when there are none.
+    fn hidden_for(&mut self, role: &Role) -> Option<Vec<u8>> {
+        if self.hidden_texts.is_empty() {
+            return None;
+        }
+        let notes: std::collections::BTreeMap<String, String> = match role {
+            Role::Facilitator => self.hidden_texts.clone().into_iter().collect(),
+            Role::Participant(p) => {
+                let writers = self.room.writers();
+                self.hidden_texts
+                    .iter()
+                    .filter(|(id, _)| writers.get(*id).is_some_and(|w| w == p.as_str()))
+                    .map(|(id, t)| (id.clone(), t.clone()))
+                    .collect()
+            }
+            Role::Viewer => return None,
+        };
+        (!notes.is_empty()).then(|| tavolo_sync::HiddenTexts { notes }.encode())
+    }
+
+    /// Puts back the text of notes the facilitator shows again.
+    fn restore_shown(&mut self) -> bool {
+        if self.hidden_texts.is_empty() {
+            return false;
+        }
+        let doc = self.room.doc();
+        let shown: Vec<(String, String)> = self
+            .hidden_texts
+            .iter()
+            .filter(|(id, _)| {
+                tavolo_model::read::map_at_path(doc, &["notes", id.as_str()])
+                    .is_some_and(|n| tavolo_model::read::get_bool(doc, &n, "hidden") != Some(true))
+            })
+            .map(|(id, t)| (id.clone(), t.clone()))
+            .collect();
+        if shown.is_empty() {
+            return false;
+        }
+        let back = shown.clone();
+        let result = self.room.local_change(move |tx| {
+            for (id, text) in &back {
+                let note = tavolo_model::read::map_at_path(&*tx, &["notes", id.as_str()])
+                    .ok_or("the note is gone")?;
+                tavolo_model::ops::put_text(tx, &note, "text", text).map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        });
+        if let Err(e) = result {
+            tracing::error!(error = %e, "a hidden note's text could not be put back");
+            return false;
+        }
+        for (id, _) in shown {
+            self.hidden_texts.remove(&id);
+            let (storage, doc_id) = (self.storage.clone(), self.room.id().to_string());
+            tokio::spawn(async move {
+                let _ = storage.forget_hidden(doc_id, id).await;
+            });
+        }
+        true
     }
 
     fn is_current(&self, peer: &PeerId, conn: ConnId) -> bool {

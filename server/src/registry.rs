@@ -325,10 +325,19 @@ impl Registry {
         }
         let stored = self.storage.load_doc(id.to_string()).await?;
         let mut ballots = tavolo_model::ballot::Ballots::new();
+        let (mut retired, mut hidden) = (Vec::new(), Vec::new());
         if role == DocRole::Question {
             for (who, target, count) in self.storage.load_dots(id.to_string()).await? {
                 tavolo_model::ballot::set(&mut ballots, &who, &target, count);
             }
+            retired = self
+                .storage
+                .load_retired(id.to_string())
+                .await?
+                .into_iter()
+                .filter_map(|h| automerge::ChangeHash::try_from(h.as_slice()).ok())
+                .collect();
+            hidden = self.storage.load_hidden(id.to_string()).await?;
         }
         let loaded = actor::load(role, stored);
         if !loaded.bad.is_empty() {
@@ -360,6 +369,8 @@ impl Registry {
                 loose: loaded.loose,
                 retire,
                 ballots,
+                retired,
+                hidden,
             })),
             Err(reason) => {
                 tracing::error!(session = %session.id, doc = %id, role = role.as_str(), %reason, "document cannot be served; peers get an error instead");

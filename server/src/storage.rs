@@ -262,6 +262,22 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         );
         CREATE INDEX IF NOT EXISTS sessions_by_created ON sessions(created_at);",
     )?;
+    // Purges (contract v2): the hashes of a rewritten board's old history,
+    // so a copy from before is refused; and the texts of hidden notes, kept
+    // by the server only.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS retired_changes (
+            doc_id TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (doc_id, hash)
+        );
+        CREATE TABLE IF NOT EXISTS hidden_texts (
+            doc_id TEXT NOT NULL,
+            note_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (doc_id, note_id)
+        );",
+    )?;
     // Who placed which dot (contract v2): the server's alone, never in a
     // document anyone can fetch.
     conn.execute_batch(
@@ -288,6 +304,20 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     // or a session deleted leaves no copy of its text in the file.
     conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
+}
+
+/// What [`Storage::reroot`] writes.
+#[derive(Debug)]
+pub struct Reroot {
+    pub doc_id: String,
+    pub session_id: String,
+    pub snapshot: Vec<u8>,
+    pub now_ms: i64,
+    pub retired: Vec<Vec<u8>>,
+    /// (actor id bytes, owner key)
+    pub claims: Vec<(Vec<u8>, String)>,
+    /// (note id, text)
+    pub hidden: Vec<(String, String)>,
 }
 
 /// A document as stored: the latest snapshot (if any) and the changes after it.
@@ -563,6 +593,81 @@ impl Storage {
         self.read(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
             .await?;
         Ok(existed)
+    }
+
+    /// Replaces a board with its rewritten self (a purge), in one
+    /// transaction: its changes and snapshot give way to the new snapshot,
+    /// the old change hashes are recorded as retired, the new actor ids'
+    /// owners and the hidden texts are kept. Then the WAL is folded into
+    /// the file, whose deleted rows `secure_delete` has overwritten: no copy
+    /// of the purged text stays on disk.
+    pub async fn reroot(&self, r: Reroot) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            let doc = &r.doc_id;
+            tx.execute("DELETE FROM changes WHERE doc_id = ?1", params![doc])?;
+            tx.execute(
+                "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at",
+                params![doc, r.snapshot, r.now_ms],
+            )?;
+            let mut retire = tx.prepare_cached(
+                "INSERT OR IGNORE INTO retired_changes (doc_id, hash) VALUES (?1, ?2)",
+            )?;
+            for h in &r.retired {
+                retire.execute(params![doc, h])?;
+            }
+            let mut own = tx.prepare_cached(
+                "INSERT OR IGNORE INTO actors (session_id, actor, owner) VALUES (?1, ?2, ?3)",
+            )?;
+            for (actor, owner) in &r.claims {
+                own.execute(params![r.session_id, actor, owner])?;
+            }
+            let mut hide = tx.prepare_cached(
+                "INSERT INTO hidden_texts (doc_id, note_id, text) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id, note_id) DO UPDATE SET text = excluded.text",
+            )?;
+            for (note, text) in &r.hidden {
+                hide.execute(params![doc, note, text])?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.read(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+            .await
+    }
+
+    /// A board's retired change hashes.
+    pub async fn load_retired(&self, doc_id: String) -> Result<Vec<Vec<u8>>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT hash FROM retired_changes WHERE doc_id = ?1")?;
+            stmt.query_map(params![doc_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await
+    }
+
+    /// A board's hidden notes' texts: (note id, text).
+    pub async fn load_hidden(&self, doc_id: String) -> Result<Vec<(String, String)>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT note_id, text FROM hidden_texts WHERE doc_id = ?1")?;
+            stmt.query_map(params![doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await
+    }
+
+    /// Forgets a hidden note's text (shown again, or the note is gone).
+    pub async fn forget_hidden(&self, doc_id: String, note_id: String) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM hidden_texts WHERE doc_id = ?1 AND note_id = ?2",
+                params![doc_id, note_id],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     /// A question's dots: (participant, target, count).

@@ -33,6 +33,10 @@ struct ClientDoc {
     /// Heads the server is known to have (kept across connections): what
     /// an unlinked change builds on.
     confirmed: Vec<ChangeHash>,
+    /// The copy from before the server rewrote the board (a purge), shown
+    /// until the new one has loaded so that screens do not flicker; never
+    /// edited or sent.
+    stale: Option<AutoCommit>,
 }
 
 /// What happened to the documents after a frame.
@@ -158,6 +162,7 @@ impl ClientCore {
                 state: sync::State::new(),
                 loaded,
                 confirmed: Vec::new(),
+                stale: None,
             },
         );
         self.queue_sync(id);
@@ -172,14 +177,44 @@ impl ClientCore {
             state: sync::State::new(),
             loaded: false,
             confirmed: Vec::new(),
+            stale: None,
         };
         self.docs.insert(id, fresh);
         self.queue_sync(id);
     }
 
+    /// Drops the local copy after the server rewrote the board (a purge)
+    /// and loads it again; until it has, [`ClientCore::shown`] keeps the
+    /// old copy on screen (read-only: [`ClientCore::is_loaded`] is false).
+    pub fn reload(&mut self, id: DocumentId) {
+        let stale = self.docs.remove(&id).map(|d| d.doc);
+        self.reset(id);
+        if let Some(d) = self.docs.get_mut(&id) {
+            d.stale = stale;
+        }
+    }
+
+    /// The heads the server last confirmed having, for a document.
+    pub fn confirmed(&self, id: DocumentId) -> Vec<ChangeHash> {
+        self.docs
+            .get(&id)
+            .map(|d| d.confirmed.clone())
+            .unwrap_or_default()
+    }
+
     /// The document has content (an empty document is still loading).
     pub fn is_loaded(&self, id: DocumentId) -> bool {
         self.docs.get(&id).is_some_and(|d| d.loaded)
+    }
+
+    /// What to show of a document: its content, or while it reloads after a
+    /// rewrite, the copy from before.
+    pub fn shown(&self, id: DocumentId) -> Option<&AutoCommit> {
+        let d = self.docs.get(&id)?;
+        match (&d.stale, d.loaded) {
+            (Some(old), false) => Some(old),
+            _ => d.loaded.then_some(&d.doc),
+        }
     }
 
     pub fn is_open(&self, id: DocumentId) -> bool {
@@ -324,6 +359,9 @@ impl ClientCore {
                     let after = d.doc.get_heads();
                     if after != before {
                         d.loaded = !after.is_empty();
+                        if d.loaded {
+                            d.stale = None;
+                        }
                         out.changed.push(id);
                     }
                     self.queue_sync(id);

@@ -25,12 +25,13 @@ pub mod dots;
 pub mod guard;
 pub mod loopback;
 pub mod presence;
+pub mod reroot;
 pub mod room;
 pub mod shape;
 pub mod wire;
 
 pub use client::ClientCore;
 pub use doc_id::DocumentId;
-pub use presence::{DotRequest, MyDots, MyNotes, Presence, Totals};
+pub use presence::{DotRequest, HiddenTexts, MyDots, MyNotes, Presence, Totals};
 pub use room::{ActorBook, Owner, Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

@@ -208,6 +208,67 @@ pub fn payload_type(bytes: &[u8]) -> Option<String> {
     kind
 }
 
+/// The `type` of a [`HiddenTexts`] payload.
+pub const HIDDEN_TYPE: &str = "tavolo/hidden";
+
+/// The texts of hidden notes, which the board no longer holds (a purge):
+/// told privately to their writer (theirs) and to the facilitator (all),
+/// on the question document, when they attach and after a purge.
+///
+/// ```text
+/// { "type": "tavolo/hidden", "notes": { <note id>: <text>, … } }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HiddenTexts {
+    pub notes: BTreeMap<String, String>,
+}
+
+impl HiddenTexts {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut e = Encoder::new(&mut buf);
+        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+            e.map(2)?;
+            e.str("type")?.str(HIDDEN_TYPE)?;
+            e.str("notes")?.map(self.notes.len() as u64)?;
+            for (id, text) in &self.notes {
+                e.str(id)?.str(text)?;
+            }
+            Ok(())
+        })();
+        buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Option<HiddenTexts>, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let mut kind = None;
+        let mut out = HiddenTexts::default();
+        each_entry(&mut d, |key, d| {
+            match key {
+                "type" => kind = text(d, "type", MAX_FIELD)?,
+                "notes" => {
+                    if take_absent(d)? {
+                        return Ok(());
+                    }
+                    each_entry(d, |id, d| {
+                        let t = text(d, "text", 16 * 1024)?.unwrap_or_default();
+                        if out.notes.len() >= MAX_ENTRIES {
+                            return Err(DecodeError::TooLong("notes"));
+                        }
+                        if id.len() <= MAX_FIELD {
+                            out.notes.insert(id.to_string(), t);
+                        }
+                        Ok(())
+                    })?;
+                }
+                _ => Decoder::skip(d)?,
+            }
+            Ok(())
+        })?;
+        Ok((kind.as_deref() == Some(HIDDEN_TYPE)).then_some(out))
+    }
+}
+
 /// The `type` of a [`DotRequest`].
 pub const DOT_TYPE: &str = "tavolo/dot";
 /// The `type` of a [`MyDots`] payload.

@@ -298,6 +298,9 @@ pub struct Room {
     /// Operations accepted per participant (read from the history on first
     /// use, with the owners in `actors`).
     ops_by: Option<HashMap<Owner, usize>>,
+    /// The changes of this board before it was rewritten (a purge): a copy
+    /// holding any of them is refused with `board_rewritten`.
+    retired: std::collections::HashSet<ChangeHash>,
 }
 
 impl Room {
@@ -319,7 +322,95 @@ impl Room {
             notice_count: 0,
             claims: Vec::new(),
             ops_by: None,
+            retired: std::collections::HashSet::new(),
         }
+    }
+
+    /// The hashes of this board's history before it was rewritten.
+    pub fn with_retired(mut self, retired: impl IntoIterator<Item = ChangeHash>) -> Self {
+        self.retired.extend(retired);
+        self
+    }
+
+    /// What the board needs purged now (see [`crate::reroot`]).
+    pub fn purge_plan(&mut self) -> Option<crate::reroot::Purge> {
+        let actors = &self.actors;
+        let doc = &self.doc;
+        let history = self
+            .history
+            .get_or_insert_with(|| History::of(doc, &actors.participant_of()));
+        crate::reroot::plan(&self.doc, history)
+    }
+
+    /// Who wrote each note, as the server knows it (anonymous ones included).
+    pub fn writers(&mut self) -> HashMap<String, String> {
+        let actors = &self.actors;
+        let doc = &self.doc;
+        self.history
+            .get_or_insert_with(|| History::of(doc, &actors.participant_of()))
+            .authors()
+            .clone()
+    }
+
+    /// Replaces the board with its rewritten self (a purge, already
+    /// durable): the old history is retired, and every peer is told to drop
+    /// its copy and load the board again (`board_rewritten`); until it
+    /// does, nothing it sends lands.
+    pub fn replace_doc(&mut self, doc: Automerge, retired: impl IntoIterator<Item = ChangeHash>) {
+        assert!(
+            self.unsaved.is_empty(),
+            "a board is rewritten only once saved"
+        );
+        self.retired.extend(retired);
+        self.doc = doc;
+        let _ = self
+            .actors
+            .claim(&[self.doc.get_actor().clone()], &Owner::Server);
+        self.history = None;
+        self.ops_by = None;
+        self.waiting.clear();
+        let refusal = Refusal {
+            code: RefusalCode::Rewritten,
+            detail: "the board was rewritten without a removed or hidden note: load it again"
+                .into(),
+        };
+        let peers: Vec<PeerId> = self.peers.keys().cloned().collect();
+        for peer in peers {
+            let notice = self.refused(&peer, &refusal);
+            if let Some(state) = self.peers.get_mut(&peer) {
+                state.sync = sync::State::new();
+                state.sync.set_read_only(true);
+                state.refused = true;
+                state.dirty = true;
+                state.notices.push(notice);
+            }
+        }
+    }
+
+    /// Queues a message for a peer, sent in order after its notices (the
+    /// server's private word: hidden texts after a purge).
+    pub fn notify(&mut self, peer: &PeerId, message: Message) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.notices.push(message);
+            state.dirty = true;
+        }
+    }
+
+    /// Whether a sync message comes from a copy of this board from before
+    /// it was rewritten.
+    fn is_from_retired(&self, message: &sync::Message) -> bool {
+        if self.retired.is_empty() {
+            return false;
+        }
+        if message.heads.iter().any(|h| self.retired.contains(h)) {
+            return true;
+        }
+        message.changes.iter().any(|chunk| {
+            Change::from_bytes(chunk.to_vec()).is_ok_and(|c| {
+                self.retired.contains(&c.hash())
+                    || c.deps().iter().any(|d| self.retired.contains(d))
+            })
+        })
     }
 
     /// Shares the session's actor book with this room; the room's own actor
@@ -430,6 +521,23 @@ impl Room {
             // What it left waiting is gone from its copy too; its next
             // changes reuse those sequence numbers.
             self.drop_waiting();
+        }
+        if !self.peers.get(peer).is_some_and(|p| p.refused) && self.is_from_retired(&message) {
+            // A copy from before a purge (a phone that was offline): it
+            // must be dropped, not merged, or the purged text comes back.
+            let refusal = Refusal {
+                code: RefusalCode::Rewritten,
+                detail: "this copy of the board is from before it was rewritten: load it again"
+                    .into(),
+            };
+            let notice = self.refused(peer, &refusal);
+            if let Some(state) = self.peers.get_mut(peer) {
+                state.refused = true;
+                state.sync = sync::State::new();
+                state.sync.set_read_only(true);
+                state.notices.push(notice);
+            }
+            return Ok(Received::Refused(refusal));
         }
         let state = self
             .peers

@@ -614,3 +614,185 @@ async fn anna_cannot_sync(r: &crate::helpers::Running, a: &tavolo_tests::Ticket)
         .await
         .is_err()
 }
+
+/// Every string value any change of `doc` ever held (a text's characters
+/// are consecutive within a change).
+fn strings_ever(doc: &Automerge) -> String {
+    let mut out = String::new();
+    for c in doc.get_changes(&[]) {
+        for op in c.decode().operations {
+            if let automerge::legacy::OpType::Put(automerge::ScalarValue::Str(s)) = &op.action {
+                out.push_str(s);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Waits for the server's `board_rewritten` (the test client then drops
+/// its copy, as Tavolo's client does) and for the rewritten board.
+async fn reload_after_rewrite(c: &mut SyncClient, q: DocumentId) {
+    c.pump_until(WAIT, |v| {
+        v.rewritten.contains(&q)
+            && tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "purged").is_some()
+    })
+    .await
+    .expect("told that the board was rewritten, and the rewritten board arrives");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_or_hidden_note_is_purged_from_every_copy_history_and_disk() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let carlo_t = r.api.join(&s.join_code, "Carlo").await.unwrap();
+    let dario = r.api.join(&s.join_code, "Dario").await.unwrap();
+    let f = r.api.facilitator(&s).await.unwrap();
+    let anna_id = a.participant_id.clone().unwrap();
+    let mut anna = connect(&r.server, &a).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let mut carlo = connect(&r.server, &carlo_t).await;
+    let mut fac = connect(&r.server, &f).await;
+    let q = first_question(&anna, a.session_doc);
+    for c in [&mut anna, &mut bruno, &mut carlo, &mut fac] {
+        open_question(c, q).await;
+    }
+    let removed = "Testo-da-purgare-4c1e";
+    let hidden = "Mario-Rossi-via-Roma-3";
+    add_note(&mut anna, q, &anna_id, "n_rm", "da rimuovere").await;
+    add_note(&mut anna, q, &anna_id, "n_hide", "da nascondere").await;
+    anonymous_note(&mut anna, q, &anna_id, "n_anon", "Anonima di Anna").await;
+    // Each text in a change of its own, small enough to be stored as is:
+    // the byte search below can see it.
+    anna.change(q, |d| ops::edit_note_text(d, "n_rm", removed).unwrap())
+        .await
+        .unwrap();
+    anna.change(q, |d| ops::edit_note_text(d, "n_hide", hidden).unwrap())
+        .await
+        .unwrap();
+    carlo
+        .pump_until(WAIT, |v| {
+            let t = note_texts(v.doc(q));
+            t.contains(&removed.to_string()) && t.contains(&hidden.to_string())
+        })
+        .await
+        .unwrap();
+    fac.pump_until(WAIT, |v| note_texts(v.doc(q)).contains(&hidden.to_string()))
+        .await
+        .unwrap();
+    // Carlo's phone goes offline holding both texts.
+    let offline = carlo.doc(q);
+    drop(carlo);
+    let dir = r._dir.path().to_path_buf();
+    assert!(on_disk(&dir, removed), "the check can see the text on disk");
+
+    // The facilitator removes one and hides the other.
+    fac.change(q, |d| {
+        ops::remove_note(d, "n_rm", Some("fuori tema"), 1).unwrap();
+        ops::set_note_hidden(d, "n_hide", true, Some("dati personali"), 1).unwrap();
+    })
+    .await
+    .unwrap();
+    for c in [&mut fac, &mut bruno, &mut anna] {
+        reload_after_rewrite(c, q).await;
+    }
+    for c in [&fac, &bruno, &anna] {
+        let mut doc = c.doc(q);
+        let seen = strings_ever(doc.document());
+        assert!(!seen.contains(removed), "a removed note's text in a copy");
+        assert!(!seen.contains(hidden), "a hidden note's text in a copy");
+        let board = tavolo_model::QuestionDoc::load(&doc);
+        assert!(!board.notes.contains_key("n_rm"));
+        assert!(board.notes["n_hide"].hidden && board.notes["n_hide"].text.is_empty());
+        assert_eq!(board.notes["n_anon"].text, "Anonima di Anna");
+    }
+    // Its writer and the facilitator are told the hidden text privately;
+    // nobody else is.
+    let hidden_of = |b: &[u8]| tavolo_sync::HiddenTexts::decode(b).ok().flatten();
+    for c in [&mut anna, &mut fac] {
+        c.pump_until(WAIT, |v| {
+            v.latest(q, hidden_of)
+                .is_some_and(|h| h.notes.get("n_hide").map(String::as_str) == Some(hidden))
+        })
+        .await
+        .expect("the writer and the facilitator still see the hidden text");
+    }
+    assert!(bruno.lock_view(|v| v.latest(q, hidden_of)).is_none());
+    assert!(!on_disk(&dir, removed), "the removed text is still on disk");
+    // (A hidden note's text is kept by the server, in its own table, so
+    // that the facilitator can show the note again; see below.)
+
+    // The rewrite keeps who may do what: Anna edits her anonymous note, a
+    // removed id never comes back.
+    anna.change_unlinked(q, |d| ops::edit_note_text(d, "n_anon", "Anonima, corretta"))
+        .await
+        .unwrap()
+        .unwrap();
+    bruno
+        .pump_until(WAIT, |v| {
+            note_texts(v.doc(q)).contains(&"Anonima, corretta".to_string())
+        })
+        .await
+        .expect("the writer of an anonymous note still edits it");
+    let before = anna.refusals().len();
+    add_note(&mut anna, q, &anna_id, "n_rm", "di nuovo").await;
+    anna.pump_until(WAIT, |v| v.refusals.len() > before)
+        .await
+        .expect("a purged id is refused");
+
+    // Carlo comes back with his old copy: refused, reloaded, and the text
+    // does not come back anywhere.
+    let mut carlo = SyncClient::connect_with(&r.server.ws_url(&carlo_t.ticket), vec![(q, offline)])
+        .await
+        .unwrap();
+    reload_after_rewrite(&mut carlo, q).await;
+    assert!(!strings_ever(carlo.doc(q).document()).contains(removed));
+    // A stock client sees the whole history: nothing either.
+    let url = Arc::new(Mutex::new(r.server.ws_url(&dario.ticket)));
+    let (repo, dialer) = samod_client(url).await;
+    let question = find(&repo, &q.url()).await;
+    let heads = bruno.doc(q).get_heads();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if question.with_document(|d| heads.iter().all(|h| d.get_change_by_hash(h).is_some())) {
+                break;
+            }
+            use futures_util::StreamExt;
+            let _ = question.changes().next().await;
+        }
+    })
+    .await
+    .expect("the stock client has the board");
+    let seen = question.with_document(|d| strings_ever(d));
+    assert!(!seen.contains(removed) && !seen.contains(hidden), "{seen}");
+    drop((question, repo, dialer));
+
+    // Shown again: the server puts the text back.
+    fac.change(q, |d| {
+        ops::set_note_hidden(d, "n_hide", false, None, 2).unwrap();
+    })
+    .await
+    .unwrap();
+    bruno
+        .pump_until(WAIT, |v| note_texts(v.doc(q)).contains(&hidden.to_string()))
+        .await
+        .expect("a note shown again has its text back");
+
+    // A restart changes nothing: the purge is stored.
+    drop((anna, bruno, carlo, fac));
+    let crate::helpers::Running { server, _dir, .. } = r;
+    server.kill().await.unwrap();
+    let server = tavolo_tests::ServerProcess::start(_dir.path())
+        .await
+        .unwrap();
+    let mut again = connect(&server, &dario).await;
+    open_question(&mut again, q).await;
+    let mut doc = again.doc(q);
+    assert!(!strings_ever(doc.document()).contains(removed));
+    assert!(
+        !tavolo_model::QuestionDoc::load(&doc)
+            .notes
+            .contains_key("n_rm")
+    );
+    server.kill().await.unwrap();
+}

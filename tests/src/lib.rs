@@ -411,6 +411,9 @@ fn str_field(v: &Value, k: &str) -> Result<String> {
 pub struct ClientView {
     core: ClientCore,
     pub refusals: Vec<RefusedMessage>,
+    /// Documents the server rewrote (a purge), each time it said so; the
+    /// copy was dropped and is loading again.
+    pub rewritten: Vec<DocumentId>,
     pub unavailable: Vec<DocumentId>,
     pub ephemeral: Vec<tavolo_sync::wire::EphemeralMessage>,
     pub errors: Vec<String>,
@@ -483,7 +486,17 @@ impl ClientView {
     /// Moves what the core collected into the view and returns the frames
     /// to send.
     fn drain(&mut self) -> Vec<Vec<u8>> {
-        self.refusals.extend(self.core.take_refusals());
+        for r in self.core.take_refusals() {
+            if r.code == "board_rewritten" {
+                // The server purged the board: like Tavolo's client, drop
+                // the copy and load it again (not a refusal of anything
+                // this client did).
+                self.core.reset(r.document_id);
+                self.rewritten.push(r.document_id);
+            } else {
+                self.refusals.push(r);
+            }
+        }
         self.unavailable.extend(self.core.take_unavailable());
         self.ephemeral.extend(self.core.take_ephemeral());
         self.errors.extend(self.core.take_errors());
@@ -577,6 +590,7 @@ impl SyncClient {
         let view: Shared = std::sync::Arc::new(std::sync::Mutex::new(ClientView {
             core,
             refusals: Vec::new(),
+            rewritten: Vec::new(),
             unavailable: Vec::new(),
             ephemeral: Vec::new(),
             errors: Vec::new(),
@@ -714,6 +728,24 @@ impl SyncClient {
         } else {
             bail!("not connected")
         }
+    }
+
+    /// How many times the server said it rewrote `id` (purges).
+    pub fn rewrites(&self, id: DocumentId) -> usize {
+        self.lock().rewritten.iter().filter(|d| **d == id).count()
+    }
+
+    /// Waits until the server has said `n` times that it rewrote `id`, and
+    /// the rewritten board has loaded.
+    pub async fn await_rewrites(&mut self, id: DocumentId, n: usize) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.pump_until(Duration::from_secs(10), |v| {
+            v.rewritten.iter().filter(|d| **d == id).count() >= n
+                && tavolo_model::read::get_map(v.doc(id), &automerge::ROOT, "purged").is_some()
+        })
+        .await
     }
 
     /// Sends raw bytes as one binary frame (for hostile-input tests).
