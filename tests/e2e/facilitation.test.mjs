@@ -139,8 +139,15 @@ scenario(
     const noteLatency = seenNote.paintAt - addedAt;
     t.diagnostic(`note on ${giulia.label} → projector: ${noteLatency} ms`);
     assert.ok(noteLatency < FOLLOW_BUDGET_MS, `the note took ${noteLatency} ms to reach the projector`);
-    // With the organization, not the name.
-    await projector.page.getByRole('listitem').filter({ hasText: noteText }).getByText(GIULIA.organization).waitFor();
+    // Never the name; the sector, and the organization only once the
+    // facilitator lets public screens show it (the projector is one).
+    const onScreen = projector.page.getByRole('listitem').filter({ hasText: noteText });
+    await onScreen.getByText(it(`sector.${GIULIA.sector}`), { exact: true }).waitFor();
+    assert.equal(await onScreen.getByText(GIULIA.organization).count(), 0, 'the projector shows an organization the session keeps private');
+    assert.equal(await onScreen.getByText(GIULIA.name).count(), 0, 'the projector shows a participant’s name');
+    await console.getByRole('checkbox', { name: it('report.organizationsPublic'), exact: true }).check();
+    await onScreen.getByText(GIULIA.organization).waitFor({ timeout: 5_000 });
+    assert.equal(await onScreen.getByText(GIULIA.name).count(), 0, 'the projector shows a participant’s name');
 
     // (e) Timer: 10 minutes from the console; the same time on all four screens.
     await console.getByRole('button', { name: it('console.timer.presetLabel', { minutes: 10 }) }).click();

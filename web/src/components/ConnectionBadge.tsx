@@ -8,6 +8,7 @@ const LABELS: Record<ConnectionStatus, MessageKey> = {
   offline: 'connection.offline',
   rejected: 'connection.offline',
   replaced: 'connection.replaced',
+  deleted: 'connection.deleted',
 };
 
 /** Whether edits are reaching the others right now; the word says it, the dot only decorates. */

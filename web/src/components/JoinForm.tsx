@@ -2,10 +2,12 @@ import { useState } from 'preact/hooks';
 import { choiceLabel, t, type Message } from '../i18n';
 import { join } from '../lib/api';
 import { joinFailure } from '../lib/joinErrors';
+import { useJoinInfo } from '../lib/useJoinInfo';
 import { ATTENDANCES, SECTORS, TIERS, type Joined } from '../lib/types';
 import { validateJoin, type JoinErrors, type JoinFields } from '../lib/validation';
 import { ChoiceGroup } from './ChoiceGroup';
 import { Notice } from './Notice';
+import { PrivacyNotice } from './PrivacyNotice';
 import { TextField } from './TextField';
 
 interface Props {
@@ -23,7 +25,10 @@ function focusFirstInvalid(errors: JoinErrors): void {
   requestAnimationFrame(() => document.getElementById(id)?.focus());
 }
 
-/** Who I am, in a few taps: code, name, organization, sector, tier, where I am. */
+/**
+ * Who I am, in a few taps: code, name, organization, sector, tier, where I
+ * am; and, before the button, how those data are used.
+ */
 export function JoinForm({ initialCode, onJoined }: Props) {
   const [fields, setFields] = useState<JoinFields>({
     code: initialCode,
@@ -36,6 +41,7 @@ export function JoinForm({ initialCode, onJoined }: Props) {
   const [errors, setErrors] = useState<JoinErrors>({});
   const [failure, setFailure] = useState<Message | null>(null);
   const [submitting, setSubmitting] = useState(false);
+  const info = useJoinInfo(fields.code);
 
   const set = <K extends keyof JoinFields>(key: K, value: JoinFields[K]) => {
     setFields((f) => ({ ...f, [key]: value }));
@@ -91,6 +97,9 @@ export function JoinForm({ initialCode, onJoined }: Props) {
         autoCapitalize="characters"
         required
       />
+      {info.status === 'ready' && info.info.title && (
+        <p class="join-session-title">{t('join.sessionTitle', { title: info.info.title })}</p>
+      )}
       <TextField
         id="join-name"
         label={t('join.name')}
@@ -135,6 +144,7 @@ export function JoinForm({ initialCode, onJoined }: Props) {
         onChange={(v) => set('attendance', v)}
         error={errors.attendance}
       />
+      <PrivacyNotice info={info} />
       {failure && <Notice tone="error">{t(failure.key, failure.params)}</Notice>}
       <button type="submit" class="button button-primary button-wide" disabled={submitting}>
         {submitting ? t('join.submitting') : t('join.submit')}

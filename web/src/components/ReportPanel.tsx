@@ -48,13 +48,13 @@ export function ReportPanel({ sessionId, facilitatorKey, organizationsPublic, on
   const report = (format: ReportFormat): Request => ({
     id: `report-${format}`,
     path: reportPath(sessionId, format, publicVersion, language()),
-    fallback: fallbackFilename(publicVersion ? 'report-pubblico' : 'report', format),
+    fallback: fallbackFilename(publicVersion ? 'report-pubblico' : 'report-riservato', format),
     open: format === 'html',
   });
   const annex = (format: 'csv' | 'html'): Request => ({
     id: `attendance-${format}`,
     path: attendancePath(sessionId, format, language()),
-    fallback: fallbackFilename('presenze', format),
+    fallback: fallbackFilename('presenze-riservato', format),
     open: format === 'html',
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, NetworkError, rotateKey, setJoining, ticketGrant, ticketRejected } from './api';
+import { ApiError, deleteSession, joinInfo, NetworkError, parseJoinInfo, rotateKey, setJoining, ticketGrant, ticketRejected } from './api';
 
 /** Replaces `fetch` with one answer, and records what was asked. */
 function answer(status: number, body: unknown) {
@@ -78,6 +78,54 @@ describe('rotateKey and setJoining', () => {
     expect(calls[0]!.url).toBe('/api/sessions/s1/joining');
     expect(header(calls[0]!.init, 'Authorization')).toBe('Bearer t1');
     expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ open: false });
+  });
+});
+
+describe('joinInfo', () => {
+  const info = {
+    title: 'Prima sessione',
+    joining_open: true,
+    privacy: { controller: 'Comune di Santarcangelo', contact: 'segreteria@example.org' },
+  };
+
+  it('asks about the code without any secret', async () => {
+    const calls = answer(200, info);
+    expect(await joinInfo('ABC234')).toEqual(info);
+    expect(calls[0]!.url).toBe('/api/join/ABC234');
+    expect(calls[0]!.init.method).toBe('GET');
+    expect(header(calls[0]!.init, 'Authorization')).toBeUndefined();
+  });
+
+  it('throws a 404 for a code no session has', async () => {
+    answer(404, { error: 'unknown join code' });
+    await expect(joinInfo('ABC234')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('refuses an answer of another shape rather than show half a notice', async () => {
+    answer(200, { title: 'Prima', joining_open: true });
+    await expect(joinInfo('ABC234')).rejects.toBeInstanceOf(ApiError);
+    expect(parseJoinInfo({ ...info, privacy: { controller: 1, contact: '' } })).toBeNull();
+    expect(parseJoinInfo(null)).toBeNull();
+  });
+
+  it('keeps only what it knows', () => {
+    expect(parseJoinInfo({ ...info, extra: 1, privacy: { ...info.privacy, more: 2 } })).toEqual(info);
+  });
+});
+
+describe('deleteSession', () => {
+  it('sends DELETE with the secret in the header', async () => {
+    const calls = answer(200, { deleted: true });
+    expect(await deleteSession('s 1', 'k3y')).toEqual({ deleted: true });
+    expect(calls[0]!.url).toBe('/api/sessions/s%201');
+    expect(calls[0]!.init.method).toBe('DELETE');
+    expect(header(calls[0]!.init, 'Authorization')).toBe('Bearer k3y');
+    expect(calls[0]!.init.body).toBeUndefined();
+  });
+
+  it('carries the server’s refusal', async () => {
+    answer(403, { error: 'wrong facilitator key' });
+    await expect(deleteSession('s1', 'bad')).rejects.toMatchObject({ status: 403, message: 'wrong facilitator key' });
   });
 });
 

@@ -6,6 +6,7 @@
 import type {
   CreatedSession,
   FacilitatorGrant,
+  JoinInfo,
   JoinRequest,
   Joined,
   ProjectorGrant,
@@ -40,7 +41,7 @@ export class NetworkError extends Error {
  * One JSON request. `secret` (a facilitator key or a ticket) goes in an
  * `Authorization` header, never in the address, which ends up in logs.
  */
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, secret?: string): Promise<T> {
+async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, secret?: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (secret !== undefined) headers.Authorization = `Bearer ${secret}`;
@@ -160,6 +161,33 @@ export function createSessionFromSource(source: string, title?: string): Promise
   return callWithTemplate('/api/sessions', title ? { template_source: source, title } : { template_source: source });
 }
 
+/**
+ * What the join page shows before anything personal is sent: the
+ * session's title and the privacy notice's parties. A 404 for a code no
+ * session has; a body of another shape is an error, never half a notice.
+ */
+export async function joinInfo(joinCode: string): Promise<JoinInfo> {
+  const body = await call<unknown>('GET', `/api/join/${encodeURIComponent(joinCode)}`);
+  const info = parseJoinInfo(body);
+  if (!info) throw new ApiError(200, 'unexpected join info');
+  return info;
+}
+
+/** The join info in `body`, or null when it is not one. */
+export function parseJoinInfo(body: unknown): JoinInfo | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as Record<string, unknown>;
+  const privacy = b.privacy as Record<string, unknown> | null | undefined;
+  if (typeof b.title !== 'string' || typeof b.joining_open !== 'boolean') return null;
+  if (!privacy || typeof privacy !== 'object') return null;
+  if (typeof privacy.controller !== 'string' || typeof privacy.contact !== 'string') return null;
+  return {
+    title: b.title,
+    joining_open: b.joining_open,
+    privacy: { controller: privacy.controller, contact: privacy.contact },
+  };
+}
+
 export function join(request: JoinRequest): Promise<Joined> {
   return call('POST', '/api/join', request);
 }
@@ -199,6 +227,16 @@ const sessionPath = (sessionId: string) => `/api/sessions/${encodeURIComponent(s
  */
 export function rotateKey(sessionId: string, secret: string, revokeParticipants: boolean): Promise<RotatedKey> {
   return call('POST', `${sessionPath(sessionId)}/rotate-key`, { revoke_participants: revokeParticipants }, secret);
+}
+
+/**
+ * Deletes the session and everything in it from the server, for good.
+ * `secret` is the key or the console's ticket (as for the report). Every
+ * open socket of the session is closed with 4017 and its tickets stop
+ * working.
+ */
+export function deleteSession(sessionId: string, secret: string): Promise<{ deleted: boolean }> {
+  return call('DELETE', sessionPath(sessionId), undefined, secret);
 }
 
 /** Opens or closes the session to newcomers; those already in stay. */

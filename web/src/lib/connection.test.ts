@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CLOSE_REVOKED, Connection, type Environment, type SocketLike } from './connection';
+import { CLOSE_REVOKED, CLOSE_SESSION_DELETED, closeOutcome, Connection, isFinal, type Environment, type SocketLike } from './connection';
 import type { NoteView, PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
 
 const SESSION = 'automerge:session';
@@ -282,6 +282,29 @@ describe('Connection', () => {
     expect(connection.question(Q1)?.notes).toHaveLength(1);
   });
 
+  it('drops every question view when the session changes (budget, organizations on public screens)', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    connection.question(Q1);
+    client.notes = questionView([note(Q1, 'ciao')]);
+    client.script.set(0x42, () => [SESSION]);
+    last().deliver(0x42);
+    expect(connection.question(Q1)?.notes).toHaveLength(1);
+  });
+
+  it('drops every question view after a local change to the session', () => {
+    const { client, last, connection } = setup();
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    connection.question(Q1);
+    client.notes = questionView([note(Q1, 'ciao')]);
+    connection.setCurrentPhase('b');
+    expect(connection.question(Q1)?.notes).toHaveLength(1);
+  });
+
   it('sends a local note at once and shows it', () => {
     const { client, last, connection } = setup();
     connection.start();
@@ -520,6 +543,31 @@ describe('Connection', () => {
     expect(sockets).toHaveLength(2);
   });
 
+  it('stops for good when the facilitator deleted the session', async () => {
+    const ticketRejected = vi.fn(async () => true);
+    const { client, sockets, last, environment, connection } = setup({ ticketRejected });
+    const listener = vi.fn();
+    connection.subscribe(listener);
+    connection.start();
+    last().open();
+    greetAndLoad(client, last());
+    last().drop(CLOSE_SESSION_DELETED, 'the facilitator deleted this session');
+    expect(connection.status).toBe('deleted');
+    expect(listener).toHaveBeenCalled();
+    expect(client.disconnects).toBe(1);
+    // Nothing wakes it: not time, not the network coming back, not the person.
+    vi.advanceTimersByTime(60_000);
+    environment.emit('offline');
+    environment.emit('online');
+    environment.emit('visible');
+    connection.resume();
+    await Promise.resolve();
+    expect(sockets).toHaveLength(1);
+    expect(connection.status).toBe('deleted');
+    // There is no ticket to ask about: the session is gone.
+    expect(ticketRejected).not.toHaveBeenCalled();
+  });
+
   it('says the server cannot save until documents move again', () => {
     const { client, last, connection } = setup();
     connection.start();
@@ -625,5 +673,40 @@ describe('Connection', () => {
     expect(() => connection.addDot(Q1, 'n1')).toThrow('no dots left');
     expect(last().sent.length).toBe(sent);
     expect(() => connection.setVoting(Q1, true, 3)).toThrow('cannot setVoting');
+  });
+});
+
+describe('closeOutcome', () => {
+  it('ends for good on 4017, whether or not the socket had opened', () => {
+    expect(CLOSE_SESSION_DELETED).toBe(4017);
+    expect(closeOutcome(4017, true)).toBe('deleted');
+    expect(closeOutcome(4017, false)).toBe('deleted');
+  });
+
+  it('waits for the person on 4015', () => {
+    expect(closeOutcome(4015, true)).toBe('replaced');
+  });
+
+  it('asks about the ticket when revoked or when the socket never opened', () => {
+    expect(closeOutcome(CLOSE_REVOKED, true)).toBe('checkTicket');
+    expect(closeOutcome(1006, false)).toBe('checkTicket');
+    expect(closeOutcome(undefined, false)).toBe('checkTicket');
+  });
+
+  it('retries after anything else once it had opened', () => {
+    expect(closeOutcome(1001, true)).toBe('retry');
+    expect(closeOutcome(1006, true)).toBe('retry');
+    expect(closeOutcome(4008, true)).toBe('retry');
+  });
+});
+
+describe('isFinal', () => {
+  it('is true of the states only the person (or nobody) can end', () => {
+    expect(isFinal('deleted')).toBe(true);
+    expect(isFinal('replaced')).toBe(true);
+    expect(isFinal('rejected')).toBe(true);
+    expect(isFinal('reconnecting')).toBe(false);
+    expect(isFinal('offline')).toBe(false);
+    expect(isFinal('connected')).toBe(false);
   });
 });

@@ -22,7 +22,9 @@ export type ConnectionStatus =
   /** The server turned the ticket away: retrying cannot help. */
   | 'rejected'
   /** The same person opened Tavolo in another window or device, which took over. */
-  | 'replaced';
+  | 'replaced'
+  /** The facilitator deleted the session: nothing left to connect to, for good. */
+  | 'deleted';
 
 /**
  * A trouble the server reported with an automerge-repo `error` message:
@@ -46,6 +48,39 @@ export const CLOSE_REPLACED = 4015;
  * the same ticket cannot work: ask the server about it at once.
  */
 export const CLOSE_REVOKED = 4016;
+
+/**
+ * Close code: the facilitator deleted the session. Every ticket of it is
+ * gone and so are its documents on the server: retrying cannot help.
+ */
+export const CLOSE_SESSION_DELETED = 4017;
+
+/** What a closed socket means for the next step. */
+export type CloseOutcome =
+  /** Another window took over: wait for the person (`resume`). */
+  | 'replaced'
+  /** The session is gone: stop for good. */
+  | 'deleted'
+  /** Ask the server whether the ticket still works before retrying. */
+  | 'checkTicket'
+  /** Try again after a backoff. */
+  | 'retry';
+
+/**
+ * How the connection goes on after its socket closed with `code` (none when
+ * the browser gave up on the socket itself), having opened or not.
+ */
+export function closeOutcome(code: number | undefined, opened: boolean): CloseOutcome {
+  if (code === CLOSE_SESSION_DELETED) return 'deleted';
+  if (code === CLOSE_REPLACED) return 'replaced';
+  if (!opened || code === CLOSE_REVOKED) return 'checkTicket';
+  return 'retry';
+}
+
+/** Whether a status is the end of the connection's story, or one the person must act on. */
+export function isFinal(status: ConnectionStatus): boolean {
+  return status === 'rejected' || status === 'replaced' || status === 'deleted';
+}
 
 /** The part of a WebSocket this file uses (a fake in tests). */
 export interface SocketLike {
@@ -442,10 +477,7 @@ export class Connection {
       notify = true;
     }
     for (const url of changedUrls) this.views.delete(url);
-    if (this.rosterDoc !== null && changedUrls.includes(this.rosterDoc)) {
-      // Question views carry each author's organization and sector.
-      this.views.clear();
-    }
+    if (changedUrls.some((url) => this.shapesEveryView(url))) this.views.clear();
     if (changedUrls.includes(this.sessionDoc)) this.openSessionDocuments();
     const problems = this.client.takeServerErrors?.() ?? [];
     if (problems.length > 0) {
@@ -473,13 +505,22 @@ export class Connection {
     this.clearHandshake();
     this.client.disconnected();
     if (this.stopped) return;
-    if (code === CLOSE_REPLACED) {
+    const outcome = closeOutcome(code, this.socketOpened);
+    if (outcome === 'deleted') {
+      // Nothing to come back to: no retries, no waking up on 'online'.
+      this.stopped = true;
+      this.unwatch?.();
+      this.clearRetry();
+      this.setStatus('deleted');
+      return;
+    }
+    if (outcome === 'replaced') {
       // Another window took over: reconnecting would take it back, and the
       // two would push each other out forever. Wait for the person.
       this.setStatus('replaced');
       return;
     }
-    if ((!this.socketOpened || code === CLOSE_REVOKED) && this.options.ticketRejected) {
+    if (outcome === 'checkTicket' && this.options.ticketRejected) {
       const generation = this.ticketGeneration;
       const rejected = await this.options.ticketRejected();
       // Stopped, or switched to another ticket meanwhile (which has its own socket).
@@ -516,7 +557,7 @@ export class Connection {
 
   private onEnvironment(event: 'online' | 'offline' | 'visible'): void {
     if (event === 'offline') {
-      if (this.currentStatus !== 'rejected' && this.currentStatus !== 'replaced') this.setStatus('offline');
+      if (!isFinal(this.currentStatus)) this.setStatus('offline');
       return;
     }
     if (this.retryTimer !== null) {
@@ -561,8 +602,18 @@ export class Connection {
     }
   }
 
+  /**
+   * Question views read more than their own document: each author's
+   * organization and sector (the roster), the session's dot budget and
+   * whether public screens show organizations (the session document).
+   */
+  private shapesEveryView(url: string): boolean {
+    return url === this.sessionDoc || (this.rosterDoc !== null && url === this.rosterDoc);
+  }
+
   private afterLocalChange(url: string): void {
-    this.views.delete(url);
+    if (this.shapesEveryView(url)) this.views.clear();
+    else this.views.delete(url);
     this.flush();
     this.changed();
   }

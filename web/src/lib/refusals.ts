@@ -15,6 +15,7 @@ export const REFUSAL_CODES = [
   'voting_closed',
   'reset_required',
   'quota_exceeded',
+  'board_rewritten',
 ] as const;
 
 const KNOWN: ReadonlySet<string> = new Set(REFUSAL_CODES);

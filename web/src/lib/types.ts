@@ -264,6 +264,17 @@ export interface Joined {
   expires_at: number;
 }
 
+/**
+ * `GET /api/join/{code}`: what a person may know before joining — the
+ * session's title, whether it takes newcomers, and who holds their data
+ * and whom to ask (either may be empty: the page then says it in general).
+ */
+export interface JoinInfo {
+  title: string;
+  joining_open: boolean;
+  privacy: { controller: string; contact: string };
+}
+
 export interface FacilitatorGrant {
   ticket: string;
   session_doc: string;

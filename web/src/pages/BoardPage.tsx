@@ -3,6 +3,7 @@ import { ConnectionBadge } from '../components/ConnectionBadge';
 import { MyNotesDownload } from '../components/MyNotesDownload';
 import { Notice } from '../components/Notice';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
+import { SessionDeletedNotice } from '../components/SessionDeletedNotice';
 import { PhaseHeader } from '../components/PhaseHeader';
 import { PhaseNavigator } from '../components/PhaseNavigator';
 import { PhaseTimer } from '../components/PhaseTimer';
@@ -91,6 +92,11 @@ export function BoardPage({ code }: { code: string }) {
   const timer = useTimer(connection);
   useTitle(session?.title);
 
+  // The session is gone, and with it this phone's ticket: keep nothing of it.
+  useEffect(() => {
+    if (status === 'deleted') forgetParticipant(code);
+  }, [status, code]);
+
   /** The phase the person chose to look at; null follows the current one. */
   const [viewing, setViewing] = useState<string | null>(null);
   const [phaseNotice, setPhaseNotice] = useState<{ number: number; title: string } | null>(null);
@@ -148,7 +154,7 @@ export function BoardPage({ code }: { code: string }) {
   const phase = session?.phases[shownIndex];
   const lookingBack = shownIndex !== currentIndex && currentIndex >= 0;
   const me = connection?.roster()?.[credentials.participantId];
-  const showTimer = timer && timer.status !== 'idle';
+  const showTimer = timer && timer.status !== 'idle' && status !== 'deleted';
 
   return (
     <>
@@ -156,64 +162,71 @@ export function BoardPage({ code }: { code: string }) {
         <ConnectionBadge status={status} />
       </TopBar>
       <main id="main" tabIndex={-1} class="page board">
-        {failed && <Notice tone="error">{t('app.wasmFailed')}</Notice>}
-        {status === 'rejected' && (
-          <Notice tone="error">
-            <h2>{t('board.rejoinHeading')}</h2>
-            <p>{t('board.rejoinText')}</p>
-            <button type="button" class="button button-primary button-wide" onClick={rejoin}>
-              {t('board.rejoinButton')}
-            </button>
-          </Notice>
-        )}
-        {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
-        <ServerProblemNotice problem={connection?.serverProblem ?? null} />
-        {status === 'replaced' && connection && <ReplacedNotice onResume={() => connection.resume()} />}
-        {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
-        {/* Always in the page, so the announcement is heard when it fills. */}
-        <div class="phase-change" role="status">
-          {phaseNotice && <p class="phase-change-text">{t('board.phaseChanged', phaseNotice)}</p>}
-        </div>
-        {!session ? (
-          !failed && status !== 'rejected' && <p class="muted">{t('board.loadingSession')}</p>
+        {status === 'deleted' ? (
+          // Gone from the server: the board has nothing left to show.
+          <SessionDeletedNotice />
         ) : (
           <>
-            <p class="session-line">
-              <span class="session-title">{session.title}</span>
-              {me && <span class="greeting">{t('board.greeting', { name: me.name })}</span>}
-            </p>
-            <PhaseNavigator
-              phases={session.phases}
-              currentIndex={currentIndex}
-              viewingIndex={shownIndex}
-              onView={(id) => setViewing(id === session.currentPhase ? null : id)}
-            />
-            {lookingBack && (
-              <div class="looking-back">
-                <p>{t('board.viewingEarlier', { number: currentIndex + 1 })}</p>
-                <button type="button" class="button button-primary button-wide" onClick={() => setViewing(null)}>
-                  {t('board.backToCurrent')}
+            {failed && <Notice tone="error">{t('app.wasmFailed')}</Notice>}
+            {status === 'rejected' && (
+              <Notice tone="error">
+                <h2>{t('board.rejoinHeading')}</h2>
+                <p>{t('board.rejoinText')}</p>
+                <button type="button" class="button button-primary button-wide" onClick={rejoin}>
+                  {t('board.rejoinButton')}
                 </button>
-              </div>
+              </Notice>
             )}
-            {!phase ? (
-              <Notice>{t('board.noPhase')}</Notice>
+            {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
+            <ServerProblemNotice problem={connection?.serverProblem ?? null} />
+            {status === 'replaced' && connection && <ReplacedNotice onResume={() => connection.resume()} />}
+            {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
+            {/* Always in the page, so the announcement is heard when it fills. */}
+            <div class="phase-change" role="status">
+              {phaseNotice && <p class="phase-change-text">{t('board.phaseChanged', phaseNotice)}</p>}
+            </div>
+            {!session ? (
+              !failed && status !== 'rejected' && <p class="muted">{t('board.loadingSession')}</p>
             ) : (
               <>
-                <PhaseHeader phase={phase} number={shownIndex + 1} total={session.phases.length} />
-                {phase.questions.map((q) => (
-                  <QuestionSection
-                    key={q.id}
-                    question={q}
-                    view={connection?.question(q.doc)}
-                    writable={!phase.locked}
-                    edits={connection ? questionEdits(connection, q.doc) : NO_EDITS}
-                    spotlight={spotlight?.doc === q.doc ? spotlight : null}
-                  />
-                ))}
+                <p class="session-line">
+                  <span class="session-title">{session.title}</span>
+                  {me && <span class="greeting">{t('board.greeting', { name: me.name })}</span>}
+                </p>
+                <PhaseNavigator
+                  phases={session.phases}
+                  currentIndex={currentIndex}
+                  viewingIndex={shownIndex}
+                  onView={(id) => setViewing(id === session.currentPhase ? null : id)}
+                />
+                {lookingBack && (
+                  <div class="looking-back">
+                    <p>{t('board.viewingEarlier', { number: currentIndex + 1 })}</p>
+                    <button type="button" class="button button-primary button-wide" onClick={() => setViewing(null)}>
+                      {t('board.backToCurrent')}
+                    </button>
+                  </div>
+                )}
+                {!phase ? (
+                  <Notice>{t('board.noPhase')}</Notice>
+                ) : (
+                  <>
+                    <PhaseHeader phase={phase} number={shownIndex + 1} total={session.phases.length} />
+                    {phase.questions.map((q) => (
+                      <QuestionSection
+                        key={q.id}
+                        question={q}
+                        view={connection?.question(q.doc)}
+                        writable={!phase.locked}
+                        edits={connection ? questionEdits(connection, q.doc) : NO_EDITS}
+                        spotlight={spotlight?.doc === q.doc ? spotlight : null}
+                      />
+                    ))}
+                  </>
+                )}
+                <MyNotesDownload sessionId={credentials.sessionId} ticket={credentials.ticket} />
               </>
             )}
-            <MyNotesDownload sessionId={credentials.sessionId} ticket={credentials.ticket} />
           </>
         )}
       </main>

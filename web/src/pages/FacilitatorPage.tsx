@@ -3,7 +3,9 @@ import { ConnectionBadge } from '../components/ConnectionBadge';
 import { ConsoleAccess } from '../components/ConsoleAccess';
 import { ConsoleNotes } from '../components/ConsoleNotes';
 import { CopyableLink } from '../components/CopyableLink';
+import { DeleteSessionPanel } from '../components/DeleteSessionPanel';
 import { JoiningControl } from '../components/JoiningControl';
+import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
 import { ProjectorPanel } from '../components/ProjectorPanel';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
@@ -13,13 +15,23 @@ import { ReportPanel } from '../components/ReportPanel';
 import { TimerControls } from '../components/TimerControls';
 import { TopBar } from '../components/TopBar';
 import { t, tCount, type Message } from '../i18n';
-import { ApiError, facilitatorTicket, projectorTicket, revokeParticipant, rotateKey, setJoining, ticketGrant } from '../lib/api';
+import {
+  ApiError,
+  deleteSession,
+  facilitatorTicket,
+  projectorTicket,
+  revokeParticipant,
+  rotateKey,
+  setJoining,
+  ticketGrant,
+} from '../lib/api';
 import { serverNow, useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
 import {
   forgetFacilitator,
   forgetFacilitatorKey,
   forgetLegacyProjector,
+  forgetProjector,
   loadFacilitator,
   loadFacilitatorKey,
   saveFacilitator,
@@ -64,12 +76,18 @@ function credentialsOf(grant: FacilitatorGrant): FacilitatorCredentials {
  * The key never stays in the address bar and is never shown: it is kept in
  * sessionStorage for this tab, traded for a facilitator ticket (24 hours),
  * and traded again whenever the server stops taking the ticket.
+ *
+ * Deleting the session (from here or from another console) ends the page:
+ * it forgets the key and the tickets and says what happened.
  */
 export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   const [grant, setGrant] = useState<FacilitatorCredentials | null>(() => loadFacilitator(sessionId));
   const [error, setError] = useState<Message | null>(null);
   const [key, setKey] = useState(() => keepKeyFromLink(sessionId));
   const [rotated, setRotated] = useState(false);
+  /** The session was deleted: its title (or '' when it never loaded here). */
+  const [deleted, setDeleted] = useState<string | null>(null);
+  const gone = useRef(false);
   /** A renewal was tried since the last time the console was connected. */
   const renewed = useRef(false);
   /** The key is being rotated: the old ticket's rejection is expected, not a reason to renew. */
@@ -81,7 +99,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   useEffect(() => {
     const update = () => {
       const fresh = takeKeyFromFragment();
-      if (!fresh) return;
+      if (!fresh || gone.current) return;
       saveFacilitatorKey(sessionId, fresh);
       setKey(fresh);
       setError(null);
@@ -120,7 +138,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   // Trade the key for a ticket, kept for this tab only. After a refusal,
   // wait for another key (a pasted link) rather than ask again.
   useEffect(() => {
-    if (grant || error) return;
+    if (grant || error || gone.current) return;
     if (!key) {
       setError({ key: 'facilitator.error.missingKey' });
       return;
@@ -129,19 +147,43 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   }, [grant, key, error, sessionId]);
 
   const { connection, failed } = useConnection(
-    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
+    grant && deleted === null ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
   );
   const status = connection?.status ?? 'connecting';
   useServerClock(status === 'connected');
   const session = connection?.session();
   useTitle(session ? `${t('facilitator.heading')} · ${session.title}` : t('facilitator.heading'));
+  const titleRef = useRef('');
+  if (session) titleRef.current = session.title;
+
+  /** The session is gone: nothing of it is worth keeping in this tab. */
+  const forgetSession = () => {
+    if (gone.current) return;
+    gone.current = true;
+    forgetFacilitator(sessionId);
+    forgetFacilitatorKey(sessionId);
+    forgetProjector(sessionId);
+    setKey(null);
+    setDeleted(titleRef.current);
+  };
+
+  // Deleted from another console (or this one's socket heard it first).
+  useEffect(() => {
+    if (status === 'deleted') forgetSession();
+  }, [status]);
+
+  const removeSession = async () => {
+    if (!grant) return;
+    await deleteSession(sessionId, key ?? grant.ticket);
+    forgetSession();
+  };
 
   // A ticket the server no longer takes (expired, or revoked): get a fresh
   // one with the kept key, in place, so the console stays on screen. Once
   // per connection: a key that cannot get a working ticket says so instead.
   useEffect(() => {
     if (status === 'connected') renewed.current = false;
-    if (status !== 'rejected' || rotating.current) return;
+    if (status !== 'rejected' || rotating.current || gone.current) return;
     const renewWith = keyRef.current;
     if (renewed.current || !renewWith) {
       forgetFacilitator(sessionId);
@@ -170,6 +212,17 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
     }
   };
 
+  if (deleted !== null) {
+    return (
+      <>
+        <TopBar />
+        <main id="main" tabIndex={-1} class="page facilitator">
+          <SessionDeleted title={deleted} />
+        </main>
+      </>
+    );
+  }
+
   return (
     <>
       <TopBar>{grant && <ConnectionBadge status={status} />}</TopBar>
@@ -189,6 +242,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
             facilitatorKey={key}
             rotated={rotated}
             onRotate={rotate}
+            onDelete={removeSession}
           />
         )}
       </main>
@@ -206,9 +260,11 @@ interface ConsoleProps {
   /** The key was changed from this console since it opened. */
   rotated: boolean;
   onRotate: (revokeParticipants: boolean) => Promise<void>;
+  /** Deletes the session from the server; rejects when it did not. */
+  onDelete: () => Promise<void>;
 }
 
-function Console({ sessionId, session, grant, connection, facilitatorKey, rotated, onRotate }: ConsoleProps) {
+function Console({ sessionId, session, grant, connection, facilitatorKey, rotated, onRotate, onDelete }: ConsoleProps) {
   const [failure, setFailure] = useState<string | null>(null);
   const [viewerTicket, setViewerTicket] = useState<string | null>(null);
   const [joiningOpen, setJoiningOpen] = useState<boolean | null>(null);
@@ -333,7 +389,23 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
           />
         </aside>
       </div>
+      <DeleteSessionPanel title={session.title} onDelete={onDelete} />
     </>
+  );
+}
+
+/** The console's last screen: the session is gone, and so is this tab's way into it. */
+function SessionDeleted({ title }: { title: string }) {
+  return (
+    <section class="session-deleted" aria-labelledby="session-deleted-heading">
+      <h1 id="session-deleted-heading">{t('console.delete.done.heading')}</h1>
+      {title && <p class="session-title">{title}</p>}
+      <p>{t('console.delete.done.text')}</p>
+      <p>{t('console.delete.done.link')}</p>
+      <Link href="/" class="button button-primary">
+        {t('common.home')}
+      </Link>
+    </section>
   );
 }
 

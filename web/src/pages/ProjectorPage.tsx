@@ -138,6 +138,22 @@ export function ProjectorPage({ sessionId }: { sessionId: string }) {
     setGrant(null);
   }, [status, sessionId]);
 
+  // The facilitator deleted the session: its viewer ticket is gone too.
+  useEffect(() => {
+    if (status === 'deleted') forgetProjector(sessionId);
+  }, [status, sessionId]);
+
+  if (status === 'deleted') {
+    return (
+      <main id="main" tabIndex={-1} class="projector">
+        <div class="projector-message projector-deleted" role="status">
+          <h1>{t('session.deleted.heading')}</h1>
+          <p>{t('session.deleted.text')}</p>
+        </div>
+      </main>
+    );
+  }
+
   return (
     <main id="main" tabIndex={-1} class="projector">
       {error && <p class="projector-message">{t(error.key, error.params)}</p>}
