@@ -117,13 +117,7 @@ impl Loopback {
                     .request(self.room.doc(), &role, &e.data, &self.ctx)
                 {
                     Ok(placed) => {
-                        if let Some(totals) = self.dots.board_totals(self.room.doc()) {
-                            let _ = self
-                                .room
-                                .local_change(|tx| tavolo_model::ops::put_totals(tx, &totals));
-                            self.room.take_unsaved();
-                            self.room.saved();
-                        }
+                        self.follow_totals();
                         let peers: Vec<(PeerId, Role)> = self
                             .roles
                             .iter()
@@ -148,6 +142,17 @@ impl Loopback {
             _ => {}
         }
         // A revealed or hidden total follows the board.
+        self.follow_totals();
+        for peer in self.room.dirty_peers() {
+            for m in self.room.outgoing(&peer) {
+                out.push((peer.clone(), m.encode()));
+            }
+        }
+        out
+    }
+
+    /// Makes the board's `totals` what the dots and the reveal say.
+    fn follow_totals(&mut self) {
         if let Some(totals) = self.dots.board_totals(self.room.doc()) {
             let _ = self
                 .room
@@ -155,12 +160,6 @@ impl Loopback {
             self.room.take_unsaved();
             self.room.saved();
         }
-        for peer in self.room.dirty_peers() {
-            for m in self.room.outgoing(&peer) {
-                out.push((peer.clone(), m.encode()));
-            }
-        }
-        out
     }
 
     fn ephemeral(&mut self, to: &PeerId, data: Vec<u8>) -> Vec<u8> {

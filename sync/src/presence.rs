@@ -129,6 +129,42 @@ impl Presence {
     }
 }
 
+/// Decodes `{ "type": kind, field: { <id>: <value>, … } }`, each value read
+/// by `value`; `Ok(None)` for another type of payload.
+fn typed_map<T>(
+    bytes: &[u8],
+    kind: &str,
+    field: &'static str,
+    mut value: impl FnMut(&mut Decoder<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<BTreeMap<String, T>>, DecodeError> {
+    let mut d = Decoder::new(bytes);
+    let mut found = None;
+    let mut out = BTreeMap::new();
+    each_entry(&mut d, |key, d| {
+        match key {
+            "type" => found = text(d, "type", MAX_FIELD)?,
+            k if k == field => {
+                if take_absent(d)? {
+                    return Ok(());
+                }
+                each_entry(d, |id, d| {
+                    let v = value(d)?;
+                    if out.len() >= MAX_ENTRIES {
+                        return Err(DecodeError::TooLong(field));
+                    }
+                    if id.len() <= MAX_FIELD {
+                        out.insert(id.to_string(), v);
+                    }
+                    Ok(())
+                })?;
+            }
+            _ => Decoder::skip(d)?,
+        }
+        Ok(())
+    })?;
+    Ok((found.as_deref() == Some(kind)).then_some(out))
+}
+
 /// The `type` of a [`MyNotes`] payload.
 pub const MY_NOTES_TYPE: &str = "tavolo/mine";
 
@@ -163,32 +199,10 @@ impl MyNotes {
 
     /// Decodes a payload; `Ok(None)` when it is some other ephemeral payload.
     pub fn decode(bytes: &[u8]) -> Result<Option<MyNotes>, DecodeError> {
-        let mut d = Decoder::new(bytes);
-        let mut kind = None;
-        let mut mine = MyNotes::default();
-        each_entry(&mut d, |key, d| {
-            match key {
-                "type" => kind = text(d, "type", MAX_FIELD)?,
-                "notes" => {
-                    if take_absent(d)? {
-                        return Ok(());
-                    }
-                    each_entry(d, |id, d| {
-                        Decoder::skip(d)?;
-                        if mine.notes.len() >= MAX_ENTRIES {
-                            return Err(DecodeError::TooLong("notes"));
-                        }
-                        if id.len() <= MAX_FIELD {
-                            mine.notes.insert(id.to_string());
-                        }
-                        Ok(())
-                    })?;
-                }
-                _ => Decoder::skip(d)?,
-            }
-            Ok(())
-        })?;
-        Ok((kind.as_deref() == Some(MY_NOTES_TYPE)).then_some(mine))
+        let notes = typed_map(bytes, MY_NOTES_TYPE, "notes", |d| Ok(Decoder::skip(d)?))?;
+        Ok(notes.map(|n| MyNotes {
+            notes: n.into_keys().collect(),
+        }))
     }
 }
 
@@ -240,32 +254,10 @@ impl HiddenTexts {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Option<HiddenTexts>, DecodeError> {
-        let mut d = Decoder::new(bytes);
-        let mut kind = None;
-        let mut out = HiddenTexts::default();
-        each_entry(&mut d, |key, d| {
-            match key {
-                "type" => kind = text(d, "type", MAX_FIELD)?,
-                "notes" => {
-                    if take_absent(d)? {
-                        return Ok(());
-                    }
-                    each_entry(d, |id, d| {
-                        let t = text(d, "text", 16 * 1024)?.unwrap_or_default();
-                        if out.notes.len() >= MAX_ENTRIES {
-                            return Err(DecodeError::TooLong("notes"));
-                        }
-                        if id.len() <= MAX_FIELD {
-                            out.notes.insert(id.to_string(), t);
-                        }
-                        Ok(())
-                    })?;
-                }
-                _ => Decoder::skip(d)?,
-            }
-            Ok(())
+        let notes = typed_map(bytes, HIDDEN_TYPE, "notes", |d| {
+            Ok(text(d, "text", 16 * 1024)?.unwrap_or_default())
         })?;
-        Ok((kind.as_deref() == Some(HIDDEN_TYPE)).then_some(out))
+        Ok(notes.map(|notes| HiddenTexts { notes }))
     }
 }
 
@@ -452,18 +444,10 @@ impl Totals {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Option<Totals>, DecodeError> {
-        let mut d = Decoder::new(bytes);
-        let mut kind = None;
-        let mut out = Totals::default();
-        each_entry(&mut d, |key, d| {
-            match key {
-                "type" => kind = text(d, "type", MAX_FIELD)?,
-                "totals" => counts(d, &mut out.totals)?,
-                _ => Decoder::skip(d)?,
-            }
-            Ok(())
+        let totals = typed_map(bytes, TOTALS_TYPE, "totals", |d| {
+            Ok(number(d, "count")?.unwrap_or(0))
         })?;
-        Ok((kind.as_deref() == Some(TOTALS_TYPE)).then_some(out))
+        Ok(totals.map(|totals| Totals { totals }))
     }
 }
 

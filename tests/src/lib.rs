@@ -347,19 +347,8 @@ impl Api {
     /// GETs with an `Authorization` header (when given), keeping what a
     /// document download needs to be checked: headers and the raw body.
     pub async fn get_authorized(&self, path: &str, authorization: Option<&str>) -> Result<Fetched> {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(a) = authorization {
-            req = req.header("authorization", a);
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.text().await?;
-        Ok(Fetched {
-            status,
-            headers,
-            body,
-        })
+        self.fetch(self.http.get(format!("{}{path}", self.base)), authorization)
+            .await
     }
 
     /// `DELETE` with an optional `Authorization` header.
@@ -368,7 +357,18 @@ impl Api {
         path: &str,
         authorization: Option<&str>,
     ) -> Result<Fetched> {
-        let mut req = self.http.delete(format!("{}{path}", self.base));
+        self.fetch(
+            self.http.delete(format!("{}{path}", self.base)),
+            authorization,
+        )
+        .await
+    }
+
+    async fn fetch(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        authorization: Option<&str>,
+    ) -> Result<Fetched> {
         if let Some(a) = authorization {
             req = req.header("authorization", a);
         }
