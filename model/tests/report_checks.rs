@@ -906,3 +906,46 @@ fn shown_groups_suppress_the_complement_of_a_small_one() {
     assert_eq!(shown(&[('a', 5), ('b', 0)]), ['a']);
     assert_eq!(shown(&[('a', 2)]), Vec::<char>::new());
 }
+
+// --- Promises -----------------------------------------------------------------
+
+/// Every `author` object in a report's JSON.
+fn authors(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(a) = m.get("author") {
+                out.push(a.clone());
+            }
+            m.values().for_each(|x| authors(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| authors(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_composers_promise_holds_in_every_version_and_language() {
+    // "Nessuno saprà che l'hai scritta tu: la nota non mostra né il tuo
+    // nome, né la tua organizzazione, né il tuo settore."
+    let f = fixture();
+    let mut checked = 0;
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let r = build(&f, public, lang);
+            let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+            let mut all = Vec::new();
+            authors(&json, &mut all);
+            for a in all.iter().filter(|a| a["anonymous"] == true) {
+                assert!(a["name"].is_null(), "{a}");
+                assert!(a["organization"].is_null(), "{a}");
+                assert!(a["sector"]["id"].is_null(), "an anonymous note's sector: {a}");
+                checked += 1;
+            }
+            // And the words the report prints for them say nothing more.
+            let md = r.render(Format::Markdown);
+            let anon = if lang == Lang::It { "_anonimo_" } else { "_anonymous_" };
+            assert!(md.contains(anon), "{lang:?}");
+        }
+    }
+    assert!(checked >= 20, "only {checked} anonymous notes were checked");
+}

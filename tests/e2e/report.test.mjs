@@ -392,6 +392,14 @@ scenario(
     }
     assert.equal(full.data.public, false);
     assert.ok(full.md.text.includes(GIULIA.name), 'the confidential version does not name the authors');
+    assert.match(full.md.name, /^tavolo-report-riservato-/, 'the confidential file says so in its name');
+    // The composer's promise holds even in the facilitator's version:
+    // Teodora wrote only anonymously, and nothing says it was her.
+    for (const f of [full.html, full.md, full.csv, full.json]) {
+      for (const w of [TEODORA.name, ...TEODORA.name.split(' '), TEODORA.organization]) {
+        assert.ok(!f.text.includes(w) && !f.text.includes(escapeHtml(w)), `${f.name} names the writer of anonymous notes: ${w}`);
+      }
+    }
     t.diagnostic(`confidential: ${full.md.name} ${full.md.bytes.length} B, ${full.csv.name} ${full.csv.bytes.length} B, ${full.json.name} ${full.json.bytes.length} B, html ${full.html.text.length} chars`);
 
     // A browser that blocks the new tab gets the printable report as a download instead.
