@@ -301,6 +301,9 @@ pub struct Room {
     /// The changes of this board before it was rewritten (a purge): a copy
     /// holding any of them is refused with `board_rewritten`.
     retired: std::collections::HashSet<ChangeHash>,
+    /// A change since the last look deleted something or touched `hidden`:
+    /// the board may need a purge (true on load, in case one was cut short).
+    purge_due: bool,
 }
 
 impl Room {
@@ -323,6 +326,7 @@ impl Room {
             claims: Vec::new(),
             ops_by: None,
             retired: std::collections::HashSet::new(),
+            purge_due: true,
         }
     }
 
@@ -332,8 +336,12 @@ impl Room {
         self
     }
 
-    /// What the board needs purged now (see [`crate::reroot`]).
+    /// What the board needs purged now (see [`crate::reroot`]). Looked at
+    /// only after a change that deleted something or touched `hidden`.
     pub fn purge_plan(&mut self) -> Option<crate::reroot::Purge> {
+        if !std::mem::take(&mut self.purge_due) {
+            return None;
+        }
         let actors = &self.actors;
         let doc = &self.doc;
         let history = self
@@ -385,6 +393,17 @@ impl Room {
                 state.notices.push(notice);
             }
         }
+    }
+
+    /// Whether changes deleted something or wrote `hidden` (what can leave
+    /// a note's text where it must not stay).
+    fn may_need_purge(changes: &[Change]) -> bool {
+        changes.iter().any(|c| {
+            c.decode().operations.iter().any(|op| {
+                matches!(op.action, automerge::legacy::OpType::Delete)
+                    || matches!(&op.key, automerge::legacy::Key::Map(k) if k == "hidden")
+            })
+        })
     }
 
     /// Queues a message for a peer, sent in order after its notices (the
@@ -590,6 +609,7 @@ impl Room {
                 if let Some(h) = self.history.as_mut() {
                     h.record(&self.doc, &new_changes, &self.actors.participant_of());
                 }
+                self.purge_due |= Self::may_need_purge(&new_changes);
                 self.claims.extend(claims);
                 let n = new_changes.len();
                 if n > 0 {
@@ -974,6 +994,7 @@ impl Room {
         if let Some(h) = self.history.as_mut() {
             h.record(&self.doc, &new, &self.actors.participant_of());
         }
+        self.purge_due |= Self::may_need_purge(&new);
         if !new.is_empty() {
             self.unsaved.extend(new);
             for p in self.peers.values_mut() {
