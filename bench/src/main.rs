@@ -83,6 +83,13 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Cost of a purge: rewriting a board of this size without one note.
+    Purge {
+        #[arg(long, default_value_t = 500)]
+        notes: usize,
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+    },
     /// Cost of judging one participant's batch on a board of this size.
     Judge {
         #[arg(long, default_value_t = 300)]
@@ -92,6 +99,63 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
+}
+
+/// Builds a board the way people do (one change per note, one in seven
+/// anonymous), removes one note, and times what the server does to purge
+/// it: finding it (`reroot::plan`), rewriting the board (`rebuild`) and
+/// encoding the snapshot it stores.
+fn purge(notes: usize, rounds: usize) -> Result<()> {
+    use automerge::AutoCommit;
+    use tavolo_sync::reroot;
+    let people: Vec<ParticipantId> = (0..40).map(|i| ParticipantId(format!("p_{i}"))).collect();
+    let mut doc = AutoCommit::new();
+    ops::init_question_doc(&mut doc)?;
+    doc.commit();
+    for n in 0..notes {
+        let new = NewNote {
+            text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
+            category: None,
+            anonymous: n % 7 == 0,
+            created_at: n as i64,
+        };
+        ops::add_note(&mut doc, &format!("n_{n}"), &people[n % people.len()], &new)?;
+        doc.commit();
+    }
+    ops::remove_note(&mut doc, "n_1", None, 1)?;
+    doc.commit();
+    let board = doc.document().clone();
+    let writers: std::collections::HashMap<String, String> = (0..notes)
+        .map(|n| (format!("n_{n}"), people[n % people.len()].0.clone()))
+        .collect();
+    let (mut plan_us, mut rebuild_us, mut save_us) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        let history = tavolo_model::policy::History::of(&board, &|_| None);
+        let plan = reroot::plan(&board, &history).context("a purge is due")?;
+        let t1 = Instant::now();
+        let rebuilt = reroot::rebuild(&board, &plan, |id| writers.get(id).cloned())?;
+        let t2 = Instant::now();
+        let new = rebuilt.doc;
+        bytes = new.save().len();
+        let t3 = Instant::now();
+        plan_us.push((t1 - t0).as_micros() as u64);
+        rebuild_us.push((t2 - t1).as_micros() as u64);
+        save_us.push((t3 - t2).as_micros() as u64);
+    }
+    for v in [&mut plan_us, &mut rebuild_us, &mut save_us] {
+        v.sort_unstable();
+    }
+    let p50 = |v: &[u64]| v[v.len() / 2];
+    println!(
+        "purge of one note on a board of {notes} notes ({} changes): find {} µs, rewrite {} µs, snapshot {} µs ({bytes} bytes), p50 of {rounds}",
+        board.get_changes(&[]).len(),
+        p50(&plan_us),
+        p50(&rebuild_us),
+        p50(&save_us)
+    );
+    Ok(())
 }
 
 /// Builds a board the way people do (one change per edit), then times the
@@ -400,6 +464,9 @@ fn main() -> Result<()> {
     {
         return load(notes, changes, rounds);
     }
+    if let Command::Purge { notes, rounds } = cli.command {
+        return purge(notes, rounds);
+    }
     release_server()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -417,7 +484,7 @@ fn main() -> Result<()> {
                 people,
                 rounds,
             } => report(notes, people, rounds).await,
-            Command::Judge { .. } | Command::Load { .. } => Ok(()),
+            Command::Judge { .. } | Command::Load { .. } | Command::Purge { .. } => Ok(()),
         }
     })
 }

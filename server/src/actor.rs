@@ -929,12 +929,26 @@ impl DocActor {
             return false;
         };
         let writers = self.room.writers();
-        let rebuilt = match sync_reroot::rebuild(self.room.doc(), &plan, |id| {
-            writers.get(id).cloned()
-        }) {
-            Ok(r) => r,
-            Err(e) => {
+        // Off the async workers: a board of 500 notes takes about 0.2 s to
+        // rewrite (BENCHMARKS.md), and other sessions must not wait.
+        let board = self.room.doc().clone();
+        let plan_for = plan.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            sync_reroot::rebuild(&board, &plan_for, |id| writers.get(id).cloned()).map(|r| {
+                let snapshot = r.doc.save();
+                (r, snapshot)
+            })
+        })
+        .await;
+        let (rebuilt, snapshot) = match work {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "the board could not be rewritten; the purge waits");
+                self.purge_heads = Some(heads);
+                return false;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rewriting the board failed; the purge waits");
                 self.purge_heads = Some(heads);
                 return false;
             }
@@ -953,7 +967,7 @@ impl DocActor {
         let write = crate::storage::Reroot {
             doc_id: self.room.id().to_string(),
             session_id: self.session.id.clone(),
-            snapshot: doc.save(),
+            snapshot,
             now_ms: crate::now_ms(),
             retired: rebuilt.retired.iter().map(|h| h.0.to_vec()).collect(),
             claims,
