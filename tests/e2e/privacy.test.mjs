@@ -1,16 +1,20 @@
 // Privacy in a real browser: the notice a phone shows before anything
 // personal is sent (who holds the data, who sees what, for how long, whom
-// to ask), and a facilitator deleting the session from the console — the
-// phones and the projector are told, and the server forgets the code.
+// to ask); a participant withdrawing a note, which leaves no trace in the
+// board's history; and a facilitator deleting the session from the console
+// — the phones and the projector are told, and the server forgets the code.
 //
 // Run: cd tests/e2e && node --test privacy.test.mjs
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import * as A from '@automerge/automerge';
+import { Repo } from '@automerge/automerge-repo';
 import {
   GIULIA,
   horizontalOverflow,
   it,
+  MARCO,
   OUTPUT_DIR,
   Phone,
   projectorLinkOf,
@@ -19,6 +23,7 @@ import {
   smallTouchTargets,
   unique,
 } from './harness.mjs';
+import { joinByApi, TicketedAdapter, until } from './stock.mjs';
 
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
 
@@ -195,4 +200,60 @@ scenario('the facilitator deletes the session: phones and projector are told, th
   await giulia.page.reload();
   await giulia.page.waitForURL((url) => url.pathname === `/j/${session.join_code}`, { timeout: 10_000 });
   await noticeOf(giulia.page).getByText(it('privacy.controller.fallback'), { exact: true }).waitFor({ timeout: 5_000 });
+});
+
+/**
+ * Every string a stock client finds in the whole history of the session's
+ * first question (a text's characters in a row), read with a participant
+ * ticket of its own.
+ */
+async function historyOfFirstQuestion(server, code) {
+  const reader = await joinByApi(server, code, 'Lettore');
+  const repo = new Repo({ network: [new TicketedAdapter(`${server.url.replace(/^http/, 'ws')}/sync`, reader.ticket)] });
+  try {
+    const session = await repo.find(reader.session_doc);
+    await until(session, (d) => d?.phases?.length > 0, 10_000, 'the session document');
+    const question = await repo.find(String(session.doc().phases[0].questions[0].doc));
+    await until(question, (d) => d?.notes !== undefined, 10_000, 'the question document');
+    return A.getAllChanges(question.doc())
+      .map((c) => A.decodeChange(c))
+      .map((c) => c.ops.map((o) => (typeof o.value === 'string' ? o.value : '')).join(''))
+      .join('\n');
+  } finally {
+    await repo.shutdown();
+  }
+}
+
+scenario('a participant withdraws a note: it leaves every phone and the board\'s history', { timeout: 180_000 }, async (world, t) => {
+  const session = await world.server.createSession();
+  const base = world.server.url;
+  const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7)');
+  await giulia.join(base, session.join_code, GIULIA);
+  const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13)');
+  await marco.join(base, session.join_code, MARCO);
+  const text = `Una cosa detta di troppo ${unique()}`;
+  await giulia.addNote(Q1, text);
+  await marco.page.getByText(text).waitFor({ timeout: 10_000 });
+  assert.ok((await historyOfFirstQuestion(world.server, session.join_code)).includes(text), 'the check cannot see a note in the history');
+
+  // "Puoi eliminare le tue note finché la fase è aperta."
+  const card = giulia.question(Q1).locator('li.note-card', { hasText: text });
+  await card.getByRole('button', { name: it('note.edit'), exact: true }).click();
+  // (The card being edited shows the form, not the text: found by its buttons.)
+  await giulia.question(Q1).getByRole('button', { name: it('note.delete'), exact: true }).click();
+  await giulia.question(Q1).getByRole('button', { name: it('note.deleteYes'), exact: true }).click();
+  await marco.page.getByText(text).waitFor({ state: 'detached', timeout: 10_000 });
+  await giulia.page.getByText(text).waitFor({ state: 'detached', timeout: 10_000 });
+  // The board was rewritten under both phones without a word to either.
+  for (const phone of [giulia, marco]) {
+    assert.equal(await phone.page.getByText(it('refusal.heading')).count(), 0, `${phone.label} shows a refusal`);
+    await phone.badge('connected').waitFor({ timeout: 10_000 });
+  }
+  const after = await historyOfFirstQuestion(world.server, session.join_code);
+  assert.ok(!after.includes(text), 'the withdrawn note is still in the board\'s history');
+  // And the board still works: Marco writes on the rewritten board.
+  const next = `Dopo il ritiro ${unique()}`;
+  await marco.addNote(Q1, next);
+  await giulia.page.getByText(next).waitFor({ timeout: 10_000 });
+  t.diagnostic('withdrawn: gone from both phones and from the history a stock client reads');
 });
