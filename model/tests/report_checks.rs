@@ -938,12 +938,19 @@ fn the_composers_promise_holds_in_every_version_and_language() {
             for a in all.iter().filter(|a| a["anonymous"] == true) {
                 assert!(a["name"].is_null(), "{a}");
                 assert!(a["organization"].is_null(), "{a}");
-                assert!(a["sector"]["id"].is_null(), "an anonymous note's sector: {a}");
+                assert!(
+                    a["sector"]["id"].is_null(),
+                    "an anonymous note's sector: {a}"
+                );
                 checked += 1;
             }
             // And the words the report prints for them say nothing more.
             let md = r.render(Format::Markdown);
-            let anon = if lang == Lang::It { "_anonimo_" } else { "_anonymous_" };
+            let anon = if lang == Lang::It {
+                "_anonimo_"
+            } else {
+                "_anonymous_"
+            };
             assert!(md.contains(anon), "{lang:?}");
         }
     }
