@@ -243,3 +243,88 @@ fn clusters_and_dots_show_on_every_page_with_totals_hidden_until_revealed() {
         Some(2.0)
     );
 }
+
+fn texts(p: &Page, url: &str) -> Vec<String> {
+    let view = p.client.question(url).unwrap();
+    let notes = field(&view, &["notes"]);
+    js_sys::Array::from(&notes)
+        .iter()
+        .map(|n| field(&n, &["text"]).as_string().unwrap_or_default())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn a_note_overtaken_by_a_purge_is_made_again_on_the_rewritten_board() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let mut bruno = page(&mut server, "p_bruno");
+    let url = id.url();
+    for p in [&mut anna, &mut bruno] {
+        p.client.open(&url).unwrap();
+    }
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    bruno
+        .client
+        .add_note(&url, "Da togliere", None, false)
+        .unwrap();
+    let mine = anna
+        .client
+        .add_note(&url, "Anonima di Anna", None, true)
+        .unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    // Anna writes just as the server rewrites the board: her frames reach
+    // it after the rewrite, from a copy from before, and do not land.
+    anna.client
+        .add_note(&url, "Scritta durante la riscrittura", None, false)
+        .unwrap();
+    let held: Vec<Vec<u8>> = anna
+        .client
+        .take_outgoing()
+        .iter()
+        .map(|f| f.to_vec())
+        .collect();
+    let gone = texts(&bruno, &url);
+    assert!(gone.contains(&"Da togliere".to_string()));
+    let bruno_note = {
+        let view = bruno.client.question(&url).unwrap();
+        let notes = js_sys::Array::from(&field(&view, &["notes"]));
+        notes
+            .iter()
+            .find(|n| field(n, &["text"]).as_string().as_deref() == Some("Da togliere"))
+            .map(|n| field(&n, &["id"]).as_string().unwrap())
+            .unwrap()
+    };
+    bruno.client.delete_note(&url, &bruno_note).unwrap();
+    deliver(&mut server, &mut [&mut bruno], vec![]);
+    let frames = server.purge();
+    assert!(!frames.is_empty(), "the deletion calls for a purge");
+    for (to, frame) in frames {
+        for p in [&mut anna, &mut bruno] {
+            if p.peer == to {
+                p.client.receive(&frame).unwrap();
+            }
+        }
+    }
+    deliver(&mut server, &mut [&mut bruno, &mut anna], held);
+    // Anna's note made again on the rewritten board, reaching Bruno; the
+    // removed one nowhere; nobody is told of a loss.
+    let seen = texts(&bruno, &url);
+    assert!(
+        seen.contains(&"Scritta durante la riscrittura".to_string()),
+        "{seen:?}"
+    );
+    assert!(!seen.contains(&"Da togliere".to_string()));
+    assert!(texts(&anna, &url).contains(&"Anonima di Anna".to_string()));
+    let refusals = anna.client.take_refusals().unwrap();
+    assert_eq!(
+        js_sys::Array::from(&refusals).length(),
+        0,
+        "a loss was reported"
+    );
+    // Her anonymous note is still hers on the rewritten board.
+    anna.client
+        .edit_note(&url, &mine, "Anonima, corretta")
+        .unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    assert!(texts(&bruno, &url).contains(&"Anonima, corretta".to_string()));
+}

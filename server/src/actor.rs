@@ -977,16 +977,6 @@ impl DocActor {
             tracing::error!(error = %e, "the rewritten board could not be stored; the purge waits");
             return false;
         }
-        let _ = self.session.actors.claim(
-            std::slice::from_ref(&rebuilt.server_actor),
-            &tavolo_sync::Owner::Server,
-        );
-        for (actor, who) in &rebuilt.writers {
-            let _ = self.session.actors.claim(
-                std::slice::from_ref(actor),
-                &tavolo_sync::Owner::Participant(who.clone()),
-            );
-        }
         self.hidden_texts.extend(rebuilt.hidden_texts);
         doc.set_actor(rebuilt.server_actor);
         tracing::info!(
@@ -994,7 +984,8 @@ impl DocActor {
             hidden = plan.hidden.len(),
             "board rewritten without removed notes and hidden texts"
         );
-        self.room.replace_doc(doc, rebuilt.retired);
+        self.room
+            .replace_doc(doc, rebuilt.retired, &rebuilt.writers);
         // The hidden texts the board no longer holds, to those who may see
         // them (after the notice to reload, on the same queue).
         let roles: Vec<(PeerId, Role)> = self

@@ -151,6 +151,31 @@ impl Loopback {
         out
     }
 
+    /// Rewrites the board if it needs a purge (what the server's document
+    /// actor does once a batch is saved); returns the frames to deliver.
+    pub fn purge(&mut self) -> Vec<(PeerId, Vec<u8>)> {
+        let Some(plan) = self.room.purge_plan() else {
+            return Vec::new();
+        };
+        let writers = self.room.writers();
+        let Ok(rebuilt) =
+            crate::reroot::rebuild(self.room.doc(), &plan, |id| writers.get(id).cloned())
+        else {
+            return Vec::new();
+        };
+        let mut doc = rebuilt.doc;
+        doc.set_actor(rebuilt.server_actor);
+        self.room
+            .replace_doc(doc, rebuilt.retired, &rebuilt.writers);
+        let mut out = Vec::new();
+        for peer in self.room.dirty_peers() {
+            for m in self.room.outgoing(&peer) {
+                out.push((peer.clone(), m.encode()));
+            }
+        }
+        out
+    }
+
     /// Makes the board's `totals` what the dots and the reveal say.
     fn follow_totals(&mut self) {
         if let Some(totals) = self.dots.board_totals(self.room.doc()) {

@@ -364,7 +364,12 @@ impl Room {
     /// durable): the old history is retired, and every peer is told to drop
     /// its copy and load the board again (`board_rewritten`); until it
     /// does, nothing it sends lands.
-    pub fn replace_doc(&mut self, doc: Automerge, retired: impl IntoIterator<Item = ChangeHash>) {
+    pub fn replace_doc(
+        &mut self,
+        doc: Automerge,
+        retired: impl IntoIterator<Item = ChangeHash>,
+        writers: &[(ActorId, String)],
+    ) {
         assert!(
             self.unsaved.is_empty(),
             "a board is rewritten only once saved"
@@ -374,6 +379,12 @@ impl Room {
         let _ = self
             .actors
             .claim(&[self.doc.get_actor().clone()], &Owner::Server);
+        for (actor, who) in writers {
+            let _ = self.actors.claim(
+                std::slice::from_ref(actor),
+                &Owner::Participant(who.clone()),
+            );
+        }
         self.history = None;
         self.ops_by = None;
         self.waiting.clear();
@@ -541,7 +552,13 @@ impl Room {
             // changes reuse those sequence numbers.
             self.drop_waiting();
         }
-        if !self.peers.get(peer).is_some_and(|p| p.refused) && self.is_from_retired(&message) {
+        let stale = self.is_from_retired(&message);
+        if stale && self.peers.get(peer).is_some_and(|p| p.refused) {
+            // Already told the board was rewritten (a frame from its old copy
+            // that was on its way): nothing more to say, nothing to take.
+            return Ok(Received::Ignored);
+        }
+        if stale {
             // A copy from before a purge (a phone that was offline): it
             // must be dropped, not merged, or the purged text comes back.
             let refusal = Refusal {
