@@ -101,6 +101,21 @@ enum Command {
     },
 }
 
+/// The forty participants the in-process benchmarks write as.
+fn bench_people() -> Vec<ParticipantId> {
+    (0..40).map(|i| ParticipantId(format!("p_{i}"))).collect()
+}
+
+/// The `n`th note of an in-process benchmark board (one in seven anonymous).
+fn bench_note(n: usize) -> NewNote {
+    NewNote {
+        text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
+        category: None,
+        anonymous: n % 7 == 0,
+        created_at: n as i64,
+    }
+}
+
 /// Builds a board the way people do (one change per note, one in seven
 /// anonymous), removes one note, and times what the server does to purge
 /// it: finding it (`reroot::plan`), rewriting the board (`rebuild`) and
@@ -108,17 +123,12 @@ enum Command {
 fn purge(notes: usize, rounds: usize) -> Result<()> {
     use automerge::AutoCommit;
     use tavolo_sync::reroot;
-    let people: Vec<ParticipantId> = (0..40).map(|i| ParticipantId(format!("p_{i}"))).collect();
+    let people = bench_people();
     let mut doc = AutoCommit::new();
     ops::init_question_doc(&mut doc)?;
     doc.commit();
     for n in 0..notes {
-        let new = NewNote {
-            text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
-            category: None,
-            anonymous: n % 7 == 0,
-            created_at: n as i64,
-        };
+        let new = bench_note(n);
         ops::add_note(&mut doc, &format!("n_{n}"), &people[n % people.len()], &new)?;
         doc.commit();
     }
@@ -163,7 +173,7 @@ fn purge(notes: usize, rounds: usize) -> Result<()> {
 fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     use automerge::AutoCommit;
     use tavolo_model::policy::{self, DocKind, PolicyContext, Role};
-    let people: Vec<ParticipantId> = (0..40).map(|i| ParticipantId(format!("p_{i}"))).collect();
+    let people = bench_people();
     let mut doc = AutoCommit::new();
     ops::init_question_doc(&mut doc)?;
     doc.commit();
@@ -174,12 +184,7 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     ops::set_voting(&mut doc, true, Some(3))?;
     doc.commit();
     for n in 0..notes {
-        let new = NewNote {
-            text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
-            category: None,
-            anonymous: n % 7 == 0,
-            created_at: n as i64,
-        };
+        let new = bench_note(n);
         let id = format!("n_{n}");
         ops::add_note(&mut doc, &id, &people[n % people.len()], &new)?;
         doc.commit();

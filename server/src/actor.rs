@@ -1015,12 +1015,13 @@ impl DocActor {
         let notes: std::collections::BTreeMap<String, String> = match role {
             Role::Facilitator => self.hidden_texts.clone().into_iter().collect(),
             Role::Participant(p) => {
-                let writers = self.room.writers();
-                self.hidden_texts
-                    .iter()
-                    .filter(|(id, _)| writers.get(*id).is_some_and(|w| w == p.as_str()))
-                    .map(|(id, t)| (id.clone(), t.clone()))
-                    .collect()
+                let mut theirs = std::collections::BTreeMap::new();
+                for (id, text) in &self.hidden_texts {
+                    if self.room.writer_of(id) == Some(p.as_str()) {
+                        theirs.insert(id.clone(), text.clone());
+                    }
+                }
+                theirs
             }
             Role::Viewer => return None,
         };

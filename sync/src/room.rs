@@ -352,12 +352,20 @@ impl Room {
 
     /// Who wrote each note, as the server knows it (anonymous ones included).
     pub fn writers(&mut self) -> HashMap<String, String> {
+        self.history().authors().clone()
+    }
+
+    /// Who wrote one note, as the server knows it.
+    pub fn writer_of(&mut self, note_id: &str) -> Option<&str> {
+        self.history().author_of(note_id)
+    }
+
+    /// The board's history, read once.
+    fn history(&mut self) -> &History {
         let actors = &self.actors;
         let doc = &self.doc;
         self.history
             .get_or_insert_with(|| History::of(doc, &actors.participant_of()))
-            .authors()
-            .clone()
     }
 
     /// Replaces the board with its rewritten self (a purge, already
@@ -1145,11 +1153,7 @@ impl Room {
     /// The notes now in this question document written by `participant`,
     /// anonymous ones included (the server's private knowledge).
     pub fn notes_by(&mut self, participant: &str) -> Vec<String> {
-        let actors = &self.actors;
-        let doc = &self.doc;
-        self.history
-            .get_or_insert_with(|| History::of(doc, &actors.participant_of()))
-            .notes_of(participant)
+        self.history().notes_of(participant)
     }
 
     /// Number of changes in the document's history.
