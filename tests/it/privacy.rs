@@ -796,3 +796,89 @@ async fn a_removed_or_hidden_note_is_purged_from_every_copy_history_and_disk() {
     );
     server.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dot_request_reaches_nobody_but_the_server_and_only_participants_place_dots() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let v = r.api.projector(&s).await.unwrap();
+    let anna_id = a.participant_id.clone().unwrap();
+    let mut anna = connect(&r.server, &a).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let mut fac = connect(&r.server, &f).await;
+    let mut screen = connect(&r.server, &v).await;
+    let q = first_question(&anna, a.session_doc);
+    for c in [&mut anna, &mut bruno, &mut fac, &mut screen] {
+        open_question(c, q).await;
+    }
+    add_note(&mut anna, q, &anna_id, "n_a", "Una nota").await;
+    fac.change(q, |d| ops::set_voting(d, true, Some(3)).unwrap())
+        .await
+        .unwrap();
+    bruno
+        .pump_until(WAIT, |c| {
+            tavolo_model::QuestionDoc::load(c.doc(q)).voting.open
+        })
+        .await
+        .unwrap();
+    let dots = |b: &[u8]| tavolo_sync::MyDots::decode(b).ok().flatten();
+    // Only participants place dots: not the facilitator, not the projector.
+    for c in [&mut fac, &mut screen] {
+        let n = c.lock_view(|v| v.count_of(q, dots));
+        c.send_dot(q, "n_a", 1).await.unwrap();
+        c.pump_until(WAIT, |v| v.count_of(q, dots) > n)
+            .await
+            .expect("the server answers");
+        let got = c.lock_view(|v| v.latest(q, dots)).unwrap();
+        assert_eq!(got.refused.map(|r| r.0).as_deref(), Some("not_yours"));
+    }
+    // Malformed and absurd requests are answered, not taken.
+    let no_count = {
+        let mut buf = Vec::new();
+        let mut e = minicbor::Encoder::new(&mut buf);
+        e.map(2).unwrap();
+        e.str("type").unwrap().str("tavolo/dot").unwrap();
+        e.str("target").unwrap().str("n_a").unwrap();
+        buf
+    };
+    for data in [
+        no_count,
+        tavolo_sync::DotRequest {
+            target: "n_a".into(),
+            count: u64::MAX,
+        }
+        .encode(),
+    ] {
+        let n = anna.lock_view(|v| v.count_of(q, dots));
+        anna.send_to_server(q, data).await.unwrap();
+        anna.pump_until(WAIT, |v| v.count_of(q, dots) > n)
+            .await
+            .expect("the server answers");
+        let got = anna.lock_view(|v| v.latest(q, dots)).unwrap();
+        assert_eq!(got.refused.map(|r| r.0).as_deref(), Some("malformed"));
+        assert!(got.dots.is_empty());
+    }
+    // A real one lands, and no other screen ever hears a request: it would
+    // say who voted for what.
+    anna.send_dot(q, "n_a", 2).await.unwrap();
+    let totals = |b: &[u8]| tavolo_sync::Totals::decode(b).ok().flatten();
+    fac.pump_until(WAIT, |v| {
+        v.latest(q, totals)
+            .is_some_and(|t| t.totals.get("n_a") == Some(&2))
+    })
+    .await
+    .unwrap();
+    for c in [&bruno, &fac, &screen] {
+        let heard = c.lock_view(|v| {
+            v.ephemeral
+                .iter()
+                .filter(|e| {
+                    tavolo_sync::presence::payload_type(&e.data).as_deref() == Some("tavolo/dot")
+                })
+                .count()
+        });
+        assert_eq!(heard, 0, "a dot request was relayed to another screen");
+    }
+    r.server.kill().await.unwrap();
+}

@@ -104,6 +104,12 @@ async fn watch(
 
 /// A note written with automerge alone, the way a Rust app would.
 fn write_note(doc: &mut Automerge, id: &str, author: &str, text: &str) {
+    write_note_as(doc, id, author, text, false);
+}
+
+/// A note written with automerge alone, anonymous or not, always naming
+/// `author` (what contract v2 refuses for an anonymous one).
+fn write_note_as(doc: &mut Automerge, id: &str, author: &str, text: &str, anonymous: bool) {
     let mut tx = doc.transaction();
     let notes = match tx.get(ROOT, "notes").unwrap() {
         Some((automerge::Value::Object(ObjType::Map), id)) => id,
@@ -117,7 +123,7 @@ fn write_note(doc: &mut Automerge, id: &str, author: &str, text: &str) {
     tx.put(&n, "category", automerge::ScalarValue::Null)
         .unwrap();
     tx.put(&n, "cluster", automerge::ScalarValue::Null).unwrap();
-    tx.put(&n, "anonymous", false).unwrap();
+    tx.put(&n, "anonymous", anonymous).unwrap();
     tx.put(&n, "created_at", 1_700_000_000_000_i64).unwrap();
     tx.commit();
 }
@@ -363,4 +369,50 @@ async fn samod_writing_into_a_locked_phase_is_refused_quietly() {
     );
     drop(events);
     drop((repo, dialer));
+}
+
+/// Contract v2: an anonymous note names nobody. A stock client that writes
+/// one with its author (which would tie it to the writer for every replica)
+/// is refused, and the note reaches nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samod_writing_an_anonymous_note_with_its_author_is_refused() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let url = Arc::new(Mutex::new(r.server.ws_url(&a.ticket)));
+    let (repo, dialer) = samod_client(url).await;
+    let mut events = dialer.events();
+    let session = find(&repo, &s.session_doc.url()).await;
+    let q_url = session.with_document(|d| {
+        tavolo_model::SessionDoc::load(&*d).unwrap().phases[0].questions[0]
+            .doc_url
+            .clone()
+    });
+    let q = tavolo_sync::DocumentId::from_url(&q_url).unwrap();
+    open_question(&mut bruno, q).await;
+    let question = find(&repo, &q_url).await;
+    let mut notices = question.ephemera();
+    let anna = a.participant_id.clone().unwrap();
+    question.with_document(|d| write_note_as(d, "n_anon", &anna, "Firmata ma anonima", true));
+    let (got, _) = watch(&mut notices, &mut events, Duration::from_secs(3)).await;
+    let refused = refusals(&got);
+    assert_eq!(
+        refused.first().map(|r| r["code"].clone()),
+        Some(serde_json::json!("malformed")),
+        "{refused:?}"
+    );
+    // A signed note after it still lands (the refusal cost nothing else).
+    let mut fac = connect(&r.server, &r.api.facilitator(&s).await.unwrap()).await;
+    open_question(&mut fac, q).await;
+    add_note(&mut fac, q, &anna, "n_mark", "marcatore").await;
+    bruno
+        .pump_until(WAIT, |c| {
+            note_texts(c.doc(q)).contains(&"marcatore".to_string())
+        })
+        .await
+        .unwrap();
+    assert!(!note_texts(&bruno.doc(q)).contains(&"Firmata ma anonima".to_string()));
+    drop(events);
+    drop((repo, dialer));
+    r.server.kill().await.unwrap();
 }

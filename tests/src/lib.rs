@@ -723,6 +723,11 @@ impl SyncClient {
             count,
         }
         .encode();
+        self.send_to_server(id, data).await
+    }
+
+    /// Sends the server any `ephemeral` payload on a document.
+    pub async fn send_to_server(&mut self, id: DocumentId, data: Vec<u8>) -> Result<()> {
         if self.act(|v| v.core.send_to_server(id, data))? {
             Ok(())
         } else {
