@@ -111,7 +111,7 @@ fn bench_note(n: usize) -> NewNote {
     NewNote {
         text: format!("Nota numero {n}, con un testo di lunghezza realistica per una sessione"),
         category: None,
-        anonymous: n % 7 == 0,
+        anonymous: n.is_multiple_of(7),
         created_at: n as i64,
     }
 }
