@@ -19,6 +19,7 @@ use tavolo_model::SessionDoc;
 use tavolo_model::ballot::Ballots;
 use tavolo_model::policy::Role;
 use tavolo_sync::dots::DotBox;
+use tavolo_sync::host::{Attach, Capacity, DocHost};
 use tavolo_sync::reroot as sync_reroot;
 use tavolo_sync::room::Received;
 use tavolo_sync::wire::EphemeralMessage;
@@ -31,10 +32,6 @@ use tracing::Instrument;
 const COMMANDS: usize = 1024;
 /// Most commands handled before saving and flushing.
 const BATCH: usize = 256;
-/// First wait before saving again after a failed save; it doubles up to
-/// [`RETRY_MAX`].
-const RETRY_FIRST: Duration = Duration::from_millis(50);
-const RETRY_MAX: Duration = Duration::from_secs(3);
 
 /// What the peers of a document are told while its changes cannot be saved.
 pub const SAVE_FAILING: &str =
@@ -50,6 +47,10 @@ pub type ConnId = u64;
 pub enum Outbound {
     /// Encoded frames to send in order.
     Frames(Vec<Vec<u8>>),
+    /// Messages to encode and send in order: the connection's own task
+    /// encodes them, so a busy document's fan-out spreads over the cores
+    /// instead of being encoded one peer after another on its actor.
+    Messages(Vec<Message>),
 }
 
 pub type Outbox = mpsc::Sender<Outbound>;
@@ -402,23 +403,17 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
     } = setup;
     let (tx, rx) = mpsc::channel(COMMANDS);
     let handle = DocHandle { id, tx: tx.clone() };
+    let room = Room::new(id, server_peer.clone(), doc)
+        .with_actors(session.actors.clone())
+        .with_retired(retired);
     let actor = DocActor {
-        room: Room::new(id, server_peer.clone(), doc)
-            .with_actors(session.actors.clone())
-            .with_retired(retired),
+        host: DocHost::new(room, loose, COMPACT_AFTER_CHANGES),
         server_peer,
         role,
         session,
         storage,
-        peers: HashMap::new(),
+        outboxes: HashMap::new(),
         self_tx: tx,
-        loose_changes: loose,
-        pending_replies: Vec::new(),
-        saving: Vec::new(),
-        failing: false,
-        retry_at: None,
-        retry_delay: RETRY_FIRST,
-        claims: Vec::new(),
         retire,
         last_active: Instant::now(),
         dots: DotBox::new(ballots),
@@ -558,34 +553,25 @@ fn server_ephemeral_message(
     })
 }
 
-struct PeerLink {
-    conn: ConnId,
-    outbox: Outbox,
-    role: Role,
-    extensions: bool,
-    /// A waiter is parked for room in this peer's queue.
-    waiting: bool,
-}
+/// What the actor holds for a peer besides the host's link: its
+/// connection's outbound queue.
+type Outboxes = HashMap<PeerId, (ConnId, Outbox)>;
 
+/// Replies to server-side changes, handed back by the host once durable.
+type Reply = oneshot::Sender<Result<(), String>>;
+
+/// The tokio driver of one document's [`DocHost`]: it feeds the host the
+/// commands, stores what the host says to store, and sends what it says to
+/// send. Tavolo's own rules on top (dots, the board's totals, purges and
+/// hidden texts) live here, using the host's room.
 struct DocActor {
-    room: Room,
+    host: DocHost<Reply>,
     server_peer: PeerId,
     role: DocRole,
     session: Arc<SessionShared>,
     storage: Storage,
-    peers: HashMap<PeerId, PeerLink>,
+    outboxes: Outboxes,
     self_tx: mpsc::Sender<DocCommand>,
-    loose_changes: usize,
-    pending_replies: Vec<oneshot::Sender<Result<(), String>>>,
-    /// Changes taken from the room and not yet durable (hash, bytes).
-    saving: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The last save failed; peers have been told.
-    failing: bool,
-    /// When to try saving again after a failure.
-    retry_at: Option<Instant>,
-    retry_delay: Duration,
-    /// Actor ids claimed by accepted changes, not yet recorded.
-    claims: Vec<(automerge::ActorId, tavolo_sync::Owner)>,
     retire: Retire,
     /// The last command handled.
     last_active: Instant,
@@ -608,6 +594,29 @@ struct DocActor {
 
 impl DocActor {
     async fn run(mut self, mut rx: mpsc::Receiver<DocCommand>) {
+        // What the room reads of a big board before judging its first
+        // change, read off the async workers (commands queue meanwhile).
+        let question = self.role == DocRole::Question;
+        let placeholder = Room::new(
+            self.host.room().id(),
+            self.server_peer.clone(),
+            Automerge::new(),
+        );
+        let mut room = self.host.set_room(placeholder);
+        match tokio::task::spawn_blocking(move || {
+            room.warm(question);
+            room
+        })
+        .await
+        {
+            Ok(room) => {
+                self.host.set_room(room);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the board's history failed; the document stops");
+                return;
+            }
+        }
         let mut batch = Vec::with_capacity(BATCH);
         let mut idle_check =
             tokio::time::interval((self.retire.after / 2).max(Duration::from_millis(100)));
@@ -615,7 +624,7 @@ impl DocActor {
         loop {
             // While saves fail the actor keeps taking commands (peers keep
             // editing, their changes held), and retries when the timer fires.
-            let retry_at = self.retry_at;
+            let retry_at = self.host.retry_at().map(Instant::from_std);
             tokio::select! {
                 n = rx.recv_many(&mut batch, BATCH) => {
                     if n == 0 {
@@ -627,12 +636,12 @@ impl DocActor {
                     }
                 }
                 () = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
-                    self.retry_at = None;
+                    self.host.retry_due();
                 }
                 _ = idle_check.tick() => {
                     if self.is_idle() {
                         tracing::debug!("idle: document actor retiring");
-                        let room = &self.room;
+                        let room = self.host.room();
                         self.retire.leave_and_drain(&mut rx, |f| f(room.doc())).await;
                         return;
                     }
@@ -653,14 +662,21 @@ impl DocActor {
 
     /// Nobody attached, nothing to save or answer, quiet for a while.
     fn is_idle(&self) -> bool {
-        self.peers.is_empty()
+        self.host.is_quiet()
             && self.pending_dots.is_empty()
-            && !self.room.has_unsaved()
-            && self.saving.is_empty()
-            && self.pending_replies.is_empty()
-            && self.claims.is_empty()
-            && self.retry_at.is_none()
             && self.last_active.elapsed() >= self.retire.after
+    }
+
+    fn doc_id(&self) -> DocumentId {
+        self.host.room().id()
+    }
+
+    /// Sends frames on a peer's connection if it has room (notices and
+    /// Tavolo's own messages: lossy like presence, or repeated later).
+    fn try_send(&self, peer: &PeerId, frames: Vec<Vec<u8>>) {
+        if let Some((_, outbox)) = self.outboxes.get(peer) {
+            let _ = outbox.try_send(Outbound::Frames(frames));
+        }
     }
 
     fn handle(&mut self, cmd: DocCommand) {
@@ -674,83 +690,22 @@ impl DocActor {
                 ack,
             } => {
                 let _ = ack.send(true);
-                if self.peers.get(&peer).is_some_and(|old| old.conn > conn) {
-                    // An older connection's late first message (its task
-                    // read it after the newer one attached; connection ids
-                    // only grow): the newer one keeps the peer. Taking it
-                    // would leave the newer connection ignored for good
-                    // once the older one detaches.
-                    tracing::debug!(%peer, conn, "attach from an older connection ignored");
-                    return;
-                }
-                if self.peers.get(&peer).is_some_and(|old| old.conn != conn) {
-                    // Same peer id on a new connection: start its sync afresh.
-                    self.room.remove_peer(&peer);
-                }
-                let participant = match &role {
-                    Role::Participant(p) => Some(p.as_str().to_string()),
-                    _ => None,
-                };
                 let link_role = role.clone();
-                self.room.add_peer_with(peer.clone(), role, extensions);
-                if self.role == DocRole::Question
-                    && let Some(data) = self.hidden_for(&link_role)
-                {
-                    let frame = server_ephemeral(&self.server_peer, &peer, self.room.id(), data);
-                    let _ = outbox.try_send(Outbound::Frames(vec![frame]));
-                }
-                if self.role == DocRole::Question {
-                    // Where dots stand for this screen: its own, or (the
-                    // facilitator) the live totals.
-                    let data = match &participant {
-                        Some(p) => Some(self.dots.my_dots(p, None).encode()),
-                        None if link_role == Role::Facilitator => {
-                            Some(self.dots.live_totals(self.room.doc()).encode())
-                        }
-                        None => None,
-                    };
-                    if let Some(data) = data {
-                        let frame =
-                            server_ephemeral(&self.server_peer, &peer, self.room.id(), data);
-                        let _ = outbox.try_send(Outbound::Frames(vec![frame]));
+                match self.host.attach(conn, peer.clone(), role, extensions) {
+                    Attach::Ignored => {
+                        tracing::debug!(%peer, conn, "attach from an older connection ignored");
+                        return;
                     }
+                    Attach::Taken { .. } => {}
                 }
-                if let (Some(p), true, DocRole::Question) = (participant, extensions, self.role) {
-                    // Only the server knows which anonymous notes are whose
-                    // (contract v2): it tells their writer alone.
-                    let mine = tavolo_sync::MyNotes {
-                        notes: self.room.notes_by(&p).into_iter().collect(),
-                    };
-                    let frame =
-                        server_ephemeral(&self.server_peer, &peer, self.room.id(), mine.encode());
-                    let _ = outbox.try_send(Outbound::Frames(vec![frame]));
-                }
-                if self.failing {
-                    let n = notice(
-                        extensions,
-                        &self.server_peer,
-                        &peer,
-                        self.room.id(),
-                        SAVE_FAILING,
-                    );
-                    let _ = outbox.try_send(Outbound::Frames(vec![n]));
-                }
-                self.peers.insert(
-                    peer,
-                    PeerLink {
-                        conn,
-                        outbox,
-                        role: link_role,
-                        extensions,
-                        waiting: false,
-                    },
-                );
+                self.outboxes.insert(peer.clone(), (conn, outbox));
+                self.welcome(&peer, &link_role, extensions);
             }
             DocCommand::Detach { conn, peer } => {
-                if self.peers.get(&peer).is_some_and(|l| l.conn == conn) {
-                    self.peers.remove(&peer);
-                    self.room.remove_peer(&peer);
+                if self.host.is_current(&peer, conn) {
+                    self.outboxes.remove(&peer);
                 }
+                self.host.detach(conn, &peer);
             }
             DocCommand::Sync {
                 conn,
@@ -758,37 +713,34 @@ impl DocActor {
                 kind,
                 data,
             } => {
-                if !self.is_current(&peer, conn) {
-                    tracing::debug!(%peer, "sync from a detached peer ignored");
-                    return;
-                }
                 tracing::trace!(%peer, ?kind, bytes = data.len(), "sync in");
-                let ctx = self.session.policy_context(self.room.id());
-                match self.room.receive(&peer, kind, &data, &ctx) {
-                    Ok(Received::Refused(refusal)) => {
+                let ctx = self.session.policy_context(self.doc_id());
+                match self.host.receive(conn, &peer, kind, &data, &ctx) {
+                    None => tracing::debug!(%peer, "sync from a detached peer ignored"),
+                    Some(Ok(Received::Refused(refusal))) => {
                         tracing::info!(%peer, code = refusal.code.as_str(), detail = %refusal.detail, "refused changes");
                     }
-                    Ok(Received::Accepted(n)) => {
+                    Some(Ok(Received::Accepted(n))) => {
                         tracing::debug!(%peer, changes = n, "accepted changes")
                     }
-                    Ok(_) => {}
-                    Err(e) => {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
                         tracing::info!(%peer, error = %e, "bad sync message");
-                        if let Some(link) = self.peers.get(&peer) {
+                        if let Some(link) = self.host.link(&peer) {
                             let n = notice(
                                 link.extensions,
                                 &self.server_peer,
                                 &peer,
-                                self.room.id(),
+                                self.doc_id(),
                                 &e.to_string(),
                             );
-                            let _ = link.outbox.try_send(Outbound::Frames(vec![n]));
+                            self.try_send(&peer, vec![n]);
                         }
                     }
                 }
             }
             DocCommand::Ephemeral { conn, peer, msg } => {
-                if !self.is_current(&peer, conn) {
+                if !self.host.is_current(&peer, conn) {
                     return;
                 }
                 if tavolo_sync::presence::payload_type(&msg.data).as_deref()
@@ -798,37 +750,75 @@ impl DocActor {
                     self.dot(&peer, &msg.data);
                     return;
                 }
-                for out in self.room.ephemeral(&peer, &msg) {
+                for out in self.host.room_mut().ephemeral(&peer, &msg) {
                     let target = match &out {
                         Message::Ephemeral(e) => e.target_id.clone(),
                         _ => continue,
                     };
-                    if let Some(link) = self.peers.get(&target) {
-                        // Presence is lossy by nature: a busy peer misses a beat.
-                        let _ = link.outbox.try_send(Outbound::Frames(vec![out.encode()]));
-                    }
+                    // Presence is lossy by nature: a busy peer misses a beat.
+                    self.try_send(&target, vec![out.encode()]);
                 }
             }
             DocCommand::Drained { conn, peer, permit } => {
-                if let Some(link) = self.peers.get_mut(&peer)
-                    && link.conn == conn
-                {
-                    link.waiting = false;
-                    let frames = self.room.outgoing(&peer);
-                    if !frames.is_empty() {
-                        permit.send(Outbound::Frames(
-                            frames.iter().map(Message::encode).collect(),
-                        ));
-                    }
+                let messages = self.host.drained(conn, &peer);
+                if !messages.is_empty() {
+                    permit.send(Outbound::Messages(messages));
                 }
             }
-            DocCommand::Change { change, reply } => match self.room.local_change(change) {
-                Ok(()) => self.pending_replies.push(reply),
-                Err(e) => {
+            DocCommand::Change { change, reply } => {
+                if let Err((reply, e)) = self.host.local_change(change, reply) {
                     let _ = reply.send(Err(e));
                 }
-            },
-            DocCommand::Read { f } => f(self.room.doc()),
+            }
+            DocCommand::Read { f } => f(self.host.room().doc()),
+        }
+    }
+
+    /// What a screen is told as it opens a question, before the board
+    /// itself: hidden texts it may see, where dots stand for it, which
+    /// anonymous notes are its own, and whether saving is failing.
+    fn welcome(&mut self, peer: &PeerId, role: &Role, extensions: bool) {
+        let id = self.doc_id();
+        let mut frames = Vec::new();
+        if self.role == DocRole::Question {
+            if let Some(data) = self.hidden_for(role) {
+                frames.push(server_ephemeral(&self.server_peer, peer, id, data));
+            }
+            // Where dots stand for this screen: its own, or (the
+            // facilitator) the live totals.
+            let data = match role {
+                Role::Participant(p) => Some(self.dots.my_dots(p.as_str(), None).encode()),
+                Role::Facilitator => Some(self.dots.live_totals(self.host.room().doc()).encode()),
+                Role::Viewer => None,
+            };
+            if let Some(data) = data {
+                frames.push(server_ephemeral(&self.server_peer, peer, id, data));
+            }
+            if let (Role::Participant(p), true) = (role, extensions) {
+                // Only the server knows which anonymous notes are whose
+                // (contract v2): it tells their writer alone.
+                let mine = tavolo_sync::MyNotes {
+                    notes: self
+                        .host
+                        .room_mut()
+                        .notes_by(p.as_str())
+                        .into_iter()
+                        .collect(),
+                };
+                frames.push(server_ephemeral(&self.server_peer, peer, id, mine.encode()));
+            }
+        }
+        if self.host.failing() {
+            frames.push(notice(
+                extensions,
+                &self.server_peer,
+                peer,
+                id,
+                SAVE_FAILING,
+            ));
+        }
+        for frame in frames {
+            self.try_send(peer, vec![frame]);
         }
     }
 
@@ -836,11 +826,14 @@ impl DocActor {
     /// against the board and the ballots, kept privately, and told back
     /// once durable; a refusal is told at once.
     fn dot(&mut self, peer: &PeerId, data: &[u8]) {
-        let Some(link) = self.peers.get(peer) else {
+        let Some(link) = self.host.link(peer) else {
             return;
         };
-        let ctx = self.session.policy_context(self.room.id());
-        match self.dots.request(self.room.doc(), &link.role, data, &ctx) {
+        let ctx = self.session.policy_context(self.doc_id());
+        match self
+            .dots
+            .request(self.host.room().doc(), &link.role, data, &ctx)
+        {
             Ok(placed) => {
                 self.pending_dots
                     .push((placed.participant.clone(), placed.target, placed.count));
@@ -851,8 +844,8 @@ impl DocActor {
             }
             Err(answer) => {
                 let frame =
-                    server_ephemeral(&self.server_peer, peer, self.room.id(), answer.encode());
-                let _ = link.outbox.try_send(Outbound::Frames(vec![frame]));
+                    server_ephemeral(&self.server_peer, peer, self.doc_id(), answer.encode());
+                self.try_send(peer, vec![frame]);
             }
         }
     }
@@ -862,8 +855,8 @@ impl DocActor {
     fn tell_dots(&mut self) {
         let told = std::mem::take(&mut self.dots_to_tell);
         let totals = std::mem::take(&mut self.totals_to_tell)
-            .then(|| self.dots.live_totals(self.room.doc()).encode());
-        for (peer, link) in &self.peers {
+            .then(|| self.dots.live_totals(self.host.room().doc()).encode());
+        for (peer, link) in self.host.peers() {
             let data = match &link.role {
                 Role::Participant(p) if told.contains(p.as_str()) => {
                     Some(self.dots.my_dots(p.as_str(), None).encode())
@@ -872,8 +865,8 @@ impl DocActor {
                 _ => None,
             };
             if let Some(data) = data {
-                let frame = server_ephemeral(&self.server_peer, peer, self.room.id(), data);
-                let _ = link.outbox.try_send(Outbound::Frames(vec![frame]));
+                let frame = server_ephemeral(&self.server_peer, peer, self.doc_id(), data);
+                self.try_send(peer, vec![frame]);
             }
         }
     }
@@ -885,19 +878,19 @@ impl DocActor {
         if self.role != DocRole::Question {
             return;
         }
-        let heads = self.room.doc().get_heads();
+        let heads = self.host.room().doc().get_heads();
         if self.totals_heads.as_ref() == Some(&heads) {
             return;
         }
-        if let Some(desired) = self.dots.board_totals(self.room.doc()) {
-            let result = self.room.local_change(move |tx| {
+        if let Some(desired) = self.dots.board_totals(self.host.room().doc()) {
+            let result = self.host.room_mut().local_change(move |tx| {
                 tavolo_model::ops::put_totals(tx, &desired).map_err(|e| e.to_string())
             });
             if let Err(e) = result {
                 tracing::error!(error = %e, "the board's totals could not be written");
             }
         }
-        self.totals_heads = Some(self.room.doc().get_heads());
+        self.totals_heads = Some(self.host.room().doc().get_heads());
     }
 
     /// Takes out of the board what must not stay in it (contract v2): a
@@ -909,14 +902,13 @@ impl DocActor {
     /// changed.
     async fn purge(&mut self) -> bool {
         if self.role != DocRole::Question
-            || self.room.has_unsaved()
-            || !self.saving.is_empty()
-            || self.retry_at.is_some()
+            || !self.host.all_saved()
+            || self.host.retry_at().is_some()
             || self.session.deleted.get().is_some()
         {
             return false;
         }
-        let heads = self.room.doc().get_heads();
+        let heads = self.host.room().doc().get_heads();
         if self.purge_heads.as_ref() == Some(&heads) {
             return false;
         }
@@ -924,14 +916,14 @@ impl DocActor {
             // Saved first; the purge (if any) is planned on the next round.
             return true;
         }
-        let Some(plan) = self.room.purge_plan() else {
+        let Some(plan) = self.host.room_mut().purge_plan() else {
             self.purge_heads = Some(heads);
             return false;
         };
-        let writers = self.room.writers();
+        let writers = self.host.room_mut().writers();
         // Off the async workers: a board of 500 notes takes about 0.2 s to
         // rewrite (BENCHMARKS.md), and other sessions must not wait.
-        let board = self.room.doc().clone();
+        let board = self.host.room().doc().clone();
         let plan_for = plan.clone();
         let work = tokio::task::spawn_blocking(move || {
             sync_reroot::rebuild(&board, &plan_for, |id| writers.get(id).cloned()).map(|r| {
@@ -965,7 +957,7 @@ impl DocActor {
         }
         let mut doc = rebuilt.doc;
         let write = crate::storage::Reroot {
-            doc_id: self.room.id().to_string(),
+            doc_id: self.doc_id().to_string(),
             session_id: self.session.id.clone(),
             snapshot,
             now_ms: crate::now_ms(),
@@ -984,25 +976,26 @@ impl DocActor {
             hidden = plan.hidden.len(),
             "board rewritten without removed notes and hidden texts"
         );
-        self.room
+        self.host
+            .room_mut()
             .replace_doc(doc, rebuilt.retired, &rebuilt.writers);
         // The hidden texts the board no longer holds, to those who may see
         // them (after the notice to reload, on the same queue).
         let roles: Vec<(PeerId, Role)> = self
-            .peers
-            .iter()
+            .host
+            .peers()
             .map(|(p, l)| (p.clone(), l.role.clone()))
             .collect();
         for (peer, role) in roles {
             if let Some(data) = self.hidden_for(&role) {
                 let message =
-                    server_ephemeral_message(&self.server_peer, &peer, self.room.id(), data);
-                self.room.notify(&peer, message);
+                    server_ephemeral_message(&self.server_peer, &peer, self.doc_id(), data);
+                self.host.room_mut().notify(&peer, message);
             }
         }
-        self.loose_changes = 0;
+        self.host.compacted();
         self.totals_heads = None;
-        self.purge_heads = Some(self.room.doc().get_heads());
+        self.purge_heads = Some(self.host.room().doc().get_heads());
         true
     }
 
@@ -1017,7 +1010,7 @@ impl DocActor {
             Role::Participant(p) => {
                 let mut theirs = std::collections::BTreeMap::new();
                 for (id, text) in &self.hidden_texts {
-                    if self.room.writer_of(id) == Some(p.as_str()) {
+                    if self.host.room_mut().writer_of(id) == Some(p.as_str()) {
                         theirs.insert(id.clone(), text.clone());
                     }
                 }
@@ -1033,7 +1026,7 @@ impl DocActor {
         if self.hidden_texts.is_empty() {
             return false;
         }
-        let doc = self.room.doc();
+        let doc = self.host.room().doc();
         let shown: Vec<(String, String)> = self
             .hidden_texts
             .iter()
@@ -1047,7 +1040,7 @@ impl DocActor {
             return false;
         }
         let back = shown.clone();
-        let result = self.room.local_change(move |tx| {
+        let result = self.host.room_mut().local_change(move |tx| {
             for (id, text) in &back {
                 let note = tavolo_model::read::map_at_path(&*tx, &["notes", id.as_str()])
                     .ok_or("the note is gone")?;
@@ -1061,7 +1054,7 @@ impl DocActor {
         }
         for (id, _) in shown {
             self.hidden_texts.remove(&id);
-            let (storage, doc_id) = (self.storage.clone(), self.room.id().to_string());
+            let (storage, doc_id) = (self.storage.clone(), self.doc_id().to_string());
             tokio::spawn(async move {
                 let _ = storage.forget_hidden(doc_id, id).await;
             });
@@ -1069,30 +1062,25 @@ impl DocActor {
         true
     }
 
-    fn is_current(&self, peer: &PeerId, conn: ConnId) -> bool {
-        self.peers.get(peer).is_some_and(|l| l.conn == conn)
-    }
-
-    /// Makes accepted changes durable before anything reflecting them leaves.
-    /// A failed save keeps the changes (the room keeps holding every
-    /// message), tells the document's peers, and is retried with backoff.
+    /// Makes accepted changes durable before anything reflecting them leaves
+    /// (the host holds every message until then). A failed save keeps the
+    /// changes, tells the document's peers once, and is retried with backoff.
     async fn save(&mut self) {
         if self.session.deleted.get().is_some() {
             // The facilitator deleted the session: nothing more is stored.
-            let _ = self.room.take_unsaved();
-            self.room.saved();
-            self.saving.clear();
+            let now = std::time::Instant::now();
+            let _ = self.host.to_save(now);
+            let after = self.host.saved(Ok(()), now);
             self.pending_dots.clear();
-            self.claims.clear();
-            for reply in self.pending_replies.drain(..) {
+            for reply in after.replies {
                 let _ = reply.send(Ok(()));
             }
             return;
         }
-        if !self.pending_dots.is_empty() && self.retry_at.is_none() {
+        if !self.pending_dots.is_empty() && self.host.retry_at().is_none() {
             match self
                 .storage
-                .save_dots(self.room.id().to_string(), self.pending_dots.clone())
+                .save_dots(self.doc_id().to_string(), self.pending_dots.clone())
                 .await
             {
                 Ok(()) => {
@@ -1101,112 +1089,78 @@ impl DocActor {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, dots = self.pending_dots.len(), "saving dots failed; holding them and retrying");
-                    self.retry_at = Some(Instant::now() + self.retry_delay);
-                    self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+                    self.host.hold(std::time::Instant::now());
                     return;
                 }
             }
         }
-        self.claims.extend(self.room.take_claims());
-        if self.room.has_unsaved() {
-            self.saving.extend(
-                self.room
-                    .take_unsaved()
-                    .into_iter()
-                    .map(|mut c| (c.hash().0.to_vec(), c.bytes().into_owned())),
-            );
-        }
-        if !self.saving.is_empty() {
-            if self.retry_at.is_some() {
-                return; // a retry is scheduled; new changes wait with the others
-            }
-            let claims = (!self.claims.is_empty()).then(|| {
-                let owners = self
+        if let Some(batch) = self.host.to_save(std::time::Instant::now()) {
+            let claims = (!batch.claims.is_empty()).then(|| {
+                let owners = batch
                     .claims
                     .iter()
                     .map(|(a, o)| (a.to_bytes().to_vec(), o.key()))
                     .collect();
                 (self.session.id.clone(), owners)
             });
-            match self
+            let changes = batch.changes.len();
+            let result = self
                 .storage
-                .append_changes_claiming(self.room.id().to_string(), self.saving.clone(), claims)
+                .append_changes_claiming(self.doc_id().to_string(), batch.changes, claims)
                 .await
-            {
-                Ok(()) => {
-                    self.claims.clear();
-                    if self.failing {
-                        tracing::warn!(
-                            changes = self.saving.len(),
-                            "saving works again; held changes saved"
-                        );
-                    }
-                    self.failing = false;
-                    self.retry_delay = RETRY_FIRST;
-                    self.loose_changes += self.saving.len();
-                    self.saving.clear();
-                    self.room.saved();
-                    if self.role == DocRole::Session {
-                        self.publish_view();
-                    }
-                    if self.loose_changes >= COMPACT_AFTER_CHANGES {
-                        self.compact().await;
-                    }
-                }
-                Err(e) => {
-                    // Nothing leaves until this succeeds; keep trying.
-                    tracing::error!(
-                        error = %e,
-                        changes = self.saving.len(),
-                        retry_in_ms = self.retry_delay.as_millis() as u64,
-                        "saving changes failed; holding them and retrying"
-                    );
-                    if !self.failing {
-                        self.failing = true;
-                        for (peer, link) in &self.peers {
-                            let n = notice(
-                                link.extensions,
-                                &self.server_peer,
-                                peer,
-                                self.room.id(),
-                                SAVE_FAILING,
-                            );
-                            let _ = link.outbox.try_send(Outbound::Frames(vec![n]));
-                        }
-                    }
-                    self.retry_at = Some(Instant::now() + self.retry_delay);
-                    self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
-                    return;
-                }
+                .map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                tracing::error!(error = %e, changes, "saving changes failed; holding them and retrying");
             }
-        }
-        if !self.room.has_unsaved() {
-            for reply in self.pending_replies.drain(..) {
+            let after = self.host.saved(result, std::time::Instant::now());
+            if after.recovered {
+                tracing::warn!(changes, "saving works again; held changes saved");
+            }
+            for (peer, link) in &after.tell_failing {
+                let n = notice(
+                    link.extensions,
+                    &self.server_peer,
+                    peer,
+                    self.doc_id(),
+                    SAVE_FAILING,
+                );
+                self.try_send(peer, vec![n]);
+            }
+            if self.host.all_saved() && self.role == DocRole::Session {
+                self.publish_view();
+            }
+            if let Some(snapshot) = after.compact {
+                self.compact(snapshot).await;
+            }
+            for reply in after.replies {
                 let _ = reply.send(Ok(()));
             }
+            return;
+        }
+        for reply in self.host.take_replies_if_saved() {
+            let _ = reply.send(Ok(()));
         }
     }
 
-    async fn compact(&mut self) {
-        // Without changes still waiting for their dependencies: nobody has
-        // judged them, and a snapshot replaces the log.
-        let snapshot = self.room.save();
+    /// Replaces the change log with a snapshot (without changes still
+    /// waiting for their dependencies: nobody has judged them).
+    async fn compact(&mut self, snapshot: Vec<u8>) {
         let now = crate::now_ms();
         match self
             .storage
-            .compact(self.room.id().to_string(), snapshot, now)
+            .compact(self.doc_id().to_string(), snapshot, now)
             .await
         {
             Ok(()) => {
-                tracing::debug!(changes = self.loose_changes, "compacted");
-                self.loose_changes = 0;
+                tracing::debug!("compacted");
+                self.host.compacted();
             }
             Err(e) => tracing::warn!(error = %e, "compaction failed; the change log stays"),
         }
     }
 
     fn publish_view(&self) {
-        match SessionDoc::load(self.room.doc()) {
+        match SessionDoc::load(self.host.room().doc()) {
             Ok(doc) => {
                 self.session.view.send_replace(SessionView::from_doc(&doc));
             }
@@ -1214,39 +1168,48 @@ impl DocActor {
         }
     }
 
+    /// Sends every dirty peer with room in its queue what it lacks, in one
+    /// pass: the host generates one message per distinct sync state, and
+    /// the peers' own connection tasks encode and send them. A peer whose
+    /// queue is full is parked: a task waits for a slot and hands it back
+    /// as `Drained`, and the peer then gets one catch-up message.
     fn flush(&mut self) {
-        for peer in self.room.dirty_peers() {
-            let Some(link) = self.peers.get_mut(&peer) else {
+        let mut permits = HashMap::new();
+        let outboxes = &self.outboxes;
+        let flush = self.host.flush(|peer, link| {
+            let Some((conn, outbox)) = outboxes.get(peer) else {
+                return Capacity::Gone;
+            };
+            if *conn != link.conn {
+                return Capacity::Gone;
+            }
+            match outbox.clone().try_reserve_owned() {
+                Ok(permit) => {
+                    permits.insert(peer.clone(), permit);
+                    Capacity::Ready
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => Capacity::Busy,
+                Err(mpsc::error::TrySendError::Closed(_)) => Capacity::Gone,
+            }
+        });
+        for (_, peer, messages) in flush.send {
+            if let Some(permit) = permits.remove(&peer)
+                && !messages.is_empty()
+            {
+                permit.send(Outbound::Messages(messages));
+            }
+        }
+        for (conn, peer) in flush.parked {
+            let Some((_, outbox)) = self.outboxes.get(&peer) else {
                 continue;
             };
-            if link.waiting {
-                continue;
-            }
-            match link.outbox.try_reserve() {
-                Ok(permit) => {
-                    let frames = self.room.outgoing(&peer);
-                    tracing::trace!(%peer, frames = frames.len(), "flush");
-                    if !frames.is_empty() {
-                        permit.send(Outbound::Frames(
-                            frames.iter().map(Message::encode).collect(),
-                        ));
-                    }
+            let outbox = outbox.clone();
+            let me = self.self_tx.clone();
+            tokio::spawn(async move {
+                if let Ok(permit) = outbox.reserve_owned().await {
+                    let _ = me.send(DocCommand::Drained { conn, peer, permit }).await;
                 }
-                Err(mpsc::error::TrySendError::Full(())) => {
-                    link.waiting = true;
-                    let outbox = link.outbox.clone();
-                    let me = self.self_tx.clone();
-                    let conn = link.conn;
-                    tokio::spawn(async move {
-                        if let Ok(permit) = outbox.reserve_owned().await {
-                            let _ = me.send(DocCommand::Drained { conn, peer, permit }).await;
-                        }
-                    });
-                }
-                Err(mpsc::error::TrySendError::Closed(())) => {
-                    // The connection is gone; its Detach is on the way.
-                }
-            }
+            });
         }
     }
 }

@@ -339,7 +339,15 @@ impl Registry {
                 .collect();
             hidden = self.storage.load_hidden(id.to_string()).await?;
         }
-        let loaded = actor::load(role, stored);
+        // Checking and applying a stored board takes tens of milliseconds
+        // for a big one (BENCHMARKS.md, "Loading a stored document"): off
+        // the async workers, so other rooms keep flowing meanwhile.
+        let loaded = tokio::task::spawn_blocking(move || actor::load(role, stored))
+            .await
+            .map_err(|e| RegistryError::Corrupt {
+                doc: id,
+                reason: format!("loading it failed: {e}"),
+            })?;
         if !loaded.bad.is_empty() {
             for b in &loaded.bad {
                 tracing::error!(

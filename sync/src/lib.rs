@@ -23,6 +23,7 @@ pub mod client;
 pub mod doc_id;
 pub mod dots;
 pub mod guard;
+pub mod host;
 pub mod loopback;
 pub mod presence;
 pub mod reroot;
@@ -32,6 +33,6 @@ pub mod wire;
 
 pub use client::ClientCore;
 pub use doc_id::DocumentId;
-pub use presence::{DotRequest, HiddenTexts, MyDots, MyNotes, Presence, Totals};
+pub use presence::{DotRequest, HiddenTexts, MyDots, MyNotes, Presence, PresenceDelta, Totals};
 pub use room::{ActorBook, Owner, Received, Room, RoomError, SyncKind};
 pub use wire::{Message, PROTOCOL_V1, PeerId};

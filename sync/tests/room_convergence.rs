@@ -46,11 +46,13 @@
 use automerge::{AutoCommit, Automerge, Change, ChangeHash, ReadDoc};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Instant;
 use tavolo_model::board;
 use tavolo_model::ops::{self, NewNote};
 use tavolo_model::policy::{DocKind, PolicyContext, Role};
 use tavolo_model::{ParticipantId, QuestionDoc};
 use tavolo_sync::guard::{Guard, Limits};
+use tavolo_sync::host::{Capacity, ConnId, DocHost};
 use tavolo_sync::wire::{PROTOCOL_V1, PeerMetadata};
 use tavolo_sync::{ClientCore, DocumentId, Message, PeerId, Room, SyncKind};
 
@@ -62,8 +64,6 @@ const DOWN_CAPACITY: usize = 2;
 const COMPACT_AFTER: usize = 6;
 /// Rounds the healthy network gets to go quiet.
 const QUIESCENCE_ROUNDS: usize = 40;
-
-type ConnId = u64;
 
 #[derive(Debug, Clone)]
 enum Edit {
@@ -254,18 +254,25 @@ impl Storage {
 }
 
 struct Server {
-    room: Room,
+    /// The real document host, as `server/src/actor.rs` drives it.
+    host: DocHost<()>,
     ctx: PolicyContext,
     roles: BTreeMap<PeerId, Role>,
-    /// The connection each peer is attached through (the actor's `peers`).
-    attached: BTreeMap<PeerId, ConnId>,
     storage: Storage,
-    /// Taken from the room, not yet committed (a held save).
-    pending: Vec<Change>,
+    /// Peers the host parked until their connection has room.
+    parked: Vec<(ConnId, PeerId)>,
     errors: Vec<String>,
 }
 
 const SERVER: &str = "server";
+
+fn host_over(doc: Automerge, id: DocumentId, loose: usize) -> DocHost<()> {
+    DocHost::new(
+        Room::new(id, PeerId(SERVER.into()), doc),
+        loose,
+        COMPACT_AFTER,
+    )
+}
 
 impl Server {
     fn new(doc: Automerge, id: DocumentId) -> Self {
@@ -275,7 +282,7 @@ impl Server {
             saved: doc.get_changes(&[]).iter().map(Change::hash).collect(),
         };
         Server {
-            room: Room::new(id, PeerId(SERVER.into()), doc),
+            host: host_over(doc, id, 0),
             ctx: PolicyContext {
                 kind: DocKind::Question {
                     phase_id: "p".into(),
@@ -285,38 +292,53 @@ impl Server {
                 vote_budget: 3,
             },
             roles: BTreeMap::new(),
-            attached: BTreeMap::new(),
             storage,
-            pending: Vec::new(),
+            parked: Vec::new(),
             errors: Vec::new(),
         }
     }
 
-    fn restart(&mut self) {
-        let doc = self.storage.load();
-        self.room = Room::new(self.room.id(), PeerId(SERVER.into()), doc);
-        self.attached.clear();
-        self.pending.clear();
+    fn room(&self) -> &Room {
+        self.host.room()
     }
 
-    /// The actor's save: accepted changes are committed (unless the save is
-    /// held), then compacted once the log is long.
+    /// Accepted changes not yet stored (a restart loses them).
+    fn unsaved(&mut self) -> usize {
+        self.host
+            .to_save(Instant::now())
+            .map_or(0, |b| b.changes.len())
+    }
+
+    fn restart(&mut self) {
+        let doc = self.storage.load();
+        let id = self.host.room().id();
+        self.host = host_over(doc, id, self.storage.log.len());
+        self.parked.clear();
+    }
+
+    /// The actor's save: what the host says to store is committed (unless
+    /// the save is held: the host then keeps it, and nothing leaves), then
+    /// the log is compacted when the host says so.
     /// Returns whether a save was held.
     fn save(&mut self, hold: bool) -> bool {
-        let mut batch = std::mem::take(&mut self.pending);
-        batch.extend(self.room.take_unsaved());
-        if hold && !batch.is_empty() {
-            self.pending = batch;
+        let now = Instant::now();
+        let Some(batch) = self.host.to_save(now) else {
+            return false;
+        };
+        if hold {
             return true;
         }
-        for mut c in batch {
-            self.storage.saved.insert(c.hash());
-            self.storage.log.push(c.bytes().into_owned());
+        for (hash, bytes) in batch.changes {
+            self.storage
+                .saved
+                .insert(ChangeHash::try_from(hash.as_slice()).unwrap());
+            self.storage.log.push(bytes);
         }
-        self.room.saved();
-        if self.storage.log.len() >= COMPACT_AFTER {
-            self.storage.snapshot = self.room.save();
+        let after = self.host.saved(Ok(()), now);
+        if let Some(snapshot) = after.compact {
+            self.storage.snapshot = snapshot;
             self.storage.log.clear();
+            self.host.compacted();
         }
         false
     }
@@ -324,10 +346,8 @@ impl Server {
     fn detach(&mut self, conn: ConnId, link: &mut Link) {
         if let Some(peer) = &link.peer
             && link.attached
-            && self.attached.get(peer) == Some(&conn)
         {
-            self.attached.remove(peer);
-            self.room.remove_peer(peer);
+            self.host.detach(conn, peer);
         }
         link.attached = false;
         link.server_open = false;
@@ -639,34 +659,19 @@ impl World {
         if let Err(e) = link.guard.check_sync(&m.data) {
             panic!("the guard refused an honest client's message: {e}");
         }
-        // The actor's attach: an older connection's late first message does
-        // not take the peer from a newer one (connection ids only grow).
-        if !link.attached
-            && self
-                .server
-                .attached
-                .get(&peer)
-                .is_none_or(|current| *current <= conn)
-        {
+        // The connection's first message on the document attaches it; the
+        // host keeps a newer connection's hold on the peer.
+        if !link.attached {
             link.attached = true;
-            if self
-                .server
-                .attached
-                .get(&peer)
-                .is_some_and(|old| *old != conn)
-            {
-                self.server.room.remove_peer(&peer);
-            }
             let role = self.server.roles[&peer].clone();
-            self.server.room.add_peer(peer.clone(), role);
-            self.server.attached.insert(peer.clone(), conn);
-        }
-        if self.server.attached.get(&peer) != Some(&conn) {
-            self.stats.stale_ignored += 1;
-            return; // a detached connection's late message
+            let _ = self.server.host.attach(conn, peer.clone(), role, true);
         }
         let ctx = self.server.ctx.clone();
-        if let Err(e) = self.server.room.receive(&peer, kind, &m.data, &ctx) {
+        let Some(received) = self.server.host.receive(conn, &peer, kind, &m.data, &ctx) else {
+            self.stats.stale_ignored += 1;
+            return; // a detached connection's late message
+        };
+        if let Err(e) = received {
             self.server.errors.push(e.to_string());
             self.stats.room_errors += 1;
             assert!(faulted, "the room failed on a healthy connection: {e}");
@@ -701,31 +706,45 @@ impl World {
         }
     }
 
-    /// Save, then send to every dirty peer whose connection has room. Every
-    /// change sent must already be in storage.
+    /// Save, then send to every dirty peer whose connection has room, as the
+    /// actor does: parked peers whose connection drained get their catch-up
+    /// message, then the host's flush. Every change sent must already be in
+    /// storage.
     fn serve(&mut self, hold: bool) {
         self.stats.held_saves += usize::from(self.server.save(hold));
-        for peer in self.server.room.dirty_peers() {
-            let Some(&conn) = self.server.attached.get(&peer) else {
-                continue;
-            };
-            let link = &self.links[&conn];
-            if !link.server_open {
-                continue;
+        let mut sends = Vec::new();
+        for (conn, peer) in std::mem::take(&mut self.server.parked) {
+            match self.links.get(&conn) {
+                Some(l) if l.server_open && l.down.len() >= DOWN_CAPACITY => {
+                    self.server.parked.push((conn, peer));
+                }
+                _ => sends.push((conn, self.server.host.drained(conn, &peer))),
             }
-            if link.down.len() >= DOWN_CAPACITY {
-                self.stats.deferred += 1;
-                continue;
-            }
-            for m in self.server.room.outgoing(&peer) {
+        }
+        let links = &self.links;
+        let flush = self
+            .server
+            .host
+            .flush(|_, link| match links.get(&link.conn) {
+                Some(l) if l.server_open && l.down.len() >= DOWN_CAPACITY => Capacity::Busy,
+                Some(l) if l.server_open => Capacity::Ready,
+                _ => Capacity::Gone,
+            });
+        self.stats.deferred += flush.parked.len();
+        self.server.parked.extend(flush.parked);
+        sends.extend(flush.send.into_iter().map(|(conn, _, m)| (conn, m)));
+        for (conn, messages) in sends {
+            for m in messages {
                 if let Message::Sync(d) = &m {
                     let msg = automerge::sync::Message::decode(&d.data).unwrap();
                     for chunk in msg.changes.iter() {
                         self.server.storage.assert_holds(chunk);
                     }
                 }
-                let link = self.links.get_mut(&conn).unwrap();
-                if link.client_open {
+                let Some(link) = self.links.get_mut(&conn) else {
+                    continue;
+                };
+                if link.server_open && link.client_open {
                     let fired = link.push(false, m.encode());
                     self.stats.count(fired);
                 }
@@ -838,7 +857,7 @@ impl World {
         }
         self.links.clear();
         self.stats.restarts += 1;
-        self.stats.unsaved_lost += self.server.pending.len();
+        self.stats.unsaved_lost += self.server.unsaved();
         self.server.restart();
     }
 
@@ -1106,8 +1125,8 @@ impl World {
             let moved = self.round();
             total += moved;
             if moved == 0 {
-                assert!(!self.server.room.has_unsaved());
-                assert!(self.server.room.dirty_peers().is_empty());
+                assert!(!self.server.room().has_unsaved());
+                assert!(self.server.room().dirty_peers().is_empty());
                 self.stats.quiescence_frames_max = total;
                 self.stats.quiescence_rounds_max = round;
                 return total;
@@ -1136,7 +1155,7 @@ fn client_doc(w: &World, c: usize) -> Automerge {
 }
 
 fn check(w: &World) -> Result<(), TestCaseError> {
-    let room = w.server.room.doc().clone();
+    let room = w.server.room().doc().clone();
     let heads = sorted_heads(&room);
     let board = board_of(&room);
 
@@ -1230,7 +1249,7 @@ fn check(w: &World) -> Result<(), TestCaseError> {
 
     // save → load (automerge's, and the room's for snapshots), and the
     // storage form (snapshot + change log).
-    for bytes in [room.save(), w.server.room.save()] {
+    for bytes in [room.save(), w.server.room().save()] {
         let reloaded = Automerge::load(&bytes).unwrap();
         prop_assert_eq!(sorted_heads(&reloaded), heads.clone());
         prop_assert_eq!(&board_of(&reloaded), &board);
@@ -1305,7 +1324,7 @@ fn replicas_and_the_room_converge_through_lost_duplicated_and_reordered_frames_a
         }
         w.quiesce();
         check(&w)?;
-        let q = QuestionDoc::load(w.server.room.doc());
+        let q = QuestionDoc::load(w.server.room().doc());
         w.stats.cases = 1;
         w.stats.notes = q.notes.len();
         w.stats.clusters = q.clusters.len();
