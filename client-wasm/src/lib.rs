@@ -21,7 +21,9 @@ use tavolo_model::facilitation::{self, Spotlight, SpotlightKind};
 use tavolo_model::ops::{self, NewNote, OpError};
 use tavolo_model::policy::RefusalCode;
 use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
-use tavolo_sync::{ClientCore, DocumentId, HiddenTexts, MyDots, MyNotes, PeerId, Presence, Totals};
+use tavolo_sync::{
+    ClientCore, DocumentId, HiddenTexts, MyDots, MyNotes, PeerId, Presence, PresenceDelta, Totals,
+};
 use views::{LostNote, RefusalView};
 use wasm_bindgen::prelude::*;
 
@@ -785,6 +787,14 @@ impl TavoloClient {
             if let Ok(Some(p)) = Presence::decode(&e.data) {
                 if self.presence.as_ref() != Some(&p) {
                     self.presence = Some(p);
+                    changed.push(PRESENCE_URL.to_string());
+                }
+            } else if let Ok(Some(d)) = PresenceDelta::decode(&e.data) {
+                // Made on the version this screen has (the server sends a
+                // connection its deltas in order, after a whole picture).
+                if let Some(p) = self.presence.as_mut()
+                    && p.apply(&d)
+                {
                     changed.push(PRESENCE_URL.to_string());
                 }
             } else if let Ok(Some(d)) = MyDots::decode(&e.data) {

@@ -273,6 +273,8 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
     let mut presence = shared.presence.subscribe();
     // Presence is sent once the peer has the session document open.
     let mut presence_on = false;
+    // The presence version this peer was last sent (deltas follow it).
+    let mut presence_sent: Option<u64> = None;
 
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(OUTBOX);
     let mut session = Conn {
@@ -330,7 +332,10 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 }
             }
             Some(out) = out_rx.recv() => {
-                let Outbound::Frames(frames) = out;
+                let frames = match out {
+                    Outbound::Frames(frames) => frames,
+                    Outbound::Messages(messages) => messages.iter().map(Message::encode).collect(),
+                };
                 if let Err(reason) = send_all(&mut sink, frames, t.send).await {
                     break reason;
                 }
@@ -353,13 +358,20 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
             Ok(()) = presence.changed(), if presence_on => {
                 let now = presence.borrow_and_update().clone();
                 let registry = &state.registry;
-                let frame = registry.presence_sender().frame(
-                    registry.server_peer(),
-                    &session.peer,
-                    shared.session_doc,
-                    &now,
-                );
-                if let Err(reason) = send_all(&mut sink, vec![frame], t.send).await {
+                let frames: Vec<Vec<u8>> = now
+                    .since(presence_sent)
+                    .into_iter()
+                    .map(|data| {
+                        registry.presence_sender().frame(
+                            registry.server_peer(),
+                            &session.peer,
+                            shared.session_doc,
+                            data,
+                        )
+                    })
+                    .collect();
+                presence_sent = Some(now.picture.version);
+                if let Err(reason) = send_all(&mut sink, frames, t.send).await {
                     break reason;
                 }
             }

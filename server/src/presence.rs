@@ -34,14 +34,50 @@ struct Entry {
 #[derive(Debug)]
 pub struct PresenceBoard {
     conns: Mutex<HashMap<ConnId, Entry>>,
-    tx: watch::Sender<Arc<Presence>>,
+    tx: watch::Sender<Arc<Published>>,
+}
+
+/// How many deltas a publication keeps: a connection further behind is
+/// sent the whole picture.
+const DELTAS_KEPT: usize = 16;
+
+/// The picture as published, encoded once for every connection: whole, and
+/// as the deltas that led to it.
+#[derive(Debug, Default)]
+pub struct Published {
+    pub picture: Presence,
+    /// `picture`, encoded.
+    pub whole: Vec<u8>,
+    /// The last deltas, oldest first: (base version, encoded delta).
+    pub deltas: std::collections::VecDeque<(u64, Arc<Vec<u8>>)>,
+}
+
+impl Published {
+    /// What a connection that was last sent `version` is sent now: the
+    /// deltas since, or the whole picture.
+    pub fn since(&self, version: Option<u64>) -> Vec<Vec<u8>> {
+        if version == Some(self.picture.version) {
+            return Vec::new();
+        }
+        if let Some(v) = version
+            && let Some(from) = self.deltas.iter().position(|(base, _)| *base == v)
+        {
+            return self
+                .deltas
+                .iter()
+                .skip(from)
+                .map(|(_, d)| d.as_ref().clone())
+                .collect();
+        }
+        vec![self.whole.clone()]
+    }
 }
 
 impl Default for PresenceBoard {
     fn default() -> Self {
         Self {
             conns: Mutex::new(HashMap::new()),
-            tx: watch::channel(Arc::new(Presence::default())).0,
+            tx: watch::channel(Arc::new(Published::default())).0,
         }
     }
 }
@@ -55,7 +91,7 @@ impl PresenceBoard {
             .is_empty()
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<Arc<Presence>> {
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
         self.tx.subscribe()
     }
 
@@ -81,8 +117,22 @@ impl PresenceBoard {
                 Role::Viewer => p.viewers += 1,
             }
         }
-        // Sent while the lock is held, so publications keep the order of updates.
-        self.tx.send_replace(Arc::new(p));
+        // Published while the lock is held, so versions keep the order of
+        // updates; each is encoded here once, not once per connection.
+        let last = self.tx.borrow().clone();
+        p.version = last.picture.version + 1;
+        let delta = Arc::new(last.picture.delta_to(&p).encode());
+        let mut deltas = last.deltas.clone();
+        if deltas.len() >= DELTAS_KEPT {
+            deltas.pop_front();
+        }
+        deltas.push_back((last.picture.version, delta));
+        let whole = p.encode();
+        self.tx.send_replace(Arc::new(Published {
+            picture: p,
+            whole,
+            deltas,
+        }));
     }
 }
 
@@ -213,7 +263,7 @@ impl PresenceSender {
         server: &PeerId,
         target: &PeerId,
         document_id: DocumentId,
-        p: &Presence,
+        data: Vec<u8>,
     ) -> Vec<u8> {
         Message::Ephemeral(EphemeralMessage {
             sender_id: server.clone(),
@@ -221,7 +271,7 @@ impl PresenceSender {
             count: self.count.fetch_add(1, Ordering::Relaxed) + 1,
             session_id: self.session_id.clone(),
             document_id,
-            data: p.encode(),
+            data,
         })
         .encode()
     }

@@ -449,14 +449,26 @@ impl ClientView {
         self.core.server().cloned()
     }
 
-    /// The server's latest word on who is connected.
+    /// The server's latest word on who is connected: its last whole
+    /// picture with the deltas after it applied in order, as a screen does.
     pub fn presence(&self) -> Option<tavolo_sync::Presence> {
         let server = self.core.server()?;
-        self.ephemeral
-            .iter()
-            .rev()
-            .filter(|e| &e.sender_id == server)
-            .find_map(|e| tavolo_sync::Presence::decode(&e.data).ok().flatten())
+        let mut picture: Option<tavolo_sync::Presence> = None;
+        for e in self.ephemeral.iter().filter(|e| &e.sender_id == server) {
+            if let Ok(Some(p)) = tavolo_sync::Presence::decode(&e.data) {
+                picture = Some(p);
+            } else if let Ok(Some(d)) = tavolo_sync::PresenceDelta::decode(&e.data)
+                && let Some(p) = picture.as_mut()
+            {
+                assert!(
+                    p.apply(&d),
+                    "a presence delta on version {} reached a screen at {}",
+                    d.base,
+                    p.version
+                );
+            }
+        }
+        picture
     }
 
     /// The server's latest private word of a kind on a document (its
