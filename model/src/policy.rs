@@ -534,7 +534,20 @@ impl QuestionCheck<'_> {
             return Ok(());
         }
         match field {
-            "text" | "category" => self.require_own_note(note_id),
+            "text" | "category" => {
+                self.require_own_note(note_id)?;
+                // A hidden note is under moderation: rewritten by its writer
+                // it would reach every phone before the purge takes it out.
+                if read::map_at_path(self.before, &["notes", note_id])
+                    .is_some_and(|n| read::get_bool(self.before, &n, "hidden") == Some(true))
+                {
+                    return refuse(
+                        RefusalCode::NotYours,
+                        format!("note {note_id} is hidden: only the facilitator can change it"),
+                    );
+                }
+                Ok(())
+            }
             // Turning a named note anonymous would leave its author in the
             // history; turning an anonymous one named would tie its actor
             // id to the author's other notes. It is chosen once.
@@ -1144,6 +1157,32 @@ mod tests {
             })),
             RefusalCode::NotYours
         );
+    }
+
+    #[test]
+    fn a_hidden_note_is_not_rewritten_by_its_writer() {
+        let mut server = server_doc();
+        ops::set_note_hidden(&mut server, "n_mine", true, Some("dati personali"), 5).unwrap();
+        for edit in [
+            (|d: &mut AutoCommit| ops::edit_note_text(d, "n_mine", "di nuovo").unwrap())
+                as fn(&mut AutoCommit),
+            |d: &mut AutoCommit| {
+                let n = read::map_at_path(&*d, &["notes", "n_mine"]).unwrap();
+                d.put(&n, "category", "altro").unwrap();
+            },
+        ] {
+            let before = server.document().clone();
+            let mut client = server.fork();
+            edit(&mut client);
+            let changes = server.document().get_changes_added(client.document());
+            let mut after = before.clone();
+            after.apply_changes(changes.clone()).unwrap();
+            let refused = check(&before, &after, &changes, &Role::Participant(me()), &ctx());
+            assert_eq!(code(refused), RefusalCode::NotYours);
+        }
+        // Shown again, it is the writer's to edit.
+        ops::set_note_hidden(&mut server, "n_mine", false, None, 6).unwrap();
+        step(&mut server, |d| ops::edit_note_text(d, "n_mine", "corretta").unwrap()).unwrap();
     }
 
     /// Runs the participant's `edit` on a fork of `server` and judges it

@@ -473,11 +473,34 @@ impl Room {
 
     /// Whether changes deleted something or wrote `hidden` (what can leave
     /// a note's text where it must not stay).
+    /// Whether these changes may have made work for the purge: a delete, a
+    /// note hidden, or text written into an object the change did not
+    /// create (an existing note's text, which may be a hidden one's, as a
+    /// string or spliced into a text object). A new
+    /// note (its `hidden: false` and text included) is not, so a brainstorm
+    /// does not rescan the board on every note.
     fn may_need_purge(changes: &[Change]) -> bool {
+        use automerge::legacy::{Key, ObjectId, OpType};
         changes.iter().any(|c| {
-            c.decode().operations.iter().any(|op| {
-                matches!(op.action, automerge::legacy::OpType::Delete)
-                    || matches!(&op.key, automerge::legacy::Key::Map(k) if k == "hidden")
+            let start = c.start_op().get();
+            let decoded = c.decode();
+            let made_here = |obj: &ObjectId| match obj {
+                ObjectId::Id(id) => {
+                    id.1 == decoded.actor_id
+                        && id.0 >= start
+                        && id.0 < start + decoded.operations.len() as u64
+                }
+                ObjectId::Root => false,
+            };
+            decoded.operations.iter().any(|op| match (&op.action, &op.key) {
+                (OpType::Delete, _) => true,
+                (action, Key::Map(k)) if k == "hidden" => {
+                    !matches!(action, OpType::Put(automerge::ScalarValue::Boolean(false)))
+                }
+                (_, Key::Map(k)) if k == "text" => !made_here(&op.obj),
+                // A splice into an existing text object (JavaScript clients).
+                (_, Key::Seq(_)) => !made_here(&op.obj),
+                _ => false,
             })
         })
     }
@@ -1362,4 +1385,64 @@ fn in_step(doc: &Automerge, state: &sync::State) -> bool {
                 .flat_map(|h| &h.last_sync)
                 .all(|h| doc.get_change_meta_by_hash(h).is_some())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Room;
+    use automerge::{AutoCommit, ObjType, ReadDoc, transaction::Transactable};
+    use tavolo_model::{ParticipantId, ops};
+
+    /// The changes `edit` makes on `doc`.
+    fn made(doc: &mut AutoCommit, edit: impl FnOnce(&mut AutoCommit)) -> Vec<automerge::Change> {
+        let heads = doc.get_heads();
+        edit(doc);
+        doc.commit();
+        doc.get_changes(&heads)
+    }
+
+    #[test]
+    fn only_changes_that_can_leave_hidden_or_removed_text_wake_the_purge() {
+        let anna = ParticipantId("p_anna".into());
+        let mut doc = AutoCommit::new();
+        ops::init_question_doc(&mut doc).unwrap();
+        let note = |text: &str| ops::NewNote {
+            text: text.into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
+        let new = made(&mut doc, |d| ops::add_note(d, "n_1", &anna, &note("uno")).unwrap());
+        assert!(!Room::may_need_purge(&new), "a new note");
+        let moved = made(&mut doc, |d| {
+            let n = tavolo_model::read::map_at_path(&*d, &["notes", "n_1"]).unwrap();
+            d.put(&n, "cluster", "c_1").unwrap();
+        });
+        assert!(!Room::may_need_purge(&moved), "a note moved");
+        let edited = made(&mut doc, |d| ops::edit_note_text(d, "n_1", "due").unwrap());
+        assert!(Room::may_need_purge(&edited), "an existing note's text");
+        let spliced = made(&mut doc, |d| {
+            let n = tavolo_model::read::map_at_path(&*d, &["notes", "n_1"]).unwrap();
+            let (_, t) = d.get(&n, "text").unwrap().unwrap();
+            d.splice_text(&t, 0, 0, "tre ").unwrap();
+        });
+        assert!(Room::may_need_purge(&spliced), "a splice into an existing text");
+        let hidden = made(&mut doc, |d| {
+            ops::set_note_hidden(d, "n_1", true, Some("dati personali"), 2).unwrap();
+        });
+        assert!(Room::may_need_purge(&hidden), "a note hidden");
+        let shown = made(&mut doc, |d| {
+            ops::set_note_hidden(d, "n_1", false, None, 3).unwrap();
+        });
+        assert!(!Room::may_need_purge(&shown), "a note shown again");
+        let removed = made(&mut doc, |d| ops::delete_note(d, "n_1").unwrap());
+        assert!(Room::may_need_purge(&removed), "a note deleted");
+        let fresh_text = made(&mut doc, |d| {
+            let notes = tavolo_model::read::get_map(&*d, &automerge::ROOT, "notes").unwrap();
+            let n = d.put_object(&notes, "n_2", ObjType::Map).unwrap();
+            let t = d.put_object(&n, "text", ObjType::Text).unwrap();
+            d.splice_text(&t, 0, 0, "nuova").unwrap();
+        });
+        assert!(!Room::may_need_purge(&fresh_text), "text written into a new note");
+    }
 }
