@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::actor::{ConnId, DocCommand, DocHandle, Outbound};
 use crate::registry::RegistryError;
 use crate::sessions::Grant;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use crate::upgrade::Socket as WebSocket;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +16,20 @@ use tavolo_sync::wire::{DocMessage, EphemeralMessage, PeerMetadata};
 use tavolo_sync::{DocumentId, Message, PROTOCOL_V1, PeerId, SyncKind};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tracing::Instrument;
 
 /// Frames queued for one connection before its documents mark it busy.
 const OUTBOX: usize = 32;
+/// A message longer than this goes out as WebSocket fragments of this size
+/// (RFC 6455 §5.4; every client reassembles them): tungstenite's write
+/// buffer keeps the capacity of the largest frame it formatted, so a
+/// whole-board message sent in one frame would stay allocated for the
+/// socket's life.
+const FRAGMENT: usize = 8 * 1024;
 /// How long the server waits on a peer before giving up on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -162,7 +172,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
 
     let close = |reason: CloseReason| {
         let frame = CloseFrame {
-            code: reason.code(),
+            code: reason.code().into(),
             reason: reason.text().into(),
         };
         (reason, WsMessage::Close(Some(frame)))
@@ -301,9 +311,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 match frame {
                     // tungstenite refuses a message over the size limit
                     // before buffering it (its text names the limit).
-                    Some(Err(e)) if e.to_string().contains("Space limit exceeded") => {
-                        break CloseReason::TooBig;
-                    }
+                    Some(Err(WsError::Capacity(_))) => break CloseReason::TooBig,
                     None | Some(Err(_)) => break CloseReason::PeerLeft,
                     Some(Ok(WsMessage::Binary(bytes))) => {
                         if !bucket.take(Instant::now()) {
@@ -328,7 +336,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                     }
                     Some(Ok(WsMessage::Text(_))) => break CloseReason::TextFrame,
                     Some(Ok(WsMessage::Close(_))) => break CloseReason::PeerLeft,
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
                 }
             }
             Some(out) = out_rx.recv() => {
@@ -349,7 +357,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 if last_heard.elapsed() > t.dead {
                     break CloseReason::Unresponsive;
                 }
-                match timeout(t.send, sink.send(WsMessage::Ping(Vec::new().into()))).await {
+                match timeout(t.send, sink.send(WsMessage::Ping(Default::default()))).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break CloseReason::PeerLeft,
                     Err(_) => break CloseReason::SlowConsumer,
@@ -431,28 +439,51 @@ impl TokenBucket {
     }
 }
 
-/// Sends frames in order; fails when the socket is gone, or when the peer
-/// has not taken a frame for `limit` (it stopped reading).
+/// Sends messages in order, each longer than [`FRAGMENT`] as fragments;
+/// fails when the socket is gone, or when the peer has not taken a frame
+/// for `limit` (it stopped reading).
 async fn send_all(
     sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    frames: Vec<Vec<u8>>,
+    messages: Vec<Vec<u8>>,
     limit: Duration,
 ) -> Result<(), CloseReason> {
-    for f in frames {
-        match timeout(limit, sink.send(WsMessage::Binary(f.into()))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(CloseReason::PeerLeft),
-            Err(_) => return Err(CloseReason::SlowConsumer),
+    for m in messages {
+        for frame in fragments(m) {
+            match timeout(limit, sink.send(frame)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(CloseReason::PeerLeft),
+                Err(_) => return Err(CloseReason::SlowConsumer),
+            }
         }
     }
     Ok(())
 }
 
+/// One binary message as WebSocket frames: whole if short, else a first
+/// frame and continuations of [`FRAGMENT`] bytes, the last one final.
+fn fragments(message: Vec<u8>) -> Vec<WsMessage> {
+    if message.len() <= FRAGMENT {
+        return vec![WsMessage::Binary(message.into())];
+    }
+    let bytes = axum::body::Bytes::from(message);
+    let count = bytes.len().div_ceil(FRAGMENT);
+    (0..count)
+        .map(|i| {
+            let chunk = bytes.slice(i * FRAGMENT..((i + 1) * FRAGMENT).min(bytes.len()));
+            let opcode = if i == 0 {
+                OpCode::Data(Data::Binary)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            WsMessage::Frame(Frame::message(chunk, opcode, i + 1 == count))
+        })
+        .collect()
+}
+
 /// Why reading failed: tungstenite refuses a message over the size limit
-/// before buffering it (its error text names the limit); anything else
-/// means the peer is gone.
-fn stream_error(e: &axum::Error) -> CloseReason {
-    if e.to_string().contains("Space limit exceeded") {
+/// before buffering it; anything else means the peer is gone.
+fn stream_error(e: &WsError) -> CloseReason {
+    if matches!(e, WsError::Capacity(_)) {
         CloseReason::TooBig
     } else {
         CloseReason::PeerLeft

@@ -29,12 +29,11 @@ pub mod report_api;
 pub mod sessions;
 pub mod storage;
 pub mod templates_api;
+pub mod upgrade;
 pub mod web;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -48,6 +47,7 @@ use std::time::Duration;
 use storage::Storage;
 use tavolo_sync::PeerId;
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -208,7 +208,7 @@ async fn sync_upgrade(
     State(state): State<Arc<AppState>>,
     headers: axum::http::HeaderMap,
     query: Result<Query<SyncQuery>, QueryRejection>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<upgrade::Upgrade, Response>,
 ) -> Response {
     let ticket = socket_ticket(&headers, query.ok().and_then(|q| q.0.ticket));
     let grant = match sessions::check_ticket(&state.storage, &ticket).await {
@@ -241,20 +241,20 @@ async fn sync_upgrade(
         return r;
     }
     let upgrade = match upgrade {
-        Ok(u) => u.protocols([SUBPROTOCOL]),
-        Err(rejection) => return rejection.into_response(),
+        Ok(u) => u,
+        Err(rejection) => return rejection,
     };
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let tracker = state.connections.clone();
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(socket, state, grant, conn))
-        })
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(MAX_CLIENT_MESSAGE);
+    config.max_frame_size = Some(MAX_CLIENT_MESSAGE);
+    config.read_buffer_size = READ_BUFFER;
+    config.write_buffer_size = WRITE_BUFFER;
+    config.max_write_buffer_size = MAX_WRITE_BUFFER;
+    upgrade.on_upgrade(config, SUBPROTOCOL, move |socket| {
+        tracker.track_future(connection::serve(socket, state, grant, conn))
+    })
 }
 
 /// Serves `listener` until `shutdown` resolves, then closes every WebSocket
