@@ -218,7 +218,7 @@ describe('Connection', () => {
   beforeEach(() => void vi.useFakeTimers());
   afterEach(() => void vi.useRealTimers());
 
-  it('sends join first, then the session request, and opens every document once the session loads', () => {
+  it('sends join first, then the session request, and opens the current phase once the session loads; another phase when a view asks', () => {
     const { client, last, connection } = setup();
     connection.start();
     expect(last().binaryType).toBe('arraybuffer');
@@ -229,9 +229,17 @@ describe('Connection', () => {
     greetAndLoad(client, last());
 
     expect(connection.status).toBe('connected');
-    expect(client.opened).toEqual([SESSION, ROSTER, Q1, Q2]);
+    expect(client.opened).toEqual([SESSION, ROSTER, Q1]);
     // Each frame's reply went out right after it.
     expect(last().sent.slice(1)).toEqual([[0x60], [0x70]]);
+
+    // A view of the locked phase opens its question, and its request leaves at once.
+    client.outgoing.push(frame(0x42));
+    connection.question(Q2);
+    expect(client.opened).toEqual([SESSION, ROSTER, Q1, Q2]);
+    expect(last().sent.at(-1)).toEqual([0x42]);
+    connection.question(Q2);
+    expect(client.opened).toEqual([SESSION, ROSTER, Q1, Q2]);
   });
 
   it('opens the session document before any socket exists', () => {

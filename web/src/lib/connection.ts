@@ -153,6 +153,8 @@ export class Connection {
   /** Views by document URL, dropped when the document changes. */
   private readonly views = new Map<string, unknown>();
   private rosterDoc: string | null = null;
+  /** Documents opened on the client (they stay open across connections). */
+  private readonly opened = new Set<string>();
   private pendingRefusals: Refusal[] = [];
 
   constructor(options: ConnectionOptions) {
@@ -246,6 +248,7 @@ export class Connection {
   }
 
   question(url: string): QuestionView | undefined {
+    this.ensureOpen(url);
     return this.view(url, () => this.client.question(url));
   }
 
@@ -587,18 +590,30 @@ export class Connection {
     for (const frame of frames) socket.send(frame);
   }
 
-  /** Opens the roster and every question of the session, once it has loaded. */
+  /**
+   * Opens the roster and the current phase's questions once the session has
+   * loaded (again when the phase moves on). A question of another phase is
+   * opened when a view first asks for it (`question`), so a phone on venue
+   * Wi-Fi fetches what is on its screen first.
+   */
   private openSessionDocuments(): void {
     const session = this.session();
     if (!session) return;
     this.rosterDoc = session.rosterDoc;
-    const urls = [session.rosterDoc, ...session.phases.flatMap((p) => p.questions.map((q) => q.doc))];
-    for (const url of urls) {
-      try {
-        this.client.open(url);
-      } catch (e) {
-        console.error(`tavolo: cannot open ${url}`, e);
-      }
+    const current = session.phases.find((p) => p.id === session.currentPhase);
+    const urls = [session.rosterDoc, ...(current?.questions.map((q) => q.doc) ?? [])];
+    for (const url of urls) this.ensureOpen(url);
+  }
+
+  private ensureOpen(url: string): void {
+    if (this.opened.has(url)) return;
+    try {
+      this.client.open(url);
+      this.opened.add(url);
+      // Its request goes out now (a view asked for it mid-render).
+      this.flush();
+    } catch (e) {
+      console.error(`tavolo: cannot open ${url}`, e);
     }
   }
 
