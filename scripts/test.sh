@@ -21,6 +21,10 @@ cargo build --locked -p tavolo-model -p tavolo-sync --target wasm32-unknown-unkn
 step "unit, integration, crash-loop and interop tests"
 cargo test --workspace --locked
 
+step "fan-out smoke: 50 thin clients and 3 writers on one session, every scenario (asserts completion and convergence only)"
+cargo build --locked -p tavolo-server -p tavolo-bench
+TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench fleet --smoke
+
 step "browser client tests (wasm, in node)"
 cargo test --locked -p tavolo-client-wasm --target wasm32-unknown-unknown
 

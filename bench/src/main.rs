@@ -31,6 +31,9 @@
 // A benchmark's job is to print its results.
 #![allow(clippy::print_stdout)]
 
+mod fanout;
+mod fleet;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::collections::HashMap;
@@ -90,6 +93,21 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         rounds: usize,
     },
+    /// The room's CPU for one note reaching N thin peers (no network).
+    Fanout {
+        #[arg(long, default_value_t = 500)]
+        peers: usize,
+        #[arg(long, default_value_t = 1000)]
+        notes: usize,
+        /// Times each note is moved after it is written (history depth).
+        #[arg(long, default_value_t = 11)]
+        edits: usize,
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
+    /// One session with many clients over real sockets: thousands of thin
+    /// clients (a WebSocket each, no document) and a few full writers.
+    Fleet(fleet::Args),
     /// Cost of judging one participant's batch on a board of this size.
     Judge {
         #[arg(long, default_value_t = 300)]
@@ -472,6 +490,19 @@ fn main() -> Result<()> {
     if let Command::Purge { notes, rounds } = cli.command {
         return purge(notes, rounds);
     }
+    if let Command::Fanout {
+        peers,
+        notes,
+        edits,
+        rounds,
+    } = cli.command
+    {
+        return fanout::run(peers, notes, edits, rounds);
+    }
+    if let Command::Fleet(args) = cli.command {
+        release_server()?;
+        return fleet::run(args);
+    }
     release_server()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -489,7 +520,11 @@ fn main() -> Result<()> {
                 people,
                 rounds,
             } => report(notes, people, rounds).await,
-            Command::Judge { .. } | Command::Load { .. } | Command::Purge { .. } => Ok(()),
+            Command::Judge { .. }
+            | Command::Load { .. }
+            | Command::Purge { .. }
+            | Command::Fanout { .. }
+            | Command::Fleet(_) => Ok(()),
         }
     })
 }
