@@ -1182,7 +1182,10 @@ mod tests {
         }
         // Shown again, it is the writer's to edit.
         ops::set_note_hidden(&mut server, "n_mine", false, None, 6).unwrap();
-        step(&mut server, |d| ops::edit_note_text(d, "n_mine", "corretta").unwrap()).unwrap();
+        step(&mut server, |d| {
+            ops::edit_note_text(d, "n_mine", "corretta").unwrap()
+        })
+        .unwrap();
     }
 
     /// Runs the participant's `edit` on a fork of `server` and judges it

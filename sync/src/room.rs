@@ -492,16 +492,19 @@ impl Room {
                 }
                 ObjectId::Root => false,
             };
-            decoded.operations.iter().any(|op| match (&op.action, &op.key) {
-                (OpType::Delete, _) => true,
-                (action, Key::Map(k)) if k == "hidden" => {
-                    !matches!(action, OpType::Put(automerge::ScalarValue::Boolean(false)))
-                }
-                (_, Key::Map(k)) if k == "text" => !made_here(&op.obj),
-                // A splice into an existing text object (JavaScript clients).
-                (_, Key::Seq(_)) => !made_here(&op.obj),
-                _ => false,
-            })
+            decoded
+                .operations
+                .iter()
+                .any(|op| match (&op.action, &op.key) {
+                    (OpType::Delete, _) => true,
+                    (action, Key::Map(k)) if k == "hidden" => {
+                        !matches!(action, OpType::Put(automerge::ScalarValue::Boolean(false)))
+                    }
+                    (_, Key::Map(k)) if k == "text" => !made_here(&op.obj),
+                    // A splice into an existing text object (JavaScript clients).
+                    (_, Key::Seq(_)) => !made_here(&op.obj),
+                    _ => false,
+                })
         })
     }
 
@@ -1412,7 +1415,9 @@ mod tests {
             anonymous: false,
             created_at: 1,
         };
-        let new = made(&mut doc, |d| ops::add_note(d, "n_1", &anna, &note("uno")).unwrap());
+        let new = made(&mut doc, |d| {
+            ops::add_note(d, "n_1", &anna, &note("uno")).unwrap()
+        });
         assert!(!Room::may_need_purge(&new), "a new note");
         let moved = made(&mut doc, |d| {
             let n = tavolo_model::read::map_at_path(&*d, &["notes", "n_1"]).unwrap();
@@ -1426,7 +1431,10 @@ mod tests {
             let (_, t) = d.get(&n, "text").unwrap().unwrap();
             d.splice_text(&t, 0, 0, "tre ").unwrap();
         });
-        assert!(Room::may_need_purge(&spliced), "a splice into an existing text");
+        assert!(
+            Room::may_need_purge(&spliced),
+            "a splice into an existing text"
+        );
         let hidden = made(&mut doc, |d| {
             ops::set_note_hidden(d, "n_1", true, Some("dati personali"), 2).unwrap();
         });
@@ -1443,6 +1451,9 @@ mod tests {
             let t = d.put_object(&n, "text", ObjType::Text).unwrap();
             d.splice_text(&t, 0, 0, "nuova").unwrap();
         });
-        assert!(!Room::may_need_purge(&fresh_text), "text written into a new note");
+        assert!(
+            !Room::may_need_purge(&fresh_text),
+            "text written into a new note"
+        );
     }
 }
