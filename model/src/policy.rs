@@ -1171,14 +1171,7 @@ mod tests {
                 d.put(&n, "category", "altro").unwrap();
             },
         ] {
-            let before = server.document().clone();
-            let mut client = server.fork();
-            edit(&mut client);
-            let changes = server.document().get_changes_added(client.document());
-            let mut after = before.clone();
-            after.apply_changes(changes.clone()).unwrap();
-            let refused = check(&before, &after, &changes, &Role::Participant(me()), &ctx());
-            assert_eq!(code(refused), RefusalCode::NotYours);
+            assert_eq!(code(step(&mut server, edit)), RefusalCode::NotYours);
         }
         // Shown again, it is the writer's to edit.
         ops::set_note_hidden(&mut server, "n_mine", false, None, 6).unwrap();
