@@ -223,6 +223,33 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
         }),
     )
     .await;
+    // A hidden note is under moderation: its writer may not put text back
+    // into it (it would reach every phone before the purge took it out).
+    t.allowed(
+        "the facilitator hides Anna's note",
+        Who::Fac,
+        Box::new(|d| ops::set_note_hidden(d, "n_a", true, Some("dati personali"), 2).unwrap()),
+        Box::new(|q| {
+            q.notes
+                .get("n_a")
+                .is_some_and(|n| n.hidden && n.text.is_empty())
+        }),
+    )
+    .await;
+    t.refused(
+        "rewriting one's own hidden note",
+        "not_yours",
+        Box::new(|d| ops::edit_note_text(d, "n_a", "Mario Rossi, via Roma 3").unwrap()),
+        text_is("n_a", "Mario Rossi, via Roma 3"),
+    )
+    .await;
+    t.refused(
+        "recategorising one's own hidden note",
+        "not_yours",
+        Box::new(|d| ops::set_note_category(d, "n_a", None).unwrap()),
+        Box::new(|q| q.notes["n_a"].category.is_none()),
+    )
+    .await;
     t.refused(
         "deleting another's note",
         "not_yours",
