@@ -85,11 +85,7 @@ impl Presence {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        // Writing into a Vec cannot fail.
-        let _ = self.encode_into(&mut e);
-        buf
+        crate::wire::cbor(|e| self.encode_into(e))
     }
 
     fn encode_into(
@@ -167,11 +163,7 @@ impl Presence {
 
 impl PresenceDelta {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        // Writing into a Vec cannot fail.
-        let _ = self.encode_into(&mut e);
-        buf
+        crate::wire::cbor(|e| self.encode_into(e))
     }
 
     fn encode_into(
@@ -330,9 +322,7 @@ pub struct MyNotes {
 
 impl MyNotes {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        crate::wire::cbor(|e| {
             e.map(2)?;
             e.str("type")?.str(MY_NOTES_TYPE)?;
             e.str("notes")?.map(self.notes.len() as u64)?;
@@ -340,8 +330,7 @@ impl MyNotes {
                 e.str(id)?.bool(true)?;
             }
             Ok(())
-        })();
-        buf
+        })
     }
 
     /// Decodes a payload; `Ok(None)` when it is some other ephemeral payload.
@@ -386,9 +375,7 @@ pub struct HiddenTexts {
 
 impl HiddenTexts {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        crate::wire::cbor(|e| {
             e.map(2)?;
             e.str("type")?.str(HIDDEN_TYPE)?;
             e.str("notes")?.map(self.notes.len() as u64)?;
@@ -396,8 +383,7 @@ impl HiddenTexts {
                 e.str(id)?.str(text)?;
             }
             Ok(())
-        })();
-        buf
+        })
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Option<HiddenTexts>, DecodeError> {
@@ -458,16 +444,13 @@ pub struct DotRequest {
 
 impl DotRequest {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        crate::wire::cbor(|e| {
             e.map(3)?;
             e.str("type")?.str(DOT_TYPE)?;
             e.str("target")?.str(&self.target)?;
             e.str("count")?.u64(self.count)?;
             Ok(())
-        })();
-        buf
+        })
     }
 
     /// `Ok(None)` for another payload, or a dot request without a target.
@@ -512,13 +495,11 @@ pub struct MyDots {
 
 impl MyDots {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        crate::wire::cbor(|e| {
             e.map(2 + u64::from(self.refused.is_some()))?;
             e.str("type")?.str(MY_DOTS_TYPE)?;
             e.str("dots")?;
-            encode_counts(&mut e, &self.dots)?;
+            encode_counts(e, &self.dots)?;
             if let Some((code, message, target)) = &self.refused {
                 e.str("refused")?.map(3)?;
                 e.str("code")?.str(code)?;
@@ -526,8 +507,7 @@ impl MyDots {
                 e.str("target")?.str(target)?;
             }
             Ok(())
-        })();
-        buf
+        })
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Option<MyDots>, DecodeError> {
@@ -579,15 +559,12 @@ pub struct Totals {
 
 impl Totals {
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        crate::wire::cbor(|e| {
             e.map(2)?;
             e.str("type")?.str(TOTALS_TYPE)?;
             e.str("totals")?;
-            encode_counts(&mut e, &self.totals)
-        })();
-        buf
+            encode_counts(e, &self.totals)
+        })
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Option<Totals>, DecodeError> {

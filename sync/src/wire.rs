@@ -492,11 +492,7 @@ impl Message {
 
     /// Encodes one frame.
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let mut e = Encoder::new(&mut buf);
-        // Writing into a Vec cannot fail.
-        let _ = self.encode_into(&mut e);
-        buf
+        cbor(|e| self.encode_into(e))
     }
 
     fn encode_into(
@@ -618,6 +614,17 @@ fn encode_metadata(
         e.str("tavoloExtensions")?.bool(true)?;
     }
     Ok(())
+}
+
+/// CBOR written by `f` into a new buffer (writing into a Vec cannot fail).
+pub(crate) fn cbor(
+    f: impl FnOnce(
+        &mut Encoder<&mut Vec<u8>>,
+    ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>>,
+) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = f(&mut Encoder::new(&mut buf));
+    buf
 }
 
 #[cfg(test)]
