@@ -11,7 +11,7 @@ use automerge::{AutoCommit, Automerge};
 use std::time::Instant;
 use tavolo_model::ParticipantId;
 use tavolo_model::ops::{self, NewNote};
-use tavolo_model::policy::{DocKind, PolicyContext, Role};
+use tavolo_model::policy::Role;
 use tavolo_sync::{DocumentId, Message, PeerId, Room, SyncKind};
 
 /// Groups on a bench board.
@@ -95,14 +95,7 @@ pub fn run(peers: usize, notes: usize, edits: usize, rounds: usize) -> Result<()
     let t = Instant::now();
     room.warm(true);
     let warm_ms = t.elapsed().as_secs_f64() * 1e3;
-    let ctx = PolicyContext {
-        kind: DocKind::Question {
-            phase_id: "p".into(),
-            categories: Vec::new(),
-        },
-        phase_locked: false,
-        vote_budget: 3,
-    };
+    let ctx = crate::question_ctx();
     // The writer is a full client (the facilitator: no quota in the way).
     let writer = PeerId("writer".into());
     room.add_peer(writer.clone(), Role::Facilitator);

@@ -190,7 +190,7 @@ fn purge(notes: usize, rounds: usize) -> Result<()> {
 /// server's work for `rounds` one-note batches from a participant.
 fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     use automerge::AutoCommit;
-    use tavolo_model::policy::{self, DocKind, PolicyContext, Role};
+    use tavolo_model::policy::{self, Role};
     let people = bench_people();
     let mut doc = AutoCommit::new();
     ops::init_question_doc(&mut doc)?;
@@ -216,14 +216,7 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
         doc.commit();
     }
     let server = doc.document().clone();
-    let ctx = PolicyContext {
-        kind: DocKind::Question {
-            phase_id: "p".into(),
-            categories: Vec::new(),
-        },
-        phase_locked: false,
-        vote_budget: 3,
-    };
+    let ctx = question_ctx();
     let me = people[0].clone();
     let mut client = doc.fork();
     let mut clone_us = Vec::with_capacity(rounds);
@@ -293,6 +286,18 @@ fn micros() -> u64 {
 
 /// Builds the release server (unless `TAVOLO_SERVER_BIN` names one) and
 /// makes the harness use it.
+/// The policy context of an open question without categories, budget 3.
+pub fn question_ctx() -> tavolo_model::policy::PolicyContext {
+    tavolo_model::policy::PolicyContext {
+        kind: tavolo_model::policy::DocKind::Question {
+            phase_id: "p".into(),
+            categories: Vec::new(),
+        },
+        phase_locked: false,
+        vote_budget: 3,
+    }
+}
+
 fn release_server() -> Result<()> {
     if std::env::var_os("TAVOLO_SERVER_BIN").is_some() {
         return Ok(());
