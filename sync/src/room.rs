@@ -44,7 +44,7 @@ use crate::doc_id::DocumentId;
 use crate::wire::{DocMessage, EphemeralMessage, Message, PeerId, RefusedMessage};
 use automerge::sync::{self, SyncDoc};
 use automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tavolo_model::policy::{self, DocKind, History, PolicyContext, Refusal, RefusalCode, Role};
 
@@ -255,7 +255,11 @@ pub enum Received {
 #[derive(Debug)]
 struct PeerState {
     role: Role,
-    sync: sync::State,
+    /// Shared between peers in the same state: after the whole board goes
+    /// to a crowd joining at once, each of them holds the hashes of every
+    /// change sent (12,000 on a big board, about 270 KiB) until it
+    /// acknowledges; shared, that is one set, not one per phone.
+    sync: Arc<sync::State>,
     /// There may be something to send this peer.
     dirty: bool,
     /// Changes were refused on this connection: the peer is read-only here.
@@ -320,13 +324,15 @@ pub struct Room {
 
 /// The state a peer is in after being sent a message, and the message
 /// (encoded; none when there was nothing to send).
-type Made = (sync::State, Option<Arc<Vec<u8>>>);
+type Made = (Shared, Option<Arc<Vec<u8>>>);
+/// A sync state, shared by the peers in it.
+type Shared = Arc<sync::State>;
 
 /// Messages made for a state, at the document's heads.
 #[derive(Debug, Default)]
 struct Kept {
     heads: Vec<ChangeHash>,
-    made: Vec<(sync::State, sync::State, Arc<Vec<u8>>)>,
+    made: Vec<(Shared, Shared, Arc<Vec<u8>>)>,
 }
 
 /// A message at least this big is kept for the next peer in the same state.
@@ -462,8 +468,7 @@ impl Room {
         for peer in peers {
             let notice = self.refused(&peer, &refusal);
             if let Some(state) = self.peers.get_mut(&peer) {
-                state.sync = sync::State::new();
-                state.sync.set_read_only(true);
+                state.sync = read_only_state();
                 state.refused = true;
                 state.dirty = true;
                 state.notices.push(notice);
@@ -578,7 +583,7 @@ impl Room {
     pub fn add_peer_with(&mut self, peer: PeerId, role: Role, extensions: bool) {
         self.peers.entry(peer).or_insert_with(|| PeerState {
             role,
-            sync: sync::State::new(),
+            sync: Arc::default(),
             dirty: false,
             refused: false,
             notices: Vec::new(),
@@ -613,7 +618,7 @@ impl Room {
         let senders: Vec<PeerId> = self.waiting.drain().map(|(_, w)| w.peer).collect();
         for p in senders {
             if let Some(state) = self.peers.get_mut(&p) {
-                state.sync = sync::State::new();
+                state.sync = Arc::default();
                 state.dirty = true;
             }
         }
@@ -637,7 +642,7 @@ impl Room {
         if kind == SyncKind::Request && state.refused {
             // The peer dropped its copy after a refusal: start afresh.
             state.refused = false;
-            state.sync = sync::State::new();
+            state.sync = Arc::default();
         }
         if kind == SyncKind::Request && self.waiting.values().any(|w| &w.peer == peer) {
             // What it left waiting is gone from its copy too; its next
@@ -661,8 +666,7 @@ impl Room {
             let notice = self.refused(peer, &refusal);
             if let Some(state) = self.peers.get_mut(peer) {
                 state.refused = true;
-                state.sync = sync::State::new();
-                state.sync.set_read_only(true);
+                state.sync = read_only_state();
                 state.notices.push(notice);
             }
             return Ok(Received::Refused(refusal));
@@ -681,7 +685,7 @@ impl Room {
         }
         if state.refused {
             self.doc
-                .receive_sync_message(&mut state.sync, message)
+                .receive_sync_message(Arc::make_mut(&mut state.sync), message)
                 .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
             let refusal = Refusal {
                 code: RefusalCode::ResetRequired,
@@ -709,7 +713,7 @@ impl Room {
             }) => {
                 self.doc = doc;
                 if let Some(state) = self.peers.get_mut(peer) {
-                    state.sync = sync;
+                    state.sync = Arc::new(sync);
                 }
                 for (h, w) in newly_waiting {
                     self.waiting.insert(h, w);
@@ -747,13 +751,13 @@ impl Room {
                     .get_mut(peer)
                     .ok_or_else(|| RoomError::UnknownPeer(peer.clone()))?;
                 state.refused = true;
-                state.sync.set_read_only(true);
+                Arc::make_mut(&mut state.sync).set_read_only(true);
                 if !poisoned {
                     // Read-only: automerge notes what the peer has and
                     // ignores its changes, so the exchange goes quiet. A
                     // message that broke a copy is not fed to the document.
                     self.doc
-                        .receive_sync_message(&mut state.sync, message)
+                        .receive_sync_message(Arc::make_mut(&mut state.sync), message)
                         .map_err(|e| RoomError::BadSyncMessage(e.to_string()))?;
                 }
                 state.notices.push(notice);
@@ -777,7 +781,7 @@ impl Room {
         self.check_actors(message, role).map_err(|r| (r, false))?;
         let state = self.peers.get(peer).expect("checked by the caller");
         let mut doc = self.doc.clone();
-        let mut sync = state.sync.clone();
+        let mut sync = sync::State::clone(&state.sync);
         // automerge 0.12 panics on some checksummed but inconsistent
         // changes (an actor or object the document never had; found by
         // fuzzing, see sync/tests/fuzz_regressions.rs). They are received
@@ -1152,7 +1156,7 @@ impl Room {
         if self.has_unsaved() {
             return Vec::new();
         }
-        let mut made: HashMap<sync::State, Made> = HashMap::new();
+        let mut made: HashMap<Arc<sync::State>, Made> = HashMap::new();
         let mut out = Vec::with_capacity(peers.len());
         let heads = self.doc.get_heads();
         if self.kept.heads != heads {
@@ -1170,18 +1174,20 @@ impl Room {
                 state.dirty = false;
                 let data = match made.get(&state.sync) {
                     Some((after, data)) => {
-                        state.sync.clone_from(after);
+                        state.sync = after.clone();
                         data.clone()
                     }
                     None => {
                         let before = state.sync.clone();
                         let data = match self.kept.made.iter().find(|(b, _, _)| *b == before) {
                             Some((_, after, data)) => {
-                                state.sync.clone_from(after);
+                                state.sync = after.clone();
                                 Some(data.clone())
                             }
                             None => {
-                                let data = Self::generate(&self.doc, &mut state.sync).map(Arc::new);
+                                let data =
+                                    Self::generate(&self.doc, Arc::make_mut(&mut state.sync))
+                                        .map(Arc::new);
                                 if let Some(d) = &data
                                     && d.len() >= KEEP_FROM_BYTES
                                 {
@@ -1315,9 +1321,8 @@ impl Room {
 /// (cached clocks: the cost grows with the actors and with what is new,
 /// not with the history). The resulting state is the same; a test holds
 /// the two side by side.
-pub fn receive_heads(doc: &Automerge, state: &mut sync::State, message: sync::Message) {
+pub fn receive_heads(doc: &Automerge, state: &mut Arc<sync::State>, message: sync::Message) {
     debug_assert!(message.changes.is_empty());
-    state.in_flight = false;
     let sync::Message {
         heads,
         need,
@@ -1325,34 +1330,51 @@ pub fn receive_heads(doc: &Automerge, state: &mut sync::State, message: sync::Me
         flags,
         ..
     } = message;
-    if let Some(flags) = flags {
-        let mut caps = vec![sync::Capability::MessageV2];
-        if flags.contains(sync::MessageFlags::SUPPORTS_SYNC_RESET) {
-            caps.push(sync::Capability::SyncReset);
-        }
-        state.their_capabilities = Some(caps);
-        if flags.contains(sync::MessageFlags::SYNC_RESET) {
-            state.sent_hashes.clear();
-        }
-        state.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
-    }
+    let reset = flags.is_some_and(|f| f.contains(sync::MessageFlags::SYNC_RESET));
     let ours = doc.get_heads();
     let known: Vec<ChangeHash> = heads
         .iter()
         .filter(|h| doc.get_change_meta_by_hash(h).is_some())
         .copied()
         .collect();
-    if !state.sent_hashes.is_empty() && !known.is_empty() {
+    // What `sent_hashes` becomes, when it changes: computed from the old
+    // set without copying it (it may be shared with other peers).
+    let sent = if reset || heads.is_empty() {
+        Some(BTreeSet::new())
+    } else if !state.sent_hashes.is_empty() && !known.is_empty() {
         if known == ours {
-            state.sent_hashes.clear();
+            Some(BTreeSet::new())
         } else {
-            let after: std::collections::HashSet<ChangeHash> = doc
-                .get_changes_meta(&known)
-                .into_iter()
-                .map(|c| c.hash)
-                .collect();
-            state.sent_hashes.retain(|h| after.contains(h));
+            Some(
+                doc.get_changes_meta(&known)
+                    .into_iter()
+                    .map(|c| c.hash)
+                    .filter(|h| state.sent_hashes.contains(h))
+                    .collect(),
+            )
         }
+    } else {
+        None
+    };
+    let state = match sent {
+        Some(sent) => {
+            if Arc::get_mut(state).is_none() {
+                *state = Arc::new(without_sent(state));
+            }
+            let state = Arc::get_mut(state).expect("just made unique");
+            state.sent_hashes = sent;
+            state
+        }
+        None => Arc::make_mut(state),
+    };
+    state.in_flight = false;
+    if let Some(flags) = flags {
+        let mut caps = vec![sync::Capability::MessageV2];
+        if flags.contains(sync::MessageFlags::SUPPORTS_SYNC_RESET) {
+            caps.push(sync::Capability::SyncReset);
+        }
+        state.their_capabilities = Some(caps);
+        state.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
     }
     if heads == ours {
         state.last_sent_heads.clone_from(&heads);
@@ -1361,16 +1383,56 @@ pub fn receive_heads(doc: &Automerge, state: &mut sync::State, message: sync::Me
         state.shared_heads.clone_from(&heads);
         if heads.is_empty() {
             state.last_sent_heads = Vec::new();
-            state.sent_hashes = Default::default();
         }
     } else {
-        let merged: std::collections::BTreeSet<ChangeHash> =
+        let merged: BTreeSet<ChangeHash> =
             state.shared_heads.iter().chain(&known).copied().collect();
         state.shared_heads = merged.into_iter().collect();
     }
     state.their_have = Some(have);
     state.their_heads = Some(heads);
     state.their_need = Some(need);
+}
+
+/// A copy of `state` with no `sent_hashes` (the caller sets them).
+fn without_sent(state: &sync::State) -> sync::State {
+    // Every field named, so a field added by automerge stops the build
+    // here instead of being dropped.
+    let sync::State {
+        shared_heads,
+        last_sent_heads,
+        their_heads,
+        their_need,
+        their_have,
+        sent_hashes: _,
+        in_flight,
+        have_responded,
+        their_capabilities,
+        read_only,
+        peer_read_only,
+        needs_reset,
+    } = state;
+    sync::State {
+        shared_heads: shared_heads.clone(),
+        last_sent_heads: last_sent_heads.clone(),
+        their_heads: their_heads.clone(),
+        their_need: their_need.clone(),
+        their_have: their_have.clone(),
+        sent_hashes: BTreeSet::new(),
+        in_flight: *in_flight,
+        have_responded: *have_responded,
+        their_capabilities: their_capabilities.clone(),
+        read_only: *read_only,
+        peer_read_only: *peer_read_only,
+        needs_reset: *needs_reset,
+    }
+}
+
+/// A fresh sync state for a peer that may no longer change the document.
+fn read_only_state() -> Arc<sync::State> {
+    let mut state = sync::State::new();
+    state.set_read_only(true);
+    Arc::new(state)
 }
 
 /// The peer has everything we have and knows it: a sync message now would

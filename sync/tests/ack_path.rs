@@ -8,6 +8,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use proptest::prelude::*;
+use std::sync::Arc;
 use tavolo_sync::room::receive_heads;
 
 #[derive(Debug, Clone)]
@@ -58,8 +59,16 @@ proptest! {
                     if msg.changes.is_empty() {
                         let mut theirs = server_states[i].clone();
                         server.document().clone().receive_sync_message(&mut theirs, msg.clone()).unwrap();
-                        receive_heads(server.document(), &mut server_states[i], msg);
-                        prop_assert_eq!(&server_states[i], &theirs);
+                        // Every other step the state is shared with another
+                        // peer in the same state, which must keep its own.
+                        let mut state = Arc::new(server_states[i].clone());
+                        let other = (n % 2 == 0).then(|| state.clone());
+                        receive_heads(server.document(), &mut state, msg);
+                        prop_assert_eq!(&*state, &theirs);
+                        if let Some(other) = other {
+                            prop_assert_eq!(&*other, &server_states[i]);
+                        }
+                        server_states[i] = Arc::unwrap_or_clone(state);
                         compared += 1;
                     } else {
                         server.sync().receive_sync_message(&mut server_states[i], msg).unwrap();
