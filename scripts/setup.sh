@@ -56,6 +56,8 @@ npm_install web
 if $with_test; then
   npm_install tests/interop-js
   npm_install tests/e2e
+  # The stock automerge-repo sync server the fan-out bench compares with.
+  npm_install bench/stock
   # poppler-utils: pdftoppm and pdftotext, for the printed report (tests/e2e/report.test.mjs).
   # libreoffice-calc-nogui: the report's CSV opened by LibreOffice (tests/e2e/libreoffice.test.mjs).
   apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui

@@ -25,6 +25,9 @@ step "fan-out smoke: 50 thin clients and 3 writers on one session, every scenari
 cargo build --locked -p tavolo-server -p tavolo-bench
 TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench fleet --smoke
 
+step "fan-out smoke, side by side: the same brainstorm on the plain relay and the stock automerge-repo server"
+TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench fleet --smoke --scenario brainstorm --servers relay,automerge-repo
+
 step "browser client tests (wasm, in node)"
 cargo test --locked -p tavolo-client-wasm --target wasm32-unknown-unknown
 

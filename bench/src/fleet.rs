@@ -26,13 +26,24 @@
 //! facilitator's `SyncClient` on the server's own copy of the question, in
 //! batches of 1,000 changes (the guard takes at most 2,000 per message).
 //!
+//! The same load, from the same clients, can be run against the stock
+//! automerge-repo sync server (`--servers automerge-repo`: Node,
+//! `bench/stock/server.mjs`) and against a plain relay (`--servers relay`:
+//! `relay.rs`, the floor of CPU per delivery); those are given the same
+//! board, built here and synced to them by one client.
+//!
 //! One markdown table row per scenario (or ramp step) goes to stdout; the
-//! details to stderr.
+//! details to stderr; with `--report DIR`, the rows and a plot of the ramp
+//! go to files.
 //!
 //!     cargo run --release -p tavolo-bench -- fleet --smoke
 //!     cargo run --release -p tavolo-bench -- fleet --scenario brainstorm --clients 500
+//!     cargo run --release -p tavolo-bench -- fleet --scenario all \
+//!         --servers tavolo,automerge-repo,relay --seconds 20 --report bench/results
 
 use crate::fanout;
+
+mod report;
 use crate::{micros, percentile, proc_cpu_seconds};
 use anyhow::{Context, Result, anyhow, bail};
 use automerge::sync::{self, SyncDoc};
@@ -60,7 +71,7 @@ const CONNECT_WAVE: usize = 100;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// ramp, brainstorm, burst, late, reconnect, idle, or all (default:
+    /// ramp, brainstorm, burst, lock, late, reconnect, idle, or all (default:
     /// brainstorm; with --smoke every one but ramp).
     #[arg(long)]
     scenario: Option<String>,
@@ -114,6 +125,23 @@ pub struct Args {
     /// fails unless every scenario completes and the clients converge.
     #[arg(long)]
     smoke: bool,
+    /// The servers under load: `tavolo`, or `automerge-repo` — the stock
+    /// automerge-repo sync server (`bench/stock/server.mjs`, Node; its
+    /// packages installed with `npm ci` there), sent the same load by the
+    /// same clients, for a side-by-side measurement.
+    /// Several, comma-separated, run one after the other: `tavolo,automerge-repo`.
+    #[arg(long, value_delimiter = ',', default_value = "tavolo")]
+    servers: Vec<String>,
+    /// Set per run from `--servers`.
+    #[arg(skip)]
+    server: String,
+    /// Also write every row to DIR/fleet.md and plot the ramp (p99 and
+    /// share missing, per server) to DIR/fleet-ramp.svg.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    /// Only draw the plot again, from the `fleet.md` in `--report DIR`.
+    #[arg(long, requires = "report")]
+    replot: bool,
 }
 
 impl Args {
@@ -132,13 +160,26 @@ impl Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let (true, Some(dir)) = (args.replot, &args.report) {
+        return report::replot(dir);
+    }
     let args = if args.smoke { args.smoke_sizes() } else { args };
     let scenarios: Vec<&str> = match args.scenario.as_deref().unwrap_or("brainstorm") {
-        "all" => vec!["ramp", "brainstorm", "burst", "late", "reconnect", "idle"],
-        "smoke" => vec!["brainstorm", "burst", "late", "reconnect", "idle"],
-        s @ ("ramp" | "brainstorm" | "burst" | "late" | "reconnect" | "idle") => vec![s],
+        "all" => vec![
+            "ramp",
+            "brainstorm",
+            "burst",
+            "lock",
+            "late",
+            "reconnect",
+            "idle",
+        ],
+        "smoke" => vec!["brainstorm", "burst", "lock", "late", "reconnect", "idle"],
+        s @ ("ramp" | "brainstorm" | "burst" | "lock" | "late" | "reconnect" | "idle") => vec![s],
         other => {
-            bail!("unknown scenario {other}: ramp, brainstorm, burst, late, reconnect, idle, all")
+            bail!(
+                "unknown scenario {other}: ramp, brainstorm, burst, lock, late, reconnect, idle, all"
+            )
         }
     };
     let most = args
@@ -156,28 +197,41 @@ pub fn run(args: Args) -> Result<()> {
         .build()?;
     println!("{}", Outcome::HEADER);
     let mut failures = Vec::new();
+    let mut all = Vec::new();
     rt.block_on(async {
-        for s in scenarios {
-            let rows = match s {
-                "ramp" => ramp(&args, &thin).await,
-                "brainstorm" => brainstorm(&args, &thin).await,
-                "burst" => burst(&args, &thin).await,
-                "late" => late(&args, &thin).await,
-                "reconnect" => reconnect(&args, &thin).await,
-                _ => idle(&args, &thin).await,
+        for server in &args.servers {
+            let args = Args {
+                server: server.clone(),
+                ..args.clone()
             };
-            match rows {
-                Ok(rows) => {
-                    for o in rows {
-                        if !o.converged || o.missing > 0 || o.failed_clients > 0 {
-                            failures.push(format!("{}: {}", o.scenario, o.problems()));
+            for &s in &scenarios {
+                let rows = match s {
+                    "ramp" => ramp(&args, &thin).await,
+                    "brainstorm" => brainstorm(&args, &thin).await,
+                    "burst" => burst(&args, &thin).await,
+                    "lock" => lock_phase(&args, &thin).await,
+                    "late" => late(&args, &thin).await,
+                    "reconnect" => reconnect(&args, &thin).await,
+                    _ => idle(&args, &thin).await,
+                };
+                match rows {
+                    Ok(rows) => {
+                        for mut o in rows {
+                            if !o.converged || o.missing > 0 || o.failed_clients > 0 {
+                                failures.push(format!("{server} {}: {}", o.scenario, o.problems()));
+                            }
+                            o.server = server.clone();
+                            all.push(o);
                         }
                     }
+                    Err(e) => failures.push(format!("{server} {s}: {e:#}")),
                 }
-                Err(e) => failures.push(format!("{s}: {e:#}")),
             }
         }
     });
+    if let Some(dir) = &args.report {
+        report::write(dir, &args, &all)?;
+    }
     drop(rt);
     drop(thin);
     for f in &failures {
@@ -218,8 +272,22 @@ async fn ramp(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     let mut rows = Vec::new();
     for &step in &args.steps {
         if step > thins.len() {
-            let more = bed.connect_thins(rt, step - thins.len()).await?;
-            thins.extend(more);
+            match bed.connect_thins(rt, step - thins.len()).await {
+                Ok(more) => thins.extend(more),
+                Err(e) => {
+                    // The steps measured so far still count.
+                    let o = Outcome {
+                        server: bed.served.name().into(),
+                        scenario: format!("ramp {step}"),
+                        thin: thins.len(),
+                        convergence: format!("clients could not connect: {e:#}"),
+                        ..Outcome::default()
+                    };
+                    o.print();
+                    rows.push(o);
+                    break;
+                }
+            }
         }
         let load = Load::notes(step as f64 * args.rate, args.seconds as f64);
         let run = bed.begin(fulls, &thins, load, rt);
@@ -258,6 +326,137 @@ async fn burst(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     Ok(vec![o])
 }
 
+/// The facilitator locks the phase halfway through a brainstorm: from the
+/// lock's scheduled time until each phone decoded it (from the session
+/// document), and — on Tavolo — a participant's note written after the
+/// lock must be refused. The brainstorm's writers are facilitators, so
+/// their notes go on arriving.
+async fn lock_phase(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
+    let mut bed = Bed::start(args).await?;
+    let fulls = bed.full_clients(args.writers, false).await?;
+    let thins = bed.connect_thins(rt, args.clients).await?;
+    let sd = bed.docs.session;
+    let q = bed.docs.question;
+    let fac_ticket = bed.served.facilitator(sd).await?;
+    let mut fac = SyncClient::connect(&bed.served.ws_url(Some(&fac_ticket))).await?;
+    fac.open(sd).await?;
+    fac.pump_until(Duration::from_secs(30), |v| {
+        v.doc(sd).length(&automerge::ROOT) > 0
+    })
+    .await
+    .context("the facilitator did not get the session")?;
+    // A participant who will try to write once the phase is locked.
+    let latecomer = match &bed.served {
+        Served::Tavolo { .. } => {
+            let t = bed
+                .tickets(1)
+                .await?
+                .pop()
+                .context("a participant ticket")?;
+            let me = ParticipantId(t.participant_id.clone().context("participant id")?);
+            let mut c = SyncClient::connect(&bed.served.ws_url(Some(&t))).await?;
+            c.open(q).await?;
+            c.pump_until(Duration::from_secs(60), |v| {
+                v.doc(q).length(&automerge::ROOT) > 0
+            })
+            .await
+            .context("the participant did not get the board")?;
+            Some((c, me))
+        }
+        _ => None,
+    };
+    let load = Load::notes(args.clients as f64 * args.rate, args.seconds as f64);
+    let run = bed.begin(fulls, &thins, load, rt);
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds as f64 / 2.0)).await;
+    let scheduled = micros();
+    for t in &thins {
+        lock(&t.stats).lock_from = scheduled;
+    }
+    let tavolo = matches!(bed.served, Served::Tavolo { .. });
+    fac.change(sd, move |d| {
+        if tavolo {
+            let session = tavolo_model::SessionDoc::load(d).map_err(|e| anyhow!("{e}"))?;
+            let phase = session
+                .phases
+                .iter()
+                .find(|p| {
+                    p.questions
+                        .iter()
+                        .any(|x| DocumentId::from_url(&x.doc_url).ok() == Some(q))
+                })
+                .context("the question's phase")?;
+            ops::set_phase_locked(d, &phase.id, true)?;
+        } else {
+            automerge::transaction::Transactable::put(d, automerge::ROOT, "locked", true)?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await??;
+    let mut refusal = String::new();
+    if let Some((mut c, me)) = latecomer {
+        // Once the lock reached the phones (the server took it).
+        let deadline = micros() + 20_000_000;
+        while micros() < deadline && !thins.iter().any(|t| lock(&t.stats).lock_at.is_some()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let note = NewNote {
+            text: "Scritta dopo la chiusura della fase".into(),
+            category: None,
+            anonymous: false,
+            created_at: scheduled as i64,
+        };
+        c.change(q, move |d| ops::add_note(d, "n_after_lock", &me, &note))
+            .await??;
+        let refused = c
+            .pump_until(Duration::from_secs(20), |v| !v.refusals.is_empty())
+            .await;
+        refusal = match (refused, c.refusals().first()) {
+            (Ok(()), Some(r)) => {
+                format!("a participant's note after the lock: refused ({})", r.code)
+            }
+            _ => "a participant's note after the lock was NOT refused".into(),
+        };
+        let _ = c.close().await;
+    }
+    let (fulls, mut o) = bed.finish(run, &thins, args.drain).await?;
+    let mut lock_us: Vec<u64> = thins
+        .iter()
+        .filter_map(|t| lock(&t.stats).lock_at)
+        .map(|at| at.saturating_sub(scheduled))
+        .collect();
+    lock_us.sort_unstable();
+    o.scenario = "lock".into();
+    if lock_us.len() < thins.len() {
+        o.writer_problems.push(format!(
+            "{} of {} phones never got the lock",
+            thins.len() - lock_us.len(),
+            thins.len()
+        ));
+    }
+    if refusal.contains("NOT") {
+        o.writer_problems.push(refusal.clone());
+        o.converged = false;
+        o.convergence = refusal.clone();
+    }
+    o.extra = format!(
+        "lock reached {}/{} phones: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms{}",
+        lock_us.len(),
+        thins.len(),
+        percentile(&lock_us, 0.5) as f64 / 1e3,
+        percentile(&lock_us, 0.99) as f64 / 1e3,
+        lock_us.last().copied().unwrap_or(0) as f64 / 1e3,
+        if refusal.is_empty() {
+            String::new()
+        } else {
+            format!("; {refusal}")
+        }
+    );
+    o.print();
+    let _ = fac.close().await;
+    bed.stop(thins, fulls).await;
+    Ok(vec![o])
+}
+
 /// Late joiners on the big board while the room brainstorms: from the
 /// socket's connect to the first `sync` of the question carrying changes
 /// (the whole board).
@@ -274,7 +473,7 @@ async fn late(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     let run = bed.begin(fulls, &thins, load, rt);
     let mut joiners = Vec::new();
     for t in &joiner_tickets {
-        joiners.push(Thin::spawn(rt, bed.server.ws_url(&t.ticket), bed.docs));
+        joiners.push(Thin::spawn(rt, bed.served.ws_url(Some(t)), bed.docs));
         tokio::time::sleep(arrive).await;
     }
     let ready = wait_ready(&joiners, Duration::from_secs(60)).await;
@@ -389,6 +588,7 @@ async fn idle(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     let connected = thins.iter().filter(|t| t.connected()).count();
     let per = rss1.saturating_sub(rss0) as f64 / connected.max(1) as f64;
     let mut o = Outcome {
+        server: bed.served.name().into(),
         scenario: "idle".into(),
         thin: connected,
         board_changes: bed.board_changes,
@@ -418,10 +618,8 @@ async fn idle(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
 
 /// A fresh server with one session and its first question laid out.
 struct Bed {
-    server: ServerProcess,
+    served: Served,
     pid: u32,
-    api: Api,
-    session: Session,
     docs: Docs,
     board_changes: usize,
     board_notes: usize,
@@ -446,6 +644,96 @@ struct Docs {
 impl Bed {
     async fn start(args: &Args) -> Result<Self> {
         let dir = tempfile::tempdir()?;
+        match args.server.as_str() {
+            "tavolo" => Self::start_tavolo(args, dir).await,
+            "automerge-repo" | "relay" => Self::start_stock(args, dir).await,
+            other => bail!("unknown server {other}: tavolo, automerge-repo or relay"),
+        }
+    }
+
+    /// The stock automerge-repo sync server or the plain relay, given the
+    /// same board: built here (the same steps) and synced to it by one
+    /// client.
+    async fn start_stock(args: &Args, dir: tempfile::TempDir) -> Result<Self> {
+        let t = std::time::Instant::now();
+        let served = if args.server == "relay" {
+            Served::Relay(ChildServer::relay().await?)
+        } else {
+            Served::Stock(ChildServer::stock(dir.path()).await?)
+        };
+        let pid = served.child_pid().context("server pid")?;
+        let (notes, edits) = (args.board_notes, args.board_edits);
+        let mut board = AutoCommit::new();
+        ops::init_question_doc(&mut board)?;
+        board.commit();
+        for step in 0..fanout::board_changes(notes, edits) {
+            fanout::board_step(&mut board, step, notes)?;
+            board.commit();
+        }
+        let mut session = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut session, automerge::ROOT, "bench", "stock")?;
+        session.commit();
+        let docs = Docs {
+            session: DocumentId::random(),
+            question: DocumentId::random(),
+        };
+        let heads = sorted(board.get_heads());
+        let board_changes = board.get_changes(&[]).len();
+        let bytes = board.save().len();
+        let c = SyncClient::connect_with(
+            &served.ws_url(None),
+            vec![(docs.session, session), (docs.question, board)],
+        )
+        .await?;
+        Self::wait_for_board(&served, None, docs, &heads).await?;
+        let _ = c.close().await;
+        eprintln!(
+            "board ({}): {notes} notes, {board_changes} changes, {} KiB saved, on the server in {:.1} s",
+            served.name(),
+            bytes / 1024,
+            t.elapsed().as_secs_f64()
+        );
+        Ok(Self {
+            served,
+            pid,
+            docs,
+            board_changes,
+            board_notes: notes,
+            seq: Arc::new(AtomicU64::new(0)),
+            participants: 0,
+            viewers: 0,
+            _dir: dir,
+        })
+    }
+
+    /// Waits until a fresh peer opening the board is sent `heads`.
+    async fn wait_for_board(
+        served: &Served,
+        ticket: Option<&Ticket>,
+        docs: Docs,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
+        let deadline = micros() + 60_000_000;
+        loop {
+            let mut probe = Thin::spawn_on(
+                &tokio::runtime::Handle::current(),
+                served.ws_url(ticket),
+                docs,
+            );
+            let _ = wait_ready(std::slice::from_ref(&probe), Duration::from_secs(20)).await;
+            let got = sorted(lock(&probe.stats).q_heads.clone());
+            probe.abort();
+            if got == heads {
+                return Ok(());
+            }
+            if micros() > deadline {
+                bail!("the server does not have the board after 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn start_tavolo(args: &Args, dir: tempfile::TempDir) -> Result<Self> {
         let server = ServerProcess::start_with(dir.path(), &["--no-rate-limits"]).await?;
         let pid = server.pid().context("server pid")?;
         let api = server.api();
@@ -516,24 +804,12 @@ impl Bed {
             question: q,
         };
         // The server has the board when a fresh peer is sent these heads.
-        let deadline = micros() + 60_000_000;
-        loop {
-            let mut probe = Thin::spawn_on(
-                &tokio::runtime::Handle::current(),
-                server.ws_url(&fac.ticket),
-                docs,
-            );
-            let _ = wait_ready(std::slice::from_ref(&probe), Duration::from_secs(20)).await;
-            let got = sorted(lock(&probe.stats).q_heads.clone());
-            probe.abort();
-            if got == heads {
-                break;
-            }
-            if micros() > deadline {
-                bail!("the server does not have the board after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let served = Served::Tavolo {
+            server,
+            api,
+            session,
+        };
+        Self::wait_for_board(&served, Some(&fac), docs, &heads).await?;
         let _ = c.close().await;
         eprintln!(
             "board: {notes} notes, {board_changes} changes, {} KiB saved, on the server in {:.1} s",
@@ -541,10 +817,8 @@ impl Bed {
             t.elapsed().as_secs_f64()
         );
         Ok(Self {
-            server,
+            served,
             pid,
-            api,
-            session,
             docs,
             board_changes,
             board_notes: notes,
@@ -558,10 +832,21 @@ impl Bed {
     /// Tickets for `n` more clients: participants while the session takes
     /// them, then projector (read-only) tickets.
     async fn tickets(&mut self, n: usize) -> Result<Vec<Ticket>> {
+        let Served::Tavolo { api, session, .. } = &self.served else {
+            // The stock server asks for nothing: a ticket is only a name.
+            let first = self.participants;
+            self.participants += n;
+            return Ok((first..first + n)
+                .map(|i| Ticket {
+                    ticket: String::new(),
+                    participant_id: Some(format!("p_stock_{i}")),
+                    session_doc: self.docs.session,
+                })
+                .collect());
+        };
         let as_participants = n.min(MAX_PARTICIPANTS.saturating_sub(self.participants));
         let first = self.participants;
-        let api = &self.api;
-        let code = &self.session.join_code;
+        let code = &session.join_code;
         let mut out: Vec<Ticket> = futures_util::stream::iter(first..first + as_participants)
             .map(|i| async move { api.join(code, &format!("Persona {i}")).await })
             .buffer_unordered(8)
@@ -571,7 +856,7 @@ impl Bed {
             .collect::<Result<_>>()?;
         self.participants += as_participants;
         for _ in as_participants..n {
-            out.push(self.api.projector(&self.session).await?);
+            out.push(api.projector(session).await?);
             self.viewers += 1;
         }
         if self.viewers > 0 && as_participants < n {
@@ -596,11 +881,7 @@ impl Bed {
         for wave in tickets.chunks(CONNECT_WAVE) {
             let from = thins.len();
             for ticket in wave {
-                thins.push(Thin::spawn(
-                    rt,
-                    self.server.ws_url(&ticket.ticket),
-                    self.docs,
-                ));
+                thins.push(Thin::spawn(rt, self.served.ws_url(Some(ticket)), self.docs));
             }
             wait_ready(&thins[from..], Duration::from_secs(60)).await;
         }
@@ -641,10 +922,10 @@ impl Bed {
                     .context("writers as participants need participant tickets")?;
                 (t, ParticipantId(me))
             } else {
-                let t = self.api.facilitator(&self.session).await?;
+                let t = self.served.facilitator(self.docs.session).await?;
                 (t, ParticipantId(format!("p_writer_{idx}")))
             };
-            let mut client = SyncClient::connect(&self.server.ws_url(&ticket.ticket)).await?;
+            let mut client = SyncClient::connect(&self.served.ws_url(Some(&ticket))).await?;
             client.open(q).await?;
             let notes = self.board_notes;
             client
@@ -848,6 +1129,7 @@ impl Bed {
         all.sort_unstable();
         let thin_deliveries = thin_lat.len() as u64;
         let o = Outcome {
+            server: self.served.name().into(),
             scenario: String::new(),
             thin: thins.len(),
             full: fulls.len(),
@@ -892,7 +1174,126 @@ impl Bed {
         for f in fulls {
             let _ = f.client.close().await;
         }
-        let _ = self.server.kill().await;
+        self.served.kill().await;
+    }
+}
+
+/// The server under load.
+enum Served {
+    Tavolo {
+        server: ServerProcess,
+        api: Api,
+        session: Session,
+    },
+    Stock(ChildServer),
+    Relay(ChildServer),
+}
+
+impl Served {
+    fn name(&self) -> &'static str {
+        match self {
+            Served::Tavolo { .. } => "tavolo",
+            Served::Stock(_) => "automerge-repo",
+            Served::Relay(_) => "relay",
+        }
+    }
+
+    /// The pid of a server this bench started as a child.
+    fn child_pid(&self) -> Option<u32> {
+        match self {
+            Served::Tavolo { server, .. } => server.pid(),
+            Served::Stock(s) | Served::Relay(s) => s.child.id(),
+        }
+    }
+
+    /// Where a client with `ticket` connects.
+    fn ws_url(&self, ticket: Option<&Ticket>) -> String {
+        match self {
+            Served::Tavolo { server, .. } => {
+                server.ws_url(ticket.map_or("", |t| t.ticket.as_str()))
+            }
+            Served::Stock(s) | Served::Relay(s) => s.url.clone(),
+        }
+    }
+
+    /// A ticket for a writer that is not a participant.
+    async fn facilitator(&self, session_doc: DocumentId) -> Result<Ticket> {
+        match self {
+            Served::Tavolo { api, session, .. } => api.facilitator(session).await,
+            Served::Stock(_) | Served::Relay(_) => Ok(Ticket {
+                ticket: String::new(),
+                participant_id: None,
+                session_doc,
+            }),
+        }
+    }
+
+    async fn kill(self) {
+        match self {
+            Served::Tavolo { server, .. } => {
+                let _ = server.kill().await;
+            }
+            Served::Stock(mut s) | Served::Relay(mut s) => {
+                let _ = s.child.kill().await;
+            }
+        }
+    }
+}
+
+/// A server this bench runs as a child process, which prints
+/// `listening <port>` when ready.
+struct ChildServer {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl ChildServer {
+    /// `node bench/stock/server.mjs`: the stock automerge-repo sync server.
+    async fn stock(dir: &std::path::Path) -> Result<Self> {
+        let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stock");
+        if !here.join("node_modules/@automerge/automerge-repo").exists() {
+            bail!(
+                "the stock server's packages are not installed: run `npm ci` in {}",
+                here.display()
+            );
+        }
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg(here.join("server.mjs")).arg(dir.join("stock"));
+        Self::start(cmd).await
+    }
+
+    /// `tavolo-bench relay-server` (this program): the plain relay.
+    async fn relay() -> Result<Self> {
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.arg("relay-server");
+        Self::start(cmd).await
+    }
+
+    async fn start(mut cmd: tokio::process::Command) -> Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {cmd:?}"))?;
+        let out = child.stdout.take().context("server stdout")?;
+        let mut lines = tokio::io::BufReader::new(out).lines();
+        let port = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(p) = line.strip_prefix("listening ") {
+                    return Ok::<u16, anyhow::Error>(p.trim().parse()?);
+                }
+            }
+            bail!("the server exited before listening")
+        })
+        .await
+        .context("the server did not start in 20 s")??;
+        // Keep reading its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            child,
+            url: format!("ws://127.0.0.1:{port}/"),
+        })
     }
 }
 
@@ -1359,6 +1760,11 @@ struct ThinStats {
     /// From then to the first `sync` of the question carrying changes.
     board_us: Option<u64>,
     board_bytes: usize,
+    /// The lock is on its way from then (µs since the epoch; 0: not
+    /// measuring); the next change of the session document after it is
+    /// the lock, and when it arrived.
+    lock_from: u64,
+    lock_at: Option<u64>,
     lat: Vec<u32>,
     /// The slowest delivery: latency, sequence number, scheduled time.
     worst: (u32, u64, u64),
@@ -1447,6 +1853,14 @@ impl ThinStats {
                 }
             }
             self.q_heads.clone_from(&msg.heads);
+        } else if self.lock_from > 0
+            && self.lock_at.is_none()
+            && now >= self.lock_from
+            && !msg.changes.is_empty()
+        {
+            // The session changes only by the lock while it is measured
+            // (the server may pass it on as a change of its own).
+            self.lock_at = Some(now);
         }
         if acked[slot].as_ref() == Some(&msg.heads) {
             return Ok(None);
@@ -1509,7 +1923,7 @@ impl ThinStats {
             let l = latency(now, t.scheduled);
             self.lat.push(l);
             self.worst = self.worst.max((l, t.seq, t.scheduled));
-            if std::env::var_os("FLEET_DEBUG").is_some() && latency(now, t.scheduled) > 50_000 {
+            if l > 50_000 && std::env::var_os("FLEET_DEBUG").is_some() {
                 eprintln!(
                     "slow thin delivery seq {} writer {} {} ms",
                     t.seq,
@@ -1685,8 +2099,9 @@ async fn thin_connection(url: &str, docs: Docs, st: &Mutex<ThinStats>) -> Result
 // ---------------------------------------------------------------- results
 
 #[derive(Debug, Default)]
-struct Outcome {
-    scenario: String,
+pub(crate) struct Outcome {
+    pub(crate) server: String,
+    pub(crate) scenario: String,
     thin: usize,
     full: usize,
     board_changes: usize,
@@ -1722,7 +2137,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    const HEADER: &'static str = "| scenario | thin | full | board changes | changes/s | changes | deliveries | missing | p50 ms | p99 ms | max ms | server CPU s (% core) | CPU µs/delivery | RSS / peak MiB | B/delivery (sync) | generator CPU % (thin thread) | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+    const HEADER: &'static str = "| server | scenario | thin | full | board changes | changes/s | changes | deliveries | missing | p50 ms | p99 ms | max ms | server CPU s (% core) | CPU µs/delivery | RSS / peak MiB | B/delivery (sync) | generator CPU % (thin thread) | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
 
     fn problems(&self) -> String {
         let mut p = Vec::new();
@@ -1740,6 +2155,12 @@ impl Outcome {
     }
 
     fn print(&self) {
+        println!("{}", self.row());
+        self.print_details();
+    }
+
+    /// The table row.
+    fn row(&self) -> String {
         let w = self.window_s.max(1e-9);
         let per_delivery = if self.deliveries > 0 {
             format!("{:.1}", self.server_cpu * 1e6 / self.deliveries as f64)
@@ -1763,8 +2184,9 @@ impl Outcome {
         if !self.converged {
             notes.push(format!("NOT CONVERGED: {}", self.convergence));
         }
-        println!(
-            "| {} | {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} ({:.0}%) | {per_delivery} | {:.0} / {:.0} | {:.0} ({:.0}) | {:.0}% ({:.0}%) | {} |",
+        format!(
+            "| {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} ({:.0}%) | {per_delivery} | {:.0} / {:.0} | {:.0} ({:.0}) | {:.0}% ({:.0}%) | {} |",
+            self.server,
             self.scenario,
             self.thin,
             self.full,
@@ -1785,7 +2207,13 @@ impl Outcome {
             100.0 * self.gen_cpu / w,
             100.0 * self.thin_cpu / w,
             notes.join("; ")
-        );
+        )
+    }
+
+    /// The same, in words, to stderr.
+    fn print_details(&self) {
+        let w = self.window_s.max(1e-9);
+
         eprintln!(
             "{}: {} thin + {} full clients, {} changes at {:.1}/s over {:.1} s → {} deliveries ({} missing, {} duplicate); \
              latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms (thin p99 {:.1} ms, full p99 {:.1} ms); \

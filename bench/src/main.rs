@@ -33,6 +33,7 @@
 
 mod fanout;
 mod fleet;
+mod relay;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -108,6 +109,10 @@ enum Command {
     /// One session with many clients over real sockets: thousands of thin
     /// clients (a WebSocket each, no document) and a few full writers.
     Fleet(fleet::Args),
+    /// The plain relay `fleet --servers relay` measures against (started
+    /// by the bench itself).
+    #[command(hide = true)]
+    RelayServer,
     /// Cost of judging one participant's batch on a board of this size.
     Judge {
         #[arg(long, default_value_t = 300)]
@@ -284,8 +289,6 @@ fn micros() -> u64 {
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Builds the release server (unless `TAVOLO_SERVER_BIN` names one) and
-/// makes the harness use it.
 /// The policy context of an open question without categories, budget 3.
 pub fn question_ctx() -> tavolo_model::policy::PolicyContext {
     tavolo_model::policy::PolicyContext {
@@ -298,6 +301,8 @@ pub fn question_ctx() -> tavolo_model::policy::PolicyContext {
     }
 }
 
+/// Builds the release server (unless `TAVOLO_SERVER_BIN` names one) and
+/// makes the harness use it.
 fn release_server() -> Result<()> {
     if std::env::var_os("TAVOLO_SERVER_BIN").is_some() {
         return Ok(());
@@ -504,6 +509,9 @@ fn main() -> Result<()> {
     {
         return fanout::run(peers, notes, edits, rounds);
     }
+    if let Command::RelayServer = cli.command {
+        return relay::run();
+    }
     if let Command::Fleet(args) = cli.command {
         release_server()?;
         return fleet::run(args);
@@ -529,7 +537,8 @@ fn main() -> Result<()> {
             | Command::Load { .. }
             | Command::Purge { .. }
             | Command::Fanout { .. }
-            | Command::Fleet(_) => Ok(()),
+            | Command::Fleet(_)
+            | Command::RelayServer => Ok(()),
         }
     })
 }
