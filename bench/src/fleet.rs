@@ -427,6 +427,7 @@ async fn lock_phase(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     lock_us.sort_unstable();
     o.scenario = "lock".into();
     if lock_us.len() < thins.len() {
+        o.failed_clients += thins.len() - lock_us.len();
         o.writer_problems.push(format!(
             "{} of {} phones never got the lock",
             thins.len() - lock_us.len(),
@@ -1264,7 +1265,14 @@ impl ChildServer {
 
     /// `tavolo-bench relay-server` (this program): the plain relay.
     async fn relay() -> Result<Self> {
-        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        // /proc/self/exe still runs this program if it was rebuilt since.
+        let me = std::path::PathBuf::from("/proc/self/exe");
+        let me = if me.exists() {
+            me
+        } else {
+            std::env::current_exe()?
+        };
+        let mut cmd = tokio::process::Command::new(me);
         cmd.arg("relay-server");
         Self::start(cmd).await
     }
