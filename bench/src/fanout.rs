@@ -61,6 +61,12 @@ pub fn real_board(notes: usize, edits: usize) -> Result<Automerge> {
 
 /// What a thin peer answers a sync message with: "I now have your heads".
 pub fn thin_ack(heads: Vec<automerge::ChangeHash>) -> Vec<u8> {
+    up_to(heads, Vec::new())
+}
+
+/// A sync message saying "I have everything up to `heads`", carrying
+/// `changes` (a relay's broadcast; none for an acknowledgement).
+pub fn up_to(heads: Vec<automerge::ChangeHash>, changes: Vec<Vec<u8>>) -> Vec<u8> {
     sync::Message {
         heads: heads.clone(),
         need: Vec::new(),
@@ -68,7 +74,7 @@ pub fn thin_ack(heads: Vec<automerge::ChangeHash>) -> Vec<u8> {
             last_sync: heads,
             bloom: sync::BloomFilter::default(),
         }],
-        changes: Vec::<Vec<u8>>::new().into(),
+        changes: changes.into(),
         flags: None,
         version: sync::MessageVersion::V1,
     }

@@ -688,13 +688,32 @@ impl Bed {
         .await?;
         Self::wait_for_board(&served, None, docs, &heads).await?;
         let _ = c.close().await;
+        Ok(Self::ready(
+            served,
+            pid,
+            docs,
+            (notes, board_changes, bytes),
+            t,
+            dir,
+        ))
+    }
+
+    /// The bed, once the server has the board (notes, changes, bytes saved).
+    fn ready(
+        served: Served,
+        pid: u32,
+        docs: Docs,
+        (notes, board_changes, bytes): (usize, usize, usize),
+        since: std::time::Instant,
+        dir: tempfile::TempDir,
+    ) -> Self {
         eprintln!(
             "board ({}): {notes} notes, {board_changes} changes, {} KiB saved, on the server in {:.1} s",
             served.name(),
             bytes / 1024,
-            t.elapsed().as_secs_f64()
+            since.elapsed().as_secs_f64()
         );
-        Ok(Self {
+        Self {
             served,
             pid,
             docs,
@@ -704,7 +723,7 @@ impl Bed {
             participants: 0,
             viewers: 0,
             _dir: dir,
-        })
+        }
     }
 
     /// Waits until a fresh peer opening the board is sent `heads`.
@@ -812,22 +831,14 @@ impl Bed {
         };
         Self::wait_for_board(&served, Some(&fac), docs, &heads).await?;
         let _ = c.close().await;
-        eprintln!(
-            "board: {notes} notes, {board_changes} changes, {} KiB saved, on the server in {:.1} s",
-            bytes / 1024,
-            t.elapsed().as_secs_f64()
-        );
-        Ok(Self {
+        Ok(Self::ready(
             served,
             pid,
             docs,
-            board_changes,
-            board_notes: notes,
-            seq: Arc::new(AtomicU64::new(0)),
-            participants: 0,
-            viewers: 0,
-            _dir: dir,
-        })
+            (notes, board_changes, bytes),
+            t,
+            dir,
+        ))
     }
 
     /// Tickets for `n` more clients: participants while the session takes

@@ -13,8 +13,8 @@
 //! Prints `listening <port>` once the socket is open.
 
 use anyhow::Result;
+use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -148,7 +148,9 @@ fn receive(
     };
     let changed = !new.is_empty();
     if changed {
-        let data = broadcast(heads.clone(), new);
+        // "Everything up to these heads": a writer then sends only what it
+        // made since. Encoded once for every reader.
+        let data = crate::fanout::up_to(heads.clone(), new);
         for (id, p) in d.peers.iter().filter(|(id, p)| p.streaming && *id != from) {
             let _ = p.tx.send(envelope(id, data.clone()));
         }
@@ -168,22 +170,4 @@ fn receive(
         p.streaming = p.sync.their_heads.is_some() && p.sync.last_sent_heads == heads;
     }
     Ok(())
-}
-
-/// One sync message carrying `changes`, encoded once for every reader.
-fn broadcast(heads: Vec<ChangeHash>, changes: Vec<Vec<u8>>) -> Vec<u8> {
-    sync::Message {
-        heads: heads.clone(),
-        need: Vec::new(),
-        // "I have everything up to these heads": a writer then sends only
-        // what it made since.
-        have: vec![sync::Have {
-            last_sync: heads,
-            bloom: sync::BloomFilter::default(),
-        }],
-        changes: changes.into(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    }
-    .encode()
 }
