@@ -440,12 +440,10 @@ async fn lock_phase(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
         o.convergence = refusal.clone();
     }
     o.extra = format!(
-        "lock reached {}/{} phones: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms{}",
+        "lock reached {}/{} phones: {}{}",
         lock_us.len(),
         thins.len(),
-        percentile(&lock_us, 0.5) as f64 / 1e3,
-        percentile(&lock_us, 0.99) as f64 / 1e3,
-        lock_us.last().copied().unwrap_or(0) as f64 / 1e3,
+        spread_ms(&lock_us),
         if refusal.is_empty() {
             String::new()
         } else {
@@ -493,12 +491,10 @@ async fn late(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     o.scenario = "late".into();
     o.failed_clients += joiners.len() - ready;
     o.extra = format!(
-        "{} joiners at {}/s: board in p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({board_kib} KiB)",
+        "{} joiners at {}/s: board in {} ({board_kib} KiB)",
         joiners.len(),
         args.join_rate,
-        percentile(&join_us, 0.5) as f64 / 1e3,
-        percentile(&join_us, 0.99) as f64 / 1e3,
-        join_us.last().copied().unwrap_or(0) as f64 / 1e3,
+        spread_ms(&join_us),
     );
     o.print();
     let mut all = thins;
@@ -1314,6 +1310,16 @@ impl ChildServer {
             url: format!("ws://127.0.0.1:{port}/"),
         })
     }
+}
+
+/// "p50 …, p99 …, max …" of sorted microseconds, in milliseconds.
+fn spread_ms(sorted_us: &[u64]) -> String {
+    format!(
+        "p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        percentile(sorted_us, 0.5) as f64 / 1e3,
+        percentile(sorted_us, 0.99) as f64 / 1e3,
+        sorted_us.last().copied().unwrap_or(0) as f64 / 1e3,
+    )
 }
 
 /// CPU of the thin clients' thread since `from` (seconds).
