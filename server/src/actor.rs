@@ -75,6 +75,8 @@ pub enum DocCommand {
         peer: PeerId,
         kind: SyncKind,
         data: Vec<u8>,
+        /// When the message reached its connection.
+        received: std::time::Instant,
     },
     Ephemeral {
         conn: ConnId,
@@ -418,6 +420,7 @@ pub fn spawn(setup: DocSetup) -> DocHandle {
         last_active: Instant::now(),
         dots: DotBox::new(ballots),
         pending_dots: Vec::new(),
+        awaiting_disk: Vec::new(),
         dots_to_tell: std::collections::BTreeSet::new(),
         totals_to_tell: false,
         totals_heads: None,
@@ -580,6 +583,9 @@ struct DocActor {
     dots: DotBox,
     /// Dots accepted and not yet durable: (participant, target, count).
     pending_dots: Vec<(String, String, i64)>,
+    /// When each message with accepted changes not yet durable arrived,
+    /// and how many changes it brought (for `/metrics`).
+    awaiting_disk: Vec<(std::time::Instant, usize)>,
     /// Participants to tell their dots once the pending ones are durable.
     dots_to_tell: std::collections::BTreeSet<String>,
     /// The facilitator's connections are to hear the live totals.
@@ -712,6 +718,7 @@ impl DocActor {
                 peer,
                 kind,
                 data,
+                received,
             } => {
                 tracing::trace!(%peer, ?kind, bytes = data.len(), "sync in");
                 let ctx = self.session.policy_context(self.doc_id());
@@ -721,7 +728,8 @@ impl DocActor {
                         tracing::info!(%peer, code = refusal.code.as_str(), detail = %refusal.detail, "refused changes");
                     }
                     Some(Ok(Received::Accepted(n))) => {
-                        tracing::debug!(%peer, changes = n, "accepted changes")
+                        tracing::debug!(%peer, changes = n, "accepted changes");
+                        self.awaiting_disk.push((received, n));
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
@@ -1072,6 +1080,7 @@ impl DocActor {
             let _ = self.host.to_save(now);
             let after = self.host.saved(Ok(()), now);
             self.pending_dots.clear();
+            self.awaiting_disk.clear();
             for reply in after.replies {
                 let _ = reply.send(Ok(()));
             }
@@ -1104,13 +1113,24 @@ impl DocActor {
                 (self.session.id.clone(), owners)
             });
             let changes = batch.changes.len();
+            let waiting = std::mem::take(&mut self.awaiting_disk);
             let result = self
                 .storage
                 .append_changes_claiming(self.doc_id().to_string(), batch.changes, claims)
                 .await
                 .map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                tracing::error!(error = %e, changes, "saving changes failed; holding them and retrying");
+            match &result {
+                Ok(()) => {
+                    let now = std::time::Instant::now();
+                    for (received, n) in waiting {
+                        crate::metrics::changes_durable(received, n, now);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, changes, "saving changes failed; holding them and retrying");
+                    // Still waiting: measured from their arrival when a retry succeeds.
+                    self.awaiting_disk.splice(0..0, waiting);
+                }
             }
             let after = self.host.saved(result, std::time::Instant::now());
             if after.recovered {

@@ -573,6 +573,19 @@ pub async fn templates() -> impl IntoResponse {
 /// aside in quarantine (damaged boards answer their peers with an error);
 /// 503 with `{"error": …}` while the database cannot be read or saving
 /// fails.
+/// `GET /metrics`: counts and latencies in Prometheus' text format
+/// ([`crate::metrics`]); no names, texts or session ids.
+pub async fn metrics() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
+}
+
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let health = match state.storage.health().await {
         Ok(h) => h,

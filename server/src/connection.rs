@@ -595,6 +595,7 @@ impl Conn<'_> {
     }
 
     async fn sync(&mut self, m: DocMessage, kind: SyncKind) -> Result<Vec<Vec<u8>>, CloseReason> {
+        let received = std::time::Instant::now();
         // Before anything else sees it, and before the document is opened.
         if let Err(e) = self.guard.check_sync(&m.data) {
             tracing::info!(peer = %self.peer, error = %e, "sync message refused by the guard");
@@ -609,6 +610,7 @@ impl Conn<'_> {
                 peer: self.peer.clone(),
                 kind,
                 data: m.data,
+                received,
             })
             .await
             .map_err(|_| CloseReason::ServerError("document stopped".into()))?;

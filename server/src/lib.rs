@@ -15,6 +15,7 @@
 //! - [`registry`]: open sessions and documents; one actor per document.
 //! - [`actor`]: the per-document task that owns a sync `Room`.
 //! - [`storage`]: SQLite with group commit.
+//! - [`metrics`]: counts and latencies for `/metrics` (Prometheus).
 //! - [`templates_api`]: built-in template sources, checking and uploading
 //!   a facilitator's own.
 //! - [`web`]: the built web app and its routes.
@@ -23,6 +24,7 @@ pub mod access;
 pub mod actor;
 pub mod api;
 pub mod connection;
+pub mod metrics;
 pub mod presence;
 pub mod registry;
 pub mod report_api;
@@ -158,6 +160,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/api/time", get(api::time))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
         .route("/sync", get(sync_upgrade))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))

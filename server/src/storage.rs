@@ -1082,7 +1082,11 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteRequest>, share
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let outcome = run_group(&mut conn, &mut batch, &shared.guard);
+        if outcome.is_ok() {
+            crate::metrics::commit_took(started);
+        }
         match outcome {
             Ok(results) => {
                 // A request that failed for the storage's sake (not its own)

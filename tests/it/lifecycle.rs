@@ -111,3 +111,59 @@ async fn a_frame_that_is_not_a_protocol_message_closes_the_connection_with_a_rea
     open_question(&mut bruno, q).await;
     assert_eq!(r.api.get("/healthz").await.unwrap().0, 200);
 }
+
+/// The count of changes made durable, read from `/metrics`.
+fn durable_count(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tavolo_change_durable_seconds_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no change→durable count in:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn metrics_count_every_durable_change_and_name_nothing_of_the_session() {
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let before = r.api.get_authorized("/metrics", None).await.unwrap();
+    assert_eq!(before.status, 200);
+    assert!(before.header("content-type").contains("openmetrics-text"));
+    let n0 = durable_count(&before.body);
+    let mut anna = connect(&r.server, &a).await;
+    let q = first_question(&anna, a.session_doc);
+    open_question(&mut anna, q).await;
+    let pid = a.participant_id.clone().unwrap();
+    for i in 0..3 {
+        add_note(
+            &mut anna,
+            q,
+            &pid,
+            &format!("n_{i}"),
+            &format!("segreto {i}"),
+        )
+        .await;
+    }
+    // Bruno is sent the notes only once they are durable, and the
+    // measurement is taken before anything goes out.
+    let mut bruno = connect(&r.server, &b).await;
+    open_question(&mut bruno, q).await;
+    bruno
+        .pump_until(WAIT, |c| note_texts(c.doc(q)).len() == 3)
+        .await
+        .unwrap();
+    let after = r.api.get_authorized("/metrics", None).await.unwrap();
+    let n1 = durable_count(&after.body);
+    assert!(
+        n1 >= n0 + 3,
+        "{n0} → {n1} durable changes after three notes"
+    );
+    assert!(after.body.contains("tavolo_commit_seconds_count"));
+    for secret in [
+        "segreto",
+        pid.as_str(),
+        s.join_code.as_str(),
+        &q.to_string(),
+    ] {
+        assert!(!after.body.contains(secret), "/metrics shows {secret}");
+    }
+}
