@@ -32,6 +32,12 @@
 //! `relay.rs`, the floor of CPU per delivery); those are given the same
 //! board, built here and synced to them by one client.
 //!
+//! Tavolo's change → durable latency (a client's message reaching the
+//! server → the group commit holding its changes) is read from the
+//! server's `/metrics` before and after each window (the "→ disk" column,
+//! bucket bounds). `documents` restarts the server over the stored board
+//! and reports what opening it costs in RSS.
+//!
 //! One markdown table row per scenario (or ramp step) goes to stdout; the
 //! details to stderr; with `--report DIR`, the rows and a plot of the ramp
 //! go to files.
@@ -71,8 +77,8 @@ const CONNECT_WAVE: usize = 100;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// ramp, brainstorm, burst, lock, late, reconnect, idle, or all (default:
-    /// brainstorm; with --smoke every one but ramp).
+    /// ramp, brainstorm, burst, lock, late, reconnect, idle, documents, or
+    /// all (default: brainstorm; with --smoke every one but ramp).
     #[arg(long)]
     scenario: Option<String>,
     /// Thin clients (ramp: see --steps).
@@ -173,12 +179,22 @@ pub fn run(args: Args) -> Result<()> {
             "late",
             "reconnect",
             "idle",
+            "documents",
         ],
-        "smoke" => vec!["brainstorm", "burst", "lock", "late", "reconnect", "idle"],
-        s @ ("ramp" | "brainstorm" | "burst" | "lock" | "late" | "reconnect" | "idle") => vec![s],
+        "smoke" => vec![
+            "brainstorm",
+            "burst",
+            "lock",
+            "late",
+            "reconnect",
+            "idle",
+            "documents",
+        ],
+        s @ ("ramp" | "brainstorm" | "burst" | "lock" | "late" | "reconnect" | "idle"
+        | "documents") => vec![s],
         other => {
             bail!(
-                "unknown scenario {other}: ramp, brainstorm, burst, lock, late, reconnect, idle, all"
+                "unknown scenario {other}: ramp, brainstorm, burst, lock, late, reconnect, idle, documents, all"
             )
         }
     };
@@ -212,6 +228,7 @@ pub fn run(args: Args) -> Result<()> {
                     "lock" => lock_phase(&args, &thin).await,
                     "late" => late(&args, &thin).await,
                     "reconnect" => reconnect(&args, &thin).await,
+                    "documents" => documents(&args, &thin).await,
                     _ => idle(&args, &thin).await,
                 };
                 match rows {
@@ -254,7 +271,7 @@ async fn brainstorm(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
         .await?;
     let thins = bed.connect_thins(rt, args.clients).await?;
     let load = Load::notes(args.clients as f64 * args.rate, args.seconds as f64);
-    let run = bed.begin(fulls, &thins, load, rt);
+    let run = bed.begin(fulls, &thins, load, rt).await;
     let (fulls, mut o) = bed.finish(run, &thins, args.drain).await?;
     o.scenario = "brainstorm".into();
     o.print();
@@ -290,7 +307,7 @@ async fn ramp(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
             }
         }
         let load = Load::notes(step as f64 * args.rate, args.seconds as f64);
-        let run = bed.begin(fulls, &thins, load, rt);
+        let run = bed.begin(fulls, &thins, load, rt).await;
         let (back, mut o) = bed.finish(run, &thins, args.drain).await?;
         fulls = back;
         o.scenario = format!("ramp {step}");
@@ -318,7 +335,7 @@ async fn burst(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
         per_second: args.movers as f64 * args.move_hz,
         seconds: args.seconds as f64,
     };
-    let run = bed.begin(fulls, &thins, load, rt);
+    let run = bed.begin(fulls, &thins, load, rt).await;
     let (fulls, mut o) = bed.finish(run, &thins, args.drain).await?;
     o.scenario = format!("burst {}×{} Hz", args.movers, args.move_hz);
     o.print();
@@ -366,7 +383,7 @@ async fn lock_phase(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
         _ => None,
     };
     let load = Load::notes(args.clients as f64 * args.rate, args.seconds as f64);
-    let run = bed.begin(fulls, &thins, load, rt);
+    let run = bed.begin(fulls, &thins, load, rt).await;
     tokio::time::sleep(Duration::from_secs_f64(args.seconds as f64 / 2.0)).await;
     let scheduled = micros();
     for t in &thins {
@@ -469,7 +486,7 @@ async fn late(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     let arrive = Duration::from_secs_f64(1.0 / args.join_rate.max(0.01));
     let seconds = (args.seconds as f64).max(arrive.as_secs_f64() * args.joiners as f64 + 3.0);
     let load = Load::notes(args.clients as f64 * args.rate, seconds);
-    let run = bed.begin(fulls, &thins, load, rt);
+    let run = bed.begin(fulls, &thins, load, rt).await;
     let mut joiners = Vec::new();
     for t in &joiner_tickets {
         joiners.push(Thin::spawn(rt, bed.served.ws_url(Some(t)), bed.docs));
@@ -547,7 +564,7 @@ async fn reconnect(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
     eprintln!("reconnect: {storm}");
     let seconds = (args.seconds as f64).min(10.0);
     let load = Load::notes(args.clients as f64 * args.rate, seconds);
-    let run = bed.begin(fulls, &again, load, rt);
+    let run = bed.begin(fulls, &again, load, rt).await;
     let (fulls, mut o) = bed.finish(run, &again, args.drain).await?;
     o.scenario = "reconnect".into();
     o.failed_clients += again.len() - ready;
@@ -605,6 +622,55 @@ async fn idle(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
         rss_half as f64 / 1024.0,
         rss1 as f64 / 1024.0,
         100.0 * cpu / quiet.as_secs_f64()
+    );
+    o.print();
+    bed.stop(thins, Vec::new()).await;
+    Ok(vec![o])
+}
+
+/// What one open document costs the server: a fresh process over the
+/// stored board, before and after one client opens it (the session
+/// document and the 1,000-note question, and one connection).
+async fn documents(args: &Args, rt: &ThinRuntime) -> Result<Vec<Outcome>> {
+    let mut bed = Bed::start(args).await?;
+    if matches!(bed.served, Served::Relay(_)) {
+        eprintln!("documents: the relay keeps nothing to load again; skipped");
+        bed.stop(Vec::new(), Vec::new()).await;
+        return Ok(Vec::new());
+    }
+    let tickets = bed.tickets(1).await?;
+    let bed = bed.restart().await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss0 = proc_status_kib(bed.pid, "VmRSS:").unwrap_or(0);
+    let cpu0 = proc_cpu_seconds(bed.pid).unwrap_or(0.0);
+    let t = std::time::Instant::now();
+    let thins = bed.connect_tickets(rt, &tickets).await?;
+    let load = t.elapsed();
+    let cpu = proc_cpu_seconds(bed.pid).unwrap_or(0.0) - cpu0;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss1 = proc_status_kib(bed.pid, "VmRSS:").unwrap_or(0);
+    let ready = thins.iter().filter(|t| t.ready()).count();
+    let mut o = Outcome {
+        server: bed.served.name().into(),
+        scenario: "documents".into(),
+        thin: ready,
+        board_changes: bed.board_changes,
+        server_cpu: cpu,
+        window_s: load.as_secs_f64(),
+        rss_kib: rss1,
+        hwm_kib: proc_status_kib(bed.pid, "VmHWM:").unwrap_or(0),
+        converged: true,
+        failed_clients: thins.len() - ready,
+        ..Outcome::default()
+    };
+    o.extra = format!(
+        "restarted over the stored board: RSS {:.1} MiB; one client opens it and has it in {:.0} ms ({:.2} s CPU): RSS {:.1} MiB, {:.1} MiB for the {}-note document and the session's",
+        rss0 as f64 / 1024.0,
+        load.as_secs_f64() * 1e3,
+        cpu,
+        rss1 as f64 / 1024.0,
+        rss1.saturating_sub(rss0) as f64 / 1024.0,
+        bed.board_notes,
     );
     o.print();
     bed.stop(thins, Vec::new()).await;
@@ -837,6 +903,34 @@ impl Bed {
         ))
     }
 
+    /// Stops the server and starts it again over the same data: nothing
+    /// loaded until a client asks.
+    async fn restart(mut self) -> Result<Self> {
+        let dir = self._dir.path().to_path_buf();
+        self.served = match self.served {
+            Served::Tavolo {
+                server, session, ..
+            } => {
+                server.terminate().await?;
+                let server = ServerProcess::start_with(&dir, &["--no-rate-limits"]).await?;
+                Served::Tavolo {
+                    api: server.api(),
+                    server,
+                    session,
+                }
+            }
+            Served::Stock(mut s) => {
+                // Its storage writes are debounced; give them time to land.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let _ = s.child.kill().await;
+                Served::Stock(ChildServer::stock(&dir).await?)
+            }
+            Served::Relay(_) => bail!("the relay keeps nothing to load again"),
+        };
+        self.pid = self.served.child_pid().context("server pid")?;
+        Ok(self)
+    }
+
     /// Tickets for `n` more clients: participants while the session takes
     /// them, then projector (read-only) tickets.
     async fn tickets(&mut self, n: usize) -> Result<Vec<Ticket>> {
@@ -973,7 +1067,14 @@ impl Bed {
 
     /// Starts a measured window: the writers write `load`, every client
     /// times what it receives.
-    fn begin(&self, fulls: Vec<Full>, thins: &[Thin], load: Load, rt: &ThinRuntime) -> Running {
+    async fn begin(
+        &self,
+        fulls: Vec<Full>,
+        thins: &[Thin],
+        load: Load,
+        rt: &ThinRuntime,
+    ) -> Running {
+        let durable0 = self.served.durable().await;
         let a = self.seq.load(Ordering::SeqCst);
         let mut bytes = Bytes::default();
         for t in thins {
@@ -1020,6 +1121,7 @@ impl Bed {
             thin0,
             start,
             load,
+            durable0,
         }
     }
 
@@ -1129,6 +1231,10 @@ impl Bed {
                 writer_problems.push(format!("writer {}: {e}", f.idx));
             }
         }
+        let durable = match (run.durable0, self.served.durable().await) {
+            (Some(before), Some(after)) => Some(after.minus(&before)),
+            _ => None,
+        };
         let (converged, why) = converge(q, &mut fulls, thins, Duration::from_secs(10)).await;
         thin_lat.sort_unstable();
         full_lat.sort_unstable();
@@ -1171,6 +1277,7 @@ impl Bed {
             writer_problems,
             failed_clients: 0,
             extra: String::new(),
+            durable,
         };
         Ok((fulls, o))
     }
@@ -1203,6 +1310,26 @@ impl Served {
             Served::Tavolo { .. } => "tavolo",
             Served::Stock(_) => "automerge-repo",
             Served::Relay(_) => "relay",
+        }
+    }
+
+    /// Tavolo's change → durable histogram, from `/metrics` (the other
+    /// servers do not say: the stock one writes files without fsync, the
+    /// relay keeps nothing).
+    async fn durable(&self) -> Option<Buckets> {
+        let Served::Tavolo { api, .. } = self else {
+            return None;
+        };
+        match api.get_authorized("/metrics", None).await {
+            Ok(f) if f.status == 200 => Buckets::parse(&f.body, "tavolo_change_durable_seconds"),
+            Ok(f) => {
+                eprintln!("/metrics answered {}", f.status);
+                None
+            }
+            Err(e) => {
+                eprintln!("/metrics: {e:#}");
+                None
+            }
         }
     }
 
@@ -1420,6 +1547,8 @@ struct Running {
     thin0: f64,
     start: u64,
     load: Load,
+    /// The server's change → durable histogram as the window began.
+    durable0: Option<Buckets>,
 }
 
 /// What the load generator tags each change with.
@@ -2159,10 +2288,12 @@ pub(crate) struct Outcome {
     writer_problems: Vec<String>,
     failed_clients: usize,
     extra: String,
+    /// Changes from arrival to durable, during the window (Tavolo).
+    durable: Option<Buckets>,
 }
 
 impl Outcome {
-    const HEADER: &'static str = "| server | scenario | thin | full | board changes | changes/s | changes | deliveries | missing | p50 ms | p99 ms | max ms | server CPU s (% core) | CPU µs/delivery | RSS / peak MiB | B/delivery (sync) | generator CPU % (thin thread) | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+    const HEADER: &'static str = "| server | scenario | thin | full | board changes | changes/s | changes | deliveries | missing | p50 ms | p99 ms | max ms | → disk p99 ms | server CPU s (% core) | CPU µs/delivery | RSS / peak MiB | B/delivery (sync) | generator CPU % (thin thread) | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
 
     fn problems(&self) -> String {
         let mut p = Vec::new();
@@ -2210,7 +2341,7 @@ impl Outcome {
             notes.push(format!("NOT CONVERGED: {}", self.convergence));
         }
         format!(
-            "| {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} ({:.0}%) | {per_delivery} | {:.0} / {:.0} | {:.0} ({:.0}) | {:.0}% ({:.0}%) | {} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.2} ({:.0}%) | {per_delivery} | {:.0} / {:.0} | {:.0} ({:.0}) | {:.0}% ({:.0}%) | {} |",
             self.server,
             self.scenario,
             self.thin,
@@ -2223,6 +2354,7 @@ impl Outcome {
             self.p50 as f64 / 1e3,
             self.p99 as f64 / 1e3,
             self.max as f64 / 1e3,
+            self.durable.as_ref().map_or("–".into(), |d| d.p99_label()),
             self.server_cpu,
             100.0 * self.server_cpu / w,
             self.rss_kib as f64 / 1024.0,
@@ -2285,6 +2417,93 @@ impl Outcome {
         for p in &self.writer_problems {
             eprintln!("  {p}");
         }
+        if let Some(d) = &self.durable {
+            eprintln!(
+                "  change → durable: {} changes, p50 {} ms, p99 {} ms (bucket bounds), mean {:.1} ms",
+                d.count(),
+                d.label(0.5),
+                d.label(0.99),
+                d.mean_ms()
+            );
+        }
+    }
+}
+
+/// A Prometheus histogram as scraped: cumulative counts per upper bound
+/// (seconds; the last is +Inf), and the sum.
+#[derive(Debug, Clone, Default)]
+struct Buckets {
+    le: Vec<(f64, u64)>,
+    sum: f64,
+}
+
+impl Buckets {
+    fn parse(text: &str, name: &str) -> Option<Self> {
+        let bucket = format!("{name}_bucket{{le=\"");
+        let mut le = Vec::new();
+        let mut sum = 0.0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix(&bucket) {
+                let (bound, count) = rest.split_once("\"} ")?;
+                let bound = if bound == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    bound.parse().ok()?
+                };
+                le.push((bound, count.trim().parse().ok()?));
+            } else if let Some(v) = line.strip_prefix(&format!("{name}_sum ")) {
+                sum = v.trim().parse().ok()?;
+            }
+        }
+        (!le.is_empty()).then_some(Self { le, sum })
+    }
+
+    fn minus(&self, before: &Self) -> Self {
+        let le = self
+            .le
+            .iter()
+            .map(|&(b, c)| {
+                let c0 = before.le.iter().find(|x| x.0 == b).map_or(0, |x| x.1);
+                (b, c.saturating_sub(c0))
+            })
+            .collect();
+        Self {
+            le,
+            sum: self.sum - before.sum,
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.le.last().map_or(0, |x| x.1)
+    }
+
+    fn mean_ms(&self) -> f64 {
+        self.sum * 1e3 / self.count().max(1) as f64
+    }
+
+    /// The bucket bound under which a share `q` of the observations fall.
+    fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let want = (q * n as f64).ceil() as u64;
+        self.le.iter().find(|x| x.1 >= want).map(|x| x.0)
+    }
+
+    fn label(&self, q: f64) -> String {
+        match self.quantile(q) {
+            None => "–".into(),
+            Some(b) if b.is_infinite() => {
+                let last = self.le.iter().rev().nth(1).map_or(0.0, |x| x.0);
+                format!("> {:.0}", last * 1e3)
+            }
+            Some(b) => format!("≤ {:.0}", b * 1e3),
+        }
+    }
+
+    fn p99_label(&self) -> String {
+        self.label(0.99)
     }
 }
 
