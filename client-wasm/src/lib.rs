@@ -236,6 +236,56 @@ impl TavoloClient {
             .collect()
     }
 
+    /// The document as kept on the device, `undefined` until it has
+    /// content: `{ bytes, confirmed }`, its saved bytes and the heads the
+    /// server had confirmed (hex).
+    #[wasm_bindgen(js_name = keepLocal)]
+    pub fn keep_local(&mut self, url: &str) -> Result<JsValue, JsError> {
+        let id = parse_url(url)?;
+        let Some(saved) = self.core.save(id) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let confirmed: Vec<String> = self
+            .core
+            .confirmed(id)
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        let bytes = js_sys::Uint8Array::from(saved.as_slice());
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"bytes".into(), &bytes)
+            .map_err(|_| JsError::new("keepLocal"))?;
+        js_sys::Reflect::set(&out, &"confirmed".into(), &to_js(&confirmed)?)
+            .map_err(|_| JsError::new("keepLocal"))?;
+        Ok(out.into())
+    }
+
+    /// Opens a document kept on the device by `keepLocal` (the page was
+    /// closed or reloaded): what it holds beyond `confirmed` goes to the
+    /// server once connected. Call before the socket opens.
+    #[wasm_bindgen(js_name = restoreLocal)]
+    pub fn restore_local(
+        &mut self,
+        url: &str,
+        bytes: &[u8],
+        confirmed: Vec<String>,
+    ) -> Result<(), JsError> {
+        let id = parse_url(url)?;
+        let doc = automerge::AutoCommit::load(bytes).map_err(js_err)?;
+        let confirmed = confirmed
+            .iter()
+            .filter_map(|h| h.parse::<automerge::ChangeHash>().ok())
+            .collect();
+        self.core.restore_kept(id, doc, confirmed);
+        Ok(())
+    }
+
+    /// How many changes of a document the server has not confirmed yet.
+    pub fn unconfirmed(&mut self, url: &str) -> Result<u32, JsError> {
+        let id = parse_url(url)?;
+        Ok(u32::try_from(self.core.unconfirmed(id)).unwrap_or(u32::MAX))
+    }
+
     /// Starts syncing a document by `automerge:` URL.
     pub fn open(&mut self, url: &str) -> Result<(), JsError> {
         self.core.open(parse_url(url)?);

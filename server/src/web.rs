@@ -1,6 +1,7 @@
 //! Serving the built web app (`web/dist`): hashed assets with long caching,
-//! precompressed `.gz` files when present, and `index.html` for the app's
-//! routes (`/`, `/j/…`, `/b/…`, `/f/…`, `/p/…`). When the app has not been
+//! precompressed `.gz` files when present, `index.html` for the app's
+//! routes (`/`, `/j/…`, `/b/…`, `/f/…`, `/p/…`), and the service worker
+//! (`/sw.js`, never cached by the browser's HTTP cache). When the app has not been
 //! built, its pages say how to build it instead of a bare 404.
 
 use crate::AppState;
@@ -105,5 +106,16 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route_service(
             "/favicon.svg",
             tower_http::services::ServeFile::new(dir.join("favicon.svg")),
+        )
+        // The service worker that keeps the app on phones for when the
+        // network is gone: always checked again, so a new build reaches them.
+        .route_service(
+            "/sw.js",
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(tower_http::services::ServeFile::new(dir.join("sw.js"))),
         )
 }

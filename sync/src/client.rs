@@ -168,6 +168,40 @@ impl ClientCore {
         self.queue_sync(id);
     }
 
+    /// Opens a document kept on the device (the phone's own store) with
+    /// the heads the server had confirmed when it was kept: changes beyond
+    /// them are this device's, not yet on the server, and go out once
+    /// connected; an anonymous note written now still builds only on what
+    /// the server had ([`ClientCore::change_unlinked`]).
+    pub fn restore_kept(&mut self, id: DocumentId, doc: AutoCommit, confirmed: Vec<ChangeHash>) {
+        self.restore(id, doc);
+        if let Some(d) = self.docs.get_mut(&id) {
+            d.confirmed = confirmed
+                .into_iter()
+                .filter(|h| d.doc.get_change_by_hash(h).is_some())
+                .collect();
+        }
+    }
+
+    /// The document's bytes, to keep on the device; `None` until loaded.
+    pub fn save(&mut self, id: DocumentId) -> Option<Vec<u8>> {
+        let d = self.docs.get_mut(&id)?;
+        d.loaded.then(|| d.doc.save())
+    }
+
+    /// How many changes of this copy the server has not confirmed having
+    /// (written here while offline, or not yet acknowledged).
+    pub fn unconfirmed(&mut self, id: DocumentId) -> usize {
+        let Some(d) = self.docs.get_mut(&id) else {
+            return 0;
+        };
+        if !d.loaded || d.doc.get_heads() == d.confirmed {
+            return 0;
+        }
+        let confirmed = d.confirmed.clone();
+        d.doc.get_changes_meta(&confirmed).len()
+    }
+
     /// Drops the local copy (if any) and asks the server for its copy
     /// (after a refusal: the local copy holds changes the server will never
     /// take).

@@ -144,3 +144,57 @@ fn documents_the_server_does_not_have_are_reported_unavailable() {
     run(&mut server, &mut [&mut anna]);
     assert_eq!(anna.take_unavailable(), [other]);
 }
+
+/// A tab closed with notes never sent: the copy it kept (bytes and the
+/// heads the server had confirmed) is opened by a new client — a new peer
+/// on a new connection — which counts what is still to send, sends it,
+/// and, for an anonymous note written meanwhile, still builds only on what
+/// the server had.
+#[test]
+fn a_kept_copy_reopened_by_a_new_client_sends_what_was_never_sent() {
+    let (mut server, id) = setup();
+    let (mut anna, mut bruno) = two_synced_clients(&mut server, id);
+    let me = ParticipantId("p_anna".into());
+    anna.change(id, |d| ops::add_note(d, "n_on", &me, &note("inviata")).unwrap())
+        .unwrap();
+    run(&mut server, &mut [&mut anna, &mut bruno]);
+    assert_eq!(anna.unconfirmed(id), 0, "everything confirmed");
+    anna.disconnected();
+    for (i, text) in ["prima", "seconda"].iter().enumerate() {
+        anna.change(id, |d| ops::add_note(d, &format!("n_off{i}"), &me, &note(text)).unwrap())
+            .unwrap();
+    }
+    assert_eq!(anna.unconfirmed(id), 2);
+    let confirmed = anna.confirmed(id);
+    let bytes = anna.save(id).unwrap();
+    drop(anna);
+
+    // The tab again: a new client (a new peer id) from the kept copy.
+    let mut again = ClientCore::new(PeerId("anna-again".into()));
+    server.admit(again.peer().clone(), Role::Participant(me.clone()));
+    again.restore_kept(id, automerge::AutoCommit::load(&bytes).unwrap(), confirmed.clone());
+    assert_eq!(again.unconfirmed(id), 2);
+    let anonymous = NewNote {
+        anonymous: true,
+        ..note("anonima")
+    };
+    let before = again.doc(id).unwrap().clone().get_heads();
+    again
+        .change_unlinked(id, |d| ops::add_note(d, "n_anon", &me, &anonymous))
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.unconfirmed(id), 3);
+    // The anonymous change depends only on what the server had confirmed,
+    // never on this phone's unsent notes (which would name their writer).
+    let mut doc = again.doc(id).unwrap().clone();
+    let added = doc.get_changes(&before);
+    assert_eq!(added.len(), 1, "one change for the anonymous note");
+    assert_eq!(added[0].deps(), confirmed.as_slice());
+
+    again.connected();
+    run(&mut server, &mut [&mut again, &mut bruno]);
+    let mut seen = texts(&bruno, id);
+    seen.sort();
+    assert_eq!(seen, ["anonima", "inviata", "prima", "seconda"]);
+    assert_eq!(again.unconfirmed(id), 0, "all confirmed by the server");
+}

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GIULIA, horizontalOverflow, it, MARCO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, Phone, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 // The first phase of the built-in template (model/templates/tavolo-prima-sessione.toml).
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
@@ -160,6 +160,74 @@ scenario('a note written while the server is down reaches the others once it is 
   await giulia.waitForBoard();
   await giulia.note(Q1, offline).waitFor({ timeout: 10_000 });
   assert.equal(await marco.page.evaluate(() => window.__tavoloNotReloaded), true, `${marco.label} reloaded`);
+});
+
+/**
+ * Resolves once this page's copy of its documents, kept in IndexedDB, was
+ * written at or after `sinceMs` (the page's clock) — what a closed tab
+ * leaves behind.
+ */
+async function keptSince(phone, sinceMs) {
+  await phone.page.waitForFunction(
+    (since) =>
+      new Promise((resolve) => {
+        const open = indexedDB.open('tavolo');
+        open.onerror = () => resolve(false);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('docs')) return resolve(false);
+          const all = db.transaction('docs').objectStore('docs').getAll();
+          all.onsuccess = () => resolve(all.result.some((row) => row.savedAt >= since));
+          all.onerror = () => resolve(false);
+        };
+      }),
+    sinceMs,
+    { timeout: 5_000, polling: 100 },
+  );
+}
+
+scenario('notes written with no connection survive the tab being closed and reopened offline, then reach the others', {}, async (world, t) => {
+  const { session, giulia, marco } = await twoPhonesOnTheBoard(world);
+  // The app is kept on the phone once its service worker is in charge.
+  await marco.page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const stopped = await world.server.stop('SIGTERM');
+  assert.ok(!stopped.forced, 'the server did not stop within 10 s of SIGTERM');
+  await marco.badge('reconnecting').waitFor({ timeout: 10_000 });
+
+  const texts = [1, 2, 3, 4, 5].map((i) => `Scritta senza rete ${i} ${unique()}`);
+  let lastClick = 0;
+  for (const text of texts) lastClick = await marco.addNote(Q1, text);
+  // The phone says how much is still to send.
+  const pending = it('connection.pending.other', { count: 5 });
+  await marco.page.getByText(pending, { exact: true }).waitFor({ timeout: 2_000 });
+  await keptSince(marco, lastClick);
+  // The tab dies (the phone's system kills it, or the person closes it)…
+  await marco.page.close();
+  t.diagnostic("Marco's tab closed with 5 notes written and never sent");
+
+  // …and is opened again while the server is still unreachable: the app
+  // comes from the phone, the board from what the phone kept.
+  const page = await marco.context.newPage();
+  const again = new Phone('Marco (iPhone 13, tab reopened)', marco.context, page);
+  world.phones.push(again);
+  await page.goto(`${world.server.url}/b/${session.join_code}`);
+  for (const text of texts) await again.note(Q1, text).waitFor({ timeout: 10_000 });
+  await page.getByText(pending, { exact: true }).waitFor({ timeout: 2_000 });
+  await again.screenshot(join(SCREENSHOT_DIR, 'board-offline-reopened.png'), false);
+  t.diagnostic('the reopened tab shows the 5 notes with no server');
+
+  await world.server.restart();
+  const upAt = Date.now();
+  await again.badge('connected').waitFor({ timeout: 20_000 });
+  for (const text of texts) await giulia.note(Q1, text).waitFor({ timeout: 20_000 });
+  t.diagnostic(`${giulia.label} showed all 5 notes ${Date.now() - upAt} ms after the restart`);
+  // Sent: nothing left pending, and each note exactly once.
+  await page.getByText(pending, { exact: true }).waitFor({ state: 'detached', timeout: 10_000 });
+  for (const text of texts) assert.equal(await giulia.note(Q1, text).count(), 1, `"${text}" shown more than once`);
+  // On the server's disk, not only on Giulia's phone: a fresh load shows them.
+  await giulia.page.reload();
+  await giulia.waitForBoard();
+  for (const text of texts) await giulia.note(Q1, text).waitFor({ timeout: 10_000 });
 });
 
 /** Fails listing every control under 44 px and the overflow, if any. */

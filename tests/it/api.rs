@@ -195,3 +195,40 @@ async fn health_and_unknown_paths_answer_in_json() {
     assert_eq!(status, 404);
     assert!(body["error"].is_string());
 }
+
+/// The service worker that keeps the app on phones is served from the
+/// root (its scope is the whole app) and never kept by the HTTP cache, so
+/// a new build reaches phones on their next visit.
+#[tokio::test]
+async fn the_service_worker_is_served_from_the_root_and_always_revalidated() {
+    let data = tempfile::tempdir().unwrap();
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    std::fs::write(web.path().join("sw.js"), "const VERSION = 'v1';").unwrap();
+    let server = tavolo_tests::ServerProcess::start_with(
+        data.path(),
+        &["--web-dir", web.path().to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    let api = server.api();
+    let sw = api.get_authorized("/sw.js", None).await.unwrap();
+    assert_eq!(sw.status, 200);
+    assert_eq!(sw.body, "const VERSION = 'v1';");
+    assert_eq!(sw.header("cache-control"), "no-cache");
+    assert!(
+        sw.header("content-type").contains("javascript"),
+        "{}",
+        sw.header("content-type")
+    );
+    // A new build replaces it: the next fetch gets the new one.
+    std::fs::write(web.path().join("sw.js"), "const VERSION = 'v2';").unwrap();
+    assert_eq!(
+        api.get_authorized("/sw.js", None).await.unwrap().body,
+        "const VERSION = 'v2';"
+    );
+}

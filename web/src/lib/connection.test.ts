@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CLOSE_REVOKED, CLOSE_SESSION_DELETED, closeOutcome, Connection, isFinal, type Environment, type SocketLike } from './connection';
+import { CLOSE_REVOKED, CLOSE_SESSION_DELETED, closeOutcome, Connection, isFinal, KEEP_DELAY_MS, type Environment, type SocketLike } from './connection';
+import type { KeptDoc, LocalStore } from './localStore';
 import type { NoteView, PresenceView, QuestionView, Refusal, SessionView, SyncClient } from './types';
 
 const SESSION = 'automerge:session';
@@ -162,9 +163,11 @@ class FakeSocket implements SocketLike {
   }
 }
 
+type EnvEvent = 'online' | 'offline' | 'visible' | 'hidden';
+
 function fakeEnvironment() {
-  let listener: ((e: 'online' | 'offline' | 'visible') => void) | null = null;
-  const env: Environment & { online: boolean; emit(e: 'online' | 'offline' | 'visible'): void } = {
+  let listener: ((e: EnvEvent) => void) | null = null;
+  const env: Environment & { online: boolean; emit(e: EnvEvent): void } = {
     online: true,
     isOnline: () => env.online,
     watch(l) {
@@ -716,5 +719,177 @@ describe('isFinal', () => {
     expect(isFinal('reconnecting')).toBe(false);
     expect(isFinal('offline')).toBe(false);
     expect(isFinal('connected')).toBe(false);
+  });
+});
+
+/** A device store in memory; `failing` makes every save throw. */
+class MemoryStore implements LocalStore {
+  rows = new Map<string, KeptDoc>();
+  saves = 0;
+  failing = false;
+  async load(owner: string) {
+    return [...this.rows.entries()].filter(([k]) => k.startsWith(`${owner}|`)).map(([, d]) => d);
+  }
+  async save(owner: string, docs: KeptDoc[]) {
+    this.saves += 1;
+    if (this.failing) throw new Error('QuotaExceededError');
+    for (const d of docs) this.rows.set(`${owner}|${d.url}`, d);
+  }
+  async clear(owner: string) {
+    for (const k of [...this.rows.keys()]) if (k.startsWith(`${owner}|`)) this.rows.delete(k);
+  }
+}
+
+/** A client whose documents are numbers: each edit adds one unconfirmed change. */
+class KeepingClient extends FakeClient {
+  version = new Map<string, number>();
+  confirmedAt = new Map<string, number>();
+  restored: string[] = [];
+  override addNote(url: string, text: string) {
+    this.version.set(url, (this.version.get(url) ?? 0) + 1);
+    return super.addNote(url, text);
+  }
+  keepLocal(url: string) {
+    const v = this.version.get(url);
+    if (v === undefined) return undefined;
+    return { bytes: new Uint8Array([v]), confirmed: [String(this.confirmedAt.get(url) ?? 0)] };
+  }
+  restoreLocal(url: string, bytes: Uint8Array, confirmed: string[]) {
+    this.restored.push(url);
+    this.open(url);
+    this.version.set(url, bytes[0]!);
+    this.confirmedAt.set(url, Number(confirmed[0]));
+  }
+  unconfirmed(url: string) {
+    return (this.version.get(url) ?? 0) - (this.confirmedAt.get(url) ?? 0);
+  }
+}
+
+const Q = 'automerge:question';
+
+function keeping(store: LocalStore, client = new KeepingClient()) {
+  const environment = fakeEnvironment();
+  const sockets: FakeSocket[] = [];
+  const connection = new Connection({
+    client,
+    sessionDoc: SESSION,
+    socketUrl: 'ws://test/sync',
+    createSocket: (url, protocols) => {
+      const s = new FakeSocket(url, protocols);
+      sockets.push(s);
+      return s;
+    },
+    environment,
+    localStore: store,
+    owner: 'me',
+  });
+  return { client, connection, environment, sockets };
+}
+
+describe('Connection kept on the device', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('keeps an edit on the device shortly after, counted as pending until the server confirms it', async () => {
+    const store = new MemoryStore();
+    const { client, connection, sockets } = keeping(store);
+    connection.start();
+    connection.addNote(Q, 'scritta offline', null, false);
+    expect(connection.pending).toBe(1);
+    // Kept right after the screen showed it, not at the next arrival.
+    expect(store.rows.size).toBe(0);
+    vi.advanceTimersByTime(0);
+    await Promise.resolve();
+    expect(store.saves).toBe(1);
+    await connection.kept();
+    expect(store.rows.get(`me|${Q}`)?.bytes).toEqual(new Uint8Array([1]));
+    // The server confirms it: nothing pending any more.
+    sockets[0]!.open();
+    client.confirmedAt.set(Q, 1);
+    client.script.set(0x02, () => [Q]);
+    sockets[0]!.deliver(0x02);
+    expect(connection.pending).toBe(0);
+  });
+
+  it('keeps at once when the page is hidden (a phone may kill it then)', async () => {
+    const store = new MemoryStore();
+    const { connection, environment } = keeping(store);
+    connection.start();
+    connection.addNote(Q, 'uno', null, false);
+    connection.addNote(Q, 'due', null, false);
+    environment.emit('hidden');
+    await connection.kept();
+    expect(store.saves).toBe(1);
+    expect(store.rows.get(`me|${Q}`)?.bytes).toEqual(new Uint8Array([2]));
+  });
+
+  it('opens what was kept before connecting, with what is still to send', async () => {
+    const store = new MemoryStore();
+    store.rows.set(`me|${Q}`, { url: Q, bytes: new Uint8Array([5]), confirmed: ['2'] });
+    store.rows.set(`other|${Q}`, { url: Q, bytes: new Uint8Array([9]), confirmed: ['0'] });
+    const { client, connection, sockets } = keeping(store);
+    expect(await connection.restore()).toBe(1);
+    expect(client.restored).toEqual([Q]);
+    expect(connection.pending).toBe(3);
+    expect(sockets).toHaveLength(0);
+    connection.start();
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('says so when the device cannot keep the documents, and tries again with the next change', async () => {
+    const store = new MemoryStore();
+    store.failing = true;
+    const { connection } = keeping(store);
+    connection.start();
+    expect(connection.keptOnDevice).toBe(true);
+    connection.addNote(Q, 'uno', null, false);
+    await connection.kept();
+    expect(connection.keptOnDevice).toBe(false);
+    store.failing = false;
+    connection.addNote(Q, 'due', null, false);
+    await connection.kept();
+    expect(connection.keptOnDevice).toBe(true);
+    expect(store.rows.get(`me|${Q}`)?.bytes).toEqual(new Uint8Array([2]));
+  });
+
+  it('keeps nothing for a screen without an owner (the projector, the console)', async () => {
+    const store = new MemoryStore();
+    const client = new KeepingClient();
+    const connection = new Connection({
+      client,
+      sessionDoc: SESSION,
+      socketUrl: 'ws://test/sync',
+      createSocket: (url, protocols) => new FakeSocket(url, protocols),
+      environment: fakeEnvironment(),
+      localStore: store,
+    });
+    connection.start();
+    connection.addNote(Q, 'uno', null, false);
+    await connection.kept();
+    expect(store.saves).toBe(0);
+    expect(connection.keptOnDevice).toBe(false);
+  });
+});
+
+describe('Connection keeping arrivals', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('keeps documents changed by the server after a short pause, in one save', async () => {
+    const store = new MemoryStore();
+    const { client, connection, sockets } = keeping(store);
+    connection.start();
+    sockets[0]!.open();
+    client.version.set(Q, 3);
+    client.confirmedAt.set(Q, 3);
+    client.script.set(0x02, () => [Q]);
+    sockets[0]!.deliver(0x02);
+    sockets[0]!.deliver(0x02);
+    vi.advanceTimersByTime(KEEP_DELAY_MS - 1);
+    expect(store.saves).toBe(0);
+    vi.advanceTimersByTime(1);
+    await connection.kept();
+    expect(store.saves).toBe(1);
+    expect(store.rows.get(`me|${Q}`)?.bytes).toEqual(new Uint8Array([3]));
   });
 });

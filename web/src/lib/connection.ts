@@ -8,6 +8,7 @@
 // connection (`connected()`), which resends whatever the server lacks.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import type { KeptDoc, LocalStore } from './localStore';
 import { PRESENCE_URL, type PresenceView, type QuestionView, type Refusal, type Roster, type SessionView, type SyncClient, type TimerState } from './types';
 
 export type ConnectionStatus =
@@ -98,7 +99,7 @@ export interface SocketLike {
 export interface Environment {
   isOnline(): boolean;
   /** Calls `listener` on changes; returns the unsubscribe function. */
-  watch(listener: (event: 'online' | 'offline' | 'visible') => void): () => void;
+  watch(listener: (event: 'online' | 'offline' | 'visible' | 'hidden') => void): () => void;
 }
 
 export interface ConnectionOptions {
@@ -117,7 +118,22 @@ export interface ConnectionOptions {
   handshakeTimeoutMs?: number;
   random?: () => number;
   environment?: Environment;
+  /**
+   * The device's own copy of the documents (IndexedDB) and whose it is:
+   * what is written here survives a closed tab and goes out on the next
+   * connection. Without it the documents live in the page only.
+   */
+  localStore?: LocalStore | null;
+  owner?: string;
 }
+
+/**
+ * How long after others' changes arrive the documents are kept on the
+ * device (arrivals come in bursts). What is written here is kept right
+ * after the screen shows it (`KEEP_LOCAL_DELAY_MS`): it exists nowhere else.
+ */
+export const KEEP_DELAY_MS = 300;
+export const KEEP_LOCAL_DELAY_MS = 0;
 
 const OPEN = 1;
 
@@ -156,6 +172,12 @@ export class Connection {
   /** Documents opened on the client (they stay open across connections). */
   private readonly opened = new Set<string>();
   private pendingRefusals: Refusal[] = [];
+  /** Documents changed since they were last kept on the device. */
+  private readonly unkept = new Set<string>();
+  private keepTimer: ReturnType<typeof setTimeout> | null = null;
+  private keeping: Promise<void> = Promise.resolve();
+  private unsent = 0;
+  private keptOk = true;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
@@ -166,10 +188,42 @@ export class Connection {
 
   // ---- lifecycle --------------------------------------------------------
 
+  /**
+   * Opens the documents kept on this device (call before `start`): the
+   * board shows at once, offline too, and what was written here and not
+   * yet sent goes out once connected. Returns how many were kept.
+   */
+  async restore(): Promise<number> {
+    const store = this.options.localStore;
+    const owner = this.options.owner;
+    if (!store || !owner || !this.client.restoreLocal || this.started) return 0;
+    let kept: KeptDoc[];
+    try {
+      kept = await store.load(owner);
+    } catch (e) {
+      console.warn('tavolo: the copy kept on this device cannot be read', e);
+      return 0;
+    }
+    let restored = 0;
+    for (const doc of kept) {
+      try {
+        this.client.restoreLocal(doc.url, doc.bytes, doc.confirmed);
+        this.opened.add(doc.url);
+        restored += 1;
+      } catch (e) {
+        // A damaged copy: the server's copy replaces it.
+        console.warn(`tavolo: the copy of ${doc.url} kept on this device is unreadable`, e);
+      }
+    }
+    this.countUnsent();
+    return restored;
+  }
+
   start(): void {
     if (this.started) return;
     this.started = true;
     this.client.open(this.sessionDoc);
+    this.opened.add(this.sessionDoc);
     this.unwatch = this.environment.watch((event) => this.onEnvironment(event));
     this.connect();
   }
@@ -209,6 +263,7 @@ export class Connection {
 
   stop(): void {
     if (this.stopped) return;
+    this.keepNow();
     this.stopped = true;
     this.unwatch?.();
     this.clearRetry();
@@ -225,6 +280,22 @@ export class Connection {
 
   get status(): ConnectionStatus {
     return this.currentStatus;
+  }
+
+  /** Changes written here that the server has not confirmed yet. */
+  get pending(): number {
+    return this.unsent;
+  }
+
+  /** Whether the last attempt to keep the documents on the device worked. */
+  get keptOnDevice(): boolean {
+    return this.keptOk && !!this.options.localStore && !!this.options.owner;
+  }
+
+  /** Resolves once what changed so far is kept on the device. */
+  async kept(): Promise<void> {
+    this.keepNow();
+    await this.keeping;
   }
 
   /** Grows every time something the UI shows may have changed. */
@@ -479,8 +550,13 @@ export class Connection {
       this.currentStatus = 'connected';
       notify = true;
     }
-    for (const url of changedUrls) this.views.delete(url);
+    for (const url of changedUrls) {
+      this.views.delete(url);
+      if (url !== PRESENCE_URL) this.unkept.add(url);
+    }
     if (changedUrls.some((url) => this.shapesEveryView(url))) this.views.clear();
+    if (this.countUnsent()) notify = true;
+    if (changedUrls.some((url) => url !== PRESENCE_URL)) this.scheduleKeep();
     if (changedUrls.includes(this.sessionDoc)) this.openSessionDocuments();
     const problems = this.client.takeServerErrors?.() ?? [];
     if (problems.length > 0) {
@@ -558,7 +634,12 @@ export class Connection {
     this.retryTimer = null;
   }
 
-  private onEnvironment(event: 'online' | 'offline' | 'visible'): void {
+  private onEnvironment(event: 'online' | 'offline' | 'visible' | 'hidden'): void {
+    if (event === 'hidden') {
+      // The system may kill a hidden tab without another word.
+      this.keepNow();
+      return;
+    }
     if (event === 'offline') {
       if (!isFinal(this.currentStatus)) this.setStatus('offline');
       return;
@@ -630,7 +711,80 @@ export class Connection {
     if (this.shapesEveryView(url)) this.views.clear();
     else this.views.delete(url);
     this.flush();
+    // Edited, so open in the client (counted among what may be pending).
+    this.opened.add(url);
+    this.unkept.add(url);
+    this.scheduleKeep(KEEP_LOCAL_DELAY_MS);
+    this.countUnsent();
     this.changed();
+  }
+
+  /** Counts the changes the server has not confirmed; true if the count moved. */
+  private countUnsent(): boolean {
+    const count = this.client.unconfirmed;
+    if (!count) return false;
+    let n = 0;
+    for (const url of this.opened) {
+      try {
+        n += count.call(this.client, url);
+      } catch {
+        // Not open in the client (yet): nothing of it is pending.
+      }
+    }
+    if (n === this.unsent) return false;
+    this.unsent = n;
+    return true;
+  }
+
+  private scheduleKeep(delay = KEEP_DELAY_MS): void {
+    if (!this.options.localStore || !this.options.owner || this.stopped) return;
+    if (this.keepTimer !== null) {
+      if (delay >= KEEP_DELAY_MS) return;
+      clearTimeout(this.keepTimer);
+    }
+    this.keepTimer = setTimeout(() => {
+      this.keepTimer = null;
+      this.keepNow();
+    }, delay);
+  }
+
+  /** Keeps every document changed since last time on the device, now. */
+  private keepNow(): void {
+    if (this.keepTimer !== null) clearTimeout(this.keepTimer);
+    this.keepTimer = null;
+    const store = this.options.localStore;
+    const owner = this.options.owner;
+    const keep = this.client.keepLocal;
+    if (!store || !owner || !keep || this.unkept.size === 0 || this.stopped) return;
+    const docs: KeptDoc[] = [];
+    for (const url of this.unkept) {
+      try {
+        const kept = keep.call(this.client, url);
+        if (kept) docs.push({ url, bytes: kept.bytes, confirmed: kept.confirmed });
+      } catch (e) {
+        console.warn(`tavolo: cannot keep ${url} on this device`, e);
+      }
+    }
+    this.unkept.clear();
+    // One save after another, in order: a later copy never lands under an earlier one.
+    this.keeping = this.keeping
+      .then(() => store.save(owner, docs))
+      .then(
+        () => {
+          if (!this.keptOk) {
+            this.keptOk = true;
+            this.changed();
+          }
+        },
+        (e: unknown) => {
+          console.warn('tavolo: cannot keep the documents on this device', e);
+          for (const d of docs) this.unkept.add(d.url);
+          if (this.keptOk) {
+            this.keptOk = false;
+            this.changed();
+          }
+        },
+      );
   }
 
   private view<T>(url: string, read: () => T | undefined): T | undefined {
@@ -661,15 +815,18 @@ export function browserEnvironment(): Environment {
       const online = () => listener('online');
       const offline = () => listener('offline');
       const visible = () => {
-        if (document.visibilityState === 'visible') listener('visible');
+        listener(document.visibilityState === 'visible' ? 'visible' : 'hidden');
       };
+      const hidden = () => listener('hidden');
       window.addEventListener('online', online);
       window.addEventListener('offline', offline);
       document.addEventListener('visibilitychange', visible);
+      window.addEventListener('pagehide', hidden);
       return () => {
         window.removeEventListener('online', online);
         window.removeEventListener('offline', offline);
         document.removeEventListener('visibilitychange', visible);
+        window.removeEventListener('pagehide', hidden);
       };
     },
   };

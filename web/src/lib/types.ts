@@ -194,6 +194,12 @@ export interface SyncClient {
   addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
   editNote(url: string, noteId: string, text: string): void;
   takeRefusals(): Refusal[];
+  /** The document as kept on the device (`undefined` until it has content). */
+  keepLocal?(url: string): { bytes: Uint8Array; confirmed: string[] } | undefined;
+  /** Opens a document kept on the device; call before the socket opens. */
+  restoreLocal?(url: string, bytes: Uint8Array, confirmed: string[]): void;
+  /** Changes of a document the server has not confirmed yet. */
+  unconfirmed?(url: string): number;
   /** The server's `error` messages since the last call (older clients lack it). */
   takeServerErrors?(): string[];
   // Clustering (participants and the facilitator) and a participant's own notes and dots.

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ticketRejected } from './api';
 import { Connection } from './connection';
 import { syncSocketProtocols, syncSocketUrl } from './links';
+import { indexedDbStore, ownerKey } from './localStore';
 import type { SyncClient } from './types';
 import { createClient } from './wasm';
 
@@ -33,17 +34,24 @@ export function useConnection(
     let client: SyncClient | null = null;
     let cancelled = false;
     createClient(credentials.participantId, credentials.projector ?? false).then(
-      (created) => {
+      async (created) => {
         client = created;
         if (cancelled) return void client.free?.();
+        // A participant's phone keeps its own copy: notes written offline
+        // survive a closed tab and go out on the next connection.
+        const participant = credentials.projector ? null : credentials.participantId;
         const started = new Connection({
           client,
           sessionDoc: credentials.sessionDoc,
           socketUrl: syncSocketUrl(location),
           protocols: syncSocketProtocols(credentials.ticket),
           ticketRejected: () => ticketRejected(credentials.ticket),
+          localStore: participant ? indexedDbStore() : null,
+          owner: participant ? ownerKey(credentials.sessionDoc, participant) : undefined,
         });
         live = started;
+        await started.restore();
+        if (cancelled) return;
         started.subscribe(() => setVersion(started.version));
         started.start();
         setConnection(started);

@@ -12,9 +12,10 @@ import type { Connection } from '../lib/connection';
 import { RefusalNotice } from '../components/RefusalNotice';
 import { ReplacedNotice } from '../components/ReplacedNotice';
 import { TopBar } from '../components/TopBar';
-import { t } from '../i18n';
+import { t, tCount } from '../i18n';
 import { useServerClock } from '../lib/clock';
-import { forgetParticipant, loadParticipant } from '../lib/credentials';
+import { forgetParticipant, loadParticipant, type ParticipantCredentials } from '../lib/credentials';
+import { indexedDbStore, ownerKey } from '../lib/localStore';
 import { navigate } from '../lib/router';
 import type { SessionView, Spotlight } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
@@ -68,6 +69,15 @@ const NO_EDITS: QuestionEdits = {
   removeDot: notConnected,
 };
 
+/** Forgets this phone's ticket for the session and the copy of the board it kept. */
+function forget(code: string, credentials: ParticipantCredentials | null): void {
+  forgetParticipant(code);
+  if (!credentials) return;
+  indexedDbStore()
+    ?.clear(ownerKey(credentials.sessionDoc, credentials.participantId))
+    .catch((e: unknown) => console.warn('tavolo: the copy kept on this phone could not be removed', e));
+}
+
 /**
  * `/b/CODE`: the participant's board. It follows the facilitator: the
  * current phase, unless the person chose to look back at an earlier one;
@@ -94,7 +104,7 @@ export function BoardPage({ code }: { code: string }) {
 
   // The session is gone, and with it this phone's ticket: keep nothing of it.
   useEffect(() => {
-    if (status === 'deleted') forgetParticipant(code);
+    if (status === 'deleted') forget(code, credentials);
   }, [status, code]);
 
   /** The phase the person chose to look at; null follows the current one. */
@@ -144,7 +154,7 @@ export function BoardPage({ code }: { code: string }) {
   if (!credentials) return null;
 
   const rejoin = () => {
-    forgetParticipant(code);
+    forget(code, credentials);
     navigate(joinPath);
   };
 
@@ -159,7 +169,7 @@ export function BoardPage({ code }: { code: string }) {
   return (
     <>
       <TopBar strip={showTimer ? <PhaseTimer state={timer} variant="strip" /> : undefined}>
-        <ConnectionBadge status={status} />
+        <ConnectionBadge status={status} pending={connection?.pending ?? 0} />
       </TopBar>
       <main id="main" tabIndex={-1} class="page board">
         {status === 'deleted' ? (
@@ -177,7 +187,18 @@ export function BoardPage({ code }: { code: string }) {
                 </button>
               </Notice>
             )}
-            {status === 'offline' && <Notice tone="warning">{t('board.offlineHint')}</Notice>}
+            {status === 'offline' && (
+              <Notice tone="warning">
+                {t(connection?.keptOnDevice ? 'board.offlineHint' : 'board.offlineHintUnkept')}
+              </Notice>
+            )}
+            {connection && connection.pending > 0 && (status === 'reconnecting' || status === 'connecting') && (
+              <Notice tone="warning">
+                {connection.keptOnDevice
+                  ? `${tCount('connection.pending', connection.pending)}: ${t('board.pendingHint')}`
+                  : t('connection.notKept')}
+              </Notice>
+            )}
             <ServerProblemNotice problem={connection?.serverProblem ?? null} />
             {status === 'replaced' && connection && <ReplacedNotice onResume={() => connection.resume()} />}
             {connection && <RefusalNotice refusals={connection.refusals} onDismiss={() => connection.dismissRefusals()} />}
