@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the browser client (Rust → wasm → wasm-bindgen) and the web app into
-# web/dist, gzipping the assets the server sends precompressed.
+# web/dist, with gzip and brotli copies of the files the server sends precompressed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +15,4 @@ fi
 mkdir -p web/src/wasm
 wasm-bindgen --target web --out-dir web/src/wasm --out-name tavolo_client_wasm "$raw"
 (cd web && npm run build)
-find web/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.wasm' -o -name '*.svg' -o -name '*.html' \) \
-  -exec gzip -9 -k -f {} \;
+node web/scripts/compress.mjs web/dist

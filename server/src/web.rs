@@ -1,5 +1,6 @@
 //! Serving the built web app (`web/dist`): hashed assets with long caching,
-//! precompressed `.gz` files when present, `index.html` for the app's
+//! precompressed `.br` and `.gz` files when present (by the browser's
+//! `Accept-Encoding`), `index.html` for the app's
 //! routes (`/`, `/j/…`, `/b/…`, `/f/…`, `/p/…`), and the service worker
 //! (`/sw.js`, never cached by the browser's HTTP cache). When the app has not been
 //! built, its pages say how to build it instead of a bare 404.
@@ -99,9 +100,11 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/p/{session}", get(index))
         .nest_service(
             "/assets",
-            tower::ServiceBuilder::new()
-                .layer(immutable)
-                .service(ServeDir::new(dir.join("assets")).precompressed_gzip()),
+            tower::ServiceBuilder::new().layer(immutable).service(
+                ServeDir::new(dir.join("assets"))
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            ),
         )
         .route_service(
             "/favicon.svg",

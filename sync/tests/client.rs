@@ -155,14 +155,18 @@ fn a_kept_copy_reopened_by_a_new_client_sends_what_was_never_sent() {
     let (mut server, id) = setup();
     let (mut anna, mut bruno) = two_synced_clients(&mut server, id);
     let me = ParticipantId("p_anna".into());
-    anna.change(id, |d| ops::add_note(d, "n_on", &me, &note("inviata")).unwrap())
-        .unwrap();
+    anna.change(id, |d| {
+        ops::add_note(d, "n_on", &me, &note("inviata")).unwrap()
+    })
+    .unwrap();
     run(&mut server, &mut [&mut anna, &mut bruno]);
     assert_eq!(anna.unconfirmed(id), 0, "everything confirmed");
     anna.disconnected();
     for (i, text) in ["prima", "seconda"].iter().enumerate() {
-        anna.change(id, |d| ops::add_note(d, &format!("n_off{i}"), &me, &note(text)).unwrap())
-            .unwrap();
+        anna.change(id, |d| {
+            ops::add_note(d, &format!("n_off{i}"), &me, &note(text)).unwrap()
+        })
+        .unwrap();
     }
     assert_eq!(anna.unconfirmed(id), 2);
     let confirmed = anna.confirmed(id);
@@ -172,7 +176,11 @@ fn a_kept_copy_reopened_by_a_new_client_sends_what_was_never_sent() {
     // The tab again: a new client (a new peer id) from the kept copy.
     let mut again = ClientCore::new(PeerId("anna-again".into()));
     server.admit(again.peer().clone(), Role::Participant(me.clone()));
-    again.restore_kept(id, automerge::AutoCommit::load(&bytes).unwrap(), confirmed.clone());
+    again.restore_kept(
+        id,
+        automerge::AutoCommit::load(&bytes).unwrap(),
+        confirmed.clone(),
+    );
     assert_eq!(again.unconfirmed(id), 2);
     let anonymous = NewNote {
         anonymous: true,

@@ -4,7 +4,7 @@ import { copyText } from '../lib/clipboard';
 
 interface Props {
   text: string;
-  /** What is copied, for screen readers ("Copia" alone is ambiguous in a list). */
+  /** What is copied, for screen readers ("Copia" alone is ambiguous in a list); said after the caption. */
   label?: string;
   /** The button's words; "Copia" unless told. */
   caption?: string;
@@ -22,10 +22,14 @@ export function CopyButton({ text, label, caption, secret = false, class: classN
   // A new text (a new key, say) has not been copied yet.
   useEffect(() => setState('idle'), [text]);
   const failed = secret ? t('common.copySecretFailed') : t('common.copyFailed');
+  const visible = caption ?? t('common.copy');
+  // The name starts with the words on the button (WCAG 2.5.3: a voice
+  // command says what it sees), then says what is copied.
+  const name = label ? `${visible} — ${label}` : undefined;
   return (
     <span class="copy-button">
-      <button type="button" class={className} aria-label={label} onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}>
-        {caption ?? t('common.copy')}
+      <button type="button" class={className} aria-label={name} onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}>
+        {visible}
       </button>
       <span class="copy-feedback" aria-live="polite">
         {state === 'copied' ? t('common.copied') : state === 'failed' ? failed : ''}

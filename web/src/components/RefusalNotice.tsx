@@ -31,7 +31,7 @@ export function RefusalNotice({ refusals, onDismiss }: Props) {
             {lost.map((n) => (
               <li key={n.id}>
                 <p class="lost-note-text">{n.text}</p>
-                <CopyButton text={n.text} label={`${t('common.copy')}: ${n.text}`} class="button button-small" />
+                <CopyButton text={n.text} label={n.text} class="button button-small" />
               </li>
             ))}
           </ul>

@@ -5,6 +5,8 @@
 export const it = {
   'app.name': 'Tavolo',
   'app.skipToContent': 'Vai al contenuto',
+  'app.pageLoading': 'Caricamento…',
+  'app.pageFailed': 'La pagina non si è caricata: controlla la connessione e ricarica.',
   'app.wasmFailed': 'Questo browser non riesce ad avviare la lavagna. Prova ad aggiornarlo o a usare un altro browser.',
 
   'lang.label': 'Lingua',
@@ -289,7 +291,7 @@ export const it = {
   'console.lastPhase': "È l'ultima fase della sessione.",
   'console.phaseNumber': 'Fase {number}',
   'console.jump': 'Porta tutti a questa fase',
-  'console.jumpLabel': 'Porta tutti alla fase {number}: {title}',
+  'console.jumpLabel': 'Porta tutti a questa fase: {number}. {title}',
   'console.lock': 'Chiudi la fase',
   'console.unlock': 'Riapri la fase',
   'console.lockLabel': 'Chiudi la fase {number}: {title}',
@@ -440,7 +442,7 @@ export const it = {
   'note.staysAnonymous': 'Questa nota è anonima e resta tale.',
   'note.staysSigned': 'Questa nota è firmata e resta tale: per una nota anonima scrivine una nuova.',
   'note.handle': 'Sposta in…',
-  'note.handleLabel': 'Sposta la nota: {text}',
+  'note.handleLabel': 'Sposta in… — «{text}»',
   'note.dragHint': 'Trascina la maniglia per spostare la nota, oppure toccala per scegliere dove.',
 
   'move.toCluster': 'Sposta in «{title}»',
@@ -509,7 +511,7 @@ export const it = {
   'console.voting.isClosed': 'Votazione chiusa',
   'console.voting.reveal': 'Mostra i totali a tutti',
   'console.voting.hide': 'Nascondi i totali',
-  'console.voting.revealLabel': 'Mostra a tutti i totali della domanda: {text}',
+  'console.voting.revealLabel': 'Mostra i totali a tutti, domanda: {text}',
   'console.voting.hideLabel': 'Nascondi i totali della domanda: {text}',
   'console.voting.revealed': 'Totali visibili a tutti',
   'console.voting.hidden': 'Totali visibili solo a te',

@@ -11,6 +11,19 @@ let loading: Promise<unknown> | null = null;
  * null — or, with `projector`, for the room's screen, which sees only what
  * the room may see (no hidden notes, totals only once revealed).
  */
+/**
+ * Starts downloading and compiling the client while the person is still on
+ * the join form (a phone on venue Wi-Fi spends seconds on 450 KB), so the
+ * board opens as soon as they press "Entra". Failures are left for
+ * `createClient` to report.
+ */
+export function preloadClient(): void {
+  loading ??= init();
+  loading.catch(() => {
+    loading = null;
+  });
+}
+
 export async function createClient(participantId: string | null, projector = false): Promise<SyncClient> {
   loading ??= init();
   try {

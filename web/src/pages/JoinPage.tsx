@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { JoinForm } from '../components/JoinForm';
 import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
@@ -7,11 +8,18 @@ import { loadParticipant, saveParticipant } from '../lib/credentials';
 import { navigate } from '../lib/router';
 import type { Joined } from '../lib/types';
 import { useTitle } from '../lib/useTitle';
+import { preloadClient } from '../lib/wasm';
 
 /** `/j` and `/j/CODE`: who I am, then on to the board. */
 export function JoinPage({ code }: { code: string | null }) {
   useTitle(t('join.heading'));
   const already = code ? loadParticipant(code) : null;
+  // The board's client downloads while the form is filled in, once the
+  // page itself is up.
+  useEffect(() => {
+    const timer = setTimeout(preloadClient, 500);
+    return () => clearTimeout(timer);
+  }, []);
 
   const onJoined = (joinCode: string, joined: Joined) => {
     saveParticipant(joinCode, {
