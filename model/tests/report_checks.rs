@@ -721,7 +721,7 @@ fn the_ledger_groups_rows_by_sector_then_tier_and_keeps_anonymous_pledges_apart(
     assert_eq!(l.rows[0].label, "pubblico");
     assert_eq!(
         l.rows[0].tier.as_ref().map(|t| t.label.as_str()),
-        Some("tutti i livelli")
+        Some("tutti i ruoli")
     );
     f.set_organizations_public(true);
     let l = build(&f, true, Lang::It).ledger.unwrap();

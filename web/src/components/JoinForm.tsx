@@ -123,6 +123,7 @@ export function JoinForm({ initialCode, onJoined }: Props) {
       <ChoiceGroup
         name="join-sector"
         legend={t('join.sector')}
+        hint={t('join.sectorHint')}
         options={options('sector', SECTORS)}
         value={fields.sector}
         onChange={(v) => set('sector', v)}
@@ -131,6 +132,7 @@ export function JoinForm({ initialCode, onJoined }: Props) {
       <ChoiceGroup
         name="join-tier"
         legend={t('join.tier')}
+        hint={t('join.tierHint')}
         options={options('tier', TIERS)}
         value={fields.tier}
         onChange={(v) => set('tier', v)}

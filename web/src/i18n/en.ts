@@ -121,7 +121,9 @@ export const en: Record<MessageKey, string> = {
   'join.organizationHint':
     'The body, association or group you represent. Leave it empty if you take part as a citizen.',
   'join.sector': 'Sector',
+  'join.sectorHint': 'Where you come from: the public administration, the social private sector (cooperatives, associations, foundations) or the community (citizens and informal groups).',
   'join.tier': 'Role in the Tavolo',
+  'join.tierHint': 'The founding core are the partners of the preliminary agreement and those who live and work in the "square kilometre"; the strategic extension are the organised representations and the educational and solidarity networks of the area.',
   'join.attendance': 'How you take part',
   'join.submit': 'Join',
   'join.submitting': 'Joining…',
@@ -323,7 +325,7 @@ export const en: Record<MessageKey, string> = {
   'console.col.name': 'Name',
   'console.col.organization': 'Organization',
   'console.col.sector': 'Sector',
-  'console.col.tier': 'Role',
+  'console.col.tier': 'Role in the Tavolo',
   'console.col.attendance': 'Where',
   'console.col.status': 'Status',
   'console.online': 'Online',
@@ -441,7 +443,7 @@ export const en: Record<MessageKey, string> = {
   'note.staysSigned': 'This note is signed and stays so: for an anonymous note, write a new one.',
   'note.handle': 'Move to…',
   'note.handleLabel': 'Move to… — “{text}”',
-  'note.dragHint': 'Drag the handle to move the note, or tap it to choose where.',
+  'note.dragHint': 'To put a note in a group, drag it or tap “Move to…” and choose the group.',
 
   'move.toCluster': 'Move to “{title}”',
   'move.newCluster': 'New group…',

@@ -120,7 +120,9 @@ export const it = {
   'join.organizationHint':
     'Ente, associazione o gruppo che rappresenti. Lascia vuoto se partecipi come cittadino/a.',
   'join.sector': 'Settore',
+  'join.sectorHint': 'Da dove arrivi: la pubblica amministrazione, il privato sociale (cooperative, associazioni, fondazioni) o la comunità (cittadini e gruppi informali).',
   'join.tier': 'Ruolo nel Tavolo',
+  'join.tierHint': 'Il nucleo fondativo sono i partner dell’accordo preliminare e chi vive e lavora nel «chilometro quadrato»; l’allargamento strategico sono le rappresentanze organizzate e le reti educative e solidali del territorio.',
   'join.attendance': 'Come partecipi',
   'join.submit': 'Entra',
   'join.submitting': 'Ingresso in corso…',
@@ -325,7 +327,7 @@ export const it = {
   'console.col.name': 'Nome',
   'console.col.organization': 'Organizzazione',
   'console.col.sector': 'Settore',
-  'console.col.tier': 'Ruolo',
+  'console.col.tier': 'Ruolo nel Tavolo',
   'console.col.attendance': 'Dove',
   'console.col.status': 'Stato',
   'console.online': 'Online',
@@ -443,7 +445,7 @@ export const it = {
   'note.staysSigned': 'Questa nota è firmata e resta tale: per una nota anonima scrivine una nuova.',
   'note.handle': 'Sposta in…',
   'note.handleLabel': 'Sposta in… — «{text}»',
-  'note.dragHint': 'Trascina la maniglia per spostare la nota, oppure toccala per scegliere dove.',
+  'note.dragHint': 'Per mettere una nota in un gruppo, trascinala oppure tocca «Sposta in…» e scegli il gruppo.',
 
   'move.toCluster': 'Sposta in «{title}»',
   'move.newCluster': 'Nuovo gruppo…',
