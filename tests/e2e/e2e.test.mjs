@@ -230,6 +230,26 @@ scenario('notes written with no connection survive the tab being closed and reop
   for (const text of texts) await giulia.note(Q1, text).waitFor({ timeout: 10_000 });
 });
 
+scenario('a phone that opens the join link again goes back in as the same person', {}, async (world) => {
+  const session = await world.server.createSession();
+  const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13)');
+  await marco.join(world.server.url, session.join_code, MARCO);
+  const mine = `Scritta prima di riaprire il link ${unique()}`;
+  await marco.addNote(Q1, mine);
+  // The QR code scanned again: no form to fill in a second time.
+  await marco.page.goto(`${world.server.url}/j/${session.join_code}`);
+  await marco.page.getByText(it('join.alreadyJoined', { code: session.join_code }), { exact: true }).waitFor();
+  assert.equal(await marco.page.getByLabel(it('join.name'), { exact: true }).count(), 0, 'the join form is offered again');
+  await marco.page.getByRole('link', { name: it('join.goToBoard'), exact: true }).click();
+  await marco.waitForBoard();
+  // Still the same participant: the note is still theirs.
+  await marco.note(Q1, mine).getByText(it('note.mine'), { exact: true }).waitFor({ timeout: 5_000 });
+  // Someone else on the same phone can still join.
+  await marco.page.goto(`${world.server.url}/j/${session.join_code}`);
+  await marco.page.getByRole('button', { name: it('join.someoneElse'), exact: true }).click();
+  await marco.page.getByLabel(it('join.name'), { exact: true }).waitFor();
+});
+
 /** Fails listing every control under 44 px and the overflow, if any. */
 async function assertPhoneFriendly(phone, where, expectedWidth, t) {
   const small = await smallTouchTargets(phone.page);

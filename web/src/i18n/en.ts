@@ -130,6 +130,7 @@ export const en: Record<MessageKey, string> = {
   'join.summary': 'Check the fields marked below.',
   'join.alreadyJoined': 'This device has already joined session {code}.',
   'join.goToBoard': 'Go to the board',
+  'join.someoneElse': 'I am someone else: join with my name',
   'join.error.codeRequired': 'Enter the session code.',
   'join.error.codeLength': 'The code has {length} characters, letters and digits.',
   'join.error.unknownCode': 'No session has this code. Check it and try again.',

@@ -129,6 +129,7 @@ export const it = {
   'join.summary': 'Controlla i campi segnalati qui sotto.',
   'join.alreadyJoined': 'Da questo dispositivo sei già nella sessione {code}.',
   'join.goToBoard': 'Vai alla lavagna',
+  'join.someoneElse': 'Sono un’altra persona: entro con il mio nome',
   'join.error.codeRequired': 'Inserisci il codice della sessione.',
   'join.error.codeLength': 'Il codice ha {length} caratteri, lettere e numeri.',
   'join.error.unknownCode': 'Nessuna sessione ha questo codice. Controllalo e riprova.',

@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { JoinForm } from '../components/JoinForm';
 import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
@@ -14,6 +14,7 @@ import { preloadClient } from '../lib/wasm';
 export function JoinPage({ code }: { code: string | null }) {
   useTitle(t('join.heading'));
   const already = code ? loadParticipant(code) : null;
+  const [anotherPerson, setAnotherPerson] = useState(false);
   // The board's client downloads while the form is filled in, once the
   // page itself is up.
   useEffect(() => {
@@ -38,15 +39,21 @@ export function JoinPage({ code }: { code: string | null }) {
       <main id="main" tabIndex={-1} class="page">
         <h1>{t('join.heading')}</h1>
         <p class="lead">{t('join.intro')}</p>
-        {code && already && (
+        {code && already && !anotherPerson && (
+          // Back on the join page (a QR scanned again, the link reopened):
+          // the same person goes back in as themselves, not as a second
+          // participant. Someone else on this phone can still join.
           <Notice>
             <p>{t('join.alreadyJoined', { code })}</p>
             <Link href={`/b/${encodeURIComponent(code)}`} class="button button-primary button-wide">
               {t('join.goToBoard')}
             </Link>
+            <button type="button" class="button button-secondary button-wide" onClick={() => setAnotherPerson(true)}>
+              {t('join.someoneElse')}
+            </button>
           </Notice>
         )}
-        <JoinForm key={code ?? ''} initialCode={code ?? ''} onJoined={onJoined} />
+        {(!code || !already || anotherPerson) && <JoinForm key={code ?? ''} initialCode={code ?? ''} onJoined={onJoined} />}
       </main>
     </>
   );
