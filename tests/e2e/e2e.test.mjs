@@ -250,6 +250,32 @@ scenario('a phone that opens the join link again goes back in as the same person
   await marco.page.getByLabel(it('join.name'), { exact: true }).waitFor();
 });
 
+scenario('the board in both languages at 360 px, 390 px and tablet width: no sideways scroll, screenshots', { timeout: 180_000 }, async (world, t) => {
+  const session = await world.server.createSession();
+  const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7)');
+  await giulia.join(world.server.url, session.join_code, GIULIA);
+  await giulia.addNote(Q1, `La banda del paese e le sue prove aperte ${unique()}`);
+  await giulia.addNote(Q1, `Il doposcuola della parrocchia ${unique()}`, { anonymous: true });
+  const widths = [
+    ['360', { width: 360, height: 740 }],
+    ['390', { width: 390, height: 844 }],
+    ['tablet', { width: 820, height: 1180 }],
+  ];
+  for (const lang of ['it', 'en']) {
+    if (lang === 'en') {
+      await giulia.page.getByRole('button', { name: 'English', exact: true }).click();
+      await giulia.page.locator('html[lang=en]').waitFor();
+    }
+    for (const [name, size] of widths) {
+      await giulia.page.setViewportSize(size);
+      const overflow = await horizontalOverflow(giulia.page, size.width);
+      assert.ok(overflow.ok, `${lang} at ${name}: sideways scroll, ${JSON.stringify(overflow)}`);
+      await giulia.screenshot(join(SCREENSHOT_DIR, `board-${lang}-${name}.png`), false);
+    }
+  }
+  t.diagnostic('board screenshots in docs/screenshots/board-{it,en}-{360,390,tablet}.png');
+});
+
 /** Fails listing every control under 44 px and the overflow, if any. */
 async function assertPhoneFriendly(phone, where, expectedWidth, t) {
   const small = await smallTouchTargets(phone.page);
