@@ -328,3 +328,70 @@ fn a_note_overtaken_by_a_purge_is_made_again_on_the_rewritten_board() {
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     assert!(texts(&bruno, &url).contains(&"Anonima, corretta".to_string()));
 }
+
+/// A page closed with a note never sent: what `keepLocal` gave is opened by
+/// a new page with `restoreLocal`, which shows the note, counts it as
+/// unsent, and sends it once connected.
+#[wasm_bindgen_test]
+fn a_copy_kept_on_the_device_reopens_and_sends_what_was_unsent() {
+    let (mut server, id) = server();
+    let url = id.url();
+    let mut anna = page(&mut server, "p_anna");
+    let mut bruno = page(&mut server, "p_bruno");
+    anna.client.open(&url).unwrap();
+    bruno.client.open(&url).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    anna.client.add_note(&url, "Sentita", None, false).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    assert_eq!(anna.client.unconfirmed(&url).unwrap(), 0);
+    anna.client.disconnected();
+    anna.client
+        .add_note(&url, "Mai partita", None, false)
+        .unwrap();
+    assert_eq!(anna.client.unconfirmed(&url).unwrap(), 1);
+    let kept = anna.client.keep_local(&url).unwrap();
+    let bytes = js_sys::Uint8Array::from(field(&kept, &["bytes"])).to_vec();
+    let confirmed: Vec<String> = js_sys::Array::from(&field(&kept, &["confirmed"]))
+        .iter()
+        .map(|h| h.as_string().unwrap())
+        .collect();
+    assert_eq!(
+        confirmed.len(),
+        1,
+        "the heads after the note the server had"
+    );
+    drop(anna);
+
+    // Without the confirmed heads, everything would count as unsent: the
+    // board's first change and both notes.
+    let mut blind = TavoloClient::new(Some("p_anna".into()), None);
+    blind.restore_local(&url, &bytes, vec![]).unwrap();
+    assert_eq!(blind.unconfirmed(&url).unwrap(), 3);
+
+    // The tab again: a new client, the copy opened before the socket.
+    let mut again = TavoloClient::new(Some("p_anna".into()), None);
+    again.restore_local(&url, &bytes, confirmed).unwrap();
+    assert_eq!(again.unconfirmed(&url).unwrap(), 1);
+    let join = again.connected();
+    let peer = match tavolo_sync::Message::decode(&join).unwrap() {
+        tavolo_sync::Message::Join { sender_id, .. } => sender_id,
+        other => panic!("{other:?}"),
+    };
+    server.admit(
+        peer.clone(),
+        Role::Participant(ParticipantId("p_anna".into())),
+    );
+    let mut again = Page {
+        client: again,
+        peer,
+    };
+    // On screen before anything came from the server.
+    let mut shown = texts(&again, &url);
+    shown.sort();
+    assert_eq!(shown, ["Mai partita", "Sentita"]);
+    deliver(&mut server, &mut [&mut bruno, &mut again], vec![join]);
+    let mut seen = texts(&bruno, &url);
+    seen.sort();
+    assert_eq!(seen, ["Mai partita", "Sentita"]);
+    assert_eq!(again.client.unconfirmed(&url).unwrap(), 0);
+}
