@@ -231,7 +231,9 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
           )}
           {writable && (
             <MenuButton
-              class="note-handle"
+              // Anyone may regroup anyone's note, but on others' notes the
+              // handle is a quiet grip, not an invitation.
+              class={note.mine ? 'note-handle' : 'note-handle note-handle-quiet'}
               label={t('note.handleLabel', { text: note.text.slice(0, 60) })}
               items={moveItems}
               buttonRef={handle}
@@ -245,7 +247,7 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
               <svg class="handle-grip" viewBox="0 0 12 18" width="12" height="18" aria-hidden="true" focusable="false">
                 {[3, 9].flatMap((x) => [3, 9, 15].map((y) => <circle key={`${x}${y}`} cx={x} cy={y} r="1.8" />))}
               </svg>
-              <span class="note-handle-text">{t('note.handle')}</span>
+              {note.mine && <span class="note-handle-text">{t('note.handle')}</span>}
             </MenuButton>
           )}
         </div>
