@@ -893,3 +893,38 @@ describe('Connection keeping arrivals', () => {
     expect(store.rows.get(`me|${Q}`)?.bytes).toEqual(new Uint8Array([3]));
   });
 });
+
+describe('Connection forgetting the copy on the device', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('removes it after a save already on its way, and keeps nothing after', async () => {
+    const store = new MemoryStore();
+    const { connection } = keeping(store);
+    connection.start();
+    connection.addNote(Q, 'uno', null, false);
+    vi.advanceTimersByTime(0); // the save is on its way
+    await connection.forgetLocal();
+    expect(store.rows.size).toBe(0);
+    const saves = store.saves;
+    connection.addNote(Q, 'due', null, false);
+    vi.advanceTimersByTime(KEEP_DELAY_MS);
+    await connection.kept();
+    expect(store.saves).toBe(saves);
+    expect(store.rows.size).toBe(0);
+  });
+
+  it('forgets by itself when the session is deleted', async () => {
+    const store = new MemoryStore();
+    const { connection, sockets } = keeping(store);
+    connection.start();
+    connection.addNote(Q, 'uno', null, false);
+    await connection.kept();
+    expect(store.rows.size).toBe(1);
+    sockets[0]!.open();
+    sockets[0]!.drop(CLOSE_SESSION_DELETED, 'session deleted');
+    expect(connection.status).toBe('deleted');
+    await connection.kept();
+    expect(store.rows.size).toBe(0);
+  });
+});

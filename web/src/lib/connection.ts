@@ -178,6 +178,8 @@ export class Connection {
   private keeping: Promise<void> = Promise.resolve();
   private unsent = 0;
   private keptOk = true;
+  /** The copy on the device was forgotten: nothing is kept any more. */
+  private forgotten = false;
 
   constructor(options: ConnectionOptions) {
     this.options = options;
@@ -290,6 +292,25 @@ export class Connection {
   /** Whether the last attempt to keep the documents on the device worked. */
   get keptOnDevice(): boolean {
     return this.keptOk && !!this.options.localStore && !!this.options.owner;
+  }
+
+  /**
+   * Removes this person's copy from the device and keeps nothing more (the
+   * session was deleted, or the person joins again as someone new). Runs
+   * after any save already on its way, so none lands after it.
+   */
+  forgetLocal(): Promise<void> {
+    this.forgotten = true;
+    this.unkept.clear();
+    if (this.keepTimer !== null) clearTimeout(this.keepTimer);
+    this.keepTimer = null;
+    const store = this.options.localStore;
+    const owner = this.options.owner;
+    if (!store || !owner) return Promise.resolve();
+    this.keeping = this.keeping.then(() =>
+      store.clear(owner).catch((e: unknown) => console.warn('tavolo: the copy kept on this device could not be removed', e)),
+    );
+    return this.keeping;
   }
 
   /** Resolves once what changed so far is kept on the device. */
@@ -590,6 +611,8 @@ export class Connection {
       this.stopped = true;
       this.unwatch?.();
       this.clearRetry();
+      // Nothing of a deleted session stays on the device either.
+      void this.forgetLocal();
       this.setStatus('deleted');
       return;
     }
@@ -737,7 +760,7 @@ export class Connection {
   }
 
   private scheduleKeep(delay = KEEP_DELAY_MS): void {
-    if (!this.options.localStore || !this.options.owner || this.stopped) return;
+    if (!this.options.localStore || !this.options.owner || this.stopped || this.forgotten) return;
     if (this.keepTimer !== null) {
       if (delay >= KEEP_DELAY_MS) return;
       clearTimeout(this.keepTimer);
@@ -755,7 +778,7 @@ export class Connection {
     const store = this.options.localStore;
     const owner = this.options.owner;
     const keep = this.client.keepLocal;
-    if (!store || !owner || !keep || this.unkept.size === 0 || this.stopped) return;
+    if (!store || !owner || !keep || this.unkept.size === 0 || this.stopped || this.forgotten) return;
     const docs: KeptDoc[] = [];
     for (const url of this.unkept) {
       try {

@@ -14,8 +14,7 @@ import { ReplacedNotice } from '../components/ReplacedNotice';
 import { TopBar } from '../components/TopBar';
 import { t, tCount } from '../i18n';
 import { useServerClock } from '../lib/clock';
-import { forgetParticipant, loadParticipant, type ParticipantCredentials } from '../lib/credentials';
-import { indexedDbStore, ownerKey } from '../lib/localStore';
+import { forgetParticipant, loadParticipant } from '../lib/credentials';
 import { navigate } from '../lib/router';
 import type { SessionView, Spotlight } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
@@ -70,12 +69,9 @@ const NO_EDITS: QuestionEdits = {
 };
 
 /** Forgets this phone's ticket for the session and the copy of the board it kept. */
-function forget(code: string, credentials: ParticipantCredentials | null): void {
+function forget(code: string, connection: Connection | null): void {
   forgetParticipant(code);
-  if (!credentials) return;
-  indexedDbStore()
-    ?.clear(ownerKey(credentials.sessionDoc, credentials.participantId))
-    .catch((e: unknown) => console.warn('tavolo: the copy kept on this phone could not be removed', e));
+  void connection?.forgetLocal();
 }
 
 /**
@@ -104,7 +100,7 @@ export function BoardPage({ code }: { code: string }) {
 
   // The session is gone, and with it this phone's ticket: keep nothing of it.
   useEffect(() => {
-    if (status === 'deleted') forget(code, credentials);
+    if (status === 'deleted') forget(code, connection);
   }, [status, code]);
 
   /** The phase the person chose to look at; null follows the current one. */
@@ -154,7 +150,7 @@ export function BoardPage({ code }: { code: string }) {
   if (!credentials) return null;
 
   const rejoin = () => {
-    forget(code, credentials);
+    forget(code, connection);
     navigate(joinPath);
   };
 
