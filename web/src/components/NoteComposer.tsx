@@ -29,7 +29,12 @@ export function NoteComposer({ question, onAdd }: Props) {
   const [anonymous, setAnonymous] = useState(false);
   const [error, setError] = useState<Message | null>(null);
   const [added, setAdded] = useState(0);
+  const [focused, setFocused] = useState(false);
   const base = `compose-${question.id}`;
+  // At rest a composer is one line and its button: a phase with five
+  // questions is not five screens of empty forms. Writing in it (or having
+  // chosen something) opens the rest.
+  const active = focused || text !== '' || category !== null || anonymous;
   const count = charCount(text);
 
   const submit = (e: Event) => {
@@ -50,13 +55,21 @@ export function NoteComposer({ question, onAdd }: Props) {
     .join(' ');
 
   return (
-    <form class="note-composer" onSubmit={submit}>
+    <form
+      class={`note-composer${active ? '' : ' note-composer-rest'}`}
+      onSubmit={submit}
+      onFocusIn={() => setFocused(true)}
+      onFocusOut={(e) => {
+        const next = e.relatedTarget as Node | null;
+        if (!next || !e.currentTarget.contains(next)) setFocused(false);
+      }}
+    >
       <label for={`${base}-text`} class="composer-label">
         {t('composer.label')}
       </label>
       <textarea
         id={`${base}-text`}
-        rows={3}
+        rows={active ? 3 : 1}
         value={text}
         placeholder={t(PLACEHOLDERS[question.noteKind] ?? 'composer.placeholder.idea')}
         onInput={(e) => {
@@ -76,7 +89,7 @@ export function NoteComposer({ question, onAdd }: Props) {
           {message(error)}
         </p>
       )}
-      {question.categories.length > 0 && (
+      {active && question.categories.length > 0 && (
         <fieldset class="category-chips">
           <legend>{t('composer.category')}</legend>
           {[{ id: '', label: t('composer.noCategory') }, ...question.categories].map((c) => (
@@ -107,7 +120,7 @@ export function NoteComposer({ question, onAdd }: Props) {
           {t('composer.submit')}
         </button>
       </div>
-      <p class="field-hint" id={`${base}-anonymous-hint`}>
+      <p class="field-hint" id={`${base}-anonymous-hint`} hidden={!active}>
         {t('composer.anonymousHint')}
       </p>
       <p class="visually-hidden" aria-live="polite">
