@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { GIULIA, it, launchBrowser, MARCO, Phone, projectorLinkOf, scenario, unique } from './harness.mjs';
+import { GIULIA, it, MARCO, projectorLinkOf, scenario, unique } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -52,19 +52,11 @@ async function assertAccessible(page, where, t) {
   t.diagnostic(`${where}: no serious or critical violation (${violations.length} lesser)`);
 }
 
-async function openScreen(world, label, viewport) {
-  world.browser ??= await launchBrowser();
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
-
 scenario('axe-core finds no serious or critical violation on any page of a session', { timeout: 180_000 }, async (world, t) => {
   const session = await world.server.createSession();
   const base = world.server.url;
 
-  const start = await openScreen(world, 'start page (1280×800)', { width: 1280, height: 800 });
+  const start = await world.openScreen('start page (1280×800)', { width: 1280, height: 800 });
   await start.page.goto(base);
   await start.page.getByRole('heading', { level: 1 }).first().waitFor();
   await assertAccessible(start.page, 'start page', t);
@@ -86,7 +78,7 @@ scenario('axe-core finds no serious or critical violation on any page of a sessi
   await assertAccessible(giulia.page, 'board (participant, Pixel 7)', t);
   await assertAccessible(marco.page, 'board (participant, iPhone 13)', t);
 
-  const consoleScreen = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+  const consoleScreen = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
   const console = consoleScreen.page;
   await console.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
   await console.getByRole('heading', { name: it('report.heading') }).waitFor({ timeout: 15_000 });
@@ -101,7 +93,7 @@ scenario('axe-core finds no serious or critical violation on any page of a sessi
   await giulia.page.locator('html[lang=en]').waitFor();
   await assertAccessible(giulia.page, 'board in English', t);
 
-  const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
+  const projector = await world.openScreen('projector (1920×1080)', { width: 1920, height: 1080 });
   await projector.page.goto(projectorUrl);
   await projector.page.getByText(mine).first().waitFor({ timeout: 15_000 });
   await assertAccessible(projector.page, 'projector', t);

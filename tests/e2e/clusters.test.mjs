@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GIULIA, horizontalOverflow, it, MARCO, Phone, projectorLinkOf, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, projectorLinkOf, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 // Phase 1 of the built-in template (model/templates/tavolo-prima-sessione.toml).
 const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opificio?";
@@ -45,17 +45,8 @@ async function syncProxy(phone) {
   };
 }
 
-/** A desktop-sized page (the console, the projector), kept with the phones for the diagnostics. */
-async function openScreen(world, label, viewport) {
-  world.browser ??= await (await import('./harness.mjs')).launchBrowser();
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
-
 async function openConsole(world, session) {
-  const screen = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+  const screen = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
   await screen.page.goto(`${world.server.url}/f/${session.session_id}#${session.facilitator_key}`);
   await screen.page.getByRole('heading', { name: /^Fase in corso/ }).waitFor({ timeout: 15_000 });
   return screen;
@@ -342,7 +333,7 @@ scenario('drag and drop moves notes with a finger (touch emulation) and with a m
   t.diagnostic('touch: a swipe on the note text scrolls and moves nothing');
 
   // The mouse drags b out of the group, onto "fuori dai gruppi".
-  const desk = await openScreen(world, 'Marco on a laptop (mouse)', { width: 1280, height: 900 });
+  const desk = await world.openScreen('Marco on a laptop (mouse)', { width: 1280, height: 900 });
   // Same person on a laptop: his stored ticket travels in localStorage.
   const storage = await marco.page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
   await desk.page.goto(`${world.server.url}/`);
@@ -448,7 +439,7 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
 
   const consoleScreen = await openConsole(world, session);
   const cpage = consoleScreen.page;
-  const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
+  const projector = await world.openScreen('projector (1920×1080)', { width: 1920, height: 1080 });
   await projector.page.goto(await projectorLinkOf(cpage));
   await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
 

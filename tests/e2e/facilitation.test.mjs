@@ -14,7 +14,6 @@ import {
   it,
   MARCO,
   OUTPUT_DIR,
-  Phone,
   projectorLinkOf,
   scenario,
   SCREENSHOT_DIR,
@@ -33,14 +32,6 @@ const P2_Q3 =
 /** How long the phones and the projector may take to follow the facilitator. */
 const FOLLOW_BUDGET_MS = 1000;
 
-
-/** A desktop-sized page (the console, the projector) wrapped like a phone for the harness's diagnostics. */
-async function openScreen(world, label, viewport) {
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
 
 /** The seconds a page's timer shows (`m:ss`), with the page's clock when it was read. */
 async function readTimer(screen) {
@@ -81,7 +72,7 @@ scenario(
     await marco.join(base, session.join_code, MARCO);
     const phones = [giulia, marco];
 
-    const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+    const consolePage = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
     await consolePage.page.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
     const console = consolePage.page;
     await console
@@ -95,7 +86,7 @@ scenario(
     const projectorUrl = await projectorLinkOf(console);
     assert.match(projectorUrl, new RegExp(`/p/${session.session_id}#v=[0-9a-f]+$`));
     assert.ok(!projectorUrl.includes(session.facilitator_key), 'the projector link carries the facilitator key');
-    const projector = await openScreen(world, 'projector (1920×1080)', { width: 1920, height: 1080 });
+    const projector = await world.openScreen('projector (1920×1080)', { width: 1920, height: 1080 });
     await projector.page.goto(projectorUrl);
     await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 15_000 });
     assert.equal(new URL(projector.page.url()).hash, '', 'the viewer ticket is still in the projector’s address bar');
@@ -304,7 +295,7 @@ scenario(
     const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7)');
     await giulia.join(base, session.join_code, GIULIA);
 
-    const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+    const consolePage = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
     await consolePage.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const console = consolePage.page;
     await console.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
@@ -338,7 +329,7 @@ scenario(
 
     // The projector on another computer, with the viewer link.
     const projectorUrl = await projectorLinkOf(console);
-    const projector = await openScreen(world, 'projector (1280×720)', { width: 1280, height: 720 });
+    const projector = await world.openScreen('projector (1280×720)', { width: 1280, height: 720 });
     await projector.page.goto(projectorUrl);
     await projector.page.getByText(session.join_code, { exact: true }).waitFor({ timeout: 15_000 });
     await projector.page.reload();
@@ -366,10 +357,10 @@ scenario(
     await console.getByRole('button', { name: it('console.access.copyLink'), exact: true }).click();
     const fresh = await console.evaluate(() => navigator.clipboard.readText());
     assert.notEqual(fresh, copied, 'the copied link did not change with the key');
-    const stale = await openScreen(world, 'old link (1440×900)', { width: 1440, height: 900 });
+    const stale = await world.openScreen('old link (1440×900)', { width: 1440, height: 900 });
     await stale.page.goto(copied);
     await stale.page.getByText(it('facilitator.error.wrongKey'), { exact: true }).waitFor({ timeout: 10_000 });
-    const other = await openScreen(world, 'new link (1440×900)', { width: 1440, height: 900 });
+    const other = await world.openScreen('new link (1440×900)', { width: 1440, height: 900 });
     await other.page.goto(fresh);
     await other.page.getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASE_1 }) }).waitFor({ timeout: 15_000 });
 
@@ -394,7 +385,7 @@ scenario('a phone whose clock is 7 s fast shows the same timer as the console', 
   await phone.join(base, session.join_code, GIULIA);
   assert.ok((await phone.page.evaluate(() => Date.now() - (performance.timeOrigin + performance.now()))) > 6000, 'the clock is not skewed');
 
-  const consolePage = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+  const consolePage = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
   await consolePage.page.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
   await consolePage.page.getByRole('button', { name: it('console.timer.presetLabel', { minutes: 5 }) }).click();
   const screens = [consolePage, phone];

@@ -479,6 +479,15 @@ export function scenario(name, options, body) {
       world.phones.push(phone);
       return phone;
     };
+    // A desktop-sized page (the console, the projector), wrapped like a
+    // phone for the diagnostics; `options` adds to the browser context's.
+    world.openScreen = async (label, viewport, options = {}) => {
+      world.browser ??= await launchBrowser();
+      const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome', ...options });
+      const screen = new Phone(label, context, await context.newPage());
+      world.phones.push(screen);
+      return screen;
+    };
     try {
       world.server = await Server.start();
       await body(world, t);

@@ -16,7 +16,6 @@ import {
   it,
   MARCO,
   OUTPUT_DIR,
-  Phone,
   projectorLinkOf,
   scenario,
   SCREENSHOT_DIR,
@@ -29,14 +28,6 @@ const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opifi
 
 /** The iPhone 13's layout width, the phone the join screenshots are taken on. */
 const PHONE_WIDTH = 390;
-
-/** A desktop-sized page (the console, the projector) wrapped like a phone for the harness's diagnostics; after a phone opened the browser. */
-async function openScreen(world, label, viewport) {
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
 
 async function joinInfo(base, code) {
   const response = await fetch(`${base}/api/join/${code}`);
@@ -140,11 +131,11 @@ scenario('the facilitator deletes the session: phones and projector are told, th
   const noteText = `Un orto condiviso dietro la biblioteca ${unique()}`;
   await giulia.addNote(Q1, noteText);
 
-  const consoleScreen = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+  const consoleScreen = await world.openScreen('console (1440×900)', { width: 1440, height: 900 });
   const console = consoleScreen.page;
   await console.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
   await console.getByRole('heading', { level: 1, name: 'Prima sessione del Tavolo di Negoziazione' }).waitFor({ timeout: 15_000 });
-  const projector = await openScreen(world, 'projector (1280×720)', { width: 1280, height: 720 });
+  const projector = await world.openScreen('projector (1280×720)', { width: 1280, height: 720 });
   await projector.page.goto(await projectorLinkOf(console));
   await projector.page.getByText(noteText).waitFor({ timeout: 15_000 });
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, Phone, REPO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import { GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, REPO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 const REPORT_DIR = join(REPO, 'docs', 'report');
 const PDF = join(REPORT_DIR, 'report-esempio.pdf');
@@ -55,14 +55,6 @@ function reportCatalogue(lang) {
 }
 
 // ---- the screens -----------------------------------------------------------------
-
-async function openScreen(world, label, viewport) {
-  world.browser ??= await (await import('./harness.mjs')).launchBrowser();
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome', acceptDownloads: true });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
 
 /** Writes a note with a category and/or as anonymous, and waits until it is on the phone's board. */
 async function write(phone, question, text, { category = null, anonymous = false } = {}) {
@@ -266,7 +258,7 @@ scenario(
     await marco.join(base, session.join_code, MARCO);
     await teodora.join(base, session.join_code, TEODORA);
 
-    const consoleScreen = await openScreen(world, 'console (1440×900)', { width: 1440, height: 900 });
+    const consoleScreen = await world.openScreen('console (1440×900)', { width: 1440, height: 900 }, { acceptDownloads: true });
     const cpage = consoleScreen.page;
     await cpage.goto(`${base}/f/${session.session_id}#${session.facilitator_key}`);
     await cpage.getByRole('heading', { name: it('console.currentPhase', { number: 1, title: PHASES[0] }) }).waitFor({ timeout: 15_000 });

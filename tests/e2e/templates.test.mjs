@@ -7,18 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { devices, horizontalOverflow, it, launchBrowser, Phone, scenario, SCREENSHOT_DIR } from './harness.mjs';
+import { devices, horizontalOverflow, it, scenario, SCREENSHOT_DIR } from './harness.mjs';
 
 const EDITED_PHASE = 'Chi siamo, e perché noi';
-
-/** A desktop-sized page wrapped like a phone for the harness's diagnostics. */
-async function openScreen(world, label, viewport) {
-  world.browser ??= await launchBrowser();
-  const context = await world.browser.newContext({ viewport, locale: 'it-IT', timezoneId: 'Europe/Rome' });
-  const screen = new Phone(label, context, await context.newPage());
-  world.phones.push(screen);
-  return screen;
-}
 
 /** 1-based line and column (in code points) of `needle` in `text`, as the server counts them. */
 function positionOf(text, needle) {
@@ -35,7 +26,7 @@ scenario(
   { timeout: 120_000 },
   async (world) => {
     const base = world.server.url;
-    const screen = await openScreen(world, 'facilitator (1280×800)', { width: 1280, height: 800 });
+    const screen = await world.openScreen('facilitator (1280×800)', { width: 1280, height: 800 });
     const page = screen.page;
     await page.goto(`${base}/`);
     await page.getByRole('button', { name: it('template.edit.button'), exact: true }).click();
