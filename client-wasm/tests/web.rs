@@ -21,7 +21,15 @@ struct Page {
 }
 
 fn page(server: &mut Loopback, participant: &str) -> Page {
-    let mut client = TavoloClient::new(Some(participant.to_string()), None);
+    let client = TavoloClient::new(Some(participant.to_string()), None);
+    let (mut p, join) = connect(server, client, participant);
+    deliver(server, &mut [&mut p], vec![join]);
+    p
+}
+
+/// Opens `client`'s socket as `participant`: the server admits its peer;
+/// returns the page and its `join` frame, not yet delivered.
+fn connect(server: &mut Loopback, mut client: TavoloClient, participant: &str) -> (Page, Vec<u8>) {
     let join = client.connected();
     let peer = match tavolo_sync::Message::decode(&join).unwrap() {
         tavolo_sync::Message::Join { sender_id, .. } => sender_id,
@@ -31,9 +39,7 @@ fn page(server: &mut Loopback, participant: &str) -> Page {
         peer.clone(),
         Role::Participant(ParticipantId(participant.into())),
     );
-    let mut p = Page { client, peer };
-    deliver(server, &mut [&mut p], vec![join]);
-    p
+    (Page { client, peer }, join)
 }
 
 fn deliver(server: &mut Loopback, pages: &mut [&mut Page], first: Vec<Vec<u8>>) {
@@ -372,19 +378,7 @@ fn a_copy_kept_on_the_device_reopens_and_sends_what_was_unsent() {
     let mut again = TavoloClient::new(Some("p_anna".into()), None);
     again.restore_local(&url, &bytes, confirmed).unwrap();
     assert_eq!(again.unconfirmed(&url).unwrap(), 1);
-    let join = again.connected();
-    let peer = match tavolo_sync::Message::decode(&join).unwrap() {
-        tavolo_sync::Message::Join { sender_id, .. } => sender_id,
-        other => panic!("{other:?}"),
-    };
-    server.admit(
-        peer.clone(),
-        Role::Participant(ParticipantId("p_anna".into())),
-    );
-    let mut again = Page {
-        client: again,
-        peer,
-    };
+    let (mut again, join) = connect(&mut server, again, "p_anna");
     // On screen before anything came from the server.
     let mut shown = texts(&again, &url);
     shown.sort();
