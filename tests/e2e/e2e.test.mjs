@@ -230,6 +230,42 @@ scenario('notes written with no connection survive the tab being closed and reop
   for (const text of texts) await giulia.note(Q1, text).waitFor({ timeout: 10_000 });
 });
 
+scenario('a tab closed while its notes are on their way (sent, never received) loses nothing', {}, async (world, t) => {
+  const { session, giulia, marco } = await twoPhonesOnTheBoard(world);
+  // Once connected, what Marco's page sends is lost on the way (a venue
+  // Wi-Fi that drops uplink packets): the socket stays open, the page
+  // believes it sent, the server never hears. The route is the page's, not the context's,
+  // so a tab opened later connects normally.
+  let dropping = false;
+  await marco.page.routeWebSocket(/\/sync$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => ws.send(m));
+    ws.onMessage((m) => {
+      if (!dropping) server.send(m);
+    });
+  });
+  await marco.page.reload();
+  await marco.badge('connected').waitFor({ timeout: 15_000 });
+  dropping = true;
+  const texts = [1, 2, 3].map((i) => `In viaggio ${i} ${unique()}`);
+  let lastClick = 0;
+  for (const text of texts) lastClick = await marco.addNote(Q1, text);
+  // Connected, yet not confirmed: the badge counts what the server has not acknowledged.
+  await marco.page.getByText(it('connection.pending.other', { count: 3 }), { exact: true }).waitFor({ timeout: 3_000 });
+  await keptSince(marco, lastClick);
+  assert.equal(await giulia.note(Q1, texts[0]).count(), 0, 'the dropped messages reached the server');
+  await marco.page.close();
+
+  const page = await marco.context.newPage();
+  const again = new Phone('Marco (iPhone 13, tab reopened)', marco.context, page);
+  world.phones.push(again);
+  await page.goto(`${world.server.url}/b/${session.join_code}`);
+  const openedAt = Date.now();
+  for (const text of texts) await giulia.note(Q1, text).waitFor({ timeout: 10_000 });
+  t.diagnostic(`the reopened tab sent the 3 notes: on Giulia's board ${Date.now() - openedAt} ms after it opened`);
+  for (const text of texts) assert.equal(await giulia.note(Q1, text).count(), 1, `"${text}" shown more than once`);
+});
+
 scenario('a phone that opens the join link again goes back in as the same person', {}, async (world) => {
   const session = await world.server.createSession();
   const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13)');
