@@ -416,12 +416,13 @@ scenario('the keyboard alone moves a note into a group and places a dot', { time
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), it('note.handleLabel', { text: b }));
   t.diagnostic(`keyboard: ${tabs} Tabs to the handle, arrows to the group, Enter: moved`);
 
-  await tabTo(page, it('vote.add', { title: b }), 30);
+  // A note in a group has no dot buttons of its own: the group is the one place for them.
+  assert.equal(await noteCard(giulia, b).getByRole('button', { name: it('vote.add', { title: b }) }).count(), 0, 'a grouped note offers its own +');
+  await tabTo(page, it('vote.add', { title: 'Cultura' }), 30);
   await page.keyboard.press('Enter');
-  await noteCard(giulia, b).getByText(it('vote.mine.one', { count: 1 })).waitFor({ timeout: 2_000 });
+  await clusterCard(giulia, 'Cultura').getByText(it('vote.mine.one', { count: 1 })).first().waitFor({ timeout: 2_000 });
   await page.getByText(it('vote.remaining', { remaining: 2, budget: 3 })).waitFor({ timeout: 2_000 });
-  // The console's ranking counts it.
-  // The console's ranking counts it, for the group (notes in a group count for it).
+  // The console's ranking counts it, for the group.
   await consoleScreen.page.locator('.console-ranking li', { hasText: 'Cultura' }).getByText(it('ranking.votes.one', { count: 1 })).waitFor({ timeout: 3_000 });
   t.diagnostic('keyboard: placed a dot, the console counts it');
 });
@@ -452,17 +453,18 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   await projector.page.getByText(it('projector.votingOpen')).waitFor({ timeout: 2_000 });
 
   const add = (phone, title) => phone.page.getByRole('button', { name: it('vote.add', { title }) }).click();
-  // Giulia: 2 on a, 1 on the group. Marco: 1 on a, 2 on c (which is in the group).
+  // Giulia: 2 on a, 1 on the group. Marco: 1 on a, 2 on the group (c, in it, has no buttons of its own).
+  assert.equal(await noteCard(marco, c).getByRole('button', { name: it('vote.add', { title: c }) }).count(), 0, 'a grouped note offers its own +');
   await add(giulia, a);
   await add(giulia, a);
   await add(giulia, 'Cura');
   await add(marco, a);
-  await add(marco, c);
-  await add(marco, c);
+  await add(marco, 'Cura');
+  await add(marco, 'Cura');
   await giulia.page.getByText(it('vote.remaining', { remaining: 0, budget: 3 })).waitFor();
   await marco.page.getByText(it('vote.remaining', { remaining: 0, budget: 3 })).waitFor();
 
-  // The console's ranking: the group 3 (1 on it, 2 on its note c), a 3 (groups first on a tie), b none.
+  // The console's ranking: the group 3, a 3 (groups first on a tie), b none.
   const ranking = cpage.locator('.console-ranking');
   const row = (title) => ranking.locator('li', { hasText: title });
   await row('Cura').getByText(it('ranking.votes.other', { count: 3 })).waitFor({ timeout: 3_000 });
@@ -470,7 +472,7 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   const order = await ranking.locator('.ranking-title').allTextContents();
   assert.deepEqual(order, ['Cura', a], `the ranking is ${JSON.stringify(order)}`);
   // The console sees each note's own total too.
-  await cpage.locator('.console-note', { hasText: c }).getByText(it('ranking.votes.other', { count: 2 })).waitFor();
+  await cpage.locator('.console-note', { hasText: a }).getByText(it('ranking.votes.other', { count: 3 })).waitFor();
   t.diagnostic(`console ranking: ${JSON.stringify(order)}`);
 
   // Not revealed: the phones and the projector show no totals and no ranking.
@@ -513,19 +515,19 @@ scenario('dots tally on the facilitator’s ranking; the room sees totals only o
   t.diagnostic('revealed: phones and projector show totals and the ranking');
 
   // Closed while Marco's phone has not heard yet: his dot is refused by the server, he is told why, the tally stands.
-  // Marco has none left: he takes one back from c first.
-  await marco.page.getByRole('button', { name: it('vote.remove', { title: c }) }).click();
+  // Marco has none left: he takes one back from the group first.
+  await marco.page.getByRole('button', { name: it('vote.remove', { title: 'Cura' }) }).click();
   await row('Cura').getByText(it('ranking.votes.other', { count: 2 })).waitFor({ timeout: 3_000 });
   proxies[1].hold();
   await cpage.getByRole('button', { name: it('console.voting.closeLabel', { text: Q1 }) }).click();
   await q1OnConsole.getByText(it('console.voting.isClosed')).waitFor();
   await giulia.page.getByRole('button', { name: it('vote.add', { title: a }) }).waitFor({ state: 'detached', timeout: 2_000 });
-  await add(marco, c);
+  await add(marco, 'Cura');
   proxies[1].release();
   await marco.page.locator('.refusal-notice').getByText(it('refusal.voting_closed')).waitFor({ timeout: 3_000 });
-  await marco.page.getByRole('button', { name: it('vote.add', { title: c }) }).waitFor({ state: 'detached', timeout: 3_000 });
+  await marco.page.getByRole('button', { name: it('vote.add', { title: 'Cura' }) }).waitFor({ state: 'detached', timeout: 3_000 });
   await row('Cura').getByText(it('ranking.votes.other', { count: 2 })).waitFor();
-  await noteCard(giulia, c).getByText(it('vote.total.one', { count: 1 })).waitFor({ timeout: 2_000 });
+  await clusterCard(giulia, 'Cura').getByText(it('vote.total.other', { count: 2 })).first().waitFor({ timeout: 2_000 });
   t.diagnostic('closed voting: the late dot was refused, Marco was told, the tally stands');
 });
 
@@ -563,4 +565,71 @@ scenario('the facilitator hides a note with a reason (its author still sees it, 
   for (const phone of [giulia, marco]) await noteCard(phone, spam).waitFor({ state: 'detached', timeout: 2_000 });
   await onConsole(spam).waitFor({ state: 'detached', timeout: 2_000 });
   t.diagnostic('removed: gone from both phones and the console');
+});
+
+// ---- (e) a category chosen on purpose; questions that fold ----------------------------------
+
+// Phase 2 of the built-in template: resources, with categories.
+const PHASE_2 = 'Materia prima e dote sociale';
+const Q_RAW = "Quale è la 'materia prima' sociale che Santarcangelo può mettere a disposizione dell'Opificio (tradizioni, competenze, relazioni già esistenti)?";
+
+scenario('a note under a question with categories asks for one (or «Altro»); a question folds, keeps counting, stays folded on reload', {}, async (world, t) => {
+  const session = await world.server.createSession();
+  const giulia = await world.openPhone('Pixel 7', 'Giulia (Pixel 7)');
+  const marco = await world.openPhone('iPhone 13', 'Marco (iPhone 13)');
+  await giulia.join(world.server.url, session.join_code, GIULIA);
+  await marco.join(world.server.url, session.join_code, MARCO);
+  const consoleScreen = await openConsole(world, session);
+  await consoleScreen.page.getByRole('button', { name: it('console.advance', { number: 2, title: PHASE_2 }) }).click();
+  for (const phone of [giulia, marco]) await phone.page.getByRole('heading', { level: 1, name: PHASE_2 }).waitFor({ timeout: 5_000 });
+
+  // The category question is worded for what the notes are: resources.
+  const section = giulia.question(Q_RAW);
+  const tag = unique();
+  const first = `La sala civica ${tag}`;
+  await section.getByLabel(it('composer.label'), { exact: true }).fill(first);
+  await section.getByRole('group', { name: it('composer.category.resource') }).waitFor({ timeout: 2_000 });
+  // Pressing Aggiungi without choosing: nothing is added, the person is told, the keyboard is on the choices.
+  await section.getByRole('button', { name: it('composer.submit'), exact: true }).click();
+  await section.getByText(it('composer.categoryMissing')).waitFor({ timeout: 2_000 });
+  assert.equal(await giulia.page.evaluate(() => document.activeElement?.getAttribute('type')), 'radio', 'focus is not on the categories');
+  assert.equal(await section.locator('li.note-card').count(), 0, 'a note was added without a category chosen');
+  assert.equal(await section.getByLabel(it('composer.label'), { exact: true }).inputValue(), first, 'the text was lost');
+  await section.getByRole('group', { name: it('composer.category.resource') }).scrollIntoViewIfNeeded();
+  await giulia.page.screenshot({ path: join(SCREENSHOT_DIR, 'board-category-asked.png'), animations: 'disabled', caret: 'hide' });
+  // «Altro» is a choice: the note goes in, with no category.
+  await section.getByRole('radio', { name: it('composer.noCategory'), exact: true }).check();
+  assert.equal(await section.getByText(it('composer.categoryMissing')).count(), 0, 'the message stays after choosing');
+  await section.getByRole('button', { name: it('composer.submit'), exact: true }).click();
+  await marco.question(Q_RAW).locator('li.note-card', { hasText: first }).waitFor({ timeout: 3_000 });
+  // A category chosen shows on everyone's board.
+  const second = `Le feste di quartiere ${tag}`;
+  await giulia.addNote(Q_RAW, second, { category: 'Tradizioni' });
+  await marco.question(Q_RAW).locator('li.note-card', { hasText: second }).getByText('Tradizioni', { exact: true }).waitFor({ timeout: 3_000 });
+  t.diagnostic('category: asked for before adding, «Altro» accepted, a chosen one shown to others');
+
+  // Folding: the question becomes one line with its count; notes keep arriving and counting.
+  const toggle = section.getByRole('button', { name: Q_RAW });
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true', 'questions start open');
+  const tallBefore = await giulia.page.evaluate(() => document.documentElement.scrollHeight);
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  await section.getByLabel(it('composer.label'), { exact: true }).waitFor({ state: 'hidden', timeout: 1_000 });
+  await toggle.getByText(it('board.notes.other', { count: 2 })).waitFor({ timeout: 1_000 });
+  await marco.addNote(Q_RAW, `L’orto dei nonni ${tag}`);
+  await toggle.getByText(it('board.notes.other', { count: 3 })).waitFor({ timeout: 3_000 });
+  await giulia.screenshot(join(SCREENSHOT_DIR, 'board-question-folded.png'));
+  const tallAfter = await giulia.page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(tallAfter < tallBefore, `folding did not shorten the page (${tallBefore} → ${tallAfter} px)`);
+  // Marco's board is his own: the question stays open there.
+  assert.equal(await marco.question(Q_RAW).getByRole('button', { name: Q_RAW }).getAttribute('aria-expanded'), 'true');
+
+  // A reload keeps the person's choice; opening it again shows all three notes.
+  await giulia.page.reload();
+  await giulia.badge('connected').waitFor({ timeout: 15_000 });
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false', 'the fold was forgotten on reload');
+  await toggle.click();
+  await section.locator('li.note-card', { hasText: tag }).nth(2).waitFor({ timeout: 2_000 });
+  assert.equal(await section.locator('li.note-card', { hasText: tag }).count(), 3);
+  t.diagnostic(`fold: page ${tallBefore} → ${tallAfter} px, count kept live, remembered on reload`);
 });

@@ -292,12 +292,14 @@ export class Phone {
   }
 
   /**
-   * Types `text` in the question's composer and presses its add button.
+   * Types `text` in the question's composer, chooses its category (`category`,
+   * or "Altro" where the question asks for one) and presses its add button.
    * Returns the page's `Date.now()` at the moment the button got the click.
    */
-  async addNote(questionText, text, { anonymous = false } = {}) {
+  async addNote(questionText, text, { anonymous = false, category = null } = {}) {
     const section = this.question(questionText);
     await section.getByLabel(it('composer.label'), { exact: true }).fill(text);
+    await chooseCategory(section, category);
     if (anonymous) await section.getByRole('checkbox', { name: it('composer.anonymous'), exact: true }).check();
     const button = section.getByRole('button', { name: it('composer.submit'), exact: true });
     await button.evaluate((el) => {
@@ -538,3 +540,14 @@ export const MARCO = {
 
 /** A token that makes each note's text unique within the run. */
 export const unique = () => Math.random().toString(36).slice(2, 8);
+
+/**
+ * Chooses a note's category in a composer: the label given, or "Altro" when
+ * the question asks for one and none is given (a category is chosen on
+ * purpose: the add button asks for one otherwise).
+ */
+export async function chooseCategory(section, category = null) {
+  if (category) return section.getByRole('radio', { name: category, exact: true }).check();
+  const other = section.getByRole('radio', { name: it('composer.noCategory'), exact: true });
+  if ((await other.count()) > 0) await other.check();
+}

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, REPO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
+import { chooseCategory, GIULIA, horizontalOverflow, it, MARCO, OUTPUT_DIR, REPO, scenario, SCREENSHOT_DIR, smallTouchTargets, unique } from './harness.mjs';
 
 const REPORT_DIR = join(REPO, 'docs', 'report');
 const PDF = join(REPORT_DIR, 'report-esempio.pdf');
@@ -60,7 +60,7 @@ function reportCatalogue(lang) {
 async function write(phone, question, text, { category = null, anonymous = false } = {}) {
   const section = phone.question(question);
   await section.getByLabel(it('composer.label'), { exact: true }).fill(text);
-  if (category) await section.getByRole('radio', { name: category, exact: true }).check();
+  await chooseCategory(section, category);
   if (anonymous) await section.getByRole('checkbox', { name: it('composer.anonymous'), exact: true }).check();
   await section.getByRole('button', { name: it('composer.submit'), exact: true }).click();
   await section.locator('li.note-card', { hasText: text }).first().waitFor({ timeout: 5_000 });

@@ -139,7 +139,7 @@ scenario('a phone uploads a broken template and reads where it is wrong', { time
   assert.ok(overflow.ok, `the page overflows the phone: ${JSON.stringify(overflow)}`);
   await phone.screenshot(join(SCREENSHOT_DIR, 'template-error-phone.png'));
 
-  // "Correggi nell'editor" opens the file's text with the caret on the mistake;
+  // "Correggi il testo" opens the file's text with the caret on the mistake;
   // the long question line scrolls inside the editor, not the page.
   await page.getByRole('button', { name: it('template.upload.openInEditor'), exact: true }).click();
   const editor = page.getByLabel(it('template.edit.label'), { exact: true });

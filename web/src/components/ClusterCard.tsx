@@ -181,6 +181,7 @@ export function ClusterCard({
           {notes.map((note) => (
             <NoteCard
               key={note.id}
+              grouped
               note={note}
               categories={categories}
               writable={writable}

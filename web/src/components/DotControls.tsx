@@ -8,6 +8,12 @@ interface Props {
   votes: number | null;
   /** Voting is open (and the phase too): offer + and −. */
   open: boolean;
+  /**
+   * A note in a group: the group is where dots go (they count for it in the
+   * ranking), so the note offers no + and no total of its own; dots put on
+   * it before it was grouped can still be taken back here.
+   */
+  grouped?: boolean;
   onAdd: () => void;
   onRemove: () => void;
 }
@@ -19,7 +25,20 @@ function shorten(text: string, max = 60): string {
 }
 
 /** My dots on a note or a group, with + and − while voting is open, and the total once revealed. */
-export function DotControls({ title, myDots, votes, open, onAdd, onRemove }: Props) {
+export function DotControls({ title, myDots, votes, open, grouped = false, onAdd, onRemove }: Props) {
+  if (grouped) {
+    if (!open || myDots === 0) return null;
+    return (
+      <div class="dots dots-grouped">
+        <div class="dot-controls">
+          <button type="button" class="dot-button" aria-label={t('vote.remove', { title: shorten(title) })} onClick={onRemove}>
+            <span aria-hidden="true">−</span>
+          </button>
+          <span class="dot-mine">{tCount('vote.mineForGroup', myDots)}</span>
+        </div>
+      </div>
+    );
+  }
   if (!open && votes === null) return null;
   const name = shorten(title);
   return (

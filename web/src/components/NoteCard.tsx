@@ -37,6 +37,8 @@ interface Props {
   actions: NoteActions;
   /** The facilitator asked everyone to look at this note. */
   spotlighted?: boolean;
+  /** In a group: its dots go to the group (see DotControls). */
+  grouped?: boolean;
 }
 
 /** Who wrote it, as the board may show it: organization · sector, or "anonimo". */
@@ -55,7 +57,7 @@ type Mode = 'view' | 'edit' | 'newCluster' | 'confirmDelete';
  * edited, re-categorised or deleted (whether it is anonymous is chosen
  * when it is written: see ARCHITECTURE.md, contract v2).
  */
-function NoteCardView({ note, categories, writable, voting, clusters, actions, spotlighted = false }: Props) {
+function NoteCardView({ note, categories, writable, voting, clusters, actions, spotlighted = false, grouped = false }: Props) {
   const [mode, setMode] = useState<Mode>('view');
   const [draft, setDraft] = useState('');
   const [draftCategory, setDraftCategory] = useState<string | null>(null);
@@ -154,7 +156,7 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
           {categories.length > 0 && (
             <fieldset class="category-chips">
               <legend>{t('composer.category')}</legend>
-              {[{ id: '', label: t('composer.noCategory') }, ...categories].map((c) => (
+              {[...categories, { id: '', label: t('composer.noCategory') }].map((c) => (
                 <label class="chip" key={c.id}>
                   <input
                     type="radio"
@@ -257,6 +259,7 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
         myDots={note.myDots}
         votes={note.votes}
         open={voting && writable}
+        grouped={grouped}
         onAdd={() => actions.addDot(note.id)}
         onRemove={() => actions.removeDot(note.id)}
       />
@@ -286,5 +289,6 @@ export const NoteCard = memo(
     a.voting === b.voting &&
     a.clusters === b.clusters &&
     a.actions === b.actions &&
-    a.spotlighted === b.spotlighted,
+    a.spotlighted === b.spotlighted &&
+    a.grouped === b.grouped,
 );

@@ -19,13 +19,27 @@ const PLACEHOLDERS: Record<string, MessageKey> = {
   expectation: 'composer.placeholder.expectation',
 };
 
+/** What the category question asks, for each kind of question. */
+const CATEGORY_LEGENDS: Record<string, MessageKey> = {
+  idea: 'composer.category.idea',
+  resource: 'composer.category.resource',
+  pledge: 'composer.category.pledge',
+  need: 'composer.category.need',
+  expectation: 'composer.category.expectation',
+};
+
+/** The chip for "none of these"; stored as no category. */
+const OTHER = '';
+
 /** Show the length only when it starts to matter. */
 const COUNTER_FROM = MAX_NOTE_CHARS - 100;
 
 /** Writing a note under a question: text, category chips, "anonimo", one big button. */
 export function NoteComposer({ question, onAdd }: Props) {
   const [text, setText] = useState('');
+  // null: not chosen yet; OTHER: "Altro", chosen on purpose.
   const [category, setCategory] = useState<string | null>(null);
+  const [categoryMissing, setCategoryMissing] = useState(false);
   const [anonymous, setAnonymous] = useState(false);
   const [error, setError] = useState<Message | null>(null);
   const [added, setAdded] = useState(0);
@@ -37,12 +51,23 @@ export function NoteComposer({ question, onAdd }: Props) {
   const active = focused || text !== '' || category !== null || anonymous;
   const count = charCount(text);
 
+  const asksCategory = question.categories.length > 0;
   const submit = (e: Event) => {
     e.preventDefault();
+    // A category is chosen on purpose ("Altro" is a choice): a note left
+    // uncategorised by haste thins out the map and the matrix. Only asked
+    // once there is something to add.
+    if (asksCategory && category === null && text.trim() !== '') {
+      setCategoryMissing(true);
+      const form = e.currentTarget as HTMLFormElement;
+      form.querySelector<HTMLInputElement>(`input[name="${base}-category"]`)?.focus();
+      return;
+    }
     try {
-      onAdd(text, category, anonymous);
+      onAdd(text, category === OTHER ? null : category, anonymous);
       setText('');
       setCategory(null);
+      setCategoryMissing(false);
       setError(null);
       setAdded((n) => n + 1);
     } catch (err) {
@@ -89,21 +114,32 @@ export function NoteComposer({ question, onAdd }: Props) {
           {message(error)}
         </p>
       )}
-      {active && question.categories.length > 0 && (
-        <fieldset class="category-chips">
-          <legend>{t('composer.category')}</legend>
-          {[{ id: '', label: t('composer.noCategory') }, ...question.categories].map((c) => (
+      {(active || categoryMissing) && asksCategory && (
+        <fieldset
+          class={`category-chips${categoryMissing ? ' category-missing' : ''}`}
+          aria-describedby={categoryMissing ? `${base}-category-error` : undefined}
+        >
+          <legend>{t(CATEGORY_LEGENDS[question.noteKind] ?? 'composer.category.idea')}</legend>
+          {[...question.categories, { id: OTHER, label: t('composer.noCategory') }].map((c) => (
             <label class="chip" key={c.id}>
               <input
                 type="radio"
                 name={`${base}-category`}
                 value={c.id}
-                checked={(category ?? '') === c.id}
-                onChange={() => setCategory(c.id === '' ? null : c.id)}
+                checked={category === c.id}
+                onChange={() => {
+                  setCategory(c.id);
+                  setCategoryMissing(false);
+                }}
               />
               <span>{c.label}</span>
             </label>
           ))}
+          {categoryMissing && (
+            <p class="field-error" id={`${base}-category-error`}>
+              {t('composer.categoryMissing')}
+            </p>
+          )}
         </fieldset>
       )}
       <div class="composer-actions">

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { message, t, tCount, type Message } from '../i18n';
 import { dropIntent, dropTargetAttr, type DropTarget } from '../lib/dragDrop';
 import type { NoteView, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
@@ -43,6 +43,12 @@ interface Props {
  */
 export function QuestionSection({ question, view, writable, edits, spotlight }: Props) {
   const headingId = `question-${question.id}`;
+  const [folded, setFolded] = useFolded(question.doc);
+  // The facilitator pointing everyone at something here opens it.
+  const spotTarget = spotlight?.target ?? null;
+  useEffect(() => {
+    if (spotTarget) setFolded(false);
+  }, [spotTarget]);
   const [notice, setNotice] = useState<{ text: Message; error: boolean; n: number } | null>(null);
   const [askTitleOf, setAskTitleOf] = useState<string | null>(null);
 
@@ -130,80 +136,101 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
       class={`question-section${view?.voting.open && view.voting.remaining === 0 ? ' dots-spent' : ''}`}
       aria-labelledby={headingId}
     >
-      <h2 id={headingId} class="question-text">
-        {question.text}
+      <h2 class="question-heading">
+        <button
+          type="button"
+          class="question-toggle"
+          aria-expanded={!folded}
+          aria-controls={`${headingId}-body`}
+          onClick={() => setFolded(!folded)}
+        >
+          <span id={headingId} class="question-text">
+            {question.text}
+          </span>
+          {folded && view !== undefined && (
+            <span class="question-fold-summary">
+              {view.notes.length === 0 ? t('board.noNotes') : tCount('board.notes', view.notes.length)}
+              {view.voting.open && ` · ${t('projector.votingOpen')}`}
+            </span>
+          )}
+          <svg class="question-chevron" viewBox="0 0 16 16" width="20" height="20" aria-hidden="true" focusable="false">
+            <path d="M3 6l5 5 5-5" fill="none" stroke="currentColor" stroke-width="2" />
+          </svg>
+        </button>
       </h2>
-      {writable ? (
-        <NoteComposer question={question} onAdd={edits.addNote} />
-      ) : (
-        <p class="locked-explanation">
-          <LockIcon /> {t('board.phaseLocked')}
-        </p>
-      )}
-      {view === undefined ? (
-        <p class="muted">{t('board.loadingNotes')}</p>
-      ) : (
-        <>
-          {voting && (
-            <div class="voting-bar">
-              <p class="voting-open">{t('vote.open')}</p>
-              <p class="voting-remaining" aria-live="polite">
-                {t('vote.remaining', { remaining: view.voting.remaining, budget: view.voting.budget })}
-              </p>
-            </div>
-          )}
-          <RankingList view={view} headingId={`${headingId}-ranking`} />
-          <p class="note-count">{view.notes.length === 0 ? t('board.noNotes') : tCount('board.notes', view.notes.length)}</p>
-          {writable && view.notes.length > 0 && <p class="field-hint drag-hint">{t('note.dragHint')}</p>}
-          {view.clusters.length > 0 && (
-            <div class="cluster-list" role="list" aria-label={t('board.clusters')}>
-              {view.clusters.map((c) => (
-                <div role="listitem" key={c.id}>
-                  <ClusterCard
-                    cluster={c}
-                    notes={c.notes.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined)}
-                    clusters={clusterChoices}
-                    categories={question.categories}
-                    writable={writable}
-                    voting={voting}
-                    actions={clusterActions}
-                    noteActions={noteActions}
-                    askTitle={askTitleOf === c.id}
-                    onTitleAsked={() => setAskTitleOf(null)}
-                    spotNote={spotNote}
-                    spotlighted={c.id === spotCluster}
-                  />
-                </div>
-              ))}
-            </div>
-          )}
-          {(view.clusters.length > 0 || loose.length > 0) && (
-            <section class="loose-area" aria-labelledby={`${headingId}-loose`} data-drop={loneDrop} data-drop-label={t('board.looseDrop')}>
-              <h3 id={`${headingId}-loose`} class="loose-heading">
-                {t('board.loose')}
-              </h3>
-              {loose.length === 0 ? (
-                <p class="cluster-empty">{t('board.looseEmpty')}</p>
-              ) : (
-                <ul class="note-list">
-                  {loose.map((note) => (
-                    <NoteCard
-                      key={note.id}
-                      note={note}
+      <div id={`${headingId}-body`} hidden={folded}>
+        {writable ? (
+          <NoteComposer question={question} onAdd={edits.addNote} />
+        ) : (
+          <p class="locked-explanation">
+            <LockIcon /> {t('board.phaseLocked')}
+          </p>
+        )}
+        {view === undefined ? (
+          <p class="muted">{t('board.loadingNotes')}</p>
+        ) : (
+          <>
+            {voting && (
+              <div class="voting-bar">
+                <p class="voting-open">{t('vote.open')}</p>
+                <p class="voting-remaining" aria-live="polite">
+                  {t('vote.remaining', { remaining: view.voting.remaining, budget: view.voting.budget })}
+                </p>
+              </div>
+            )}
+            <RankingList view={view} headingId={`${headingId}-ranking`} />
+            <p class="note-count">{view.notes.length === 0 ? t('board.noNotes') : tCount('board.notes', view.notes.length)}</p>
+            {writable && view.notes.length > 0 && <p class="field-hint drag-hint">{t('note.dragHint')}</p>}
+            {view.clusters.length > 0 && (
+              <div class="cluster-list" role="list" aria-label={t('board.clusters')}>
+                {view.clusters.map((c) => (
+                  <div role="listitem" key={c.id}>
+                    <ClusterCard
+                      cluster={c}
+                      notes={c.notes.map((id) => byId.get(id)).filter((n): n is NoteView => n !== undefined)}
+                      clusters={clusterChoices}
                       categories={question.categories}
                       writable={writable}
                       voting={voting}
-                      clusters={clusterChoices}
-                      actions={noteActions}
-                      spotlighted={note.id === spotNote}
+                      actions={clusterActions}
+                      noteActions={noteActions}
+                      askTitle={askTitleOf === c.id}
+                      onTitleAsked={() => setAskTitleOf(null)}
+                      spotNote={spotNote}
+                      spotlighted={c.id === spotCluster}
                     />
-                  ))}
-                </ul>
-              )}
-            </section>
-          )}
-        </>
-      )}
+                  </div>
+                ))}
+              </div>
+            )}
+            {(view.clusters.length > 0 || loose.length > 0) && (
+              <section class="loose-area" aria-labelledby={`${headingId}-loose`} data-drop={loneDrop} data-drop-label={t('board.looseDrop')}>
+                <h3 id={`${headingId}-loose`} class="loose-heading">
+                  {t('board.loose')}
+                </h3>
+                {loose.length === 0 ? (
+                  <p class="cluster-empty">{t('board.looseEmpty')}</p>
+                ) : (
+                  <ul class="note-list">
+                    {loose.map((note) => (
+                      <NoteCard
+                        key={note.id}
+                        note={note}
+                        categories={question.categories}
+                        writable={writable}
+                        voting={voting}
+                        clusters={clusterChoices}
+                        actions={noteActions}
+                        spotlighted={note.id === spotNote}
+                      />
+                    ))}
+                  </ul>
+                )}
+              </section>
+            )}
+          </>
+        )}
+      </div>
       <p class="visually-hidden" aria-live="polite">
         {notice && !notice.error && <span key={notice.n}>{message(notice.text)}</span>}
       </p>
@@ -217,4 +244,30 @@ export function QuestionSection({ question, view, writable, edits, spotlight }: 
       )}
     </section>
   );
+}
+
+/**
+ * Whether a question is folded on this phone: the person's choice, kept
+ * for the tab (sessionStorage) so a reload does not undo it. Questions start
+ * open, so nobody misses one or the notes others wrote under it.
+ */
+function useFolded(doc: string): [boolean, (folded: boolean) => void] {
+  const key = `tavolo.folded.${doc}`;
+  const [folded, setState] = useState(() => {
+    try {
+      return sessionStorage.getItem(key) === '1';
+    } catch {
+      return false;
+    }
+  });
+  const set = (next: boolean) => {
+    setState(next);
+    try {
+      if (next) sessionStorage.setItem(key, '1');
+      else sessionStorage.removeItem(key);
+    } catch {
+      // Private mode without storage: folding still works for this page.
+    }
+  };
+  return [folded, set];
 }
