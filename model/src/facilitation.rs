@@ -267,8 +267,80 @@ pub fn clear_spotlight<D: Doc>(doc: &mut D) -> Result<(), OpError> {
     Ok(())
 }
 
+/// What the projector shows instead of the board while the facilitator
+/// gives the room its results back ("restituzione"), one view at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestitutionStep {
+    /// The map of the social raw material.
+    Map,
+    /// Who contributes what.
+    Ledger,
+    /// The needs, ranked.
+    Needs,
+    /// The expectations between sectors.
+    Matrix,
+    /// What the table concluded: syntheses, commitments, next steps.
+    Conclusions,
+}
+
+impl RestitutionStep {
+    pub const ALL: [RestitutionStep; 5] = [
+        RestitutionStep::Map,
+        RestitutionStep::Ledger,
+        RestitutionStep::Needs,
+        RestitutionStep::Matrix,
+        RestitutionStep::Conclusions,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestitutionStep::Map => "map",
+            RestitutionStep::Ledger => "ledger",
+            RestitutionStep::Needs => "needs",
+            RestitutionStep::Matrix => "matrix",
+            RestitutionStep::Conclusions => "conclusions",
+        }
+    }
+
+    /// The session document's step, `None` when the projector shows the
+    /// board (unset, null or not a step).
+    pub fn load<D: ReadDoc>(doc: &D) -> Option<RestitutionStep> {
+        RestitutionStep::parse(&read::get_str(doc, &ROOT, "restitution")?)
+    }
+}
+
+/// Shows one view of the results on the projector, or the board again with
+/// `None` (facilitator).
+pub fn set_restitution<D: Doc>(doc: &mut D, step: Option<RestitutionStep>) -> Result<(), OpError> {
+    match step {
+        Some(s) => crate::ops::put_text(doc, &ROOT, "restitution", s.as_str())?,
+        None => doc.put(ROOT, "restitution", ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_restitution_step_is_set_read_and_cleared() {
+        let mut doc = automerge::AutoCommit::new();
+        assert_eq!(RestitutionStep::load(&doc), None);
+        set_restitution(&mut doc, Some(RestitutionStep::Needs)).unwrap();
+        assert_eq!(RestitutionStep::load(&doc), Some(RestitutionStep::Needs));
+        set_restitution(&mut doc, None).unwrap();
+        assert_eq!(RestitutionStep::load(&doc), None);
+        doc.put(automerge::ROOT, "restitution", "balli").unwrap();
+        assert_eq!(
+            RestitutionStep::load(&doc),
+            None,
+            "an unknown step shows the board"
+        );
+    }
+
     use super::*;
     use automerge::AutoCommit;
 

@@ -20,6 +20,8 @@
 //! - [`facilitation`]: the phase timer and the spotlight in the session document.
 //! - [`policy`]: inspection of incoming changes against the sender's role.
 //! - [`read`]: small lenient readers shared by schema and policy.
+//! - [`record`]: the meeting's data and the table's conclusions (the
+//!   facilitator's, in the session document).
 //! - [`report`]: the session report (Markdown, CSV, JSON, printable HTML),
 //!   public or for the facilitator, and its privacy rules.
 
@@ -30,6 +32,7 @@ pub mod ids;
 pub mod ops;
 pub mod policy;
 pub mod read;
+pub mod record;
 pub mod report;
 pub mod schema;
 pub mod template;

@@ -48,6 +48,15 @@ pub enum OpError {
     NoTimer,
     #[error("a timer must last between a second and a day")]
     TimerOutOfRange,
+    #[error("{0} is not a valid value for the record")]
+    BadRecordField(&'static str),
+    #[error(
+        "the record holds at most {} commitments",
+        crate::record::MAX_COMMITMENTS
+    )]
+    TooManyCommitments,
+    #[error("commitment {0} does not exist")]
+    NoSuchCommitment(String),
     #[error(transparent)]
     Automerge(Box<automerge::AutomergeError>),
     #[error(transparent)]
@@ -168,6 +177,7 @@ pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
 pub fn init_session_doc<D: Doc>(doc: &mut D, init: &SessionInit<'_>) -> Result<(), OpError> {
     autosurgeon::reconcile(doc, session_from_template(init))?;
     strings_to_text(doc, &ROOT)?;
+    crate::record::init_record(doc)?;
     Ok(())
 }
 

@@ -1,10 +1,13 @@
 //! What the report must always do, checked on the fixture session and on
 //! small boards: CSV survives a round trip, JSON follows its published
-//! schema, the public version leaks nobody, and the views add up.
+//! schema, the public version leaks nobody, the views add up, and the
+//! record of the meeting shows only what was written.
 
 mod report_fixture;
 
-use report_fixture::{Board, Fixture, HIDDEN_TEXT, PEOPLE, TRICKY, fixture, options, url};
+use report_fixture::{
+    Board, COMMITTED, FACILITATORS, Fixture, HIDDEN_TEXT, PEOPLE, TRICKY, fixture, options, url,
+};
 use serde_json::Value;
 use tavolo_model::board;
 use tavolo_model::report::{self, Format, ItemKind, Lang, Report};
@@ -243,23 +246,30 @@ fn the_schema_rejects_a_report_missing_a_required_property_or_leaking_a_field() 
 // --- Privacy ------------------------------------------------------------
 
 /// Every string a public report must never contain: names (whole and by
-/// surname), organizations, participant ids, note and cluster ids, and the
-/// hidden note with its reason.
+/// surname) of the participants and of the facilitators, organizations,
+/// participant ids, note, cluster and commitment ids, and the hidden note
+/// with its reason. The organizations returned are those of note authors
+/// that made no commitment: one that did is named in the commitments table
+/// (see `an_organization_that_committed_is_named_only_in_the_commitments`).
 fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
     let mut never: Vec<String> = Vec::new();
     let mut orgs: Vec<String> = Vec::new();
-    for (id, name, org, ..) in PEOPLE {
-        never.push(id.to_string());
+    let facilitators = FACILITATORS.split(" e ");
+    let names = PEOPLE.iter().map(|p| p.1).chain(facilitators);
+    for name in names {
         never.push(name.to_string());
         // Each part of a name as a whole word ("Gori" is inside "categoria").
         never.extend(name.split_whitespace().map(|w| format!("\u{0}{w}\u{0}")));
+    }
+    for (id, _, org, ..) in PEOPLE {
+        never.push(id.to_string());
         // Organizations of people who signed a note (the report names
         // only those).
         let signed = f
             .questions
             .values()
             .any(|q| q.notes.values().any(|n| n.author == *id));
-        if signed && !orgs.contains(&org.to_string()) {
+        if signed && !orgs.contains(&org.to_string()) && !COMMITTED.contains(org) {
             orgs.push(org.to_string());
         }
     }
@@ -267,6 +277,10 @@ fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
         never.extend(q.notes.keys().map(|k| format!("{k}\"")));
         never.extend(q.notes.keys().map(|k| format!("{k},")));
         never.extend(q.clusters.keys().map(|k| format!("{k}\"")));
+    }
+    for c in &f.record.commitments {
+        never.push(format!("{}\"", c.id));
+        never.push(format!("{},", c.id));
     }
     never.push(HIDDEN_TEXT.to_string());
     never.push("fuori tema".to_string());
@@ -348,6 +362,91 @@ fn the_public_report_names_nobody_in_any_format_or_language() {
             text.contains("Cooperativa Fenicottero Viola"),
             "the public {what} report lacks the organization it may now show"
         );
+    }
+}
+
+#[test]
+fn the_public_report_never_names_who_facilitated() {
+    let f = fixture();
+    assert!(!FACILITATORS.is_empty() && f.record.meeting.facilitators == FACILITATORS);
+    let names: Vec<&str> = FACILITATORS.split(" e ").collect();
+    assert_eq!(names.len(), 2);
+    for (what, text) in all_public_outputs(&f) {
+        for name in &names {
+            assert!(
+                !text.contains(name),
+                "the public {what} report names {name}"
+            );
+        }
+        let found = leaks(
+            &text,
+            &names
+                .iter()
+                .flat_map(|n| n.split_whitespace())
+                .map(|w| format!("\u{0}{w}\u{0}"))
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            found.is_empty(),
+            "the public {what} report contains {found:?}"
+        );
+    }
+    let json: Value =
+        serde_json::from_str(&build(&f, true, Lang::It).render(Format::Json)).unwrap();
+    assert!(json["meeting"].get("facilitators").is_none());
+    // The facilitator's version says who facilitated, in the formats
+    // people read and in the JSON.
+    let private = build(&f, false, Lang::It);
+    for fmt in [Format::Markdown, Format::Html, Format::Json] {
+        assert!(private.render(fmt).contains(FACILITATORS), "{fmt:?}");
+    }
+}
+
+/// A commitment names its organization in every version: it was made in
+/// front of the table. In a public version where organizations are not
+/// shown, that is the only place the organization appears, never beside a
+/// note its people wrote.
+#[test]
+fn an_organization_that_committed_is_named_only_in_the_commitments() {
+    let f = fixture();
+    let signed: Vec<&str> = PEOPLE
+        .iter()
+        .filter(|p| COMMITTED.contains(&p.2))
+        .map(|p| p.2)
+        .collect();
+    assert!(
+        signed.len() >= 2,
+        "the fixture's committed organizations include note authors'"
+    );
+    for lang in [Lang::It, Lang::En] {
+        let r = build(&f, true, lang);
+        assert!(!r.organizations_shown);
+        for org in COMMITTED {
+            let named = r
+                .commitments
+                .iter()
+                .filter(|c| c.organization == *org)
+                .count();
+            assert_eq!(named, 1, "{org}");
+            for fmt in [Format::Markdown, Format::Html] {
+                let text = r.render(fmt);
+                // The responsible body may be the Comune itself; count the
+                // organization outside the meeting's data.
+                let responsible = r.meeting.responsible.matches(org).count();
+                assert_eq!(
+                    text.matches(org).count(),
+                    named + responsible,
+                    "{lang:?} {fmt:?}: {org} appears outside the commitments"
+                );
+            }
+            assert!(!r.render(Format::Csv).contains(org), "{lang:?} CSV: {org}");
+        }
+        // In the JSON, nothing but a commitment (and the meeting's data)
+        // holds it: every author object is without an organization.
+        let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+        let mut all = Vec::new();
+        authors(&json, &mut all);
+        assert!(all.iter().all(|a| a.get("organization").is_none()));
     }
 }
 
@@ -955,4 +1054,296 @@ fn the_composers_promise_holds_in_every_version_and_language() {
         }
     }
     assert!(checked >= 20, "only {checked} anonymous notes were checked");
+}
+
+// --- The record of the meeting ----------------------------------------------
+
+/// The headings of the record's sections, in the order the report gives
+/// them, in a language.
+fn record_headings(lang: Lang) -> [&'static str; 8] {
+    match lang {
+        Lang::It => [
+            "Dati dell'incontro",
+            "Sintesi del tavolo",
+            "Convergenze",
+            "Divergenze",
+            "Come sono state gestite",
+            "Impegni",
+            "Prossimi passi",
+            "Domande per il prossimo incontro",
+        ],
+        Lang::En => [
+            "Meeting details",
+            "Summary of the discussion",
+            "Points of agreement",
+            "Points of disagreement",
+            "How they were handled",
+            "Commitments",
+            "Next steps",
+            "Questions for the next meeting",
+        ],
+    }
+}
+
+#[test]
+fn the_record_opens_the_report_sits_under_its_phases_and_closes_it() {
+    let f = fixture();
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let r = build(&f, public, lang);
+            let md = r.render(Format::Markdown);
+            let [meeting, synthesis, .., commitments, next, open] = record_headings(lang);
+            let at = |needle: &str| {
+                md.find(needle)
+                    .unwrap_or_else(|| panic!("{lang:?} lacks {needle:?}"))
+            };
+            let phases = at(if lang == Lang::It {
+                "## Dettaglio delle fasi"
+            } else {
+                "## Phases in detail"
+            });
+            let attendance = at(if lang == Lang::It {
+                "## Partecipazione"
+            } else {
+                "## Participation"
+            });
+            assert!(
+                at(&format!("## {meeting}\n")) < attendance,
+                "the meeting's data come first"
+            );
+            assert!(phases < at(&format!("## {commitments}\n")));
+            assert!(at(&format!("## {commitments}\n")) < at(&format!("## {next}\n")));
+            assert!(at(&format!("## {next}\n")) < at(&format!("## {open}\n")));
+            assert_eq!(
+                md.matches(&format!("#### {synthesis}\n")).count(),
+                2,
+                "two phases have a conclusion"
+            );
+            let date = if lang == Lang::It {
+                "14 marzo 2026"
+            } else {
+                "14 March 2026"
+            };
+            assert!(md.contains(date), "{lang:?}: the meeting's day for people");
+            let html = r.render(Format::Html);
+            assert_eq!(html.matches("<div class=\"conclusion\">").count(), 2);
+            assert!(html.contains("<table class=\"commitments whole\">"));
+        }
+    }
+    // The conclusion is the phase's: under its heading, before its questions.
+    let r = build(&f, true, Lang::It);
+    assert!(r.phases[0].conclusion.is_some() && r.phases[3].conclusion.is_some());
+    assert!(r.phases.iter().filter(|p| p.conclusion.is_some()).count() == 2);
+    let md = r.render(Format::Markdown);
+    let phase1 = md.find("### Fase 1:").unwrap();
+    let conclusion = md.find("#### Sintesi del tavolo").unwrap();
+    let question = md.find("#### Domanda 1.1:").unwrap();
+    assert!(phase1 < conclusion && conclusion < question);
+    // A synthesis written as a list stays a list.
+    assert!(md.contains("**Convergenze**\n\n- L'isolamento è la priorità condivisa da tutti i settori.\n- Il trasporto"));
+    assert_eq!(r.commitments.len(), 3);
+    assert_eq!(r.commitments[1].organization, "Cooperativa Il Mosaico");
+}
+
+#[test]
+fn an_empty_record_renders_no_record_sections() {
+    let mut f = fixture();
+    f.record = tavolo_model::record::Record::default();
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let r = build(&f, public, lang);
+            for fmt in [Format::Markdown, Format::Html] {
+                let text = r.render(fmt);
+                for heading in record_headings(lang) {
+                    assert!(
+                        !text.contains(heading),
+                        "{lang:?} {fmt:?} public={public}: {heading:?}"
+                    );
+                }
+                assert!(
+                    !text.contains("class=\"conclusion\"") && !text.contains("class=\"meeting\"")
+                );
+            }
+            let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+            assert_eq!(json["commitments"], Value::Array(vec![]));
+            assert_eq!(json["next_steps"], "");
+            assert_eq!(json["open_questions"], "");
+            assert!(
+                json["phases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|p| p["conclusion"].is_null())
+            );
+            assert_eq!(json["meeting"]["date_text"], "");
+        }
+    }
+}
+
+#[test]
+fn a_record_shows_only_the_fields_written() {
+    use tavolo_model::record::{Meeting, Record, Synthesis};
+    let mut f = fixture();
+    f.record = Record {
+        meeting: Meeting {
+            date: "2026-12-04".into(),
+            start: "17:30".into(),
+            facilitators: "Anna Facilitatrice".into(),
+            ..Meeting::default()
+        },
+        syntheses: [(
+            "contributi".to_string(),
+            Synthesis {
+                disagreements: "Sui tempi".into(),
+                ..Synthesis::default()
+            },
+        )]
+        .into(),
+        ..Record::default()
+    };
+    let md = build(&f, true, Lang::It).render(Format::Markdown);
+    let meeting = md.split("## Dati dell'incontro\n\n").nth(1).unwrap();
+    let meeting = meeting.split("\n\n").next().unwrap();
+    assert_eq!(
+        meeting,
+        "- **Data:** 4 dicembre 2026\n- **Orario:** dalle 17:30"
+    );
+    assert!(!md.contains("Facilitazione") && !md.contains("Anna Facilitatrice"));
+    let private = build(&f, false, Lang::It).render(Format::Markdown);
+    assert!(private.contains("- **Facilitazione:** Anna Facilitatrice\n"));
+    // Only what was written of the conclusion: its heading, then that part.
+    assert!(
+        md.contains("#### Sintesi del tavolo\n\n**Divergenze**\n\nSui tempi\n\n#### Domanda 3.1")
+    );
+    for absent in [
+        "Convergenze",
+        "Come sono state gestite",
+        "## Impegni",
+        "## Prossimi passi",
+    ] {
+        assert!(!md.contains(absent), "{absent}");
+    }
+    // A date that is not one is shown as written, and not as a date in the JSON.
+    f.record.meeting.date = "2026-02-30".into();
+    let r = build(&f, true, Lang::En);
+    assert_eq!(
+        (r.meeting.date.as_str(), r.meeting.date_text.as_str()),
+        ("", "2026-02-30")
+    );
+    assert!(
+        r.render(Format::Markdown)
+            .contains("- **Date:** 2026-02-30\n")
+    );
+    let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+    assert!(validator().is_valid(&json));
+}
+
+#[test]
+fn what_the_facilitator_typed_in_the_record_comes_out_inert() {
+    use tavolo_model::record::{Commitment, Record, Synthesis};
+    let mut f = fixture();
+    let nasty = "<script>alert(1)</script> | **grassetto** # titolo\n---\n=fine";
+    f.record = Record {
+        syntheses: [(
+            "legittimazione".to_string(),
+            Synthesis {
+                synthesis: nasty.into(),
+                ..Synthesis::default()
+            },
+        )]
+        .into(),
+        commitments: vec![Commitment {
+            id: "k".into(),
+            organization: "A | B".into(),
+            what: nasty.into(),
+            ..Commitment::default()
+        }],
+        next_steps: nasty.into(),
+        ..Record::default()
+    };
+    let r = build(&f, true, Lang::It);
+    let html = r.render(Format::Html);
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let md = r.render(Format::Markdown);
+    assert!(!md.contains("<script>") && !md.contains("\n---\n") && !md.contains("\n=fine"));
+    assert!(md.contains(
+        "\\<script\\>alert(1)\\</script\\> \\| \\*\\*grassetto\\*\\* \\# titolo\n\\---\n\\=fine"
+    ));
+    // The commitment stays one row of five cells.
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| A \\| B |"))
+        .expect("the commitment's row");
+    assert_eq!(row.matches(" | ").count(), 4, "{row}");
+}
+
+#[test]
+fn the_schema_keeps_who_facilitated_out_of_a_public_report() {
+    let v = validator();
+    let f = fixture();
+    let mut public: Value =
+        serde_json::from_str(&build(&f, true, Lang::It).render(Format::Json)).unwrap();
+    assert!(v.is_valid(&public));
+    public["meeting"]["facilitators"] = Value::String(FACILITATORS.into());
+    assert!(
+        !v.is_valid(&public),
+        "a public report naming the facilitators must fail"
+    );
+    let mut bad_date: Value =
+        serde_json::from_str(&build(&f, false, Lang::It).render(Format::Json)).unwrap();
+    assert!(v.is_valid(&bad_date));
+    bad_date["meeting"]["date"] = Value::String("14/03/2026".into());
+    assert!(!v.is_valid(&bad_date));
+    let mut with_id = bad_date.clone();
+    with_id["meeting"]["date"] = Value::String("2026-03-14".into());
+    with_id["commitments"][1]["from_note"] = Value::String("n_c3".into());
+    assert!(!v.is_valid(&with_id), "a commitment carries no note id");
+}
+
+// --- What a vote means ---------------------------------------------------------
+
+#[test]
+fn the_report_says_what_a_vote_means_where_it_gives_votes() {
+    let f = fixture();
+    let md = build(&f, true, Lang::It).render(Format::Markdown);
+    let meaning = "Ogni partecipante aveva 3 voti per ciascuna domanda, da dare alle note o ai gruppi che riteneva prioritari; un voto dato a un gruppo conta per il gruppo nel suo insieme";
+    // Once for the views, once for the phases.
+    assert_eq!(md.matches(meaning).count(), 2);
+    assert!(md.contains(&format!("## Sintesi\n\n{meaning}")));
+    assert!(md.contains(&format!("## Dettaglio delle fasi\n\n{meaning}")));
+    assert!(
+        !md.contains("su questa domanda:"),
+        "one budget for all: no ranking repeats it"
+    );
+    let en = build(&f, true, Lang::En).render(Format::Markdown);
+    assert!(en.contains("Each participant had 3 votes per question"));
+
+    // Questions with different budgets: each ranking says its own.
+    let mut five = Board::new();
+    five.note("a", "anna", None, "uno").dots("a", &["marco"]);
+    tavolo_model::ops::set_voting(&mut five.doc, true, Some(5)).unwrap();
+    let mut three = Board::new();
+    three.note("b", "anna", None, "due").dots("b", &["marco"]);
+    let f = small(vec![
+        ("perche-noi", five.load()),
+        ("nucleo-fondativo", three.load()),
+    ]);
+    let r = build(&f, true, Lang::It);
+    assert_eq!(r.phases[0].questions[0].vote_budget, 5);
+    assert_eq!(r.phases[0].questions[1].vote_budget, 3);
+    let md = r.render(Format::Markdown);
+    assert!(md.contains("un certo numero di voti (indicato sotto ogni classifica)"));
+    for n in [5, 3] {
+        let line = format!("Voti a disposizione di ciascun partecipante su questa domanda: {n}.");
+        assert_eq!(md.matches(&line).count(), 1, "{line}");
+        assert_eq!(r.render(Format::Html).matches(&line).count(), 1, "{line}");
+    }
+
+    // No votes anywhere: nothing to explain.
+    let mut none = Board::new();
+    none.note("c", "anna", None, "tre");
+    let f = small(vec![("perche-noi", none.load())]);
+    let md = build(&f, true, Lang::It).render(Format::Markdown);
+    assert!(!md.contains("Ogni partecipante aveva"));
 }

@@ -186,6 +186,7 @@ pub async fn guard(
     let is_costly_read = request.method() == Method::GET
         && path.starts_with("/api/sessions/")
         && (path.ends_with("/report")
+            || path.ends_with("/results")
             || path.ends_with("/attendance")
             || path.ends_with("/my-notes"));
     let is_create = request.method() == Method::POST && path == "/api/sessions";

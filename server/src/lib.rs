@@ -151,6 +151,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/sessions/{session_id}/joining", post(api::joining))
         .route("/api/sessions/{session_id}/report", get(report_api::report))
         .route(
+            "/api/sessions/{session_id}/results",
+            get(report_api::results),
+        )
+        .route(
             "/api/sessions/{session_id}/report/attendance",
             get(report_api::attendance),
         )

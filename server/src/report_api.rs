@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tavolo_model::record::Record;
 use tavolo_model::report::{self, Format, Lang, ReportOptions, Sources};
 use tavolo_model::{QuestionDoc, Role, RosterDoc, SessionDoc};
 
@@ -61,6 +62,54 @@ pub async fn report(
     })
     .await?;
     Ok(document(body, format, &name))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResultsQuery {
+    lang: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/results[?lang=it|en]` with the projector's viewer
+/// ticket (or the console's): the public report as JSON, for the results
+/// view the facilitator steps the projector through. Only the public
+/// version, whatever the ticket: what is on the wall names no one.
+pub async fn results(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    Query(q): Query<ResultsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = parse_lang(q.lang.as_deref())?;
+    let ticket = bearer(&headers)?;
+    let grant = sessions::check_ticket(&state.storage, ticket)
+        .await
+        .map_err(|_| ApiError::Unavailable("storage is unavailable, try again".into()))?
+        .ok_or_else(|| ApiError::Unauthorized("the ticket is not valid".into()))?;
+    if grant.session_id != session_id || matches!(grant.role, Role::Participant(_)) {
+        return Err(ApiError::Forbidden(
+            "the results view needs the projector's or the console's ticket for this session"
+                .into(),
+        ));
+    }
+    let docs = load(&state, &session_id).await?;
+    let now = crate::now_ms();
+    let body = render(move || {
+        let opts = ReportOptions {
+            public: true,
+            lang,
+            generated_at_ms: now,
+        };
+        report::build(&docs.sources(), &opts).render(Format::Json)
+    })
+    .await?;
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +242,8 @@ async fn facilitator(
 /// Every document of a session, read as of now.
 struct Loaded {
     session: SessionDoc,
+    /// The record of the meeting, from the session document.
+    record: Record,
     roster: RosterDoc,
     questions: BTreeMap<String, QuestionDoc>,
 }
@@ -203,6 +254,7 @@ impl Loaded {
             session: &self.session,
             roster: &self.roster,
             questions: &self.questions,
+            record: &self.record,
         }
     }
 }
@@ -213,11 +265,15 @@ async fn load(state: &AppState, session_id: &str) -> Result<Loaded, ApiError> {
         .session(session_id)
         .await
         .map_err(registry_error)?;
-    let session = read_doc(state, &shared, shared.session_doc, |d| {
-        SessionDoc::load(d).map_err(|e| e.to_string())
+    let (session, record) = read_doc(state, &shared, shared.session_doc, |d| {
+        (
+            SessionDoc::load(d).map_err(|e| e.to_string()),
+            Record::load(d),
+        )
     })
-    .await?
-    .map_err(|e| ApiError::Internal(format!("the session document does not read: {e}")))?;
+    .await?;
+    let session = session
+        .map_err(|e| ApiError::Internal(format!("the session document does not read: {e}")))?;
     let roster = read_doc(state, &shared, shared.roster_doc, RosterDoc::load).await?;
     let mut questions = BTreeMap::new();
     for (&id, &role) in &shared.docs {
@@ -245,6 +301,7 @@ async fn load(state: &AppState, session_id: &str) -> Result<Loaded, ApiError> {
     }
     Ok(Loaded {
         session,
+        record,
         roster,
         questions,
     })

@@ -431,3 +431,70 @@ async fn the_facilitator_removes_a_participant_whose_ticket_then_stops_working()
     let again = tavolo_tests::SyncClient::connect(&r.server.ws_url(&a.ticket)).await;
     assert!(again.is_err(), "a revoked ticket gets 401");
 }
+
+#[tokio::test]
+async fn the_record_is_the_facilitators_a_participant_cannot_forge_a_commitment_or_a_synthesis() {
+    use tavolo_model::record::{self, CommitmentInput, MeetingField, Record, SynthesisField};
+    let r = spawn_server().await;
+    let (s, a, b) = session_and_two(&r.api).await;
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut fac = connect(&r.server, &f).await;
+    let mut anna = connect(&r.server, &a).await;
+    let mut bruno = connect(&r.server, &b).await;
+    let sd = s.session_doc;
+
+    // Anna, with a modified client, writes a commitment in someone else's
+    // name and rewrites the synthesis: refused, and Bruno never sees it.
+    anna.change(sd, |d| {
+        let forged = CommitmentInput {
+            organization: "Comune".into(),
+            what: "Il Comune paga tutto".into(),
+            ..CommitmentInput::default()
+        };
+        record::put_commitment(d, "falso", &forged, 1).unwrap();
+        record::set_synthesis_field(
+            d,
+            "legittimazione",
+            SynthesisField::Synthesis,
+            "Deciso da Anna",
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    anna.pump_until(WAIT, |c| !c.refusals.is_empty())
+        .await
+        .unwrap();
+    assert_eq!(anna.refusals()[0].code, "read_only_document");
+
+    // The facilitator's record reaches both phones.
+    let real = CommitmentInput {
+        organization: "Cooperativa Il Millepiedi".into(),
+        what: "Una sala due sere a settimana".into(),
+        by_when: "entro gennaio".into(),
+        contact_role: "Coordinamento".into(),
+        ..CommitmentInput::default()
+    };
+    fac.change(sd, |d| {
+        record::set_meeting_field(d, MeetingField::Place, "Sala del Consiglio").unwrap();
+        record::put_commitment(d, "c1", &real, 2).unwrap();
+    })
+    .await
+    .unwrap();
+    anna.reset(sd).await.unwrap();
+    for phone in [&mut anna, &mut bruno] {
+        phone
+            .pump_until(WAIT, |c| Record::load(c.doc(sd)).commitments.len() == 1)
+            .await
+            .unwrap();
+        let rec = Record::load(&phone.doc(sd));
+        assert_eq!(rec.commitments[0].what, "Una sala due sere a settimana");
+        assert_eq!(rec.meeting.place, "Sala del Consiglio");
+        assert!(
+            rec.syntheses.is_empty(),
+            "the forged synthesis landed: {:?}",
+            rec.syntheses
+        );
+    }
+    assert!(bruno.refusals().is_empty() && fac.refusals().is_empty());
+}

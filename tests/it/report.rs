@@ -345,3 +345,74 @@ async fn the_attendance_annex_lists_who_came_for_the_facilitator_only() {
     let refused = r.api.get_authorized(&path, None).await.unwrap();
     assert_eq!(refused.status, 401);
 }
+
+#[tokio::test]
+async fn the_results_view_is_the_public_report_for_the_projector_and_nobody_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path()).await.unwrap();
+    let api = server.api();
+    let s = api.create_session().await.unwrap();
+    let other = api.create_session().await.unwrap();
+    let zenobia = join(&api, &s, ZENOBIA).await;
+    let mut z = connect(&server, &zenobia).await;
+    let sd = s.session_doc;
+    let q = question_doc(&z, sd, "sul-tavolo");
+    open_question(&mut z, q).await;
+    let zid = zenobia.participant_id.clone().unwrap();
+    let text = "La sala grande di via Saffi, il giovedì sera";
+    write(
+        &mut z,
+        q,
+        &zid,
+        "n_z1",
+        pledge(text, "risorsa-spazio", false),
+    )
+    .await;
+    let path = |s: &Session| format!("/api/sessions/{}/results?lang=it", s.session_id);
+
+    // The projector's viewer ticket reads the public report, as JSON, with
+    // the note once the server has applied it (asked again until then).
+    let viewer = api.projector(&s).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let got = loop {
+        let got = api
+            .get_authorized(&path(&s), Some(&bearer(&viewer.ticket)))
+            .await
+            .unwrap();
+        assert_eq!(got.status, 200, "{}", got.body);
+        if got.body.contains(text) || std::time::Instant::now() > deadline {
+            break got;
+        }
+        z.pump_until(std::time::Duration::from_millis(100), |_| false)
+            .await
+            .ok();
+    };
+    assert_eq!(got.header("cache-control"), "no-store");
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(body["public"], json!(true));
+    assert!(got.body.contains(text), "the pledge is not in the results");
+    for name in [ZENOBIA.0, ZENOBIA.1] {
+        assert!(!got.body.contains(name), "the results name {name}");
+    }
+
+    // Nobody else: a participant, another session's projector, no ticket, a made-up one.
+    let other_viewer = api.projector(&other).await.unwrap();
+    for (who, auth, status) in [
+        ("a participant", Some(bearer(&zenobia.ticket)), 403),
+        (
+            "another session's projector",
+            Some(bearer(&other_viewer.ticket)),
+            403,
+        ),
+        ("no ticket", None, 401),
+        ("a made-up ticket", Some(bearer("inventato")), 401),
+    ] {
+        let got = api
+            .get_authorized(&path(&s), auth.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(got.status, status, "{who}: {}", got.body);
+        let e: Value = serde_json::from_str(&got.body).unwrap();
+        assert!(e["error"].is_string(), "{who}: no error message");
+    }
+}

@@ -281,13 +281,67 @@ pub fn build(src: &Sources, opts: &ReportOptions) -> Report {
             title: src.session.title.clone(),
             template: src.session.template.clone(),
         },
+        meeting: meeting(&ctx),
         attendance: attendance_summary(&ctx),
         raw_material: non_empty(of_kind(NoteKind::Resource)).map(|q| raw_material(&ctx, &q)),
         ledger: non_empty(of_kind(NoteKind::Pledge)).map(|q| ledger(&ctx, &q)),
         needs: non_empty(of_kind(NoteKind::Need)).map(|q| needs(&q)),
         expectations: non_empty(of_kind(NoteKind::Expectation)).map(|q| expectations(&ctx, &q)),
         phases: phases(&ctx, &all),
+        commitments: src
+            .record
+            .commitments
+            .iter()
+            .filter(|c| !c.what.trim().is_empty())
+            .map(|c| CommitmentEntry {
+                organization: c.organization.trim().to_string(),
+                what: c.what.trim().to_string(),
+                by_when: c.by_when.trim().to_string(),
+                condition: c.condition.trim().to_string(),
+                contact_role: c.contact_role.trim().to_string(),
+            })
+            .collect(),
+        next_steps: src.record.next_steps.trim().to_string(),
+        open_questions: src.record.open_questions.trim().to_string(),
     }
+}
+
+/// The meeting's data as this version may show it: the facilitators are
+/// people, named only in the facilitator's version.
+fn meeting(ctx: &Ctx) -> MeetingInfo {
+    let m = &ctx.src.record.meeting;
+    let date = m.date.trim();
+    let date_text = date::day(ctx.lang, date);
+    MeetingInfo {
+        title: m.title.trim().to_string(),
+        number: m.number.trim().to_string(),
+        date: if date_text.is_some() {
+            date.to_string()
+        } else {
+            String::new()
+        },
+        date_text: date_text.unwrap_or_else(|| date.to_string()),
+        place: m.place.trim().to_string(),
+        start: m.start.trim().to_string(),
+        end: m.end.trim().to_string(),
+        responsible: m.responsible.trim().to_string(),
+        facilitators: (!ctx.public).then(|| m.facilitators.trim().to_string()),
+    }
+}
+
+/// What the table concluded on a phase, when something was written.
+fn conclusion(ctx: &Ctx, phase_id: &str) -> Option<PhaseConclusion> {
+    let s = ctx.src.record.syntheses.get(phase_id)?;
+    let c = PhaseConclusion {
+        synthesis: s.synthesis.trim().to_string(),
+        convergences: s.convergences.trim().to_string(),
+        disagreements: s.disagreements.trim().to_string(),
+        handling: s.handling.trim().to_string(),
+    };
+    let written = [&c.synthesis, &c.convergences, &c.disagreements, &c.handling]
+        .iter()
+        .any(|t| !t.is_empty());
+    written.then_some(c)
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
@@ -303,6 +357,7 @@ fn phases(ctx: &Ctx, all: &[(&Phase, Asked)]) -> Vec<PhaseReport> {
             id: p.id.clone(),
             title: p.title.clone(),
             goal: p.goal.clone(),
+            conclusion: conclusion(ctx, &p.id),
             questions: all
                 .iter()
                 .filter(|(ph, _)| ph.id == p.id)
@@ -378,6 +433,7 @@ fn question_report(ctx: &Ctx, a: &Asked) -> QuestionReport {
             })
             .collect(),
         note_count: a.seen.len(),
+        vote_budget: a.doc.voting.budget.unwrap_or(ctx.src.session.vote_budget),
         clusters,
         unclustered: a
             .seen

@@ -26,6 +26,9 @@ pub struct Report {
     /// The same moment as a person reads it, in the report's language.
     pub generated_at_text: String,
     pub session: SessionInfo,
+    /// The meeting's data as the facilitator filled it in (empty strings
+    /// where not).
+    pub meeting: MeetingInfo,
     pub attendance: AttendanceSummary,
     /// `None` when the session has no question of that kind.
     pub raw_material: Option<RawMaterialMap>,
@@ -33,12 +36,88 @@ pub struct Report {
     pub needs: Option<Vec<NeedItem>>,
     pub expectations: Option<ExpectationMatrix>,
     pub phases: Vec<PhaseReport>,
+    /// What organizations committed to, in the order they were recorded.
+    pub commitments: Vec<CommitmentEntry>,
+    /// What happens next (empty when not written).
+    pub next_steps: String,
+    /// Questions left for the next meeting (empty when not written).
+    pub open_questions: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionInfo {
     pub title: String,
     pub template: String,
+}
+
+/// The meeting's data, from the record (see [`crate::record::Meeting`]);
+/// every text trimmed, empty where not filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeetingInfo {
+    pub title: String,
+    /// Its number in a series ("1").
+    pub number: String,
+    /// `YYYY-MM-DD`; empty when not given or not a date.
+    pub date: String,
+    /// The date as a person reads it ("14 marzo 2026"); what was written
+    /// when it is not a date; empty when not given.
+    pub date_text: String,
+    pub place: String,
+    /// `HH:MM`, as written.
+    pub start: String,
+    /// `HH:MM`, as written.
+    pub end: String,
+    /// The body responsible for the decision.
+    pub responsible: String,
+    /// Who facilitated: people's names, so only in the facilitator's
+    /// version (absent from the public one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facilitators: Option<String>,
+}
+
+impl MeetingInfo {
+    /// Whether nothing this version shows was filled in.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.title,
+            &self.number,
+            &self.date_text,
+            &self.place,
+            &self.start,
+            &self.end,
+            &self.responsible,
+        ]
+        .iter()
+        .all(|s| s.is_empty())
+            && self.facilitators.as_deref().is_none_or(str::is_empty)
+    }
+}
+
+/// What the table concluded on a phase, from the record; every text
+/// trimmed, empty where not written (at least one is not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhaseConclusion {
+    pub synthesis: String,
+    pub convergences: String,
+    pub disagreements: String,
+    /// How the disagreements were handled.
+    pub handling: String,
+}
+
+/// A commitment an organization made at the table. It names an
+/// organization and a contact *role*, never a person, and carries no id
+/// (not even of the note it may have been made from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitmentEntry {
+    pub organization: String,
+    /// What it commits to.
+    pub what: String,
+    /// By when, as said at the table.
+    pub by_when: String,
+    /// On what condition (empty: none).
+    pub condition: String,
+    /// Whom to contact, as a role.
+    pub contact_role: String,
 }
 
 /// A label with the stable value it stands for (`None`: not stated).
@@ -107,6 +186,9 @@ pub struct QuestionReport {
     pub categories: Vec<Labelled>,
     /// Visible notes in the question (hidden ones are never counted).
     pub note_count: usize,
+    /// Dots each participant had on this question (its own budget, or the
+    /// session's).
+    pub vote_budget: i64,
     pub clusters: Vec<ClusterEntry>,
     pub unclustered: Vec<NoteEntry>,
     pub ranking: Vec<RankedItem>,
@@ -117,6 +199,9 @@ pub struct PhaseReport {
     pub id: String,
     pub title: String,
     pub goal: String,
+    /// What the table concluded on this phase; `None` when nothing was
+    /// written.
+    pub conclusion: Option<PhaseConclusion>,
     pub questions: Vec<QuestionReport>,
 }
 

@@ -119,6 +119,43 @@ pub fn long(lang: Lang, ms: i64) -> String {
     )
 }
 
+/// A calendar day written `YYYY-MM-DD` (the meeting's date) as a person
+/// reads it: "4 dicembre 2026" / "4 December 2026". `None` when it is not
+/// such a day (a month or day out of range, another shape).
+pub fn day(lang: Lang, ymd: &str) -> Option<String> {
+    let b = ymd.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = ymd.get(r)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    // The day must exist in that month: the day after it is in the next one.
+    let (y, m) = (i64::from(year), month);
+    let next_month = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let length = days_from_civil(next_month.0, next_month.1, 1) - days_from_civil(y, m, 1);
+    if i64::from(day) > length {
+        return None;
+    }
+    Some(i18n::tf(
+        lang,
+        "date.day",
+        &[
+            ("day", &day.to_string()),
+            ("month", &i18n::month(lang, month)),
+            ("year", &year.to_string()),
+        ],
+    ))
+}
+
 /// A compact form for table cells, in UTC and saying so (the annex's JSON
 /// carries it too): `2026-03-14 09:30 UTC`.
 pub fn short(ms: i64) -> String {
@@ -203,6 +240,34 @@ mod tests {
         // New Year's Eve in Italy is still the old year in UTC.
         assert_eq!(wall(1_767_222_000_000), "2026-01-01 00:00:00");
         assert_eq!(iso(1_767_222_000_000), "2025-12-31T23:00:00Z");
+    }
+
+    #[test]
+    fn a_meeting_day_is_written_for_people_or_refused() {
+        assert_eq!(
+            day(Lang::It, "2026-12-04").as_deref(),
+            Some("4 dicembre 2026")
+        );
+        assert_eq!(
+            day(Lang::En, "2026-12-04").as_deref(),
+            Some("4 December 2026")
+        );
+        assert_eq!(
+            day(Lang::It, "2028-02-29").as_deref(),
+            Some("29 febbraio 2028")
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-04-31",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-04",
+            "04/12/2026",
+            "",
+            "2026-12-0x",
+        ] {
+            assert_eq!(day(Lang::It, bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! user input.
 
 use super::data::*;
-use super::markdown::{cited_questions, item_label, ledger_tier, privacy_key, version_key};
+use super::markdown::{
+    budgets_vary, cited_questions, commitment_headers, item_label, ledger_tier, meeting_lines,
+    privacy_key, version_key, view_budgets, voted_budgets, votes_meaning,
+};
+use super::prose::{self, Block};
 use super::{Lang, chart, i18n};
 use std::fmt::Write;
 
@@ -32,8 +36,11 @@ pub fn esc_lines(text: &str) -> String {
 /// The print stylesheet. Fixed table layout with wrapping (even inside long
 /// words and URLs) keeps every table within the A4 text width; header rows
 /// repeat on each printed page; rows, charts with their titles and small
-/// tables (`whole`) are not split; a group's heading row, a table's title and
-/// a legend of questions stay with what follows them.
+/// tables (`whole`) are not split; a group's heading row, a table's title,
+/// a legend of questions, a phase's goal and a section's introduction stay
+/// with what follows them. Of the record: the meeting's data, each part of a
+/// phase's conclusion with its small heading (`keep`) and a closing section
+/// are not split either, so no heading is left at the foot of a page.
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -43,7 +50,8 @@ h1 { font-size: 20pt; margin: 0; }
 h2 { font-size: 15pt; border-bottom: 2px solid #2b5f8a; padding-bottom: .15rem; margin: 1.8rem 0 .6rem; }
 h3 { font-size: 12.5pt; margin: 1.4rem 0 .4rem; }
 h4 { font-size: 11pt; margin: 1rem 0 .3rem; }
-h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+h1, h2, h3, h4, h5 { break-after: avoid; page-break-after: avoid; }
+h5 { font-size: 10.5pt; margin: .7rem 0 .2rem; }
 .title-block { border-bottom: 3px solid #2b5f8a; padding-bottom: .8rem; margin-bottom: 1rem; }
 .session { font-size: 14pt; margin: .2rem 0 .5rem; }
 .meta { color: #444; margin: .2rem 0; }
@@ -76,6 +84,19 @@ thead { display: table-header-group; }
 tr, figure { break-inside: avoid; page-break-inside: avoid; }
 table.whole, table.ledger tbody { break-inside: avoid; page-break-inside: avoid; }
 tr.group, p.table-title, dl.refs { break-after: avoid; page-break-after: avoid; }
+dl.meeting { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .4rem 0 1rem; }
+dl.meeting dt { font-weight: 700; }
+dl.meeting dd { margin: 0; }
+dl.meeting, .keep, section.closing { break-inside: avoid; page-break-inside: avoid; }
+p.goal, p.intro { break-after: avoid; page-break-after: avoid; }
+.conclusion { border-left: 4px solid #2b5f8a; background: #f3f6f9; padding: .3rem .9rem .5rem; margin: .5rem 0 1rem; }
+.conclusion h4 { margin-top: .4rem; }
+.conclusion p, .conclusion ul, .closing p, .closing ul { margin: .2rem 0 .5rem; }
+p, li { orphans: 3; widows: 3; }
+th.org { width: 20%; }
+th.when { width: 13%; }
+th.cond { width: 20%; }
+th.role { width: 17%; }
 table.ledger thead th { font-size: 7.5pt; }
 table.ledger { font-size: 8.5pt; }
 table.ledger td, table.ledger th { padding: .2rem .3rem; }
@@ -175,6 +196,7 @@ pub fn render(r: &Report) -> String {
     let mut body = String::new();
     title_block(&mut body, r);
     body.push_str("<main>\n");
+    meeting(&mut body, lang, &r.meeting);
     attendance(&mut body, lang, &r.attendance);
     let has_views = r.raw_material.is_some()
         || r.ledger.is_some()
@@ -186,6 +208,9 @@ pub fn render(r: &Report) -> String {
             "<section>\n<h2>{}</h2>",
             esc(&h(lang, "section.summary"))
         );
+        if let Some(meaning) = votes_meaning(lang, &view_budgets(r)) {
+            let _ = writeln!(body, "<p class=\"muted intro\">{}</p>", esc(&meaning));
+        }
         if let Some(m) = &r.raw_material {
             raw_material(&mut body, lang, m);
         }
@@ -201,6 +226,20 @@ pub fn render(r: &Report) -> String {
         body.push_str("</section>\n");
     }
     phases(&mut body, lang, &r.phases);
+    commitments(&mut body, lang, &r.commitments);
+    for (key, text) in [
+        ("section.next_steps", &r.next_steps),
+        ("section.open_questions", &r.open_questions),
+    ] {
+        if !text.trim().is_empty() {
+            let _ = write!(
+                body,
+                "<section class=\"closing\">\n<h2>{}</h2>\n{}</section>\n",
+                esc(&h(lang, key)),
+                prose_html(text)
+            );
+        }
+    }
     body.push_str("</main>\n");
     let title = format!("{}: {}", h(lang, "report.title"), r.session.title);
     page(lang, &title, &body)
@@ -229,6 +268,118 @@ fn title_block(out: &mut String, r: &Report) {
         )),
         esc(&h(lang, privacy_key(r.public, r.organizations_shown))),
     );
+}
+
+fn meeting(out: &mut String, lang: Lang, m: &MeetingInfo) {
+    let lines = meeting_lines(lang, m);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section class=\"meeting\">\n<h2>{}</h2>\n<dl class=\"meeting\">",
+        esc(&h(lang, "section.meeting"))
+    );
+    for (label, value) in lines {
+        let _ = write!(
+            out,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&label),
+            esc_lines(&value)
+        );
+    }
+    out.push_str("</dl>\n</section>\n");
+}
+
+/// A long text of the record as paragraphs (keeping their line breaks)
+/// and lists.
+fn prose_html(text: &str) -> String {
+    let mut out = String::new();
+    for block in prose::blocks(text) {
+        match block {
+            Block::Paragraph(lines) => {
+                let lines: Vec<String> = lines.iter().map(|l| esc(l)).collect();
+                let _ = writeln!(out, "<p>{}</p>", lines.join("<br>"));
+            }
+            Block::List(items) => {
+                out.push_str("<ul>");
+                for item in items {
+                    let _ = write!(out, "<li>{}</li>", esc(&item));
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+    }
+    out
+}
+
+/// The table's conclusion under a phase's heading, in a box: the synthesis,
+/// then each written part under its own small heading, kept with its text.
+fn conclusion(out: &mut String, lang: Lang, c: &PhaseConclusion) {
+    let _ = write!(
+        out,
+        "<div class=\"conclusion\">\n<h4>{}</h4>\n{}",
+        esc(&h(lang, "section.conclusion")),
+        prose_html(&c.synthesis)
+    );
+    for (key, text) in [
+        ("section.convergences", &c.convergences),
+        ("section.disagreements", &c.disagreements),
+        ("section.handling", &c.handling),
+    ] {
+        if !text.is_empty() {
+            let _ = write!(
+                out,
+                "<div class=\"keep\">\n<h5>{}</h5>\n{}</div>\n",
+                esc(&h(lang, key)),
+                prose_html(text)
+            );
+        }
+    }
+    out.push_str("</div>\n");
+}
+
+/// "—" for a cell left empty.
+fn or_dash(text: &str) -> String {
+    if text.trim().is_empty() {
+        "—".to_string()
+    } else {
+        esc_lines(text)
+    }
+}
+
+fn commitments(out: &mut String, lang: Lang, list: &[CommitmentEntry]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section class=\"commitments\">\n<h2>{}</h2>\n<p class=\"muted intro\">{}</p>",
+        esc(&h(lang, "section.commitments")),
+        esc(&h(lang, "section.commitments_intro"))
+    );
+    let [org, what, when, cond, role] = commitment_headers(lang);
+    let cols = [
+        (org, "org"),
+        (what, ""),
+        (when, "when"),
+        (cond, "cond"),
+        (role, "role"),
+    ];
+    let rows: Vec<String> = list
+        .iter()
+        .map(|c| {
+            row(&[
+                (or_dash(&c.organization), ""),
+                (esc_lines(&c.what), ""),
+                (or_dash(&c.by_when), ""),
+                (or_dash(&c.condition), ""),
+                (or_dash(&c.contact_role), ""),
+            ])
+        })
+        .collect();
+    out.push_str(&table("commitments", &cols, &rows));
+    out.push_str("</section>\n");
 }
 
 fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
@@ -260,7 +411,7 @@ fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
 fn intro(out: &mut String, lang: Lang, title: &str, intro: &str) {
     let _ = writeln!(
         out,
-        "<section>\n<h3>{}</h3>\n<p class=\"muted\">{}</p>",
+        "<section>\n<h3>{}</h3>\n<p class=\"muted intro\">{}</p>",
         esc(&h(lang, title)),
         esc(&h(lang, intro))
     );
@@ -575,6 +726,11 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
         "<section>\n<h2>{}</h2>",
         esc(&h(lang, "section.phases"))
     );
+    let budgets = voted_budgets(phases.iter().flat_map(|p| &p.questions));
+    if let Some(meaning) = votes_meaning(lang, &budgets) {
+        let _ = writeln!(out, "<p class=\"muted intro\">{}</p>", esc(&meaning));
+    }
+    let each_says = budgets_vary(&budgets);
     for (i, p) in phases.iter().enumerate() {
         let heading = i18n::tf(
             lang,
@@ -585,8 +741,11 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
         if !p.goal.trim().is_empty() {
             let _ = writeln!(out, "<p class=\"goal\">{}</p>", esc(&p.goal));
         }
+        if let Some(c) = &p.conclusion {
+            conclusion(out, lang, c);
+        }
         for q in &p.questions {
-            question(out, lang, q);
+            question(out, lang, q, each_says);
         }
         out.push_str("</section>\n");
     }
@@ -609,7 +768,7 @@ fn group_row(text: &str) -> String {
     format!("<tr class=\"group\"><th colspan=\"4\" scope=\"rowgroup\">{text}</th></tr>")
 }
 
-fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
+fn question(out: &mut String, lang: Lang, q: &QuestionReport, budget_here: bool) {
     let heading = i18n::tf(
         lang,
         "section.question",
@@ -650,15 +809,27 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
     ];
     out.push_str(&table_grouped("notes", &cols, &groups));
     if q.ranking.iter().any(|r| r.votes > 0) {
-        ranking(out, lang, &q.ranking);
+        ranking(out, lang, q, budget_here);
     }
 }
 
-fn ranking(out: &mut String, lang: Lang, items: &[RankedItem]) {
+fn ranking(out: &mut String, lang: Lang, q: &QuestionReport, budget_here: bool) {
+    let items = &q.ranking;
+    let here = budget_here.then(|| {
+        format!(
+            " <span class=\"muted\">{}</span>",
+            esc(&i18n::tf(
+                lang,
+                "votes.budget_here",
+                &[("count", &q.vote_budget.to_string())]
+            ))
+        )
+    });
     let _ = writeln!(
         out,
-        "<p class=\"table-title\"><strong>{}</strong></p>",
-        esc(&h(lang, "section.ranking"))
+        "<p class=\"table-title\"><strong>{}</strong>{}</p>",
+        esc(&h(lang, "section.ranking")),
+        here.unwrap_or_default()
     );
     let cols = [
         (h(lang, "column.rank"), "rank"),

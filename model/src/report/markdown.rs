@@ -3,6 +3,7 @@
 //! or a `|` written on a sticky note stays text.
 
 use super::data::*;
+use super::prose::{self, Block};
 use super::{Lang, i18n};
 use std::fmt::Write;
 
@@ -56,6 +57,7 @@ pub fn render(r: &Report) -> String {
     let lang = r.lang;
     let mut out = String::new();
     title_block(&mut out, r);
+    meeting(&mut out, lang, &r.meeting);
     attendance(&mut out, lang, &r.attendance);
     let has_views = r.raw_material.is_some()
         || r.ledger.is_some()
@@ -63,6 +65,9 @@ pub fn render(r: &Report) -> String {
         || r.expectations.is_some();
     if has_views {
         let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.summary")));
+        if let Some(meaning) = votes_meaning(lang, &view_budgets(r)) {
+            let _ = writeln!(out, "{}\n", inline(&meaning));
+        }
     }
     if let Some(m) = &r.raw_material {
         raw_material(&mut out, lang, m);
@@ -77,6 +82,16 @@ pub fn render(r: &Report) -> String {
         expectations(&mut out, lang, e);
     }
     phases(&mut out, lang, &r.phases);
+    commitments(&mut out, lang, &r.commitments);
+    for (key, text) in [
+        ("section.next_steps", &r.next_steps),
+        ("section.open_questions", &r.open_questions),
+    ] {
+        if !text.trim().is_empty() {
+            let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, key)));
+            out.push_str(&prose_md(text));
+        }
+    }
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
@@ -110,6 +125,204 @@ fn title_block(out: &mut String, r: &Report) {
         "> {}\n",
         inline(&i18n::t(lang, privacy_key(r.public, r.organizations_shown)))
     );
+}
+
+/// The lines of "Dati dell'incontro" that were filled in, as (label,
+/// value), in the order a record of a meeting gives them.
+pub fn meeting_lines(lang: Lang, m: &MeetingInfo) -> Vec<(String, String)> {
+    let title = match (m.title.is_empty(), m.number.is_empty()) {
+        (false, false) => i18n::tf(
+            lang,
+            "meeting.title_number",
+            &[("title", &m.title), ("number", &m.number)],
+        ),
+        (false, true) => m.title.clone(),
+        (true, false) => i18n::tf(lang, "meeting.number_only", &[("number", &m.number)]),
+        (true, true) => String::new(),
+    };
+    let time = match (m.start.is_empty(), m.end.is_empty()) {
+        (false, false) => i18n::tf(
+            lang,
+            "meeting.time_range",
+            &[("start", &m.start), ("end", &m.end)],
+        ),
+        (false, true) => i18n::tf(lang, "meeting.time_from", &[("start", &m.start)]),
+        (true, false) => i18n::tf(lang, "meeting.time_until", &[("end", &m.end)]),
+        (true, true) => String::new(),
+    };
+    [
+        ("meeting.title", title),
+        ("meeting.date", m.date_text.clone()),
+        ("meeting.place", m.place.clone()),
+        ("meeting.time", time),
+        ("meeting.responsible", m.responsible.clone()),
+        (
+            "meeting.facilitators",
+            m.facilitators.clone().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| (i18n::t(lang, k), v))
+    .collect()
+}
+
+fn meeting(out: &mut String, lang: Lang, m: &MeetingInfo) {
+    let lines = meeting_lines(lang, m);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.meeting")));
+    for (label, value) in lines {
+        let _ = writeln!(out, "- **{}:** {}", inline(&label), inline(&value));
+    }
+    out.push('\n');
+}
+
+/// The budgets of the questions whose votes a report shows: those whose
+/// ranking has votes.
+pub fn voted_budgets<'a>(questions: impl IntoIterator<Item = &'a QuestionReport>) -> Vec<i64> {
+    questions
+        .into_iter()
+        .filter(|q| q.ranking.iter().any(|r| r.votes > 0))
+        .map(|q| q.vote_budget)
+        .collect()
+}
+
+/// The budgets behind the votes the thematic views show (the map, the
+/// needs and the expectations; the ledger shows none).
+pub fn view_budgets(r: &Report) -> Vec<i64> {
+    voted_budgets(
+        r.phases
+            .iter()
+            .flat_map(|p| &p.questions)
+            .filter(|q| ["resource", "need", "expectation"].contains(&q.note_kind.as_str())),
+    )
+}
+
+/// Whether the questions with votes had different budgets (then each
+/// ranking says its own).
+pub fn budgets_vary(budgets: &[i64]) -> bool {
+    budgets.windows(2).any(|w| w[0] != w[1])
+}
+
+/// The sentence that says what a vote means, for questions with these
+/// budgets; `None` when there are no votes to explain.
+pub fn votes_meaning(lang: Lang, budgets: &[i64]) -> Option<String> {
+    let first = *budgets.first()?;
+    Some(if budgets_vary(budgets) {
+        i18n::t(lang, "votes.meaning_varied")
+    } else if first == 1 {
+        i18n::t(lang, "votes.meaning_one")
+    } else {
+        i18n::tf(lang, "votes.meaning", &[("count", &first.to_string())])
+    })
+}
+
+/// A long text of the record as Markdown paragraphs and lists, escaped.
+/// Lines of a paragraph stay lines (a soft break); a line that Markdown
+/// would read as a heading's underline or a rule is escaped.
+fn prose_md(text: &str) -> String {
+    let mut out = String::new();
+    for block in prose::blocks(text) {
+        match block {
+            Block::Paragraph(lines) => {
+                let lines: Vec<String> =
+                    lines.iter().map(|l| line_start_safe(&inline(l))).collect();
+                let _ = writeln!(out, "{}\n", lines.join("\n"));
+            }
+            Block::List(items) => {
+                for item in items {
+                    let _ = writeln!(out, "- {}", inline(&item));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// An escaped line that cannot start a block of its own inside a
+/// paragraph: a leading `-`, `+` or `=` (a rule, an underline, a list) gets
+/// a backslash.
+fn line_start_safe(line: &str) -> String {
+    if line.starts_with(['-', '+', '=']) {
+        format!("\\{line}")
+    } else {
+        line.to_string()
+    }
+}
+
+/// The table's conclusion under a phase's heading: the synthesis, then
+/// the convergences, the disagreements and how they were handled, each
+/// only when written.
+fn conclusion(out: &mut String, lang: Lang, c: &PhaseConclusion) {
+    let _ = writeln!(
+        out,
+        "#### {}\n",
+        inline(&i18n::t(lang, "section.conclusion"))
+    );
+    out.push_str(&prose_md(&c.synthesis));
+    for (key, text) in [
+        ("section.convergences", &c.convergences),
+        ("section.disagreements", &c.disagreements),
+        ("section.handling", &c.handling),
+    ] {
+        if !text.is_empty() {
+            let _ = writeln!(out, "**{}**\n", inline(&i18n::t(lang, key)));
+            out.push_str(&prose_md(text));
+        }
+    }
+}
+
+/// "—" for a cell left empty.
+fn or_dash(text: &str) -> String {
+    if text.trim().is_empty() {
+        "—".to_string()
+    } else {
+        inline(text)
+    }
+}
+
+fn commitments(out: &mut String, lang: Lang, list: &[CommitmentEntry]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## {}\n",
+        inline(&i18n::t(lang, "section.commitments"))
+    );
+    let _ = writeln!(
+        out,
+        "{}\n",
+        inline(&i18n::t(lang, "section.commitments_intro"))
+    );
+    let headers = commitment_headers(lang);
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                or_dash(&c.organization),
+                inline(&c.what),
+                or_dash(&c.by_when),
+                or_dash(&c.condition),
+                or_dash(&c.contact_role),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&headers, &[], &rows));
+}
+
+/// The columns of the commitments table.
+pub fn commitment_headers(lang: Lang) -> [String; 5] {
+    [
+        i18n::t(lang, "column.organization"),
+        i18n::t(lang, "column.commitment"),
+        i18n::t(lang, "column.by_when"),
+        i18n::t(lang, "column.condition"),
+        i18n::t(lang, "column.contact_role"),
+    ]
 }
 
 pub fn version_key(public: bool) -> &'static str {
@@ -434,6 +647,11 @@ fn note_line(lang: Lang, indent: &str, n: &NoteEntry) -> String {
 
 fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
     let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.phases")));
+    let budgets = voted_budgets(phases.iter().flat_map(|p| &p.questions));
+    if let Some(meaning) = votes_meaning(lang, &budgets) {
+        let _ = writeln!(out, "{}\n", inline(&meaning));
+    }
+    let each_says = budgets_vary(&budgets);
     for (i, p) in phases.iter().enumerate() {
         let heading = i18n::tf(
             lang,
@@ -444,13 +662,16 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
         if !p.goal.trim().is_empty() {
             let _ = writeln!(out, "_{}_\n", inline(&p.goal));
         }
+        if let Some(c) = &p.conclusion {
+            conclusion(out, lang, c);
+        }
         for q in &p.questions {
-            question(out, lang, q);
+            question(out, lang, q, each_says);
         }
     }
 }
 
-fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
+fn question(out: &mut String, lang: Lang, q: &QuestionReport, budget_here: bool) {
     let heading = i18n::tf(
         lang,
         "section.question",
@@ -488,12 +709,21 @@ fn question(out: &mut String, lang: Lang, q: &QuestionReport) {
         out.push('\n');
     }
     if q.ranking.iter().any(|r| r.votes > 0) {
-        ranking(out, lang, &q.ranking);
+        ranking(out, lang, q, budget_here);
     }
 }
 
-fn ranking(out: &mut String, lang: Lang, items: &[RankedItem]) {
+fn ranking(out: &mut String, lang: Lang, q: &QuestionReport, budget_here: bool) {
+    let items = &q.ranking;
     let _ = writeln!(out, "**{}**\n", inline(&i18n::t(lang, "section.ranking")));
+    if budget_here {
+        let here = i18n::tf(
+            lang,
+            "votes.budget_here",
+            &[("count", &q.vote_budget.to_string())],
+        );
+        let _ = writeln!(out, "{}\n", inline(&here));
+    }
     let headers = [
         i18n::t(lang, "column.rank"),
         i18n::t(lang, "column.item"),

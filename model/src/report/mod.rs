@@ -21,6 +21,12 @@
 //! CSV, a data format, keeps the full question text in every row.
 //! Attendance appears as counts only.
 //!
+//! The report is also the start of the meeting's minutes (*resoconto*): it
+//! carries the [`crate::record::Record`] the facilitator wrote — the
+//! meeting's data, the table's conclusion on each phase, the commitments,
+//! the next steps and the questions left for the next meeting. The formats
+//! for people show only what was written: an empty record adds nothing.
+//!
 //! # Privacy rules
 //!
 //! - **Hidden notes** (moderated) are left out of every report and every
@@ -42,6 +48,10 @@
 //!   are the content.
 //! - The **attendance list** with names is never part of a report: it is the
 //!   separate [`attendance_annex`], for the facilitator.
+//! - The **record** holds no person's name by design (a commitment names an
+//!   organization and a contact *role*), so every version carries it whole,
+//!   commitments included — except the meeting's `facilitators`, which
+//!   names people and is left out of the public version.
 //!
 //! # Layout
 //!
@@ -49,7 +59,10 @@
 //!   `docs/report.schema.json`).
 //! - `build`: documents → [`Report`], including the one function that
 //!   applies the privacy rules to a note's author.
-//! - `markdown`, `csv`, `html` (+ `chart` for its inline SVG): the formats.
+//! - `markdown`, `csv`, `html` (+ `chart` for its inline SVG): the formats;
+//!   `prose` splits the record's long texts into paragraphs and lists for
+//!   the two formats people read. The CSV (notes, one per row) does not
+//!   carry the record.
 //! - `table`: small one-table documents (the attendance annex, a
 //!   participant's own notes) in every format.
 //! - `i18n`: the catalogues `model/i18n/report.{it,en}.toml`.
@@ -64,12 +77,14 @@ mod date;
 mod html;
 mod i18n;
 mod markdown;
+mod prose;
 mod table;
 
 pub use build::{MIN_GROUP, shown_groups};
 pub use data::*;
 pub use html::SMALL_TABLE_ROWS;
 
+use crate::record::Record;
 use crate::schema::{QuestionDoc, RosterDoc, SessionDoc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -167,6 +182,9 @@ pub struct Sources<'a> {
     /// Question documents keyed by their URL (`Question::doc_url`). A
     /// question whose document is missing is reported without notes.
     pub questions: &'a BTreeMap<String, QuestionDoc>,
+    /// The record of the meeting, read from the session document with
+    /// [`Record::load`] (empty when nothing was written).
+    pub record: &'a Record,
 }
 
 /// Computes the report (see the module documentation for what it holds and

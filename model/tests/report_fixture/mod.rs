@@ -3,11 +3,18 @@
 //! every sector and tier in the room and remote, anonymous notes, clusters
 //! (one merged, one dissolved), votes, a hidden note, a note full of
 //! characters that break formats, and one question whose document is missing.
+//! The session document holds the record of the meeting, written with the
+//! real operations: the meeting's data, the table's conclusion on two
+//! phases, three commitments (one made from a pledge), the next steps and
+//! the questions left open.
 #![allow(dead_code)]
 
 use automerge::AutoCommit;
 use std::collections::{BTreeMap, HashMap};
 use tavolo_model::ops::{self, NewNote, SessionInit};
+use tavolo_model::record::{
+    self, ClosingField, CommitmentInput, MeetingField, Record, SynthesisField,
+};
 use tavolo_model::report::{Lang, ReportOptions, Sources};
 use tavolo_model::template::{DEFAULT_TEMPLATE_ID, Template};
 use tavolo_model::{Participant, ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
@@ -111,11 +118,24 @@ pub const PEOPLE: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Who facilitated, as the record names them: never in the public version.
+pub const FACILITATORS: &str = "Chiara Fabbri e Davide Rossini";
+
+/// Organizations that made a commitment at the table. Two of them are also
+/// the organizations of people who signed notes: the public version names
+/// them in the commitments table and nowhere else.
+pub const COMMITTED: &[&str] = &[
+    "Comune di Santarcangelo di Romagna",
+    "Cooperativa Il Mosaico",
+    "Azienda Sanitaria Sperimentale",
+];
+
 pub struct Fixture {
     pub session_doc: AutoCommit,
     pub session: SessionDoc,
     pub roster: RosterDoc,
     pub questions: BTreeMap<String, QuestionDoc>,
+    pub record: Record,
 }
 
 impl Fixture {
@@ -124,6 +144,7 @@ impl Fixture {
             session: &self.session,
             roster: &self.roster,
             questions: &self.questions,
+            record: &self.record,
         }
     }
 
@@ -204,10 +225,12 @@ impl Board {
     }
 
     /// Each voter places one dot on the target.
+    /// Each voter places one dot on the target, within the session's budget
+    /// (3, the template's: the question sets none of its own).
     pub fn dots(&mut self, target: &str, voters: &[&str]) -> &mut Self {
-        ops::set_voting(&mut self.doc, true, Some(10)).unwrap();
+        ops::set_voting(&mut self.doc, true, None).unwrap();
         for v in voters {
-            ops::add_dot(&mut self.doc, target, &pid(v), 1, 10).unwrap();
+            ops::add_dot(&mut self.doc, target, &pid(v), 1, 3).unwrap();
         }
         self
     }
@@ -494,8 +517,119 @@ fn aspettative(q: &mut BTreeMap<String, QuestionDoc>) {
     q.insert(url("aspettative-esplicite"), b.load());
 }
 
+/// The record of the first meeting, written as a facilitator would from
+/// the console while the table talks.
+fn write_record(doc: &mut AutoCommit) {
+    for (field, value) in [
+        (
+            MeetingField::Title,
+            "Primo incontro del Tavolo di Negoziazione dell'Opificio",
+        ),
+        (MeetingField::Number, "1"),
+        (MeetingField::Date, "2026-03-14"),
+        (
+            MeetingField::Place,
+            "Sala del Consiglio comunale, Santarcangelo di Romagna",
+        ),
+        (MeetingField::Start, "10:00"),
+        (MeetingField::End, "13:30"),
+        (
+            MeetingField::Responsible,
+            "Comune di Santarcangelo di Romagna, Settore Servizi alla persona",
+        ),
+        (MeetingField::Facilitators, FACILITATORS),
+    ] {
+        record::set_meeting_field(doc, field, value).unwrap();
+    }
+    let syntheses = [
+        (
+            "legittimazione",
+            [
+                "Il tavolo riconosce nei soggetti presenti un nucleo fondativo credibile per l'Opificio: conoscono il territorio da dentro e hanno già lavorato insieme, per esempio sui centri estivi.\n\nDiversi soggetti si sono detti pronti ad assumersi una responsabilità diretta, anche nella regia dei servizi di prossimità.",
+                "Tutti riconoscono il valore delle collaborazioni già avviate e la necessità di metterci la faccia davanti al paese.",
+                "Sui tempi dell'allargamento ad altri soggetti: per alcuni va fatto subito, per altri dopo i primi sei mesi di lavoro.",
+                "Il tavolo ha deciso di riprendere la questione al secondo incontro, a partire da una proposta scritta dei Servizi alla persona.",
+            ],
+        ),
+        (
+            "bisogni",
+            [
+                "I bisogni più votati sono l'isolamento degli anziani nelle frazioni e le difficoltà delle famiglie con l'affitto. Il tavolo chiede di partire da ciò che oggi nessun servizio intercetta.",
+                "- L'isolamento è la priorità condivisa da tutti i settori.\n- Il trasporto verso i servizi fa parte dello stesso problema e va affrontato insieme.",
+                "Se la salute mentale dei giovani debba entrare fin da ora tra le priorità del Tavolo o essere affidata a un gruppo di lavoro separato.",
+                "Mediata: si costituisce un gruppo di lavoro che riferirà al Tavolo, senza togliere la questione dall'ordine del giorno.",
+            ],
+        ),
+    ];
+    for (phase, texts) in syntheses {
+        for (field, text) in SynthesisField::ALL.into_iter().zip(texts) {
+            record::set_synthesis_field(doc, phase, field, text).unwrap();
+        }
+    }
+    let commitment = |organization: &str,
+                      what: &str,
+                      by_when: &str,
+                      condition: &str,
+                      role: &str,
+                      note: Option<&str>| {
+        CommitmentInput {
+            organization: organization.into(),
+            what: what.into(),
+            by_when: by_when.into(),
+            condition: condition.into(),
+            contact_role: role.into(),
+            from_note: note.map(String::from),
+        }
+    };
+    let commitments = [
+        commitment(
+            COMMITTED[0],
+            "Verificare quali spazi comunali sono liberi nei pomeriggi feriali e comunicarlo al Tavolo",
+            "entro il 31 marzo 2026",
+            "",
+            "Ufficio Patrimonio",
+            None,
+        ),
+        // Made from the pledge "Due educatori per 4 ore a settimana".
+        commitment(
+            COMMITTED[1],
+            "Due educatori per 4 ore a settimana per le attività pomeridiane dell'Opificio",
+            "da aprile 2026",
+            "Che il Comune confermi l'uso di uno spazio nei pomeriggi feriali",
+            "Coordinatrice dell'area educativa",
+            Some("n_c3"),
+        ),
+        commitment(
+            COMMITTED[2],
+            "Presentare il Tavolo ai medici di base del distretto e raccogliere le loro segnalazioni sugli anziani soli",
+            "prima del secondo incontro",
+            "Con l'assenso della direzione del distretto",
+            "Referente del distretto sanitario",
+            None,
+        ),
+    ];
+    for (i, c) in commitments.iter().enumerate() {
+        let at = START_MS + 3 * 3_600_000 + i as i64 * 60_000;
+        record::put_commitment(doc, &format!("k_{i}"), c, at).unwrap();
+    }
+    record::set_closing(
+        doc,
+        ClosingField::NextSteps,
+        "Secondo incontro a metà aprile 2026, nella stessa sala.\nEntro due settimane i Servizi alla persona inviano a tutti la proposta scritta sull'allargamento del Tavolo.\n\n- Il gruppo di lavoro sulla salute mentale dei giovani si riunisce per la prima volta entro aprile.\n- Ogni organizzazione conferma per iscritto i propri impegni.",
+    )
+    .unwrap();
+    record::set_closing(
+        doc,
+        ClosingField::OpenQuestions,
+        "- Chi coordina il Tavolo tra un incontro e l'altro?\n- Come coinvolgere le frazioni che oggi non sono rappresentate?\n- Con quali risorse si sostiene l'Opificio dopo il primo anno?",
+    )
+    .unwrap();
+}
+
 pub fn fixture() -> Fixture {
-    let session_doc = session_doc();
+    let mut session_doc = session_doc();
+    write_record(&mut session_doc);
+    let record = Record::load(&session_doc);
     let session = SessionDoc::load(&session_doc).unwrap();
     let mut questions = BTreeMap::new();
     legittimazione(&mut questions);
@@ -508,5 +642,6 @@ pub fn fixture() -> Fixture {
         session,
         roster: roster(),
         questions,
+        record,
     }
 }
