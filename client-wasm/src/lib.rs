@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tavolo_model::facilitation::{self, Spotlight, SpotlightKind};
 use tavolo_model::ops::{self, NewNote, OpError};
 use tavolo_model::policy::RefusalCode;
+use tavolo_model::record::{self, ClosingField, CommitmentInput, MeetingField, SynthesisField};
 use tavolo_model::{ParticipantId, QuestionDoc, SessionDoc};
 use tavolo_sync::{
     ClientCore, DocumentId, HiddenTexts, MyDots, MyNotes, PeerId, Presence, PresenceDelta, Totals,
@@ -674,6 +675,111 @@ impl TavoloClient {
     #[wasm_bindgen(js_name = clearSpotlight)]
     pub fn clear_spotlight(&mut self, session_url: &str) -> Result<(), JsError> {
         self.facilitate(session_url, facilitation::clear_spotlight)
+    }
+
+    /// Shows a view of the results on the projector (`map`, `ledger`,
+    /// `needs`, `matrix`, `conclusions`), or the board again with `null`
+    /// (facilitator).
+    #[wasm_bindgen(js_name = setRestitution)]
+    pub fn set_restitution(
+        &mut self,
+        session_url: &str,
+        step: Option<String>,
+    ) -> Result<(), JsError> {
+        let step = match step.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                facilitation::RestitutionStep::parse(s)
+                    .ok_or_else(|| JsError::new(&format!("unknown results view {s}")))?,
+            ),
+        };
+        self.facilitate(session_url, |d| facilitation::set_restitution(d, step))
+    }
+
+    /// Sets one field of the meeting's data (facilitator): `title`,
+    /// `number`, `date` (YYYY-MM-DD), `place`, `start`/`end` (HH:MM),
+    /// `responsible`, `facilitators`.
+    #[wasm_bindgen(js_name = setMeetingField)]
+    pub fn set_meeting_field(
+        &mut self,
+        session_url: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), JsError> {
+        let field = MeetingField::parse(field)
+            .ok_or_else(|| JsError::new(&format!("unknown meeting field {field}")))?;
+        self.facilitate(session_url, |d| record::set_meeting_field(d, field, value))
+    }
+
+    /// Sets what the table concluded on a phase (facilitator): `synthesis`,
+    /// `convergences`, `disagreements` or `handling`.
+    #[wasm_bindgen(js_name = setSynthesisField)]
+    pub fn set_synthesis_field(
+        &mut self,
+        session_url: &str,
+        phase_id: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), JsError> {
+        let field = SynthesisField::parse(field)
+            .ok_or_else(|| JsError::new(&format!("unknown synthesis field {field}")))?;
+        self.facilitate(session_url, |d| {
+            record::set_synthesis_field(d, phase_id, field, value)
+        })
+    }
+
+    /// Sets the next steps (`next_steps`) or the questions left for the next
+    /// meeting (`open_questions`) (facilitator).
+    #[wasm_bindgen(js_name = setClosing)]
+    pub fn set_closing(
+        &mut self,
+        session_url: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), JsError> {
+        let field = ClosingField::parse(field)
+            .ok_or_else(|| JsError::new(&format!("unknown field {field}")))?;
+        self.facilitate(session_url, |d| record::set_closing(d, field, value))
+    }
+
+    /// Records a commitment (facilitator); `id` is empty for a new one.
+    /// Returns its id.
+    #[wasm_bindgen(js_name = putCommitment)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_commitment(
+        &mut self,
+        session_url: &str,
+        id: &str,
+        organization: &str,
+        what: &str,
+        by_when: &str,
+        condition: &str,
+        contact_role: &str,
+        from_note: Option<String>,
+        now_ms: f64,
+    ) -> Result<String, JsError> {
+        let id = if id.is_empty() {
+            uuid::Uuid::new_v4().simple().to_string()
+        } else {
+            id.to_string()
+        };
+        let input = CommitmentInput {
+            organization: organization.to_string(),
+            what: what.to_string(),
+            by_when: by_when.to_string(),
+            condition: condition.to_string(),
+            contact_role: contact_role.to_string(),
+            from_note: from_note.filter(|n| !n.is_empty()),
+        };
+        self.facilitate(session_url, |d| {
+            record::put_commitment(d, &id, &input, ms(now_ms))
+        })?;
+        Ok(id)
+    }
+
+    #[wasm_bindgen(js_name = removeCommitment)]
+    pub fn remove_commitment(&mut self, session_url: &str, id: &str) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| record::remove_commitment(d, id))
     }
 
     /// The server's `error` messages since the last call (it cannot save

@@ -22,6 +22,10 @@ pub struct SessionView {
     pub phases: Vec<PhaseView>,
     pub timer: Option<TimerFields>,
     pub spotlight: Option<SpotlightView>,
+    /// The meeting's data and the table's conclusions (the facilitator's).
+    pub record: tavolo_model::record::Record,
+    /// The view of the results the projector shows instead of the board.
+    pub restitution: Option<&'static str>,
 }
 
 /// The timer as stored; `TavoloClient.timer(url, now)` says what to draw.
@@ -137,6 +141,8 @@ pub fn session(s: &SessionDoc, doc: &automerge::AutoCommit) -> SessionView {
             kind: s.kind.as_str(),
             at: s.at,
         }),
+        record: tavolo_model::record::Record::load(doc),
+        restitution: tavolo_model::facilitation::RestitutionStep::load(doc).map(|s| s.as_str()),
         title: s.title.clone(),
         template: s.template.clone(),
         current_phase: s.current_phase.clone(),

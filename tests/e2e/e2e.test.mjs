@@ -244,8 +244,12 @@ scenario('a tab closed while its notes are on their way (sent, never received) l
       if (!dropping) server.send(m);
     });
   });
+  const before = `Scritta prima ${unique()}`;
+  await giulia.addNote(Q1, before);
   await marco.page.reload();
   await marco.badge('connected').waitFor({ timeout: 15_000 });
+  // The board has synced (Giulia's note arrived) before the uplink goes.
+  await marco.note(Q1, before).waitFor({ timeout: 10_000 });
   dropping = true;
   const texts = [1, 2, 3].map((i) => `In viaggio ${i} ${unique()}`);
   let lastClick = 0;

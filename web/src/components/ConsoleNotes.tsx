@@ -12,6 +12,8 @@ export interface ConsoleQuestionActions {
   revealVotes(doc: string, revealed: boolean): void;
   hideNote(doc: string, noteId: string, hidden: boolean, reason: string | null): void;
   removeNote(doc: string, noteId: string, reason: string | null): void;
+  /** Starts a commitment from a contribution note. */
+  commit?(note: NoteView): void;
 }
 
 interface Props {
@@ -92,7 +94,22 @@ function VotingControls({ question, view, actions }: { question: QuestionMeta; v
 }
 
 /** A note on the console: spotlight it, or hide / remove it with a reason. */
-function ConsoleNote({ doc, note, categories, spotlit, actions }: { doc: string; note: NoteView; categories: QuestionMeta['categories']; spotlit: boolean; actions: ConsoleQuestionActions }) {
+function ConsoleNote({
+  doc,
+  note,
+  categories,
+  spotlit,
+  pledge,
+  actions,
+}: {
+  doc: string;
+  note: NoteView;
+  categories: QuestionMeta['categories'];
+  spotlit: boolean;
+  /** A contribution: it can become a commitment. */
+  pledge: boolean;
+  actions: ConsoleQuestionActions;
+}) {
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState(false);
   const [reason, setReason] = useState('');
@@ -128,6 +145,16 @@ function ConsoleNote({ doc, note, categories, spotlit, actions }: { doc: string;
               onClick={() => actions.spotlight(doc, note.id, 'note')}
             >
               {t('console.spotlight')}
+            </button>
+          )}
+          {pledge && actions.commit && !note.hidden && (
+            <button
+              type="button"
+              class="button button-small"
+              aria-label={t('console.commitLabel', { text: note.text })}
+              onClick={() => actions.commit?.(note)}
+            >
+              {t('console.commit')}
             </button>
           )}
           <button
@@ -193,7 +220,15 @@ export function ConsoleNotes({ phase, questionView, spotlight, actions }: Props)
         const view = questionView(q.doc);
         const byId = new Map((view?.notes ?? []).map((n) => [n.id, n]));
         const noteItem = (n: NoteView) => (
-          <ConsoleNote key={n.id} doc={q.doc} note={n} categories={q.categories} spotlit={isSpot(q.doc, n.id)} actions={actions} />
+          <ConsoleNote
+            key={n.id}
+            doc={q.doc}
+            note={n}
+            categories={q.categories}
+            spotlit={isSpot(q.doc, n.id)}
+            pledge={q.noteKind === 'pledge'}
+            actions={actions}
+          />
         );
         return (
           <section key={q.id} class="console-question" aria-label={q.text}>

@@ -10,6 +10,7 @@ import type {
   JoinRequest,
   Joined,
   ProjectorGrant,
+  ResultsReport,
   RotatedKey,
   TemplateInfo,
   TicketGrant,
@@ -237,6 +238,15 @@ export function rotateKey(sessionId: string, secret: string, revokeParticipants:
  */
 export function deleteSession(sessionId: string, secret: string): Promise<{ deleted: boolean }> {
   return call('DELETE', sessionPath(sessionId), undefined, secret);
+}
+
+/**
+ * The session's results as the public report has them (no person named,
+ * small groups merged), for the projector's results view; `ticket` is the
+ * projector's viewer ticket or the console's.
+ */
+export function sessionResults(sessionId: string, ticket: string, lang: string): Promise<ResultsReport> {
+  return call('GET', `${sessionPath(sessionId)}/results?${new URLSearchParams({ lang })}`, undefined, ticket);
 }
 
 /** Opens or closes the session to newcomers; those already in stay. */

@@ -9,7 +9,21 @@
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import type { KeptDoc, LocalStore } from './localStore';
-import { PRESENCE_URL, type PresenceView, type QuestionView, type Refusal, type Roster, type SessionView, type SyncClient, type TimerState } from './types';
+import {
+  PRESENCE_URL,
+  type ClosingField,
+  type CommitmentDraft,
+  type MeetingField,
+  type PresenceView,
+  type QuestionView,
+  type Refusal,
+  type RestitutionStep,
+  type Roster,
+  type SessionView,
+  type SynthesisField,
+  type SyncClient,
+  type TimerState,
+} from './types';
 
 export type ConnectionStatus =
   /** First attempt, nothing received yet. */
@@ -495,6 +509,40 @@ export class Connection {
   /** Whether the public report names organizations (the flag is in the session document). */
   setOrganizationsPublic(on: boolean): void {
     this.facilitate('setOrganizationsPublic', (c, url) => c.setOrganizationsPublic?.(url, on));
+  }
+
+  /** One field of the meeting's data (the record, in the session document). */
+  setMeetingField(field: MeetingField, value: string): void {
+    this.facilitate('setMeetingField', (c, url) => c.setMeetingField?.(url, field, value));
+  }
+
+  /** What the table concluded on a phase. */
+  setSynthesisField(phaseId: string, field: SynthesisField, value: string): void {
+    this.facilitate('setSynthesisField', (c, url) => c.setSynthesisField?.(url, phaseId, field, value));
+  }
+
+  setClosing(field: ClosingField, value: string): void {
+    this.facilitate('setClosing', (c, url) => c.setClosing?.(url, field, value));
+  }
+
+  /** Records a commitment (`id` null for a new one); returns its id. */
+  putCommitment(id: string | null, draft: CommitmentDraft, nowMs: number): string {
+    let saved = '';
+    this.facilitate('putCommitment', (c, url) => {
+      saved =
+        c.putCommitment?.(url, id ?? '', draft.organization, draft.what, draft.by_when, draft.condition, draft.contact_role, draft.from_note, nowMs) ??
+        '';
+    });
+    return saved;
+  }
+
+  /** Shows a view of the results on the projector, or the board again (null). */
+  setRestitution(step: RestitutionStep | null): void {
+    this.facilitate('setRestitution', (c, url) => c.setRestitution?.(url, step));
+  }
+
+  removeCommitment(id: string): void {
+    this.facilitate('removeCommitment', (c, url) => c.removeCommitment?.(url, id));
   }
 
   private facilitate(method: keyof SyncClient, change: (client: SyncClient, sessionUrl: string) => void): void {

@@ -25,7 +25,87 @@ export interface SessionView {
   timer?: TimerSetting | null;
   /** What the facilitator asked every screen to look at, if anything. */
   spotlight?: Spotlight | null;
+  /** The meeting's data and the table's conclusions (written by the facilitator). */
+  record?: RecordView;
+  /** The view of the results the projector shows instead of the board. */
+  restitution?: RestitutionStep | null;
 }
+
+/** The views of the results, in the order the facilitator steps through them. */
+export const RESTITUTION_STEPS = ['map', 'ledger', 'needs', 'matrix', 'conclusions'] as const;
+export type RestitutionStep = (typeof RESTITUTION_STEPS)[number];
+
+/**
+ * The part of the public report (model/src/report/data.rs, JSON) the
+ * projector's results view draws.
+ */
+export interface ResultsReport {
+  raw_material: { categories: { category: Labelled; notes: { text: string; votes: number; cluster: string | null }[] }[] } | null;
+  ledger: { resource_types: Labelled[]; rows: { label: string; cells: { count: number; texts: string[] }[]; total: number }[] } | null;
+  needs: { kind: 'cluster' | 'note'; label: string; votes: number; notes: number; question: string; question_number: string }[] | null;
+  expectations: { to: Labelled[]; rows: { from: Labelled; cells: { to: Labelled; notes: { text: string; votes: number }[] }[] }[] } | null;
+  phases: { id: string; title: string; conclusion: Synthesis | null }[];
+  commitments?: { organization: string; what: string; by_when: string; condition: string; contact_role: string }[];
+  next_steps?: string;
+  open_questions?: string;
+}
+
+export interface Labelled {
+  id: string | null;
+  label: string;
+}
+
+/** The record of the table (model/src/record.rs; its keys are snake_case as stored). */
+export interface RecordView {
+  meeting: Meeting;
+  /** Phase id → what the table concluded on it (absent when nothing is written). */
+  syntheses: Record<string, Synthesis>;
+  /** Oldest first. */
+  commitments: Commitment[];
+  next_steps: string;
+  open_questions: string;
+}
+
+export interface Meeting {
+  title: string;
+  number: string;
+  /** YYYY-MM-DD */
+  date: string;
+  place: string;
+  /** HH:MM */
+  start: string;
+  end: string;
+  responsible: string;
+  facilitators: string;
+}
+
+export type MeetingField = keyof Meeting;
+
+export interface Synthesis {
+  synthesis: string;
+  convergences: string;
+  disagreements: string;
+  handling: string;
+}
+
+export type SynthesisField = keyof Synthesis;
+
+export interface CommitmentDraft {
+  organization: string;
+  what: string;
+  by_when: string;
+  condition: string;
+  contact_role: string;
+  /** The contribution note it is made from. */
+  from_note: string | null;
+}
+
+export interface Commitment extends CommitmentDraft {
+  id: string;
+  created_at: number;
+}
+
+export type ClosingField = 'next_steps' | 'open_questions';
 
 export interface TimerSetting {
   durationMs: number;
@@ -233,6 +313,22 @@ export interface SyncClient {
   setSpotlight?(sessionUrl: string, questionDocUrl: string, targetId: string, kind: 'note' | 'cluster', nowMs: number): void;
   clearSpotlight?(sessionUrl: string): void;
   setOrganizationsPublic?(sessionUrl: string, on: boolean): void;
+  setMeetingField?(sessionUrl: string, field: MeetingField, value: string): void;
+  setSynthesisField?(sessionUrl: string, phaseId: string, field: SynthesisField, value: string): void;
+  setClosing?(sessionUrl: string, field: ClosingField, value: string): void;
+  putCommitment?(
+    sessionUrl: string,
+    id: string,
+    organization: string,
+    what: string,
+    byWhen: string,
+    condition: string,
+    contactRole: string,
+    fromNote: string | null | undefined,
+    nowMs: number,
+  ): string;
+  removeCommitment?(sessionUrl: string, id: string): void;
+  setRestitution?(sessionUrl: string, step: RestitutionStep | null): void;
   /** Releases the wasm memory; the client is unusable afterwards. */
   free?(): void;
 }

@@ -8,6 +8,7 @@ import { JoiningControl } from '../components/JoiningControl';
 import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
 import { ProjectorPanel } from '../components/ProjectorPanel';
+import { ClosingPanel, CommitmentsPanel, MeetingPanel, RestitutionPanel, SynthesisPanel } from '../components/RecordPanels';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { ParticipantsPanel } from '../components/ParticipantsPanel';
 import { QrCode } from '../components/QrCode';
@@ -39,7 +40,7 @@ import {
   type FacilitatorCredentials,
 } from '../lib/credentials';
 import { joinLink } from '../lib/links';
-import type { FacilitatorGrant, SessionView } from '../lib/types';
+import type { CommitmentDraft, FacilitatorGrant, SessionView } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
@@ -271,6 +272,8 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
   const timer = useTimer(connection);
   // What proves the facilitator asks, for plain HTTP requests.
   const secret = facilitatorKey ?? grant.ticket;
+  // A contribution handed to the commitments form ("Registra come impegno").
+  const [commitDraft, setCommitDraft] = useState<CommitmentDraft | null>(null);
   const act = (action: () => void) => {
     try {
       action();
@@ -349,9 +352,22 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
                 revealVotes: (doc, revealed) => act(() => connection.revealVotes(doc, revealed)),
                 hideNote: (doc, noteId, hidden, reason) => act(() => connection.hideNote(doc, noteId, hidden, reason, serverNow())),
                 removeNote: (doc, noteId, reason) => act(() => connection.removeNote(doc, noteId, reason, serverNow())),
+                commit: (note) =>
+                  setCommitDraft({
+                    organization: note.anonymous ? '' : (note.organization ?? ''),
+                    what: note.text,
+                    by_when: '',
+                    condition: '',
+                    contact_role: '',
+                    from_note: note.id,
+                  }),
               }}
             />
           )}
+          {current && <SynthesisPanel phase={current} record={session.record} connection={connection} act={act} />}
+          <CommitmentsPanel record={session.record} connection={connection} act={act} incoming={commitDraft} now={serverNow} />
+          <ClosingPanel record={session.record} connection={connection} act={act} />
+          <RestitutionPanel step={session.restitution ?? null} connection={connection} act={act} />
           <PhaseList session={session} connection={connection} act={act} />
         </div>
         <aside class="console-side">
@@ -374,6 +390,7 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
               )}
             </section>
           )}
+          <MeetingPanel record={session.record} connection={connection} act={act} />
           <ParticipantsPanel
             roster={connection.roster()}
             presence={connection.presence()}

@@ -8,6 +8,7 @@ import { choiceLabel, t, tCount, type Message } from '../i18n';
 import { projectorTicket, ticketGrant } from '../lib/api';
 import { useServerClock } from '../lib/clock';
 import type { Connection } from '../lib/connection';
+import { RestitutionView } from '../components/Restitution';
 import {
   forgetLegacyProjector,
   forgetProjector,
@@ -18,7 +19,7 @@ import {
 } from '../lib/credentials';
 import { joinLink } from '../lib/links';
 import { presenceCounts } from '../lib/presence';
-import type { ClusterView, NoteView, ProjectorGrant, QuestionMeta, SessionView, Spotlight } from '../lib/types';
+import type { ClusterView, NoteView, ProjectorGrant, QuestionMeta, RecordView, SessionView, Spotlight } from '../lib/types';
 import { useConnection } from '../lib/useConnection';
 import { useTimer } from '../lib/useTimer';
 import { useTitle } from '../lib/useTitle';
@@ -159,12 +160,22 @@ export function ProjectorPage({ sessionId }: { sessionId: string }) {
       {error && <p class="projector-message">{t(error.key, error.params)}</p>}
       {failed && <p class="projector-message">{t('app.wasmFailed')}</p>}
       {!error && !failed && (!grant || !session) && <p class="projector-message">{t('projector.signingIn')}</p>}
-      {grant && session && connection && <RoomView session={session} grant={grant} connection={connection} />}
+      {grant && session && connection && <RoomView sessionId={sessionId} session={session} grant={grant} connection={connection} />}
     </main>
   );
 }
 
-function RoomView({ session, grant, connection }: { session: SessionView; grant: ProjectorCredentials; connection: Connection }) {
+function RoomView({
+  sessionId,
+  session,
+  grant,
+  connection,
+}: {
+  sessionId: string;
+  session: SessionView;
+  grant: ProjectorCredentials;
+  connection: Connection;
+}) {
   const timer = useTimer(connection);
   const counts = presenceCounts(connection.presence());
   const index = session.phases.findIndex((p) => p.id === session.currentPhase);
@@ -189,28 +200,80 @@ function RoomView({ session, grant, connection }: { session: SessionView; grant:
         </div>
         {timer && timer.status !== 'idle' && <PhaseTimer state={timer} variant="large" />}
       </header>
-      <div class="room-body">
-        <div class={`room-questions room-questions-${Math.min(phase?.questions.length ?? 1, 3)}`}>
-          {phase?.questions.map((q) => (
-            <RoomQuestion
-              key={q.id}
-              question={q}
-              connection={connection}
-              spotlight={spotlight?.doc === q.doc ? spotlight : null}
-            />
-          ))}
+      {session.restitution ? (
+        <RestitutionView step={session.restitution} sessionId={sessionId} ticket={grant.ticket} />
+      ) : (
+        <div class="room-body">
+          <div class={`room-questions room-questions-${Math.min(phase?.questions.length ?? 1, 3)}`}>
+            {phase?.questions.map((q) => (
+              <RoomQuestion
+                key={q.id}
+                question={q}
+                connection={connection}
+                spotlight={spotlight?.doc === q.doc ? spotlight : null}
+              />
+            ))}
+          </div>
+          <aside class="room-join" aria-labelledby="room-join-heading">
+            <h2 id="room-join-heading">{t('projector.joinHeading')}</h2>
+            <QrCode value={joinUrl} label={t('console.qr')} class="room-qr" />
+            <p class="room-code" aria-label={`${t('facilitator.code')}: ${grant.joinCode.split('').join(' ')}`}>
+              {grant.joinCode}
+            </p>
+            <p class="room-join-hint">{t('projector.joinHint', { host: location.host })}</p>
+            <p class="room-counts">{t('projector.counts', { ...counts })}</p>
+          </aside>
         </div>
-        <aside class="room-join" aria-labelledby="room-join-heading">
-          <h2 id="room-join-heading">{t('projector.joinHeading')}</h2>
-          <QrCode value={joinUrl} label={t('console.qr')} class="room-qr" />
-          <p class="room-code" aria-label={`${t('facilitator.code')}: ${grant.joinCode.split('').join(' ')}`}>
-            {grant.joinCode}
-          </p>
-          <p class="room-join-hint">{t('projector.joinHint', { host: location.host })}</p>
-          <p class="room-counts">{t('projector.counts', { ...counts })}</p>
-        </aside>
-      </div>
+      )}
+      {phase && !session.restitution && <RoomRecord record={session.record} phaseId={phase.id} />}
     </div>
+  );
+}
+
+/**
+ * What the facilitator writes as the table concludes, shown as it is
+ * written: the phase's synthesis, and the latest commitments.
+ */
+function RoomRecord({ record, phaseId }: { record: RecordView | undefined; phaseId: string }) {
+  const s = record?.syntheses[phaseId];
+  const commitments = record?.commitments ?? [];
+  if (!s && commitments.length === 0) return null;
+  const latest = commitments.slice(-3).reverse();
+  return (
+    <section class="room-record" aria-label={t('projector.record.synthesis')}>
+      {s && (
+        <div class="room-synthesis">
+          <h2>{t('projector.record.synthesis')}</h2>
+          {s.synthesis && <p class="room-synthesis-text">{s.synthesis}</p>}
+          {s.convergences && (
+            <p>
+              <strong>{t('record.synthesis.convergences')}:</strong> {s.convergences}
+            </p>
+          )}
+          {s.disagreements && (
+            <p>
+              <strong>{t('record.synthesis.disagreements')}:</strong> {s.disagreements}
+            </p>
+          )}
+        </div>
+      )}
+      {latest.length > 0 && (
+        <div class="room-commitments">
+          <h2>
+            {t('projector.record.commitments')} ({commitments.length})
+          </h2>
+          <ul>
+            {latest.map((c) => (
+              <li key={c.id}>
+                {c.organization && <strong>{c.organization}: </strong>}
+                {c.what}
+                {c.by_when && <span class="room-commitment-when"> · {t('record.commitments.byWhenShown', { when: c.by_when })}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </section>
   );
 }
 
