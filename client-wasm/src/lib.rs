@@ -380,6 +380,8 @@ impl TavoloClient {
         text: &str,
         category: Option<String>,
         anonymous: bool,
+        when: Option<String>,
+        condition: Option<String>,
     ) -> Result<String, JsError> {
         let id = parse_url(url)?;
         let me = self
@@ -402,17 +404,36 @@ impl TavoloClient {
             anonymous,
             created_at: now_ms(),
         };
+        // A contribution's timing and condition travel in the same change,
+        // checked first: a change is kept even when its closure fails.
+        let (when, condition) = (when.filter(|w| !w.is_empty()), condition.filter(|c| !c.trim().is_empty()));
+        if when.as_deref().is_some_and(|w| !ops::PLEDGE_WHEN.contains(&w)) {
+            return Err(JsError::new("when is now, soon or later"));
+        }
+        if condition.as_deref().is_some_and(|c| c.trim().chars().count() > ops::MAX_CONDITION_CHARS) {
+            return Err(JsError::new(&format!(
+                "a condition may be at most {} characters long",
+                ops::MAX_CONDITION_CHARS
+            )));
+        }
+        let write = |d: &mut automerge::AutoCommit| {
+            ops::add_note(d, &note_id, &me, &new)?;
+            if when.is_some() || condition.is_some() {
+                ops::set_pledge_terms(d, &note_id, when.as_deref(), condition.as_deref())?;
+            }
+            Ok::<(), OpError>(())
+        };
         if anonymous {
             // Contract v2: nothing a participant holds ties an anonymous
             // note to its writer, so it is written unlinked.
             self.core
-                .change_unlinked(id, |d| ops::add_note(d, &note_id, &me, &new))
+                .change_unlinked(id, write)
                 .map_err(js_err)?
                 .map_err(js_err)?;
             self.mine.entry(id).or_default().insert(note_id.clone());
         } else {
             self.core
-                .change(id, |d| ops::add_note(d, &note_id, &me, &new))
+                .change(id, write)
                 .map_err(js_err)?
                 .map_err(js_err)?;
         }

@@ -231,6 +231,9 @@ pub struct NoteView {
     /// Hidden by the facilitator (only its author and the facilitator see it).
     pub hidden: bool,
     pub hidden_reason: Option<String>,
+    /// A contribution's timing (`now`, `soon`, `later`) and condition.
+    pub when: Option<String>,
+    pub condition: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -372,6 +375,8 @@ pub fn question(
                 my_dots: dots_of(id),
                 hidden: n.hidden,
                 hidden_reason: n.hidden_reason.clone(),
+                when: n.when.clone(),
+                condition: n.condition.clone(),
             }
         })
         .collect();

@@ -85,7 +85,7 @@ fn a_note_added_on_one_page_appears_on_the_other() {
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     let note = anna
         .client
-        .add_note(&url, "Orti condivisi", None, true)
+        .add_note(&url, "Orti condivisi", None, true, None, None)
         .unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     let view = bruno.client.question(&url).unwrap();
@@ -100,6 +100,37 @@ fn a_note_added_on_one_page_appears_on_the_other() {
 }
 
 #[wasm_bindgen_test]
+fn a_contributions_timing_and_condition_reach_the_other_page() {
+    let (mut server, id) = server();
+    let mut anna = page(&mut server, "p_anna");
+    let mut bruno = page(&mut server, "p_bruno");
+    let url = id.url();
+    anna.client.open(&url).unwrap();
+    bruno.client.open(&url).unwrap();
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    anna.client
+        .add_note(&url, "Un furgone", None, false, Some("now".into()), Some("se serve".into()))
+        .unwrap();
+    assert!(
+        error_message(
+            anna.client
+                .add_note(&url, "x", None, false, Some("domani".into()), None)
+                .unwrap_err()
+        )
+        .contains("when"),
+        "an unknown timing is refused on the page"
+    );
+    deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
+    let view = bruno.client.question(&url).unwrap();
+    let notes = js_sys::Array::from(&js_sys::Reflect::get(&view, &"notes".into()).unwrap());
+    assert_eq!(notes.length(), 1, "the refused note was kept");
+    let first = notes.get(0);
+    let get = |k: &str| js_sys::Reflect::get(&first, &k.into()).unwrap();
+    assert_eq!(get("when").as_string().as_deref(), Some("now"));
+    assert_eq!(get("condition").as_string().as_deref(), Some("se serve"));
+}
+
+#[wasm_bindgen_test]
 fn invalid_edits_throw_errors_with_a_message() {
     let (mut server, id) = server();
     let mut anna = page(&mut server, "p_anna");
@@ -107,13 +138,13 @@ fn invalid_edits_throw_errors_with_a_message() {
     anna.client.open(&url).unwrap();
     deliver(&mut server, &mut [&mut anna], vec![]);
     assert_eq!(
-        error_message(anna.client.add_note(&url, "   ", None, false).unwrap_err()),
+        error_message(anna.client.add_note(&url, "   ", None, false, None, None).unwrap_err()),
         "a note needs some text"
     );
     assert!(
         error_message(
             anna.client
-                .add_note(&url, "x", Some("nope".into()), false)
+                .add_note(&url, "x", Some("nope".into()), false, None, None)
                 .unwrap_err()
         )
         .contains("unknown category")
@@ -194,7 +225,7 @@ fn clusters_and_dots_show_on_every_page_with_totals_hidden_until_revealed() {
     deliver(&mut server, &mut [&mut anna, &mut bruno, &mut fac], vec![]);
     let note = anna
         .client
-        .add_note(&url, "La piazza", None, false)
+        .add_note(&url, "La piazza", None, false, None, None)
         .unwrap();
     let cluster = anna
         .client
@@ -271,17 +302,17 @@ fn a_note_overtaken_by_a_purge_is_made_again_on_the_rewritten_board() {
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     bruno
         .client
-        .add_note(&url, "Da togliere", None, false)
+        .add_note(&url, "Da togliere", None, false, None, None)
         .unwrap();
     let mine = anna
         .client
-        .add_note(&url, "Anonima di Anna", None, true)
+        .add_note(&url, "Anonima di Anna", None, true, None, None)
         .unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     // Anna writes just as the server rewrites the board: her frames reach
     // it after the rewrite, from a copy from before, and do not land.
     anna.client
-        .add_note(&url, "Scritta durante la riscrittura", None, false)
+        .add_note(&url, "Scritta durante la riscrittura", None, false, None, None)
         .unwrap();
     let held: Vec<Vec<u8>> = anna
         .client
@@ -347,12 +378,12 @@ fn a_copy_kept_on_the_device_reopens_and_sends_what_was_unsent() {
     anna.client.open(&url).unwrap();
     bruno.client.open(&url).unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
-    anna.client.add_note(&url, "Sentita", None, false).unwrap();
+    anna.client.add_note(&url, "Sentita", None, false, None, None).unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     assert_eq!(anna.client.unconfirmed(&url).unwrap(), 0);
     anna.client.disconnected();
     anna.client
-        .add_note(&url, "Mai partita", None, false)
+        .add_note(&url, "Mai partita", None, false, None, None)
         .unwrap();
     assert_eq!(anna.client.unconfirmed(&url).unwrap(), 1);
     let kept = anna.client.keep_local(&url).unwrap();

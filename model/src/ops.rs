@@ -276,6 +276,39 @@ pub fn add_note<D: Doc>(
     Ok(())
 }
 
+/// Longest condition on a contribution, in characters.
+pub const MAX_CONDITION_CHARS: usize = 300;
+
+/// When a contribution can be activated.
+pub const PLEDGE_WHEN: [&str; 3] = ["now", "soon", "later"];
+
+/// Says when a contribution can be activated and on what condition (its
+/// author, in the change that adds it or later; `None` clears).
+pub fn set_pledge_terms<D: Doc>(
+    doc: &mut D,
+    note_id: &str,
+    when: Option<&str>,
+    condition: Option<&str>,
+) -> Result<(), OpError> {
+    if when.is_some_and(|w| !PLEDGE_WHEN.contains(&w)) {
+        return Err(OpError::BadRecordField("when"));
+    }
+    let condition = condition.map(str::trim).filter(|c| !c.is_empty());
+    if condition.is_some_and(|c| c.chars().count() > MAX_CONDITION_CHARS) {
+        return Err(OpError::BadRecordField("condition"));
+    }
+    let note = note_obj(doc, note_id)?;
+    match when {
+        Some(w) => put_text(doc, &note, "when", w)?,
+        None => doc.put(&note, "when", ScalarValue::Null)?,
+    }
+    match condition {
+        Some(c) => put_text(doc, &note, "condition", c)?,
+        None => doc.put(&note, "condition", ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
 /// Makes the question's `totals` map say `totals` (the server's write while
 /// the facilitator has them revealed; empty hides them again).
 pub fn put_totals<D: Doc>(

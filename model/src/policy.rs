@@ -523,6 +523,8 @@ impl QuestionCheck<'_> {
                 | "created_at"
                 | "hidden"
                 | "hidden_reason"
+                | "when"
+                | "condition"
         );
         if !known {
             return refuse(
@@ -534,7 +536,7 @@ impl QuestionCheck<'_> {
             return Ok(());
         }
         match field {
-            "text" | "category" => {
+            "text" | "category" | "when" | "condition" => {
                 self.require_own_note(note_id)?;
                 // A hidden note is under moderation: rewritten by its writer
                 // it would reach every phone before the purge takes it out.
@@ -761,6 +763,26 @@ impl QuestionCheck<'_> {
                 );
             }
         }
+        if !read::is_null_or_absent(after, note, "when") {
+            let ok = read::get_str(after, note, "when")
+                .is_some_and(|w| crate::ops::PLEDGE_WHEN.contains(&w.as_str()));
+            if !ok {
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id}: when is now, soon or later"),
+                );
+            }
+        }
+        if !read::is_null_or_absent(after, note, "condition") {
+            let ok = read::get_str(after, note, "condition")
+                .is_some_and(|c| c.chars().count() <= crate::ops::MAX_CONDITION_CHARS);
+            if !ok {
+                return refuse(
+                    RefusalCode::Malformed,
+                    format!("note {note_id}: the condition is text of at most {} characters", crate::ops::MAX_CONDITION_CHARS),
+                );
+            }
+        }
         if after.get(note, "anonymous").ok().flatten().is_some()
             && read::get_bool(after, note, "anonymous").is_none()
         {
@@ -854,6 +876,45 @@ mod tests {
         as_me(|d| ops::create_cluster(d, "c_2", "Nuovo").unwrap()).unwrap();
         as_me(|d| ops::rename_cluster(d, "c_1", "Rinominato").unwrap()).unwrap();
         as_me(|d| ops::delete_note(d, "n_mine").unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_contributions_timing_and_condition_are_its_authors_and_well_formed() {
+        // With the note, and later, by its author.
+        as_me(|d| {
+            ops::add_note(d, "n_new", &me(), &note("un furgone")).unwrap();
+            ops::set_pledge_terms(d, "n_new", Some("now"), Some("se serve")).unwrap();
+        })
+        .unwrap();
+        as_me(|d| ops::set_pledge_terms(d, "n_mine", Some("later"), None).unwrap()).unwrap();
+        // Not on someone else's note.
+        assert_eq!(
+            code(as_me(|d| ops::set_pledge_terms(d, "n_other", Some("now"), None).unwrap())),
+            RefusalCode::NotYours
+        );
+        // A modified client writing what the app never would.
+        let n = |d: &AutoCommit| read::map_at_path(d, &["notes", "n_mine"]).unwrap();
+        assert_eq!(
+            code(as_me(|d| {
+                let n = n(d);
+                d.put(&n, "when", "domani").unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+        assert_eq!(
+            code(as_me(|d| {
+                let n = n(d);
+                d.put(&n, "condition", "x".repeat(ops::MAX_CONDITION_CHARS + 1)).unwrap();
+            })),
+            RefusalCode::Malformed
+        );
+        assert_eq!(
+            code(as_me(|d| {
+                let n = n(d);
+                d.put(&n, "condition", 7).unwrap();
+            })),
+            RefusalCode::Malformed
+        );
     }
 
     #[test]

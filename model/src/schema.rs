@@ -183,6 +183,13 @@ pub struct Note {
     /// Why it was hidden, when the facilitator said.
     #[autosurgeon(hydrate = "read::hydrate_opt_string")]
     pub hidden_reason: Option<String>,
+    /// For a contribution: when it can be activated (`now`, `soon`: within
+    /// three months, `later`), if its author said.
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub when: Option<String>,
+    /// For a contribution: on what condition, if any.
+    #[autosurgeon(hydrate = "read::hydrate_opt_string")]
+    pub condition: Option<String>,
 }
 
 /// A group of notes. Clusters are never deleted: a merged one points at the

@@ -78,13 +78,25 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   await cpage.getByRole('button', { name: it('console.advance', { number: 3, title: PHASE_3 }) }).click();
   await giulia.page.getByRole('heading', { level: 1, name: PHASE_3 }).waitFor({ timeout: 5_000 });
   const pledge = `Una sala al piano terra, due sere a settimana ${tag}`;
-  await giulia.addNote(Q_PLEDGE, pledge, { category: 'Spazio' });
+  // A contribution says when it can start and on what condition.
+  const section = giulia.question(Q_PLEDGE);
+  await section.getByLabel(it('composer.label'), { exact: true }).fill(pledge);
+  await section.getByRole('radio', { name: 'Spazio', exact: true }).check();
+  await section.getByRole('radio', { name: it('pledge.when.now'), exact: true }).check();
+  await section.getByLabel(it('composer.condition'), { exact: true }).fill('se il Comune conferma gli orari');
+  await section.getByRole('button', { name: it('composer.submit'), exact: true }).click();
+  const terms = `${it('pledge.when.now')} · ${it('note.condition', { condition: 'se il Comune conferma gli orari' })}`;
+  await section.locator('li.note-card', { hasText: pledge }).getByText(terms).waitFor({ timeout: 3_000 });
+  await cpage.locator('.console-note', { hasText: pledge }).getByText(terms).waitFor({ timeout: 3_000 });
   await cpage.getByRole('button', { name: it('console.commitLabel', { text: pledge }) }).click();
   const what = cpage.getByLabel(it('record.commitments.what'), { exact: true });
   // The form fills in the frame after the click.
   await cpage.waitForFunction((text) => document.querySelector('#commitment-what')?.value === text, pledge, { timeout: 2_000 });
   assert.equal(await cpage.getByLabel(it('record.commitments.organization'), { exact: true }).inputValue(), GIULIA.organization);
   assert.equal(await what.evaluate((el) => el === document.activeElement), true, 'the form did not take the keyboard');
+  // What the contribution said about timing and conditions is carried over.
+  assert.equal(await cpage.getByLabel(it('record.commitments.by_when'), { exact: true }).inputValue(), it('pledge.when.now'));
+  assert.equal(await cpage.getByLabel(it('record.commitments.condition'), { exact: true }).inputValue(), 'se il Comune conferma gli orari');
   await cpage.getByLabel(it('record.commitments.by_when'), { exact: true }).fill('entro gennaio');
   await cpage.getByLabel(it('record.commitments.contact_role'), { exact: true }).fill('Ufficio servizi sociali');
   await cpage.getByRole('button', { name: it('record.commitments.add'), exact: true }).click();

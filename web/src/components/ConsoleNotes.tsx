@@ -121,6 +121,13 @@ function ConsoleNote({
         <div class="console-note-body">
           <CategoryBadge categories={categories} category={note.category} />
           <p class="console-note-text">{note.text}</p>
+          {(note.when || note.condition) && (
+            <p class="note-terms">
+              {[note.when && t(`pledge.when.${note.when}`), note.condition && t('note.condition', { condition: note.condition })]
+                .filter(Boolean)
+                .join(' · ')}
+            </p>
+          )}
           <p class="console-note-author">
             {author(note)}
             {note.votes !== null && note.votes > 0 && <span class="console-note-votes"> · {tCount('ranking.votes', note.votes)}</span>}

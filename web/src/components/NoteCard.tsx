@@ -191,6 +191,13 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
       ) : (
         <p class="note-text">{note.text}</p>
       )}
+      {(note.when || note.condition) && (
+        <p class="note-terms">
+          {[note.when && t(`pledge.when.${note.when}`), note.condition && t('note.condition', { condition: note.condition })]
+            .filter(Boolean)
+            .join(' · ')}
+        </p>
+      )}
       {mode === 'confirmDelete' && (
         <div class="confirm" role="group" aria-labelledby={`${base}-confirm`}>
           <p id={`${base}-confirm`}>{t('note.deleteConfirm')}</p>

@@ -2,12 +2,12 @@ import { useState } from 'preact/hooks';
 import { message, t, type Message, type MessageKey } from '../i18n';
 import { charCount } from '../lib/validation';
 import { MAX_NOTE_CHARS, noteErrorMessage } from '../lib/noteErrors';
-import type { QuestionMeta } from '../lib/types';
+import { PLEDGE_WHEN, type PledgeTerms, type PledgeWhen, type QuestionMeta } from '../lib/types';
 
 interface Props {
   question: QuestionMeta;
   /** Adds the note; throws the client's Error when it refuses. */
-  onAdd: (text: string, category: string | null, anonymous: boolean) => void;
+  onAdd: (text: string, category: string | null, anonymous: boolean, terms?: PledgeTerms) => void;
 }
 
 
@@ -40,6 +40,10 @@ export function NoteComposer({ question, onAdd }: Props) {
   // null: not chosen yet; OTHER: "Altro", chosen on purpose.
   const [category, setCategory] = useState<string | null>(null);
   const [categoryMissing, setCategoryMissing] = useState(false);
+  // A contribution may say when it can start and on what condition.
+  const [when, setWhen] = useState<PledgeWhen | null>(null);
+  const [condition, setCondition] = useState('');
+  const pledge = question.noteKind === 'pledge';
   const [anonymous, setAnonymous] = useState(false);
   const [error, setError] = useState<Message | null>(null);
   const [added, setAdded] = useState(0);
@@ -64,8 +68,10 @@ export function NoteComposer({ question, onAdd }: Props) {
       return;
     }
     try {
-      onAdd(text, category === OTHER ? null : category, anonymous);
+      onAdd(text, category === OTHER ? null : category, anonymous, pledge ? { when, condition } : undefined);
       setText('');
+      setWhen(null);
+      setCondition('');
       setCategory(null);
       setCategoryMissing(false);
       setError(null);
@@ -141,6 +147,30 @@ export function NoteComposer({ question, onAdd }: Props) {
             </p>
           )}
         </fieldset>
+      )}
+      {active && pledge && (
+        <>
+          <fieldset class="category-chips">
+            <legend>{t('composer.when')}</legend>
+            {PLEDGE_WHEN.map((w) => (
+              <label class="chip" key={w}>
+                <input type="radio" name={`${base}-when`} value={w} checked={when === w} onChange={() => setWhen(w)} />
+                <span>{t(`pledge.when.${w}`)}</span>
+              </label>
+            ))}
+          </fieldset>
+          <label for={`${base}-condition`} class="composer-label composer-condition-label">
+            {t('composer.condition')}
+          </label>
+          <input
+            id={`${base}-condition`}
+            type="text"
+            class="composer-condition"
+            maxLength={300}
+            value={condition}
+            onInput={(e) => setCondition(e.currentTarget.value)}
+          />
+        </>
       )}
       <div class="composer-actions">
         <label class="toggle">

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { message, t, tCount, type Message } from '../i18n';
 import { dropIntent, dropTargetAttr, type DropTarget } from '../lib/dragDrop';
-import type { NoteView, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
+import type { NoteView, PledgeTerms, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
 import { useNoteDrag } from '../lib/useNoteDrag';
 import { clusterErrorMessage, voteErrorMessage } from '../lib/voteErrors';
 import { ClusterCard, type ClusterActions } from './ClusterCard';
@@ -13,7 +13,7 @@ import { RankingList } from './RankingList';
 
 /** The edits a board section makes on its question's document (the Connection's, bound to the URL). */
 export interface QuestionEdits {
-  addNote(text: string, category: string | null, anonymous: boolean): void;
+  addNote(text: string, category: string | null, anonymous: boolean, terms?: PledgeTerms): void;
   editNote(noteId: string, text: string): void;
   setNoteCategory(noteId: string, category: string | null): void;
   deleteNote(noteId: string): void;

@@ -231,6 +231,12 @@ export const en: Record<MessageKey, string> = {
   'composer.submit': 'Add',
   'composer.added': 'Note added.',
   'composer.count': '{count} of {max} characters',
+  'composer.when': 'When can it start? (optional)',
+  'pledge.when.now': 'Right away',
+  'pledge.when.soon': 'Within three months',
+  'pledge.when.later': 'Later on',
+  'composer.condition': 'On what condition? (optional)',
+  'note.condition': 'Condition: {condition}',
 
   'noteError.empty': 'Write something before saving the note.',
   'noteError.tooLong': 'The note is too long: at most {max} characters.',

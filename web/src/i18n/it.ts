@@ -231,6 +231,12 @@ export const it = {
   'composer.submit': 'Aggiungi',
   'composer.added': 'Nota aggiunta.',
   'composer.count': '{count} caratteri su {max}',
+  'composer.when': 'Quando si può attivare? (facoltativo)',
+  'pledge.when.now': 'Subito',
+  'pledge.when.soon': 'Entro tre mesi',
+  'pledge.when.later': 'Più avanti',
+  'composer.condition': 'A quale condizione? (facoltativo)',
+  'note.condition': 'Condizione: {condition}',
 
   'noteError.empty': 'Scrivi qualcosa prima di salvare la nota.',
   'noteError.tooLong': 'La nota è troppo lunga: al massimo {max} caratteri.',

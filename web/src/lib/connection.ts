@@ -14,6 +14,7 @@ import {
   type ClosingField,
   type CommitmentDraft,
   type MeetingField,
+  type PledgeTerms,
   type PresenceView,
   type QuestionView,
   type Refusal,
@@ -388,8 +389,10 @@ export class Connection {
 
   // ---- edits (throw the client's Error when refused locally) -------------
 
-  addNote(url: string, text: string, category: string | null, anonymous: boolean): string {
-    const id = this.client.addNote(url, text, category, anonymous);
+  addNote(url: string, text: string, category: string | null, anonymous: boolean, terms?: PledgeTerms): string {
+    const id = terms
+      ? this.client.addNote(url, text, category, anonymous, terms.when, terms.condition)
+      : this.client.addNote(url, text, category, anonymous);
     this.afterLocalChange(url);
     return id;
   }

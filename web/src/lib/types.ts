@@ -56,6 +56,16 @@ export interface Labelled {
 }
 
 /** The record of the table (model/src/record.rs; its keys are snake_case as stored). */
+/** When a contribution can be activated. */
+export const PLEDGE_WHEN = ['now', 'soon', 'later'] as const;
+export type PledgeWhen = (typeof PLEDGE_WHEN)[number];
+
+/** What a contribution's author may add: when, and on what condition. */
+export interface PledgeTerms {
+  when: PledgeWhen | null;
+  condition: string;
+}
+
 export interface RecordView {
   meeting: Meeting;
   /** Phase id → what the table concluded on it (absent when nothing is written). */
@@ -231,6 +241,9 @@ export interface NoteView {
   /** Hidden by the facilitator: only its author and the facilitator receive it. */
   hidden: boolean;
   hiddenReason: string | null;
+  /** A contribution's timing and condition, if its author said. */
+  when?: PledgeWhen | null;
+  condition?: string | null;
 }
 
 export interface ClusterView {
@@ -271,7 +284,7 @@ export interface SyncClient {
   session(sessionUrl: string): SessionView | undefined;
   roster(rosterUrl: string): Roster | undefined;
   question(url: string): QuestionView | undefined;
-  addNote(url: string, text: string, category: string | null, anonymous: boolean): string;
+  addNote(url: string, text: string, category: string | null, anonymous: boolean, when?: string | null, condition?: string | null): string;
   editNote(url: string, noteId: string, text: string): void;
   takeRefusals(): Refusal[];
   /** The document as kept on the device (`undefined` until it has content). */

@@ -37,7 +37,7 @@ function prefersReducedMotion(): boolean {
 /** The Connection's edits on one question document. */
 function questionEdits(c: Connection, url: string): QuestionEdits {
   return {
-    addNote: (text, category, anonymous) => void c.addNote(url, text, category, anonymous),
+    addNote: (text, category, anonymous, terms) => void c.addNote(url, text, category, anonymous, terms),
     editNote: (noteId, text) => c.editNote(url, noteId, text),
     setNoteCategory: (noteId, category) => c.setNoteCategory(url, noteId, category),
     deleteNote: (noteId) => c.deleteNote(url, noteId),

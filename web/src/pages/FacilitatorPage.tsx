@@ -356,8 +356,9 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
                   setCommitDraft({
                     organization: note.anonymous ? '' : (note.organization ?? ''),
                     what: note.text,
-                    by_when: '',
-                    condition: '',
+                    // What its author said about timing and conditions carries over.
+                    by_when: note.when ? t(`pledge.when.${note.when}`) : '',
+                    condition: note.condition ?? '',
                     contact_role: '',
                     from_note: note.id,
                   }),
