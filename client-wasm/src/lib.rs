@@ -626,6 +626,12 @@ impl TavoloClient {
         self.facilitate(session_url, |d| ops::set_phase_locked(d, phase_id, locked))
     }
 
+    /// Plans how long a phase lasts, in minutes (`null` clears) (facilitator).
+    #[wasm_bindgen(js_name = setPhaseMinutes)]
+    pub fn set_phase_minutes(&mut self, session_url: &str, phase_id: &str, minutes: Option<f64>) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| ops::set_phase_minutes(d, phase_id, minutes.map(ms)))
+    }
+
     /// Lets the public report name organizations, or stops it (facilitator).
     #[wasm_bindgen(js_name = setOrganizationsPublic)]
     pub fn set_organizations_public(&mut self, session_url: &str, on: bool) -> Result<(), JsError> {

@@ -109,6 +109,8 @@ pub struct PhaseView {
     pub title: String,
     pub goal: String,
     pub locked: bool,
+    /// Planned minutes (the agenda), if any.
+    pub minutes: Option<i64>,
     pub questions: Vec<QuestionMeta>,
 }
 
@@ -157,6 +159,7 @@ pub fn session(s: &SessionDoc, doc: &automerge::AutoCommit) -> SessionView {
                 title: p.title.clone(),
                 goal: p.goal.clone(),
                 locked: p.locked,
+                minutes: p.minutes,
                 questions: p
                     .questions
                     .iter()

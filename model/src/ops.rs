@@ -151,6 +151,7 @@ pub fn session_from_template(init: &SessionInit<'_>) -> SessionDoc {
                 title: p.title.clone(),
                 goal: p.goal.clone(),
                 locked: false,
+                minutes: p.minutes.map(i64::from),
                 questions: p
                     .questions
                     .iter()
@@ -643,6 +644,24 @@ pub fn set_organizations_public<T: Doc>(doc: &mut T, public: bool) -> Result<(),
     Ok(())
 }
 
+/// Plans how long a phase lasts, in minutes, or clears it (facilitator).
+pub fn set_phase_minutes<T: Doc>(doc: &mut T, phase_id: &str, minutes: Option<i64>) -> Result<(), OpError> {
+    let max = i64::from(crate::template::MAX_PHASE_MINUTES);
+    if minutes.is_some_and(|m| !(1..=max).contains(&m)) {
+        return Err(OpError::BadRecordField("minutes"));
+    }
+    let (phases, idx) = phase_index(doc, phase_id)?;
+    let phase = match doc.get(&phases, idx)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => id,
+        _ => return Err(OpError::NoSuchPhase(phase_id.to_string())),
+    };
+    match minutes {
+        Some(m) => doc.put(&phase, "minutes", m)?,
+        None => doc.put(&phase, "minutes", ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
 /// Locks or unlocks a phase (facilitator).
 pub fn set_phase_locked<T: Doc>(doc: &mut T, phase_id: &str, locked: bool) -> Result<(), OpError> {
     let (phases, idx) = phase_index(doc, phase_id)?;
@@ -788,6 +807,33 @@ mod tests {
             set_current_phase(&mut doc, "nope"),
             Err(OpError::NoSuchPhase(_))
         ));
+    }
+
+    #[test]
+    fn the_agenda_comes_from_the_template_and_the_facilitator_changes_it() {
+        let t = Template::builtin(crate::template::DEFAULT_TEMPLATE_ID).unwrap();
+        let urls = HashMap::new();
+        let mut doc = AutoCommit::new();
+        let init = SessionInit {
+            template: &t,
+            title: "Prova",
+            roster_url: "automerge:r",
+            question_urls: &urls,
+        };
+        init_session_doc(&mut doc, &init).unwrap();
+        let minutes = |d: &AutoCommit| SessionDoc::load(d).unwrap().phases.iter().map(|p| p.minutes).collect::<Vec<_>>();
+        assert_eq!(minutes(&doc), [Some(25), Some(40), Some(35), Some(40), Some(30)]);
+        set_phase_minutes(&mut doc, "legittimazione", Some(20)).unwrap();
+        set_phase_minutes(&mut doc, "aspettative", None).unwrap();
+        assert_eq!(minutes(&doc), [Some(20), Some(40), Some(35), Some(40), None]);
+        assert!(set_phase_minutes(&mut doc, "legittimazione", Some(0)).is_err());
+        assert!(set_phase_minutes(&mut doc, "legittimazione", Some(601)).is_err());
+        assert!(set_phase_minutes(&mut doc, "nessuna", Some(10)).is_err());
+        // A session from before the agenda existed (no key) reads as having none.
+        let (phases, _) = phase_index(&doc, "materia-prima").unwrap();
+        let Some((_, first)) = doc.get(&phases, 1).unwrap() else { panic!("phase 2") };
+        doc.delete(&first, "minutes").unwrap();
+        assert_eq!(minutes(&doc)[1], None);
     }
 
     #[test]

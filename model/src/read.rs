@@ -167,6 +167,16 @@ pub fn hydrate_int<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<i
     }
 }
 
+/// Hydrates an optional integer leniently: absent, null or not a number
+/// gives `None` (an optional setting never makes a document unreadable).
+pub fn hydrate_opt_int<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<Option<i64>, HydrateError> {
+    Ok(get_int(doc, obj, to_am_prop(prop)))
+}
+
 /// Hydrates a boolean; absent gives `false`.
 pub fn hydrate_bool<D: ReadDoc>(
     doc: &D,

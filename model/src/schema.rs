@@ -63,6 +63,10 @@ pub struct Phase {
     pub goal: String,
     #[autosurgeon(hydrate = "read::hydrate_bool")]
     pub locked: bool,
+    /// How long it is planned to last, in minutes (the agenda; presets the
+    /// phase timer); from the template, changed by the facilitator.
+    #[autosurgeon(hydrate = "read::hydrate_opt_int")]
+    pub minutes: Option<i64>,
     pub questions: Vec<Question>,
 }
 

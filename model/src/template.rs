@@ -47,6 +47,8 @@ pub const MAX_TEXT_CHARS: usize = 500;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 /// Most dots a participant may place per question.
 pub const MAX_VOTE_BUDGET: u32 = 50;
+/// Longest a phase may be planned to last, in minutes.
+pub const MAX_PHASE_MINUTES: u32 = 600;
 /// Longest id, in bytes (ids are ASCII).
 pub const MAX_ID_LEN: usize = 64;
 /// Problems reported at most for one template; the rest are left out.
@@ -91,6 +93,9 @@ pub struct PhaseDef {
     /// What the phase is for, shown under its title.
     #[serde(default)]
     pub goal: String,
+    /// How long it is planned to last (the agenda; presets the phase timer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
     pub questions: Vec<QuestionDef>,
 }
 
@@ -206,6 +211,8 @@ pub enum ProblemCode {
     TextTooLong,
     /// `vote_budget` outside 1..=[`MAX_VOTE_BUDGET`]: `value`, `min`, `max`.
     VoteBudgetOutOfRange,
+    /// A phase's `minutes` outside 1..=[`MAX_PHASE_MINUTES`]: `phase`, `value`, `min`, `max`.
+    MinutesOutOfRange,
     /// A `note_kind` that is not one of [`NoteKind`]: `value`, `expected`.
     UnknownNoteKind,
 }
@@ -235,6 +242,7 @@ impl ProblemCode {
             ProblemCode::EmptyCategoryLabel => "empty_category_label",
             ProblemCode::TextTooLong => "text_too_long",
             ProblemCode::VoteBudgetOutOfRange => "vote_budget_out_of_range",
+            ProblemCode::MinutesOutOfRange => "minutes_out_of_range",
             ProblemCode::UnknownNoteKind => "unknown_note_kind",
         }
     }
@@ -446,6 +454,8 @@ struct RawPhase {
     #[serde(default)]
     goal: Option<Spanned<String>>,
     #[serde(default)]
+    minutes: Option<Spanned<i64>>,
+    #[serde(default)]
     questions: Option<Spanned<Vec<Spanned<RawQuestion>>>>,
 }
 
@@ -496,6 +506,11 @@ impl RawTemplate {
                         id: p.id.get_ref().clone(),
                         title: p.title.get_ref().clone(),
                         goal: text_of(&p.goal),
+                        minutes: p
+                            .minutes
+                            .as_ref()
+                            .and_then(|m| u32::try_from(*m.get_ref()).ok())
+                            .filter(|m| (1..=MAX_PHASE_MINUTES).contains(m)),
                         questions: items(&p.questions)
                             .iter()
                             .map(|q| {
@@ -864,6 +879,23 @@ impl<'s> Checker<'s> {
             self.length(&p.title, MAX_TEXT_CHARS, "title", format!("{path}.title"));
             if let Some(goal) = &p.goal {
                 self.length(goal, MAX_TEXT_CHARS, "goal", format!("{path}.goal"));
+            }
+            if let Some(minutes) = &p.minutes {
+                let value = *minutes.get_ref();
+                if !(1..=i64::from(MAX_PHASE_MINUTES)).contains(&value) {
+                    self.report(
+                        ProblemCode::MinutesOutOfRange,
+                        minutes.span(),
+                        format!("{path}.minutes"),
+                        &[
+                            ("phase", pid.clone()),
+                            ("value", value.to_string()),
+                            ("min", "1".into()),
+                            ("max", MAX_PHASE_MINUTES.to_string()),
+                        ],
+                        format!("phase \"{pid}\" minutes must be between 1 and {MAX_PHASE_MINUTES}, found {value}"),
+                    );
+                }
             }
             let questions = items(&p.questions);
             if questions.is_empty() {
@@ -1324,6 +1356,22 @@ categories = [\"a\"]
             5,
             9,
         );
+    }
+
+    #[test]
+    fn a_phase_may_plan_its_minutes_within_range() {
+        let t = Template::parse(&edit("title = \"Uno\"\n", "title = \"Uno\"\nminutes = 25\n")).expect("valid");
+        assert_eq!(t.phases[0].minutes, Some(25));
+        assert_eq!(Template::parse(MINIMAL).unwrap().phases[0].minutes, None);
+        for bad in ["0", "601", "-5"] {
+            let p = assert_refused(
+                &edit("title = \"Uno\"\n", &format!("title = \"Uno\"\nminutes = {bad}\n")),
+                ProblemCode::MinutesOutOfRange,
+                9,
+                11,
+            );
+            assert_eq!((param(&p, "phase"), param(&p, "value")), ("p1", bad));
+        }
     }
 
     #[test]

@@ -58,6 +58,18 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   await typeInto(cpage, it('record.meeting.facilitators'), facilitator);
   await cpage.getByText(it('record.meeting.filled', { filled: 5, total: 8 })).waitFor({ timeout: 3_000 });
 
+  // The agenda: the template plans 25 minutes for phase 1; the facilitator makes it 20 and starts the timer from it.
+  await cpage.getByRole('button', { name: it('console.timer.planned', { minutes: 25 }), exact: true }).waitFor({ timeout: 3_000 });
+  const planned = cpage.getByRole('textbox', { name: it('console.plannedMinutesLabel', { number: 1, title: PHASE_1 }), exact: true });
+  await planned.fill('700');
+  await planned.press('Enter');
+  await cpage.getByText(it('console.plannedInvalid')).waitFor({ timeout: 2_000 });
+  await planned.fill('20');
+  await planned.press('Enter');
+  await cpage.getByRole('button', { name: it('console.timer.planned', { minutes: 20 }), exact: true }).click();
+  await projector.page.locator('.phase-timer').getByText(/^(20:00|19:5\d)$/).waitFor({ timeout: 5_000 });
+  t.diagnostic('agenda: phase 1 planned 25 → 20 minutes, the timer started from it on the projector');
+
   // The synthesis, typed while the room talks, reaches the projector without leaving the field.
   const synthesis = `Il tavolo riconosce il nucleo fondativo e chiede di allargarlo ${tag}`;
   const field = cpage.getByLabel(it('record.synthesis.synthesis'), { exact: true });

@@ -11,10 +11,12 @@ interface Props {
   timer: TimerState | null;
   /** Runs a facilitator action, showing its error if it throws. */
   act: (action: () => void) => void;
+  /** The current phase's planned minutes (the agenda), offered first. */
+  planned?: number | null;
 }
 
 /** Start (presets or minutes typed), pause, resume, add time, stop. */
-export function TimerControls({ connection, timer, act }: Props) {
+export function TimerControls({ connection, timer, act, planned = null }: Props) {
   const [custom, setCustom] = useState('');
   const [invalid, setInvalid] = useState(false);
   const active = timer && timer.status !== 'idle';
@@ -69,6 +71,11 @@ export function TimerControls({ connection, timer, act }: Props) {
           {t('console.timer.presets')}
         </p>
         <div class="button-row">
+          {planned && (
+            <button type="button" class="button button-primary" onClick={() => start(planned * 60_000)}>
+              {t('console.timer.planned', { minutes: planned })}
+            </button>
+          )}
           {TIMER_PRESETS.map((minutes) => (
             <button
               type="button"

@@ -539,6 +539,11 @@ export class Connection {
     return saved;
   }
 
+  /** Plans how long a phase lasts (the agenda), or clears it. */
+  setPhaseMinutes(phaseId: string, minutes: number | null): void {
+    this.facilitate('setPhaseMinutes', (c, url) => c.setPhaseMinutes?.(url, phaseId, minutes));
+  }
+
   /** Shows a view of the results on the projector, or the board again (null). */
   setRestitution(step: RestitutionStep | null): void {
     this.facilitate('setRestitution', (c, url) => c.setRestitution?.(url, step));

@@ -54,6 +54,7 @@ export const PROBLEM_CODES = [
   'empty_category_label',
   'text_too_long',
   'vote_budget_out_of_range',
+  'minutes_out_of_range',
   'unknown_note_kind',
 ] as const;
 

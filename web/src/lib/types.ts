@@ -164,6 +164,8 @@ export interface PhaseView {
   title: string;
   goal: string;
   locked: boolean;
+  /** Planned minutes (the agenda), if any. */
+  minutes?: number | null;
   questions: QuestionMeta[];
 }
 
@@ -342,6 +344,7 @@ export interface SyncClient {
   ): string;
   removeCommitment?(sessionUrl: string, id: string): void;
   setRestitution?(sessionUrl: string, step: RestitutionStep | null): void;
+  setPhaseMinutes?(sessionUrl: string, phaseId: string, minutes: number | null): void;
   /** Releases the wasm memory; the client is unusable afterwards. */
   free?(): void;
 }

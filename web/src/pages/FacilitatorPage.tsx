@@ -339,7 +339,7 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
       </section>
       <div class="console-grid">
         <div class="console-main">
-          <TimerControls connection={connection} timer={timer} act={act} />
+          <TimerControls connection={connection} timer={timer} act={act} planned={current?.minutes ?? null} />
           {current && (
             <ConsoleNotes
               phase={current}
@@ -427,10 +427,68 @@ function SessionDeleted({ title }: { title: string }) {
   );
 }
 
+/** A phase's planned minutes (the agenda), saved when the field is left. */
+function PlannedMinutes({
+  phase,
+  params,
+  onSave,
+}: {
+  phase: SessionView['phases'][number];
+  params: { number: number; title: string };
+  onSave: (minutes: number | null) => void;
+}) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState(false);
+  const id = `planned-${phase.id}`;
+  const save = () => {
+    if (draft === null) return;
+    const text = draft.trim();
+    const n = Number(text);
+    if (text !== '' && !(Number.isInteger(n) && n >= 1 && n <= 600)) {
+      setInvalid(true);
+      return;
+    }
+    setInvalid(false);
+    setDraft(null);
+    const minutes = text === '' ? null : n;
+    if (minutes !== (phase.minutes ?? null)) onSave(minutes);
+  };
+  return (
+    <div class="field planned-minutes">
+      <label for={id}>{t('console.plannedMinutes')}</label>
+      <input
+        id={id}
+        aria-label={t('console.plannedMinutesLabel', params)}
+        type="text"
+        inputMode="numeric"
+        value={draft ?? (phase.minutes ? String(phase.minutes) : '')}
+        onInput={(e) => {
+          setDraft(e.currentTarget.value);
+          setInvalid(false);
+        }}
+        onBlur={save}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') save();
+        }}
+        aria-invalid={invalid ? 'true' : undefined}
+        aria-describedby={invalid ? `${id}-error` : undefined}
+      />
+      {invalid && (
+        <p class="field-error" id={`${id}-error`}>
+          {t('console.plannedInvalid')}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function PhaseList({ session, connection, act }: { session: SessionView; connection: Connection; act: (a: () => void) => void }) {
   return (
     <section class="card" aria-labelledby="phases-heading">
       <h2 id="phases-heading">{t('facilitator.phases')}</h2>
+      {session.phases.some((p) => p.minutes) && (
+        <p class="muted">{t('console.agendaTotal', { minutes: session.phases.reduce((sum, p) => sum + (p.minutes ?? 0), 0) })}</p>
+      )}
       <ol class="phase-list">
         {session.phases.map((phase, i) => {
           const current = phase.id === session.currentPhase;
@@ -446,6 +504,7 @@ function PhaseList({ session, connection, act }: { session: SessionView; connect
                   <span class="tag tag-open">{t('console.open')}</span>
                 )}
               </h3>
+              <PlannedMinutes phase={phase} params={params} onSave={(m) => act(() => connection.setPhaseMinutes(phase.id, m))} />
               <ul class="phase-questions">
                 {phase.questions.map((q) => {
                   const view = connection.question(q.doc);
