@@ -97,4 +97,12 @@ scenario('axe-core finds no serious or critical violation on any page of a sessi
   await projector.page.goto(projectorUrl);
   await projector.page.getByText(mine).first().waitFor({ timeout: 15_000 });
   await assertAccessible(projector.page, 'projector', t);
+  // The results given back to the room (the console is in English now).
+  const en = { map: 'Map of the social raw material', ledger: 'Who puts what on the table' };
+  for (const step of ['map', 'ledger']) {
+    await console.getByRole('button', { name: en[step], exact: true }).click();
+    await projector.page.locator('.room-results').getByRole('heading', { name: it(`restitution.${step}`) }).waitFor({ timeout: 5_000 });
+    await projector.page.locator('.room-results-empty, .room-results-columns, .room-results-table').first().waitFor({ timeout: 5_000 });
+    await assertAccessible(projector.page, `projector, results: ${step}`, t);
+  }
 });
