@@ -60,5 +60,6 @@ if $with_test; then
   npm_install bench/stock
   # poppler-utils: pdftoppm and pdftotext, for the printed report (tests/e2e/report.test.mjs).
   # libreoffice-calc-nogui: the report's CSV opened by LibreOffice (tests/e2e/libreoffice.test.mjs).
-  apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui
+  # libreoffice-writer-nogui: the report's ODT opened by LibreOffice Writer (same test file).
+  apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui libreoffice-writer-nogui
 fi

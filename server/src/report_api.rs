@@ -28,30 +28,58 @@ pub struct ReportQuery {
     lang: Option<String>,
 }
 
-/// `GET /api/sessions/{id}/report?format=md|csv|json|html[&public=true][&lang=it|en]`
+/// `GET /api/sessions/{id}/report?format=md|csv|json|html|odt[&public=true][&lang=it|en]`
+///
+/// `odt` is the editable OpenDocument Text file (LibreOffice Writer, Word),
+/// a binary download; the others are text.
 pub async fn report(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
     Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = parse_format(q.format.as_deref(), &["md", "csv", "json", "html"])?;
+    let odt = q.format.as_deref() == Some("odt");
+    let format = if odt {
+        // Not a text `Format`; only checked here, never rendered as one.
+        Format::Html
+    } else {
+        parse_format(q.format.as_deref(), &["md", "csv", "json", "html", "odt"])?
+    };
     let public = parse_bool("public", q.public.as_deref())?;
     let lang = parse_lang(q.lang.as_deref())?;
     facilitator(&state, &session_id, &headers).await?;
     let docs = load(&state, &session_id).await?;
     let now = crate::now_ms();
-    let name = report::download_name(
-        // The facilitator's version names people: its file says so.
-        if public {
-            "report-pubblico"
-        } else {
-            "report-riservato"
-        },
-        &docs.session.title,
-        now,
-        format,
-    );
+    // The facilitator's version names people: its file says so.
+    let what = if public {
+        "report-pubblico"
+    } else {
+        "report-riservato"
+    };
+    if odt {
+        let name = report::download_name_with_extension(
+            what,
+            &docs.session.title,
+            now,
+            report::ODT_EXTENSION,
+        );
+        let body = render(move || {
+            let opts = ReportOptions {
+                public,
+                lang,
+                generated_at_ms: now,
+            };
+            report::build(&docs.sources(), &opts).render_odt()
+        })
+        .await?;
+        return Ok(file(
+            body.into_response(),
+            report::ODT_CONTENT_TYPE,
+            "attachment",
+            &name,
+        ));
+    }
+    let name = report::download_name(what, &docs.session.title, now, format);
     let body = render(move || {
         let opts = ReportOptions {
             public,
@@ -337,7 +365,7 @@ fn registry_error(e: RegistryError) -> ApiError {
 }
 
 /// Rendering a large board takes milliseconds of CPU: off the async workers.
-async fn render(f: impl FnOnce() -> String + Send + 'static) -> Result<String, ApiError> {
+async fn render<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("report rendering failed: {e}")))
@@ -399,12 +427,23 @@ fn document(body: String, format: Format, filename: &str) -> Response {
     } else {
         "attachment"
     };
-    let mut r = body.into_response();
+    file(
+        body.into_response(),
+        format.content_type(),
+        disposition,
+        filename,
+    )
+}
+
+/// `r` as a file: its type, its name, never cached, never sniffed.
+fn file(
+    mut r: Response,
+    content_type: &'static str,
+    disposition: &str,
+    filename: &str,
+) -> Response {
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

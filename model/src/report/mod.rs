@@ -61,7 +61,10 @@
 //!   applies the privacy rules to a note's author.
 //! - `markdown`, `csv`, `html` (+ `chart` for its inline SVG): the formats;
 //!   `prose` splits the record's long texts into paragraphs and lists for
-//!   the two formats people read. The CSV (notes, one per row) does not
+//!   the formats people read. `odt` writes the HTML's structure as an
+//!   OpenDocument Text package (its own small ZIP writer, no dependency);
+//!   it is binary, so it is [`Report::render_odt`] and not a [`Format`].
+//!   The CSV (notes, one per row) does not
 //!   carry the record.
 //! - `table`: small one-table documents (the attendance annex, a
 //!   participant's own notes) in every format.
@@ -77,12 +80,17 @@ mod date;
 mod html;
 mod i18n;
 mod markdown;
+mod odt;
 mod prose;
 mod table;
 
 pub use build::{MIN_GROUP, shown_groups};
 pub use data::*;
 pub use html::SMALL_TABLE_ROWS;
+pub use odt::MEDIA_TYPE as ODT_CONTENT_TYPE;
+
+/// The file name extension of [`Report::render_odt`]'s output.
+pub const ODT_EXTENSION: &str = "odt";
 
 use crate::record::Record;
 use crate::schema::{QuestionDoc, RosterDoc, SessionDoc};
@@ -204,6 +212,14 @@ impl Report {
             Format::Html => html::render(self),
         }
     }
+
+    /// The report as an OpenDocument Text file for LibreOffice Writer (and
+    /// Word): the HTML page's sections as headings, paragraphs, lists,
+    /// tables and SVG charts, to edit before it goes to the administration.
+    /// Served as [`ODT_CONTENT_TYPE`], saved as [`ODT_EXTENSION`].
+    pub fn render_odt(&self) -> Vec<u8> {
+        odt::render(self)
+    }
 }
 
 /// Pretty JSON with a final newline. Serializing plain data with string keys
@@ -258,6 +274,16 @@ mod tests {
 /// only (accents folded), so every browser and file system keeps it; the
 /// date is the Italian calendar day the report was made.
 pub fn download_name(what: &str, session_title: &str, generated_at_ms: i64, f: Format) -> String {
+    download_name_with_extension(what, session_title, generated_at_ms, f.extension())
+}
+
+/// [`download_name`] with any extension (`"odt"`: [`ODT_EXTENSION`]).
+pub fn download_name_with_extension(
+    what: &str,
+    session_title: &str,
+    generated_at_ms: i64,
+    extension: &str,
+) -> String {
     let mut slug = String::new();
     for c in session_title.chars().flat_map(char::to_lowercase) {
         let folded = match c {
@@ -285,7 +311,7 @@ pub fn download_name(what: &str, session_title: &str, generated_at_ms: i64, f: F
         .into_iter()
         .filter(|p| !p.is_empty())
         .collect();
-    format!("{}.{}", parts.join("-"), f.extension())
+    format!("{}.{extension}", parts.join("-"))
 }
 
 #[cfg(test)]

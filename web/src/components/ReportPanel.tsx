@@ -36,9 +36,10 @@ interface Request {
 
 /**
  * The console's way to the session's outcome, at any moment: the report in
- * its confidential or public version (printable, Markdown, CSV, JSON), the
- * switch that lets the public version name organizations, and the
- * attendance annex, which only the facilitator ever gets.
+ * its confidential or public version (printable, ODT to edit in LibreOffice
+ * Writer, Markdown, CSV, JSON), the switch that lets the public version name
+ * organizations, and the attendance annex, which only the facilitator ever
+ * gets.
  */
 export function ReportPanel({ sessionId, facilitatorKey, organizationsPublic, onOrganizationsPublic }: Props) {
   const [publicVersion, setPublicVersion] = useState(false);
@@ -136,10 +137,12 @@ export function ReportPanel({ sessionId, facilitatorKey, organizationsPublic, on
       {button(report('html'), t('report.open'), true)}
       <p class="field-hint">{t('report.openHint')}</p>
       <div class="button-row report-downloads">
+        {button(report('odt'), t('report.odt'))}
         {button(report('md'), t('report.markdown'))}
         {button(report('csv'), t('report.csv'))}
         {button(report('json'), t('report.json'))}
       </div>
+      <p class="field-hint">{t('report.odtHint')}</p>
       <p class="field-hint">{t('report.csvHint')}</p>
       <h3 class="report-annex-heading">{t('report.attendance.heading')}</h3>
       <p class="field-hint">{t('report.attendance.hint')}</p>

@@ -7,11 +7,12 @@
 import type { Language, Message } from '../i18n';
 import { ApiError, apiError, NetworkError } from './api';
 
-export type ReportFormat = 'md' | 'csv' | 'json' | 'html';
+/** `odt`: the editable OpenDocument Text file (LibreOffice Writer, Word), a binary download. */
+export type ReportFormat = 'md' | 'csv' | 'json' | 'html' | 'odt';
 export type AnnexFormat = 'csv' | 'html';
 export type NotesFormat = 'md' | 'csv';
 
-const EXTENSIONS: Record<ReportFormat, string> = { md: 'md', csv: 'csv', json: 'json', html: 'html' };
+const EXTENSIONS: Record<ReportFormat, string> = { md: 'md', csv: 'csv', json: 'json', html: 'html', odt: 'odt' };
 
 const sessionPath = (sessionId: string) => `/api/sessions/${encodeURIComponent(sessionId)}`;
 
