@@ -406,11 +406,20 @@ impl TavoloClient {
         };
         // A contribution's timing and condition travel in the same change,
         // checked first: a change is kept even when its closure fails.
-        let (when, condition) = (when.filter(|w| !w.is_empty()), condition.filter(|c| !c.trim().is_empty()));
-        if when.as_deref().is_some_and(|w| !ops::PLEDGE_WHEN.contains(&w)) {
+        let (when, condition) = (
+            when.filter(|w| !w.is_empty()),
+            condition.filter(|c| !c.trim().is_empty()),
+        );
+        if when
+            .as_deref()
+            .is_some_and(|w| !ops::PLEDGE_WHEN.contains(&w))
+        {
             return Err(JsError::new("when is now, soon or later"));
         }
-        if condition.as_deref().is_some_and(|c| c.trim().chars().count() > ops::MAX_CONDITION_CHARS) {
+        if condition
+            .as_deref()
+            .is_some_and(|c| c.trim().chars().count() > ops::MAX_CONDITION_CHARS)
+        {
             return Err(JsError::new(&format!(
                 "a condition may be at most {} characters long",
                 ops::MAX_CONDITION_CHARS
@@ -628,8 +637,15 @@ impl TavoloClient {
 
     /// Plans how long a phase lasts, in minutes (`null` clears) (facilitator).
     #[wasm_bindgen(js_name = setPhaseMinutes)]
-    pub fn set_phase_minutes(&mut self, session_url: &str, phase_id: &str, minutes: Option<f64>) -> Result<(), JsError> {
-        self.facilitate(session_url, |d| ops::set_phase_minutes(d, phase_id, minutes.map(ms)))
+    pub fn set_phase_minutes(
+        &mut self,
+        session_url: &str,
+        phase_id: &str,
+        minutes: Option<f64>,
+    ) -> Result<(), JsError> {
+        self.facilitate(session_url, |d| {
+            ops::set_phase_minutes(d, phase_id, minutes.map(ms))
+        })
     }
 
     /// Lets the public report name organizations, or stops it (facilitator).

@@ -109,7 +109,14 @@ fn a_contributions_timing_and_condition_reach_the_other_page() {
     bruno.client.open(&url).unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     anna.client
-        .add_note(&url, "Un furgone", None, false, Some("now".into()), Some("se serve".into()))
+        .add_note(
+            &url,
+            "Un furgone",
+            None,
+            false,
+            Some("now".into()),
+            Some("se serve".into()),
+        )
         .unwrap();
     assert!(
         error_message(
@@ -138,7 +145,11 @@ fn invalid_edits_throw_errors_with_a_message() {
     anna.client.open(&url).unwrap();
     deliver(&mut server, &mut [&mut anna], vec![]);
     assert_eq!(
-        error_message(anna.client.add_note(&url, "   ", None, false, None, None).unwrap_err()),
+        error_message(
+            anna.client
+                .add_note(&url, "   ", None, false, None, None)
+                .unwrap_err()
+        ),
         "a note needs some text"
     );
     assert!(
@@ -312,7 +323,14 @@ fn a_note_overtaken_by_a_purge_is_made_again_on_the_rewritten_board() {
     // Anna writes just as the server rewrites the board: her frames reach
     // it after the rewrite, from a copy from before, and do not land.
     anna.client
-        .add_note(&url, "Scritta durante la riscrittura", None, false, None, None)
+        .add_note(
+            &url,
+            "Scritta durante la riscrittura",
+            None,
+            false,
+            None,
+            None,
+        )
         .unwrap();
     let held: Vec<Vec<u8>> = anna
         .client
@@ -378,7 +396,9 @@ fn a_copy_kept_on_the_device_reopens_and_sends_what_was_unsent() {
     anna.client.open(&url).unwrap();
     bruno.client.open(&url).unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
-    anna.client.add_note(&url, "Sentita", None, false, None, None).unwrap();
+    anna.client
+        .add_note(&url, "Sentita", None, false, None, None)
+        .unwrap();
     deliver(&mut server, &mut [&mut anna, &mut bruno], vec![]);
     assert_eq!(anna.client.unconfirmed(&url).unwrap(), 0);
     anna.client.disconnected();

@@ -645,7 +645,11 @@ pub fn set_organizations_public<T: Doc>(doc: &mut T, public: bool) -> Result<(),
 }
 
 /// Plans how long a phase lasts, in minutes, or clears it (facilitator).
-pub fn set_phase_minutes<T: Doc>(doc: &mut T, phase_id: &str, minutes: Option<i64>) -> Result<(), OpError> {
+pub fn set_phase_minutes<T: Doc>(
+    doc: &mut T,
+    phase_id: &str,
+    minutes: Option<i64>,
+) -> Result<(), OpError> {
     let max = i64::from(crate::template::MAX_PHASE_MINUTES);
     if minutes.is_some_and(|m| !(1..=max).contains(&m)) {
         return Err(OpError::BadRecordField("minutes"));
@@ -821,17 +825,32 @@ mod tests {
             question_urls: &urls,
         };
         init_session_doc(&mut doc, &init).unwrap();
-        let minutes = |d: &AutoCommit| SessionDoc::load(d).unwrap().phases.iter().map(|p| p.minutes).collect::<Vec<_>>();
-        assert_eq!(minutes(&doc), [Some(25), Some(40), Some(35), Some(40), Some(30)]);
+        let minutes = |d: &AutoCommit| {
+            SessionDoc::load(d)
+                .unwrap()
+                .phases
+                .iter()
+                .map(|p| p.minutes)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            minutes(&doc),
+            [Some(25), Some(40), Some(35), Some(40), Some(30)]
+        );
         set_phase_minutes(&mut doc, "legittimazione", Some(20)).unwrap();
         set_phase_minutes(&mut doc, "aspettative", None).unwrap();
-        assert_eq!(minutes(&doc), [Some(20), Some(40), Some(35), Some(40), None]);
+        assert_eq!(
+            minutes(&doc),
+            [Some(20), Some(40), Some(35), Some(40), None]
+        );
         assert!(set_phase_minutes(&mut doc, "legittimazione", Some(0)).is_err());
         assert!(set_phase_minutes(&mut doc, "legittimazione", Some(601)).is_err());
         assert!(set_phase_minutes(&mut doc, "nessuna", Some(10)).is_err());
         // A session from before the agenda existed (no key) reads as having none.
         let (phases, _) = phase_index(&doc, "materia-prima").unwrap();
-        let Some((_, first)) = doc.get(&phases, 1).unwrap() else { panic!("phase 2") };
+        let Some((_, first)) = doc.get(&phases, 1).unwrap() else {
+            panic!("phase 2")
+        };
         doc.delete(&first, "minutes").unwrap();
         assert_eq!(minutes(&doc)[1], None);
     }

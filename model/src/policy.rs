@@ -779,7 +779,10 @@ impl QuestionCheck<'_> {
             if !ok {
                 return refuse(
                     RefusalCode::Malformed,
-                    format!("note {note_id}: the condition is text of at most {} characters", crate::ops::MAX_CONDITION_CHARS),
+                    format!(
+                        "note {note_id}: the condition is text of at most {} characters",
+                        crate::ops::MAX_CONDITION_CHARS
+                    ),
                 );
             }
         }
@@ -889,7 +892,13 @@ mod tests {
         as_me(|d| ops::set_pledge_terms(d, "n_mine", Some("later"), None).unwrap()).unwrap();
         // Not on someone else's note.
         assert_eq!(
-            code(as_me(|d| ops::set_pledge_terms(d, "n_other", Some("now"), None).unwrap())),
+            code(as_me(|d| ops::set_pledge_terms(
+                d,
+                "n_other",
+                Some("now"),
+                None
+            )
+            .unwrap())),
             RefusalCode::NotYours
         );
         // A modified client writing what the app never would.
@@ -904,7 +913,8 @@ mod tests {
         assert_eq!(
             code(as_me(|d| {
                 let n = n(d);
-                d.put(&n, "condition", "x".repeat(ops::MAX_CONDITION_CHARS + 1)).unwrap();
+                d.put(&n, "condition", "x".repeat(ops::MAX_CONDITION_CHARS + 1))
+                    .unwrap();
             })),
             RefusalCode::Malformed
         );

@@ -1360,12 +1360,19 @@ categories = [\"a\"]
 
     #[test]
     fn a_phase_may_plan_its_minutes_within_range() {
-        let t = Template::parse(&edit("title = \"Uno\"\n", "title = \"Uno\"\nminutes = 25\n")).expect("valid");
+        let t = Template::parse(&edit(
+            "title = \"Uno\"\n",
+            "title = \"Uno\"\nminutes = 25\n",
+        ))
+        .expect("valid");
         assert_eq!(t.phases[0].minutes, Some(25));
         assert_eq!(Template::parse(MINIMAL).unwrap().phases[0].minutes, None);
         for bad in ["0", "601", "-5"] {
             let p = assert_refused(
-                &edit("title = \"Uno\"\n", &format!("title = \"Uno\"\nminutes = {bad}\n")),
+                &edit(
+                    "title = \"Uno\"\n",
+                    &format!("title = \"Uno\"\nminutes = {bad}\n"),
+                ),
                 ProblemCode::MinutesOutOfRange,
                 9,
                 11,

@@ -357,6 +357,7 @@ fn phases(ctx: &Ctx, all: &[(&Phase, Asked)]) -> Vec<PhaseReport> {
             id: p.id.clone(),
             title: p.title.clone(),
             goal: p.goal.clone(),
+            minutes: p.minutes,
             conclusion: conclusion(ctx, &p.id),
             questions: all
                 .iter()

@@ -199,6 +199,8 @@ pub struct PhaseReport {
     pub id: String,
     pub title: String,
     pub goal: String,
+    /// How long it was planned to last, in minutes (the agenda), if said.
+    pub minutes: Option<i64>,
     /// What the table concluded on this phase; `None` when nothing was
     /// written.
     pub conclusion: Option<PhaseConclusion>,

@@ -741,6 +741,17 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
         if !p.goal.trim().is_empty() {
             let _ = writeln!(out, "<p class=\"goal\">{}</p>", esc(&p.goal));
         }
+        if let Some(m) = p.minutes {
+            let _ = writeln!(
+                out,
+                "<p class=\"goal\">{}</p>",
+                esc(&i18n::tf(
+                    lang,
+                    "phase.planned",
+                    &[("minutes", &m.to_string())]
+                ))
+            );
+        }
         if let Some(c) = &p.conclusion {
             conclusion(out, lang, c);
         }

@@ -662,6 +662,17 @@ fn phases(out: &mut String, lang: Lang, phases: &[PhaseReport]) {
         if !p.goal.trim().is_empty() {
             let _ = writeln!(out, "_{}_\n", inline(&p.goal));
         }
+        if let Some(m) = p.minutes {
+            let _ = writeln!(
+                out,
+                "{}\n",
+                inline(&i18n::tf(
+                    lang,
+                    "phase.planned",
+                    &[("minutes", &m.to_string())]
+                ))
+            );
+        }
         if let Some(c) = &p.conclusion {
             conclusion(out, lang, c);
         }

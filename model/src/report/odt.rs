@@ -908,6 +908,10 @@ fn phases(d: &mut Doc, phases: &[PhaseReport]) {
         if !p.goal.trim().is_empty() {
             d.para("Goal", &text(&p.goal));
         }
+        if let Some(m) = p.minutes {
+            let planned = d.tf("phase.planned", &[("minutes", &m.to_string())]);
+            d.para("Goal", &text(&planned));
+        }
         if let Some(c) = &p.conclusion {
             conclusion(d, c);
         }
