@@ -813,8 +813,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn the_agenda_comes_from_the_template_and_the_facilitator_changes_it() {
+    /// A session document made from the built-in template.
+    fn builtin_session() -> AutoCommit {
         let t = Template::builtin(crate::template::DEFAULT_TEMPLATE_ID).unwrap();
         let urls = HashMap::new();
         let mut doc = AutoCommit::new();
@@ -825,6 +825,12 @@ mod tests {
             question_urls: &urls,
         };
         init_session_doc(&mut doc, &init).unwrap();
+        doc
+    }
+
+    #[test]
+    fn the_agenda_comes_from_the_template_and_the_facilitator_changes_it() {
+        let mut doc = builtin_session();
         let minutes = |d: &AutoCommit| {
             SessionDoc::load(d)
                 .unwrap()
@@ -857,16 +863,7 @@ mod tests {
 
     #[test]
     fn organizations_become_public_only_when_the_facilitator_says_so() {
-        let t = Template::builtin(crate::template::DEFAULT_TEMPLATE_ID).unwrap();
-        let urls = HashMap::new();
-        let mut doc = AutoCommit::new();
-        let init = SessionInit {
-            template: &t,
-            title: "Prova",
-            roster_url: "automerge:r",
-            question_urls: &urls,
-        };
-        init_session_doc(&mut doc, &init).unwrap();
+        let mut doc = builtin_session();
         assert!(!SessionDoc::load(&doc).unwrap().organizations_public);
         set_organizations_public(&mut doc, true).unwrap();
         assert!(SessionDoc::load(&doc).unwrap().organizations_public);

@@ -87,20 +87,14 @@ pub fn render(r: &Report) -> Vec<u8> {
 /// line breaks, U+FFFE, U+FFFF): a note containing one must not make the
 /// document unreadable.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed: String = s
+        .chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || !((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}')
+        })
+        .collect();
+    super::html::esc(&allowed)
 }
 
 /// Paragraph content for `s`: escaped, each line break a
@@ -1575,7 +1569,7 @@ mod tests {
     fn text_is_escaped_and_keeps_lines_and_spaces() {
         assert_eq!(
             text("<b>&'\"\u{1}\u{FFFF}\r\n  due  spazi\tx "),
-            "&lt;b&gt;&amp;&apos;&quot;<text:line-break/><text:s text:c=\"2\"/>due \
+            "&lt;b&gt;&amp;&#39;&quot;<text:line-break/><text:s text:c=\"2\"/>due \
              <text:s text:c=\"1\"/>spazi<text:tab/>x "
         );
     }

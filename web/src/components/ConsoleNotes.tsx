@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { choiceLabel, t, tCount } from '../i18n';
 import type { NoteView, PhaseView, QuestionMeta, QuestionView, Spotlight } from '../lib/types';
+import { pledgeTerms } from '../lib/pledge';
 import { CategoryBadge } from './CategoryBadge';
 import { RankingList } from './RankingList';
 
@@ -121,13 +122,7 @@ function ConsoleNote({
         <div class="console-note-body">
           <CategoryBadge categories={categories} category={note.category} />
           <p class="console-note-text">{note.text}</p>
-          {(note.when || note.condition) && (
-            <p class="note-terms">
-              {[note.when && t(`pledge.when.${note.when}`), note.condition && t('note.condition', { condition: note.condition })]
-                .filter(Boolean)
-                .join(' · ')}
-            </p>
-          )}
+          {pledgeTerms(note) && <p class="note-terms">{pledgeTerms(note)}</p>}
           <p class="console-note-author">
             {author(note)}
             {note.votes !== null && note.votes > 0 && <span class="console-note-votes"> · {tCount('ranking.votes', note.votes)}</span>}

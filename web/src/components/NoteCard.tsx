@@ -5,6 +5,7 @@ import { dropTargetAttr } from '../lib/dragDrop';
 import { noteErrorMessage } from '../lib/noteErrors';
 import type { Category, NoteView } from '../lib/types';
 import { CategoryBadge } from './CategoryBadge';
+import { pledgeTerms } from '../lib/pledge';
 import { DotControls } from './DotControls';
 import { MenuButton, type MenuItem } from './MenuButton';
 
@@ -191,13 +192,7 @@ function NoteCardView({ note, categories, writable, voting, clusters, actions, s
       ) : (
         <p class="note-text">{note.text}</p>
       )}
-      {(note.when || note.condition) && (
-        <p class="note-terms">
-          {[note.when && t(`pledge.when.${note.when}`), note.condition && t('note.condition', { condition: note.condition })]
-            .filter(Boolean)
-            .join(' · ')}
-        </p>
-      )}
+      {pledgeTerms(note) && <p class="note-terms">{pledgeTerms(note)}</p>}
       {mode === 'confirmDelete' && (
         <div class="confirm" role="group" aria-labelledby={`${base}-confirm`}>
           <p id={`${base}-confirm`}>{t('note.deleteConfirm')}</p>
