@@ -293,6 +293,237 @@ impl ClosingField {
     }
 }
 
+/// What a commitment carried from the previous meeting has become.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CarriedStatus {
+    /// Not started yet (where every carried commitment begins).
+    #[default]
+    Open,
+    InProgress,
+    Done,
+    /// No longer relevant.
+    Dropped,
+}
+
+impl CarriedStatus {
+    pub const ALL: [CarriedStatus; 4] = [
+        CarriedStatus::Open,
+        CarriedStatus::InProgress,
+        CarriedStatus::Done,
+        CarriedStatus::Dropped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CarriedStatus::Open => "open",
+            CarriedStatus::InProgress => "in_progress",
+            CarriedStatus::Done => "done",
+            CarriedStatus::Dropped => "dropped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A commitment of the previous meeting, and how it is going.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CarriedCommitment {
+    pub id: String,
+    pub organization: String,
+    pub what: String,
+    pub by_when: String,
+    pub condition: String,
+    pub contact_role: String,
+    pub status: CarriedStatus,
+    /// What the facilitator noted about its progress.
+    pub progress: String,
+}
+
+/// An organization invited because it took part in the previous meeting
+/// (no person's name: organizations only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Invited {
+    pub organization: String,
+    /// `ids::Sector` as text.
+    pub sector: String,
+    /// `ids::Tier` as text.
+    pub tier: String,
+}
+
+/// What a session started from a previous one carries from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Previous {
+    /// The previous session's title and its meeting's date (`YYYY-MM-DD`, may be empty).
+    pub title: String,
+    pub date: String,
+    pub commitments: Vec<CarriedCommitment>,
+    /// The questions it left for this meeting.
+    pub open_questions: String,
+    pub invited: Vec<Invited>,
+}
+
+impl Previous {
+    fn load<D: ReadDoc>(doc: &D) -> Option<Previous> {
+        let p = read::get_map(doc, &ROOT, "previous")?;
+        let s = |o: &ObjId, k: &str| read::get_str(doc, o, k).unwrap_or_default();
+        let mut out = Previous {
+            title: s(&p, "title"),
+            date: s(&p, "date"),
+            open_questions: s(&p, "open_questions"),
+            ..Previous::default()
+        };
+        if let Some(list) = read::get_map(doc, &p, "commitments") {
+            for id in read::keys(doc, &list) {
+                let Some(o) = read::get_map(doc, &list, &id) else {
+                    continue;
+                };
+                out.commitments.push(CarriedCommitment {
+                    organization: s(&o, "organization"),
+                    what: s(&o, "what"),
+                    by_when: s(&o, "by_when"),
+                    condition: s(&o, "condition"),
+                    contact_role: s(&o, "contact_role"),
+                    status: CarriedStatus::parse(&s(&o, "status")).unwrap_or_default(),
+                    progress: s(&o, "progress"),
+                    id,
+                });
+            }
+            // Keys are `c000`, `c001`…: the previous meeting's order.
+        }
+        if let Some(list) = read::get_map(doc, &p, "invited") {
+            for key in read::keys(doc, &list) {
+                if let Some(o) = read::get_map(doc, &list, &key) {
+                    out.invited.push(Invited {
+                        organization: s(&o, "organization"),
+                        sector: s(&o, "sector"),
+                        tier: s(&o, "tier"),
+                    });
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Writes what a new session carries from the previous one (at creation).
+pub fn init_previous<D: Doc>(doc: &mut D, prev: &Previous) -> Result<(), OpError> {
+    let p = doc.put_object(ROOT, "previous", ObjType::Map)?;
+    crate::ops::put_text(doc, &p, "title", &prev.title)?;
+    crate::ops::put_text(doc, &p, "date", &prev.date)?;
+    crate::ops::put_text(doc, &p, "open_questions", &prev.open_questions)?;
+    let list = doc.put_object(&p, "commitments", ObjType::Map)?;
+    for (i, c) in prev.commitments.iter().enumerate() {
+        let o = doc.put_object(&list, format!("c{i:03}").as_str(), ObjType::Map)?;
+        for (k, v) in [
+            ("organization", &c.organization),
+            ("what", &c.what),
+            ("by_when", &c.by_when),
+            ("condition", &c.condition),
+            ("contact_role", &c.contact_role),
+            ("progress", &c.progress),
+        ] {
+            crate::ops::put_text(doc, &o, k, v)?;
+        }
+        crate::ops::put_text(doc, &o, "status", c.status.as_str())?;
+    }
+    let invited = doc.put_object(&p, "invited", ObjType::Map)?;
+    for (i, inv) in prev.invited.iter().enumerate() {
+        let o = doc.put_object(&invited, format!("o{i:03}").as_str(), ObjType::Map)?;
+        crate::ops::put_text(doc, &o, "organization", &inv.organization)?;
+        crate::ops::put_text(doc, &o, "sector", &inv.sector)?;
+        crate::ops::put_text(doc, &o, "tier", &inv.tier)?;
+    }
+    Ok(())
+}
+
+/// Says how a carried commitment is going (facilitator).
+pub fn set_carried_progress<D: Doc>(
+    doc: &mut D,
+    id: &str,
+    status: CarriedStatus,
+    progress: &str,
+) -> Result<(), OpError> {
+    if progress.chars().count() > MAX_PARAGRAPH_CHARS {
+        return Err(OpError::BadRecordField("progress"));
+    }
+    let o = read::map_at_path(doc, &["previous", "commitments", id])
+        .ok_or_else(|| OpError::NoSuchCommitment(id.to_string()))?;
+    crate::ops::put_text(doc, &o, "status", status.as_str())?;
+    put_long_text(doc, &o, "progress", progress)
+}
+
+/// What a session started from this one carries: its open commitments
+/// (all of this meeting's), the questions it left, and the organizations
+/// that took part (from the roster, without names).
+pub fn follow_up_of(record: &Record, session_title: &str, roster: &crate::RosterDoc) -> Previous {
+    let mut invited: Vec<Invited> = Vec::new();
+    for p in roster.participants.values().filter(|p| !p.removed) {
+        let org = p.organization.trim();
+        if org.is_empty()
+            || invited
+                .iter()
+                .any(|i| i.organization.eq_ignore_ascii_case(org))
+        {
+            continue;
+        }
+        invited.push(Invited {
+            organization: org.to_string(),
+            sector: p.sector.clone(),
+            tier: p.tier.clone(),
+        });
+    }
+    invited.sort_by(|a, b| {
+        a.organization
+            .to_lowercase()
+            .cmp(&b.organization.to_lowercase())
+    });
+    Previous {
+        title: if record.meeting.title.trim().is_empty() {
+            session_title.to_string()
+        } else {
+            record.meeting.title.clone()
+        },
+        date: record.meeting.date.clone(),
+        commitments: record
+            .commitments
+            .iter()
+            .map(|c| CarriedCommitment {
+                id: String::new(),
+                organization: c.organization.clone(),
+                what: c.what.clone(),
+                by_when: c.by_when.clone(),
+                condition: c.condition.clone(),
+                contact_role: c.contact_role.clone(),
+                status: CarriedStatus::Open,
+                progress: String::new(),
+            })
+            .collect(),
+        open_questions: record.open_questions.clone(),
+        invited,
+    }
+}
+
+/// The meeting data a follow-up session starts with: the same body
+/// responsible, place and facilitators, the next number.
+pub fn follow_up_meeting(m: &Meeting) -> Meeting {
+    Meeting {
+        title: m.title.clone(),
+        number: m
+            .number
+            .trim()
+            .parse::<u32>()
+            .map(|n| (n + 1).to_string())
+            .unwrap_or_default(),
+        place: m.place.clone(),
+        responsible: m.responsible.clone(),
+        facilitators: m.facilitators.clone(),
+        ..Meeting::default()
+    }
+}
+
 /// Everything the record holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Record {
@@ -304,13 +535,18 @@ pub struct Record {
     pub commitments: Vec<Commitment>,
     pub next_steps: String,
     pub open_questions: String,
+    /// What this session carries from the one it was started from.
+    pub previous: Option<Previous>,
 }
 
 impl Record {
     /// The record of a session document; empty parts where nothing (or
     /// something malformed) is stored.
     pub fn load<D: ReadDoc>(doc: &D) -> Record {
-        let mut r = Record::default();
+        let mut r = Record {
+            previous: Previous::load(doc),
+            ..Record::default()
+        };
         if let Some(m) = read::get_map(doc, &ROOT, "meeting") {
             for f in MeetingField::ALL {
                 *f.get(&mut r.meeting) = read::get_str(doc, &m, f.as_str()).unwrap_or_default();

@@ -395,6 +395,57 @@ impl Template {
     }
 
     /// The built-in templates, parsed.
+    /// The template a session was made from, read back from its session
+    /// document (which holds every phase, question and category), so a
+    /// session can be followed by another with the same questions even
+    /// when its template was uploaded and never stored. The phases' planned
+    /// minutes are the session's, as the facilitator left them.
+    pub fn from_session(s: &crate::SessionDoc) -> Template {
+        let mut categories: Vec<CategoryDef> = Vec::new();
+        for c in s
+            .phases
+            .iter()
+            .flat_map(|p| &p.questions)
+            .flat_map(|q| &q.categories)
+        {
+            if !categories.iter().any(|k| k.id == c.id) {
+                categories.push(CategoryDef {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                });
+            }
+        }
+        Template {
+            id: s.template.clone(),
+            title: s.title.clone(),
+            description: String::new(),
+            vote_budget: u32::try_from(s.vote_budget).unwrap_or_else(|_| default_vote_budget()),
+            categories,
+            phases: s
+                .phases
+                .iter()
+                .map(|p| PhaseDef {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    goal: p.goal.clone(),
+                    minutes: p.minutes.and_then(|m| u32::try_from(m).ok()),
+                    questions: p
+                        .questions
+                        .iter()
+                        .map(|q| QuestionDef {
+                            id: q.id.clone(),
+                            text: q.text.clone(),
+                            note_kind: NoteKind::parse(&q.note_kind).unwrap_or_default(),
+                            categories: q.categories.iter().map(|c| c.id.clone()).collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            privacy_controller: s.privacy_controller.clone(),
+            privacy_contact: s.privacy_contact.clone(),
+        }
+    }
+
     pub fn builtins() -> Vec<Template> {
         BUILTIN_SOURCES
             .iter()

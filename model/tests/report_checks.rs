@@ -6,7 +6,8 @@
 mod report_fixture;
 
 use report_fixture::{
-    Board, COMMITTED, FACILITATORS, Fixture, HIDDEN_TEXT, PEOPLE, TRICKY, fixture, options, url,
+    Board, COMMITTED, FACILITATORS, Fixture, HIDDEN_TEXT, PEOPLE, PROGRESS_NOTE, TRICKY, fixture,
+    options, second_meeting, url,
 };
 use serde_json::Value;
 use tavolo_model::board;
@@ -1346,4 +1347,215 @@ fn the_report_says_what_a_vote_means_where_it_gives_votes() {
     let f = small(vec![("perche-noi", none.load())]);
     let md = build(&f, true, Lang::It).render(Format::Markdown);
     assert!(!md.contains("Ogni partecipante aveva"));
+}
+
+// --- The previous meeting -------------------------------------------------
+
+/// The section's heading and its open questions' heading, in a language.
+fn previous_headings(lang: Lang) -> [&'static str; 2] {
+    match lang {
+        Lang::It => [
+            "Dal precedente incontro",
+            "Domande lasciate dal precedente incontro",
+        ],
+        Lang::En => [
+            "From the previous meeting",
+            "Questions the previous meeting left",
+        ],
+    }
+}
+
+#[test]
+fn the_second_meeting_reports_the_first_ones_commitments_and_how_they_stand() {
+    let f = second_meeting();
+    let r = build(&f, true, Lang::It);
+    let p = r.previous.as_ref().expect("started from the first meeting");
+    assert_eq!(
+        p.title,
+        "Primo incontro del Tavolo di Negoziazione dell'Opificio"
+    );
+    assert_eq!(
+        (p.date.as_str(), p.date_text.as_str()),
+        ("2026-03-14", "14 marzo 2026")
+    );
+    let orgs: Vec<&str> = p
+        .commitments
+        .iter()
+        .map(|c| c.organization.as_str())
+        .collect();
+    assert_eq!(orgs, COMMITTED, "the first meeting's order");
+    let statuses: Vec<(&str, &str)> = p
+        .commitments
+        .iter()
+        .map(|c| (c.status.id.as_str(), c.status.label.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("done", "fatto"),
+            ("in_progress", "in corso"),
+            ("open", "da avviare")
+        ]
+    );
+    assert_eq!(p.commitments[1].progress, PROGRESS_NOTE);
+    assert!(p.open_questions.starts_with("- Chi coordina il Tavolo"));
+
+    for lang in [Lang::It, Lang::En] {
+        let r = build(&f, true, lang);
+        let [heading, questions] = previous_headings(lang);
+        let md = r.render(Format::Markdown);
+        let at = |needle: &str| {
+            md.find(needle)
+                .unwrap_or_else(|| panic!("{lang:?} lacks {needle:?}"))
+        };
+        let (meeting, attendance) = match lang {
+            Lang::It => ("## Dati dell'incontro\n", "## Partecipazione\n"),
+            Lang::En => ("## Meeting details\n", "## Participation\n"),
+        };
+        let section = at(&format!("## {heading}\n"));
+        assert!(at(meeting) < section && section < at(attendance));
+        assert!(section < at(&format!("### {questions}\n")));
+        let summary = match lang {
+            Lang::It => "3 impegni: 1 fatto, 1 in corso, 1 da avviare.",
+            Lang::En => "3 commitments: 1 done, 1 in progress, 1 not started.",
+        };
+        assert!(md.contains(&format!("\n{summary}\n")), "{lang:?}");
+        let html = r.render(Format::Html);
+        assert!(html.contains("<section class=\"previous\">"));
+        assert!(html.contains("<table class=\"previous whole\">"));
+        assert!(html.contains(&format!("<h3>{questions}</h3>")));
+    }
+    // The meeting's data come first; with none, the section opens the report.
+    let mut bare = second_meeting();
+    bare.record.meeting = Default::default();
+    let md = build(&bare, true, Lang::It).render(Format::Markdown);
+    assert!(!md.contains("Dati dell'incontro"));
+    assert!(
+        md.find("## Dal precedente incontro\n").unwrap() < md.find("## Partecipazione\n").unwrap()
+    );
+}
+
+#[test]
+fn the_previous_meeting_is_said_in_whatever_it_left() {
+    use tavolo_model::record::{CarriedStatus, Previous};
+    let mut f = second_meeting();
+    let p: &mut Previous = f.record.previous.as_mut().unwrap();
+    p.date = "a metà marzo".into();
+    p.open_questions = "  ".into();
+    p.commitments.truncate(1);
+    p.commitments[0].status = CarriedStatus::Dropped;
+    let md = build(&f, true, Lang::It).render(Format::Markdown);
+    // A day that is not a date is left out of the sentence.
+    assert!(md.contains(
+        "\n\nImpegni presi nell'incontro «Primo incontro del Tavolo di Negoziazione dell'Opificio» e a che punto sono.\n"
+    ));
+    assert!(md.contains("\n1 impegno: 1 non più attuale.\n"), "{md}");
+    assert!(!md.contains("Domande lasciate dal precedente incontro"));
+
+    let p = f.record.previous.as_mut().unwrap();
+    p.date = String::new();
+    p.commitments.clear();
+    let r = build(&f, true, Lang::It);
+    let md = r.render(Format::Markdown);
+    assert!(md.contains(
+        "## Dal precedente incontro\n\nL'incontro «Primo incontro del Tavolo di Negoziazione dell'Opificio» non aveva lasciato impegni.\n"
+    ));
+    assert!(!md.contains("| Stato |"));
+    let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+    assert!(schema_errors(&validator(), &json).is_empty());
+    assert_eq!(json["previous"]["date"], "");
+    assert_eq!(json["previous"]["commitments"], Value::Array(vec![]));
+}
+
+#[test]
+fn a_session_not_started_from_another_has_no_previous_section() {
+    let f = fixture();
+    assert!(f.record.previous.is_none());
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let r = build(&f, public, lang);
+            assert!(r.previous.is_none());
+            for fmt in [Format::Markdown, Format::Html] {
+                let text = r.render(fmt);
+                for heading in previous_headings(lang) {
+                    assert!(!text.contains(heading), "{lang:?} {fmt:?}: {heading}");
+                }
+                assert!(!text.contains("class=\"previous"));
+            }
+            let odt = r.render_odt();
+            for heading in previous_headings(lang) {
+                assert!(
+                    !odt.windows(heading.len()).any(|w| w == heading.as_bytes()),
+                    "{lang:?} ODT: {heading}"
+                );
+            }
+            let json: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+            assert!(json["previous"].is_null(), "present, and null");
+            assert!(json.as_object().unwrap().contains_key("previous"));
+        }
+    }
+}
+
+#[test]
+fn the_second_meetings_json_follows_the_schema_which_knows_the_statuses() {
+    let v = validator();
+    let f = second_meeting();
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let json: Value =
+                serde_json::from_str(&build(&f, public, lang).render(Format::Json)).unwrap();
+            let errors = schema_errors(&v, &json);
+            assert!(errors.is_empty(), "schema violations: {errors:#?}");
+            assert_eq!(json["previous"]["commitments"].as_array().unwrap().len(), 3);
+        }
+    }
+    let good: Value =
+        serde_json::from_str(&build(&f, true, Lang::It).render(Format::Json)).unwrap();
+    let mut status = good.clone();
+    status["previous"]["commitments"][0]["status"]["id"] = Value::String("fatto".into());
+    assert!(!v.is_valid(&status), "a status is one of the stable values");
+    let mut id = good.clone();
+    id["previous"]["commitments"][0]["id"] = Value::String("c000".into());
+    assert!(!v.is_valid(&id), "a carried commitment carries no id");
+    let mut invited = good.clone();
+    invited["previous"]["invited"] = Value::Array(vec![]);
+    assert!(!v.is_valid(&invited), "the invited are not reported");
+    let mut missing = good;
+    missing.as_object_mut().unwrap().remove("previous");
+    assert!(!v.is_valid(&missing), "previous is required, null or not");
+}
+
+#[test]
+fn the_public_second_meeting_names_nobody_in_any_format_or_language() {
+    let mut f = second_meeting();
+    assert_eq!(f.record.meeting.facilitators, FACILITATORS, "carried over");
+    let (mut never, _) = personal_terms(&f);
+    // Carried commitments' ids stay in the session document.
+    for id in ["c000", "c001", "c002"] {
+        never.push(format!("\u{0}{id}\u{0}"));
+    }
+    // The organizations the first meeting invited are not reported, and
+    // those that committed are named only in the commitments' table.
+    let outputs = all_public_outputs(&f);
+    assert_absent(&outputs, &never);
+    for (what, text) in &outputs {
+        if what.ends_with("csv") {
+            continue;
+        }
+        assert!(
+            !text.contains("Cooperativa Fenicottero Viola"),
+            "the {what} report names an organization that only took part"
+        );
+        for org in COMMITTED {
+            assert!(text.contains(org), "the {what} report lacks {org}");
+        }
+    }
+    f.set_organizations_public(true);
+    assert_absent(&all_public_outputs(&f), &never);
+    // The facilitator's version is the one that says who facilitated.
+    assert!(
+        build(&f, false, Lang::It)
+            .render(Format::Markdown)
+            .contains(FACILITATORS)
+    );
 }

@@ -1,13 +1,14 @@
 //! Golden files for every format of the report, private and public, and for
 //! the attendance annex and a participant's own notes, built from one fixture
-//! session (see `report_fixture`).
+//! session (see `report_fixture`); and the public report of the second
+//! session, started from the first (`report.second.*`).
 //!
 //! `UPDATE_GOLDEN=1 cargo test -p tavolo-model --test report_golden`
 //! rewrites `model/tests/golden/`; otherwise each output must equal its file.
 
 mod report_fixture;
 
-use report_fixture::{GENERATED_MS, fixture, options, pid};
+use report_fixture::{GENERATED_MS, fixture, options, pid, second_meeting};
 use std::path::PathBuf;
 use tavolo_model::report::{self, Format, Lang};
 
@@ -99,6 +100,20 @@ fn every_format_matches_its_golden_file() {
     outputs.push((
         "report.public_orgs.md".into(),
         orgs.render(Format::Markdown),
+    ));
+    // The session started from the fixture's: what the first meeting left.
+    let second = second_meeting();
+    let public = report::build(&second.sources(), &options(true, Lang::It));
+    for fmt in [Format::Markdown, Format::Json, Format::Html] {
+        outputs.push((
+            format!("report.second.public.{}", fmt.extension()),
+            public.render(fmt),
+        ));
+    }
+    let en = report::build(&second.sources(), &options(true, Lang::En));
+    outputs.push((
+        "report.second.public.en.md".into(),
+        en.render(Format::Markdown),
     ));
 
     let failures: Vec<String> = outputs

@@ -11,7 +11,10 @@
 
 mod report_fixture;
 
-use report_fixture::{COMMITTED, FACILITATORS, HIDDEN_TEXT, PEOPLE, TRICKY, fixture, options};
+use report_fixture::{
+    COMMITTED, FACILITATORS, HIDDEN_TEXT, PEOPLE, PROGRESS_NOTE, TRICKY, fixture, options,
+    second_meeting,
+};
 use tavolo_model::report::{self, Format, Lang};
 
 /// One entry of the package.
@@ -330,6 +333,64 @@ fn the_public_odt_names_nobody_and_the_private_one_does() {
 }
 
 #[test]
+fn the_second_meeting_says_what_the_first_left_and_names_nobody() {
+    let f = second_meeting();
+    for (public, lang) in [(true, Lang::It), (false, Lang::It), (true, Lang::En)] {
+        let r = report::build(&f.sources(), &options(public, lang));
+        let entries = unzip(&r.render_odt());
+        let content = part(&entries, "content.xml");
+        let doc = roxmltree::Document::parse(content).unwrap();
+        let headings: Vec<(u8, String)> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name((TEXT_NS, "h")))
+            .map(|n| {
+                let level = n.attribute((TEXT_NS, "outline-level")).unwrap();
+                (level.parse().unwrap(), plain(n))
+            })
+            .collect();
+        assert_eq!(headings, html_headings(&r.render(Format::Html)));
+        let (section, questions) = match lang {
+            Lang::It => (
+                "Dal precedente incontro",
+                "Domande lasciate dal precedente incontro",
+            ),
+            Lang::En => (
+                "From the previous meeting",
+                "Questions the previous meeting left",
+            ),
+        };
+        let at = |level: u8, text: &str| {
+            headings
+                .iter()
+                .position(|h| *h == (level, text.to_string()))
+                .unwrap_or_else(|| panic!("no heading {text:?}: {headings:?}"))
+        };
+        assert!(at(1, section) < at(2, questions));
+        // Right after the meeting's data, before the participation.
+        assert_eq!(at(1, section), 1);
+        let cells: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name((TABLE_NS, "table-cell")))
+            .map(plain)
+            .collect();
+        for org in COMMITTED {
+            assert!(cells.iter().any(|c| c == org), "{org} in a table cell");
+        }
+        assert!(cells.iter().any(|c| c == PROGRESS_NOTE));
+        let done = if lang == Lang::It { "fatto" } else { "done" };
+        assert!(cells.iter().any(|c| c == done));
+        if public {
+            for (id, name, ..) in PEOPLE {
+                assert!(!content.contains(name) && !content.contains(id));
+            }
+            for part in FACILITATORS.split(" e ") {
+                assert!(!content.contains(part), "public ODT names {part}");
+            }
+        }
+    }
+}
+
+#[test]
 fn writes_the_fixture_for_libreoffice_when_asked() {
     let Some(dir) = std::env::var_os("TAVOLO_ODT_DIR") else {
         return;
@@ -343,4 +404,6 @@ fn writes_the_fixture_for_libreoffice_when_asked() {
     ] {
         std::fs::write(dir.join(name), odt(public, lang)).unwrap();
     }
+    let second = report::build(&second_meeting().sources(), &options(true, Lang::It));
+    std::fs::write(dir.join("report.second.public.odt"), second.render_odt()).unwrap();
 }

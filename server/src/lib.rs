@@ -155,6 +155,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(report_api::results),
         )
         .route(
+            "/api/sessions/{session_id}/follow-up",
+            post(report_api::follow_up),
+        )
+        .route(
             "/api/sessions/{session_id}/report/attendance",
             get(report_api::attendance),
         )

@@ -140,6 +140,50 @@ pub async fn results(
     Ok(response)
 }
 
+/// `POST /api/sessions/{id}/follow-up` with the facilitator's key or
+/// console ticket: a new session for the next meeting, with the same
+/// phases and questions (read back from this session, so an uploaded
+/// template works too), carrying this meeting's commitments (to follow up),
+/// the questions it left, the organizations that took part (invited; no
+/// names), and the meeting's data but its date and times. Answers like
+/// `POST /api/sessions`.
+pub async fn follow_up(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    facilitator(&state, &session_id, &headers).await?;
+    let docs = load(&state, &session_id).await?;
+    let template = tavolo_model::Template::from_session(&docs.session);
+    let follow = sessions::FollowUp {
+        previous: tavolo_model::record::follow_up_of(
+            &docs.record,
+            &docs.session.title,
+            &docs.roster,
+        ),
+        meeting: tavolo_model::record::follow_up_meeting(&docs.record.meeting),
+    };
+    let created = sessions::create_session_from(
+        &state.storage,
+        &template,
+        Some(&docs.session.title),
+        Some(&follow),
+    )
+    .await?;
+    tracing::info!(session = %created.session_id, from = %session_id, "follow-up session created");
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(serde_json::json!({
+            "session_id": created.session_id,
+            "join_code": created.join_code,
+            "facilitator_key": created.facilitator_key,
+            "session_doc": created.session_doc,
+            "title": created.title,
+        })),
+    )
+        .into_response())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct AnnexQuery {
     format: Option<String>,

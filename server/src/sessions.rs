@@ -110,6 +110,24 @@ pub async fn create_session(
     template: &Template,
     title: Option<&str>,
 ) -> Result<CreatedSession, SessionError> {
+    create_session_from(storage, template, title, None).await
+}
+
+/// What a session started from a previous one begins with: what it carries
+/// (commitments, questions, organizations) and the meeting's data.
+#[derive(Debug)]
+pub struct FollowUp {
+    pub previous: tavolo_model::record::Previous,
+    pub meeting: tavolo_model::record::Meeting,
+}
+
+/// [`create_session`], carrying `follow` from a previous session when given.
+pub async fn create_session_from(
+    storage: &Storage,
+    template: &Template,
+    title: Option<&str>,
+    follow: Option<&FollowUp>,
+) -> Result<CreatedSession, SessionError> {
     let title = title
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -148,7 +166,25 @@ pub async fn create_session(
                 roster_url: &roster_url,
                 question_urls: &question_urls,
             },
-        )
+        )?;
+        if let Some(f) = follow {
+            use tavolo_model::record::{self, MeetingField};
+            record::init_previous(tx, &f.previous)?;
+            for field in MeetingField::ALL {
+                let value = match field {
+                    MeetingField::Title => &f.meeting.title,
+                    MeetingField::Number => &f.meeting.number,
+                    MeetingField::Place => &f.meeting.place,
+                    MeetingField::Responsible => &f.meeting.responsible,
+                    MeetingField::Facilitators => &f.meeting.facilitators,
+                    MeetingField::Date | MeetingField::Start | MeetingField::End => continue,
+                };
+                if !value.is_empty() {
+                    record::set_meeting_field(tx, field, value)?;
+                }
+            }
+        }
+        Ok(())
     })?;
     docs.push((session_doc_id, "session", session));
 

@@ -416,3 +416,145 @@ async fn the_results_view_is_the_public_report_for_the_projector_and_nobody_else
         assert!(e["error"].is_string(), "{who}: no error message");
     }
 }
+
+#[tokio::test]
+async fn the_next_meeting_starts_from_this_one_with_its_commitments_questions_and_organizations() {
+    use tavolo_model::record::{self, CarriedStatus, CommitmentInput, MeetingField, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path()).await.unwrap();
+    let api = server.api();
+    let s = api.create_session().await.unwrap();
+    let zenobia = join(&api, &s, ZENOBIA).await;
+    let ildebrando = join(&api, &s, ILDEBRANDO).await;
+    let mut fac = connect(&server, &api.facilitator(&s).await.unwrap()).await;
+    let sd = s.session_doc;
+    fac.change(sd, |d| {
+        record::set_meeting_field(d, MeetingField::Title, "Primo incontro del Tavolo").unwrap();
+        record::set_meeting_field(d, MeetingField::Number, "1").unwrap();
+        record::set_meeting_field(d, MeetingField::Date, "2026-03-14").unwrap();
+        record::set_meeting_field(d, MeetingField::Place, "Sala del Consiglio").unwrap();
+        let c = CommitmentInput {
+            organization: ZENOBIA.1.into(),
+            what: "Due educatori il giovedì".into(),
+            by_when: "entro aprile".into(),
+            contact_role: "Coordinamento".into(),
+            ..CommitmentInput::default()
+        };
+        record::put_commitment(d, "c1", &c, 1).unwrap();
+        record::set_closing(
+            d,
+            record::ClosingField::OpenQuestions,
+            "Chi coordina tra un incontro e l'altro?",
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let path = format!("/api/sessions/{}/follow-up", s.session_id);
+    // The server has the record once another client sees it.
+    let mut z = connect(&server, &zenobia).await;
+    z.pump_until(WAIT, |c| {
+        !Record::load(c.doc(sd)).commitments.is_empty()
+            && !Record::load(c.doc(sd)).open_questions.is_empty()
+    })
+    .await
+    .expect("the record reaches the server");
+
+    // Only the facilitator starts the next meeting.
+    for (who, auth, status) in [
+        ("no key", None, 401),
+        ("a participant", Some(bearer(&zenobia.ticket)), 403),
+        (
+            "a wrong key",
+            Some(bearer("0123456789abcdef0123456789abcdef0123456789abcdef")),
+            403,
+        ),
+    ] {
+        let (got, body) = match &auth {
+            Some(a) => api.post_raw_auth(&path, a, &json!({})).await.unwrap(),
+            None => api.post(&path, &json!({})).await.unwrap(),
+        };
+        assert_eq!(got, status, "{who}: {body}");
+        assert!(body["error"].is_string(), "{who}: no error message");
+    }
+    let (status, body) = api
+        .post_raw_auth(&path, &bearer(&s.facilitator_key), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let next = Session {
+        session_id: body["session_id"].as_str().unwrap().into(),
+        join_code: body["join_code"].as_str().unwrap().into(),
+        facilitator_key: body["facilitator_key"].as_str().unwrap().into(),
+        session_doc: DocumentId::from_url(body["session_doc"].as_str().unwrap()).unwrap(),
+    };
+    assert_ne!(next.session_id, s.session_id);
+    assert_ne!(next.join_code, s.join_code);
+
+    // The new session: same questions, the commitments to follow up, the
+    // questions left, the organizations invited — and no person's name.
+    let mut fac2 = connect(&server, &api.facilitator(&next).await.unwrap()).await;
+    let sd2 = next.session_doc;
+    let rec = Record::load(&fac2.doc(sd2));
+    let prev = rec.previous.clone().expect("carries the previous meeting");
+    assert_eq!(prev.title, "Primo incontro del Tavolo");
+    assert_eq!(prev.date, "2026-03-14");
+    assert_eq!(prev.commitments.len(), 1);
+    assert_eq!(prev.commitments[0].what, "Due educatori il giovedì");
+    assert_eq!(prev.commitments[0].status, CarriedStatus::Open);
+    assert_eq!(
+        prev.open_questions,
+        "Chi coordina tra un incontro e l'altro?"
+    );
+    let orgs: Vec<_> = prev
+        .invited
+        .iter()
+        .map(|i| i.organization.as_str())
+        .collect();
+    assert_eq!(
+        orgs,
+        [ILDEBRANDO.1, ZENOBIA.1],
+        "invited in alphabetical order"
+    );
+    assert_eq!(
+        (
+            rec.meeting.number.as_str(),
+            rec.meeting.place.as_str(),
+            rec.meeting.date.as_str()
+        ),
+        ("2", "Sala del Consiglio", "")
+    );
+    assert!(
+        rec.commitments.is_empty(),
+        "the new meeting starts with no commitments of its own"
+    );
+    let first = SessionDoc::load(&fac.doc(sd)).unwrap();
+    let second = SessionDoc::load(&fac2.doc(sd2)).unwrap();
+    let questions = |d: &SessionDoc| {
+        d.phases
+            .iter()
+            .flat_map(|p| p.questions.iter().map(|q| q.text.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(questions(&first), questions(&second));
+    let bytes = fac2.doc(sd2).save();
+    for name in [ZENOBIA.0, ILDEBRANDO.0] {
+        assert!(
+            !bytes.windows(name.len()).any(|w| w == name.as_bytes()),
+            "the new session holds {name}"
+        );
+    }
+    // The facilitator follows it up; a participant's client cannot.
+    fac2.change(sd2, |d| {
+        record::set_carried_progress(
+            d,
+            "c000",
+            CarriedStatus::InProgress,
+            "Il primo giovedì è fissato",
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    drop(ildebrando);
+}

@@ -282,6 +282,7 @@ pub fn build(src: &Sources, opts: &ReportOptions) -> Report {
             template: src.session.template.clone(),
         },
         meeting: meeting(&ctx),
+        previous: src.record.previous.as_ref().map(|p| previous(&ctx, p)),
         attendance: attendance_summary(&ctx),
         raw_material: non_empty(of_kind(NoteKind::Resource)).map(|q| raw_material(&ctx, &q)),
         ledger: non_empty(of_kind(NoteKind::Pledge)).map(|q| ledger(&ctx, &q)),
@@ -310,22 +311,56 @@ pub fn build(src: &Sources, opts: &ReportOptions) -> Report {
 /// people, named only in the facilitator's version.
 fn meeting(ctx: &Ctx) -> MeetingInfo {
     let m = &ctx.src.record.meeting;
-    let date = m.date.trim();
-    let date_text = date::day(ctx.lang, date);
+    let (date, date_text) = day(ctx.lang, &m.date);
     MeetingInfo {
         title: m.title.trim().to_string(),
         number: m.number.trim().to_string(),
-        date: if date_text.is_some() {
-            date.to_string()
-        } else {
-            String::new()
-        },
-        date_text: date_text.unwrap_or_else(|| date.to_string()),
+        date,
+        date_text,
         place: m.place.trim().to_string(),
         start: m.start.trim().to_string(),
         end: m.end.trim().to_string(),
         responsible: m.responsible.trim().to_string(),
         facilitators: (!ctx.public).then(|| m.facilitators.trim().to_string()),
+    }
+}
+
+/// A calendar date of the record as (`YYYY-MM-DD` or empty, text for
+/// people): what was written when it is not a date.
+fn day(lang: Lang, written: &str) -> (String, String) {
+    let written = written.trim();
+    match date::day(lang, written) {
+        Some(text) => (written.to_string(), text),
+        None => (String::new(), written.to_string()),
+    }
+}
+
+/// What the previous meeting left: its commitments (those with something
+/// committed to) with how they are going, and its open questions.
+fn previous(ctx: &Ctx, p: &crate::record::Previous) -> PreviousReport {
+    let (date, date_text) = day(ctx.lang, &p.date);
+    PreviousReport {
+        title: p.title.trim().to_string(),
+        date,
+        date_text,
+        commitments: p
+            .commitments
+            .iter()
+            .filter(|c| !c.what.trim().is_empty())
+            .map(|c| CarriedEntry {
+                organization: c.organization.trim().to_string(),
+                what: c.what.trim().to_string(),
+                by_when: c.by_when.trim().to_string(),
+                condition: c.condition.trim().to_string(),
+                contact_role: c.contact_role.trim().to_string(),
+                status: CarriedStatusLabel {
+                    id: c.status,
+                    label: i18n::t(ctx.lang, &format!("carried.{}", c.status.as_str())),
+                },
+                progress: c.progress.trim().to_string(),
+            })
+            .collect(),
+        open_questions: p.open_questions.trim().to_string(),
     }
 }
 

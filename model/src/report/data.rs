@@ -29,6 +29,10 @@ pub struct Report {
     /// The meeting's data as the facilitator filled it in (empty strings
     /// where not).
     pub meeting: MeetingInfo,
+    /// What the meeting this session was started from left to it: its
+    /// commitments and how they are going, its open questions. `None` when
+    /// the session was not started from another.
+    pub previous: Option<PreviousReport>,
     pub attendance: AttendanceSummary,
     /// `None` when the session has no question of that kind.
     pub raw_material: Option<RawMaterialMap>,
@@ -118,6 +122,48 @@ pub struct CommitmentEntry {
     pub condition: String,
     /// Whom to contact, as a role.
     pub contact_role: String,
+}
+
+/// What the previous meeting (the session this one was started from) left
+/// to this one; every text trimmed. Like the commitments, it names
+/// organizations and contact roles, never a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviousReport {
+    /// The previous meeting's title.
+    pub title: String,
+    /// `YYYY-MM-DD`; empty when not given or not a date.
+    pub date: String,
+    /// The date as a person reads it ("14 marzo 2026"); what was written
+    /// when it is not a date; empty when not given.
+    pub date_text: String,
+    /// Its commitments, in the order they were recorded, with how each is
+    /// going.
+    pub commitments: Vec<CarriedEntry>,
+    /// The questions it left for this meeting (empty when none).
+    pub open_questions: String,
+}
+
+/// A commitment of the previous meeting and how it is going. No id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CarriedEntry {
+    pub organization: String,
+    pub what: String,
+    pub by_when: String,
+    /// Empty: none.
+    pub condition: String,
+    /// Whom to contact, as a role.
+    pub contact_role: String,
+    pub status: CarriedStatusLabel,
+    /// What the facilitator noted about its progress (empty: nothing).
+    pub progress: String,
+}
+
+/// Where a carried commitment stands: the stable value and its label in
+/// the report's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CarriedStatusLabel {
+    pub id: crate::record::CarriedStatus,
+    pub label: String,
 }
 
 /// A label with the stable value it stands for (`None`: not stated).

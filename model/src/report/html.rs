@@ -6,7 +6,8 @@
 use super::data::*;
 use super::markdown::{
     budgets_vary, cited_questions, commitment_headers, item_label, ledger_tier, meeting_lines,
-    privacy_key, version_key, view_budgets, voted_budgets, votes_meaning,
+    previous_headers, previous_intro, previous_summary, privacy_key, version_key, view_budgets,
+    voted_budgets, votes_meaning,
 };
 use super::prose::{self, Block};
 use super::{Lang, chart, i18n};
@@ -40,7 +41,9 @@ pub fn esc_lines(text: &str) -> String {
 /// a legend of questions, a phase's goal and a section's introduction stay
 /// with what follows them. Of the record: the meeting's data, each part of a
 /// phase's conclusion with its small heading (`keep`) and a closing section
-/// are not split either, so no heading is left at the foot of a page.
+/// are not split either, so no heading is left at the foot of a page. The
+/// section on the previous meeting keeps its heading, introduction and
+/// summary with its table, and its open questions with their heading.
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -97,6 +100,8 @@ th.org { width: 20%; }
 th.when { width: 13%; }
 th.cond { width: 20%; }
 th.role { width: 17%; }
+th.status { width: 14%; }
+th.progress { width: 30%; }
 table.ledger thead th { font-size: 7.5pt; }
 table.ledger { font-size: 8.5pt; }
 table.ledger td, table.ledger th { padding: .2rem .3rem; }
@@ -197,6 +202,9 @@ pub fn render(r: &Report) -> String {
     title_block(&mut body, r);
     body.push_str("<main>\n");
     meeting(&mut body, lang, &r.meeting);
+    if let Some(p) = &r.previous {
+        previous(&mut body, lang, p);
+    }
     attendance(&mut body, lang, &r.attendance);
     let has_views = r.raw_material.is_some()
         || r.ledger.is_some()
@@ -379,6 +387,51 @@ fn commitments(out: &mut String, lang: Lang, list: &[CommitmentEntry]) {
         })
         .collect();
     out.push_str(&table("commitments", &cols, &rows));
+    out.push_str("</section>\n");
+}
+
+/// "Dal precedente incontro": the previous meeting's commitments and how
+/// they are going, then the questions it left.
+fn previous(out: &mut String, lang: Lang, p: &PreviousReport) {
+    let _ = writeln!(
+        out,
+        "<section class=\"previous\">\n<h2>{}</h2>\n<p class=\"muted intro\">{}</p>",
+        esc(&h(lang, "section.previous")),
+        esc(&previous_intro(lang, p))
+    );
+    if let Some(summary) = previous_summary(lang, &p.commitments) {
+        let _ = writeln!(out, "<p class=\"intro\">{}</p>", esc(&summary));
+        let [org, what, when, status, progress] = previous_headers(lang);
+        let cols = [
+            (org, "org"),
+            (what, ""),
+            (when, "when"),
+            (status, "status"),
+            (progress, "progress"),
+        ];
+        let rows: Vec<String> = p
+            .commitments
+            .iter()
+            .map(|c| {
+                row(&[
+                    (or_dash(&c.organization), ""),
+                    (esc_lines(&c.what), ""),
+                    (or_dash(&c.by_when), ""),
+                    (esc(&c.status.label), ""),
+                    (or_dash(&c.progress), ""),
+                ])
+            })
+            .collect();
+        out.push_str(&table("previous", &cols, &rows));
+    }
+    if !p.open_questions.is_empty() {
+        let _ = write!(
+            out,
+            "<div class=\"keep\">\n<h3>{}</h3>\n{}</div>\n",
+            esc(&h(lang, "section.previous_open_questions")),
+            prose_html(&p.open_questions)
+        );
+    }
     out.push_str("</section>\n");
 }
 

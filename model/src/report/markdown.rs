@@ -58,6 +58,9 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     title_block(&mut out, r);
     meeting(&mut out, lang, &r.meeting);
+    if let Some(p) = &r.previous {
+        previous(&mut out, lang, p);
+    }
     attendance(&mut out, lang, &r.attendance);
     let has_views = r.raw_material.is_some()
         || r.ledger.is_some()
@@ -312,6 +315,102 @@ fn commitments(out: &mut String, lang: Lang, list: &[CommitmentEntry]) {
         })
         .collect();
     out.push_str(&table(&headers, &[], &rows));
+}
+
+/// The sentence that opens "Dal precedente incontro": which meeting (with
+/// its day when that is a valid date), and whether it left commitments.
+pub fn previous_intro(lang: Lang, p: &PreviousReport) -> String {
+    let key = match (p.commitments.is_empty(), p.date.is_empty()) {
+        (false, false) => "previous.intro",
+        (false, true) => "previous.intro_undated",
+        (true, false) => "previous.none",
+        (true, true) => "previous.none_undated",
+    };
+    i18n::tf(lang, key, &[("title", &p.title), ("date", &p.date_text)])
+}
+
+/// How the carried commitments stand in one line: "3 impegni: 1 fatto,
+/// 1 in corso, 1 da avviare." (done first; statuses with none left out).
+/// `None` when there are none.
+pub fn previous_summary(lang: Lang, list: &[CarriedEntry]) -> Option<String> {
+    use crate::record::CarriedStatus;
+    if list.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = [
+        CarriedStatus::Done,
+        CarriedStatus::InProgress,
+        CarriedStatus::Open,
+        CarriedStatus::Dropped,
+    ]
+    .into_iter()
+    .filter_map(|s| {
+        let n = list.iter().filter(|c| c.status.id == s).count();
+        let key = format!("carried_count.{}", s.as_str());
+        match n {
+            0 => None,
+            1 => Some(i18n::t(lang, &format!("{key}_one"))),
+            n => Some(i18n::tf(lang, &key, &[("count", &n.to_string())])),
+        }
+    })
+    .collect();
+    let total = if list.len() == 1 {
+        i18n::t(lang, "previous.total_one")
+    } else {
+        i18n::tf(
+            lang,
+            "previous.total",
+            &[("count", &list.len().to_string())],
+        )
+    };
+    Some(i18n::tf(
+        lang,
+        "previous.summary",
+        &[("total", &total), ("parts", &parts.join(", "))],
+    ))
+}
+
+/// The columns of the table of the previous meeting's commitments.
+pub fn previous_headers(lang: Lang) -> [String; 5] {
+    [
+        i18n::t(lang, "column.organization"),
+        i18n::t(lang, "column.commitment"),
+        i18n::t(lang, "column.by_when"),
+        i18n::t(lang, "column.status"),
+        i18n::t(lang, "column.progress"),
+    ]
+}
+
+/// "Dal precedente incontro": the commitments the previous meeting made
+/// and how they are going, then the questions it left.
+fn previous(out: &mut String, lang: Lang, p: &PreviousReport) {
+    let _ = writeln!(out, "## {}\n", inline(&i18n::t(lang, "section.previous")));
+    let _ = writeln!(out, "{}\n", inline(&previous_intro(lang, p)));
+    if let Some(summary) = previous_summary(lang, &p.commitments) {
+        let _ = writeln!(out, "{}\n", inline(&summary));
+        let rows: Vec<Vec<String>> = p
+            .commitments
+            .iter()
+            .map(|c| {
+                vec![
+                    or_dash(&c.organization),
+                    inline(&c.what),
+                    or_dash(&c.by_when),
+                    inline(&c.status.label),
+                    or_dash(&c.progress),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&previous_headers(lang), &[], &rows));
+    }
+    if !p.open_questions.is_empty() {
+        let _ = writeln!(
+            out,
+            "### {}\n",
+            inline(&i18n::t(lang, "section.previous_open_questions"))
+        );
+        out.push_str(&prose_md(&p.open_questions));
+    }
 }
 
 /// The columns of the commitments table.

@@ -26,6 +26,12 @@
 //! meeting's data, the table's conclusion on each phase, the commitments,
 //! the next steps and the questions left for the next meeting. The formats
 //! for people show only what was written: an empty record adds nothing.
+//! A session started from a previous one also reports, right after the
+//! meeting's data, what that meeting left ("Dal precedente incontro"): its
+//! commitments with where each stands and the facilitator's note on its
+//! progress, and the questions it left ([`PreviousReport`]; `None`, and no
+//! section, for a session not started from another). The organizations the
+//! previous meeting invited are not reported.
 //!
 //! # Privacy rules
 //!
@@ -51,7 +57,9 @@
 //! - The **record** holds no person's name by design (a commitment names an
 //!   organization and a contact *role*), so every version carries it whole,
 //!   commitments included — except the meeting's `facilitators`, which
-//!   names people and is left out of the public version.
+//!   names people and is left out of the public version. The previous
+//!   meeting's commitments follow the same rule (organizations and contact
+//!   roles, never a person).
 //!
 //! # Layout
 //!

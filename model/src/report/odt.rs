@@ -17,15 +17,16 @@
 //! dropped, line breaks and runs of spaces kept): note texts are user input.
 //!
 //! Layout follows the HTML's print stylesheet: headings, a table's title, a
-//! view's introduction and legend, a phase's goal and a chart's title keep
-//! with what follows; table rows are never split across pages, and small
+//! view's introduction and legend (and the previous meeting's introduction
+//! and summary), a phase's goal and a chart's title keep with what follows; table rows are never split across pages, and small
 //! tables (at most [`SMALL_TABLE_ROWS`] rows) are kept on one page.
 
 use super::data::*;
 use super::html::SMALL_TABLE_ROWS;
 use super::markdown::{
     budgets_vary, cited_questions, commitment_headers, item_label, ledger_tier, meeting_lines,
-    privacy_key, version_key, view_budgets, voted_budgets, votes_meaning,
+    previous_headers, previous_intro, previous_summary, privacy_key, version_key, view_budgets,
+    voted_budgets, votes_meaning,
 };
 use super::prose::{self, Block};
 use super::{Lang, chart, i18n};
@@ -42,6 +43,9 @@ pub fn render(r: &Report) -> Vec<u8> {
     let mut d = Doc::new(r.lang);
     title_block(&mut d, r);
     meeting(&mut d, &r.meeting);
+    if let Some(p) = &r.previous {
+        previous(&mut d, p);
+    }
     attendance(&mut d, &r.attendance);
     let has_views = r.raw_material.is_some()
         || r.ledger.is_some()
@@ -584,6 +588,48 @@ fn meeting(d: &mut Doc, m: &MeetingInfo) {
         &cols,
         &rows,
     );
+}
+
+/// "Dal precedente incontro": its heading, introduction and summary keep
+/// with the table (as the HTML's), the open questions with their heading.
+fn previous(d: &mut Doc, p: &PreviousReport) {
+    d.heading(1, &d.t("section.previous"));
+    d.para("Intro", &text(&previous_intro(d.lang, p)));
+    if let Some(summary) = previous_summary(d.lang, &p.commitments) {
+        d.para("Table_20_Title", &text(&summary));
+        let [org, what, when, status, progress] = previous_headers(d.lang);
+        let cols = [
+            col(org, Width::Pct(20.0)),
+            col(what, Width::Flex),
+            col(when, Width::Pct(13.0)),
+            col(status, Width::Pct(14.0)),
+            col(progress, Width::Pct(28.0)),
+        ];
+        let rows: Vec<Row> = p
+            .commitments
+            .iter()
+            .map(|c| {
+                Row::Cells(vec![
+                    or_dash(&c.organization),
+                    cell_text(&c.what),
+                    or_dash(&c.by_when),
+                    cell_text(&c.status.label),
+                    or_dash(&c.progress),
+                ])
+            })
+            .collect();
+        d.table(
+            &d.t("section.previous"),
+            Look::Grid,
+            TEXT_WIDTH_CM,
+            &cols,
+            &rows,
+        );
+    }
+    if !p.open_questions.is_empty() {
+        d.heading(2, &d.t("section.previous_open_questions"));
+        d.prose(&p.open_questions);
+    }
 }
 
 fn attendance(d: &mut Doc, a: &AttendanceSummary) {

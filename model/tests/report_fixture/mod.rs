@@ -7,13 +7,17 @@
 //! real operations: the meeting's data, the table's conclusion on two
 //! phases, three commitments (one made from a pledge), the next steps and
 //! the questions left open.
+//!
+//! [`second_meeting`] is the session started from that one: it carries the
+//! first meeting's commitments (one done, one in progress, one not started)
+//! and open questions, and has no notes yet.
 #![allow(dead_code)]
 
 use automerge::AutoCommit;
 use std::collections::{BTreeMap, HashMap};
 use tavolo_model::ops::{self, NewNote, SessionInit};
 use tavolo_model::record::{
-    self, ClosingField, CommitmentInput, MeetingField, Record, SynthesisField,
+    self, CarriedStatus, ClosingField, CommitmentInput, MeetingField, Record, SynthesisField,
 };
 use tavolo_model::report::{Lang, ReportOptions, Sources};
 use tavolo_model::template::{DEFAULT_TEMPLATE_ID, Template};
@@ -258,7 +262,16 @@ fn roster() -> RosterDoc {
     RosterDoc::load(&doc)
 }
 
+/// The second meeting's session title.
+pub const SECOND_TITLE: &str = "Tavolo di Negoziazione, seconda sessione";
+/// The facilitator's note on the commitment in progress.
+pub const PROGRESS_NOTE: &str = "Il primo educatore è in servizio dal 7 aprile; il secondo da maggio, quando il Comune conferma lo spazio.";
+
 fn session_doc() -> AutoCommit {
+    session_doc_titled("Tavolo di Negoziazione, prima sessione")
+}
+
+fn session_doc_titled(title: &str) -> AutoCommit {
     let t = Template::builtin(DEFAULT_TEMPLATE_ID).unwrap();
     let urls: HashMap<String, String> = t
         .phases
@@ -269,7 +282,7 @@ fn session_doc() -> AutoCommit {
     let mut doc = AutoCommit::new();
     let init = SessionInit {
         template: &t,
-        title: "Tavolo di Negoziazione, prima sessione",
+        title,
         roster_url: "automerge:roster",
         question_urls: &urls,
     };
@@ -642,6 +655,51 @@ pub fn fixture() -> Fixture {
         session,
         roster: roster(),
         questions,
+        record,
+    }
+}
+
+/// The session started from the first one: created with what the first
+/// meeting left (`record::follow_up_of`, `record::init_previous`), the
+/// meeting's data of a follow-up, and the progress the facilitator noted
+/// on the carried commitments: the first done, the second in progress with
+/// a note, the third not started. No notes were written yet.
+pub fn second_meeting() -> Fixture {
+    let first = fixture();
+    let mut session_doc = session_doc_titled(SECOND_TITLE);
+    let prev = record::follow_up_of(&first.record, SECOND_TITLE, &first.roster);
+    record::init_previous(&mut session_doc, &prev).unwrap();
+    let m = record::follow_up_meeting(&first.record.meeting);
+    for (field, value) in [
+        (
+            MeetingField::Title,
+            "Secondo incontro del Tavolo di Negoziazione dell'Opificio",
+        ),
+        (MeetingField::Number, m.number.as_str()),
+        (MeetingField::Date, "2026-04-15"),
+        (MeetingField::Place, m.place.as_str()),
+        (MeetingField::Start, "17:00"),
+        (MeetingField::End, "19:30"),
+        (MeetingField::Responsible, m.responsible.as_str()),
+        (MeetingField::Facilitators, m.facilitators.as_str()),
+    ] {
+        record::set_meeting_field(&mut session_doc, field, value).unwrap();
+    }
+    record::set_carried_progress(&mut session_doc, "c000", CarriedStatus::Done, "").unwrap();
+    record::set_carried_progress(
+        &mut session_doc,
+        "c001",
+        CarriedStatus::InProgress,
+        PROGRESS_NOTE,
+    )
+    .unwrap();
+    let record = Record::load(&session_doc);
+    let session = SessionDoc::load(&session_doc).unwrap();
+    Fixture {
+        session_doc,
+        session,
+        roster: first.roster,
+        questions: BTreeMap::new(),
         record,
     }
 }
