@@ -820,6 +820,23 @@ impl TavoloClient {
         Ok(id)
     }
 
+    /// Says how a commitment carried from the previous meeting is going
+    /// (`open`, `in_progress`, `done`, `dropped`) (facilitator).
+    #[wasm_bindgen(js_name = setCarriedProgress)]
+    pub fn set_carried_progress(
+        &mut self,
+        session_url: &str,
+        id: &str,
+        status: &str,
+        progress: &str,
+    ) -> Result<(), JsError> {
+        let status = record::CarriedStatus::parse(status)
+            .ok_or_else(|| JsError::new(&format!("unknown status {status}")))?;
+        self.facilitate(session_url, |d| {
+            record::set_carried_progress(d, id, status, progress)
+        })
+    }
+
     #[wasm_bindgen(js_name = removeCommitment)]
     pub fn remove_commitment(&mut self, session_url: &str, id: &str) -> Result<(), JsError> {
         self.facilitate(session_url, |d| record::remove_commitment(d, id))

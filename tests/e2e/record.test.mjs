@@ -166,4 +166,37 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   assert.ok(full.includes(facilitator), 'the facilitator’s version does not say who facilitated');
   for (const name of [facilitator, GIULIA.name]) assert.ok(!pub.includes(name), `the public resoconto names ${name}`);
   t.diagnostic(`resoconto: private ${full.length} chars, public ${pub.length} chars`);
+
+  // The next meeting starts from this one: commitments to follow up, organizations invited.
+  const tellsQuestion = `Chi coordina tra un incontro e l’altro? ${tag}`;
+  await typeInto(cpage, it('record.closing.open_questions'), tellsQuestion);
+  await cpage.getByRole('button', { name: it('record.next.start'), exact: true }).click();
+  const nextLink = await cpage.locator('#next-facilitator-link').inputValue({ timeout: 5_000 });
+  const nextCode = await cpage.locator('.record-next .join-code').innerText();
+  assert.notEqual(nextCode, session.join_code);
+  const next = await world.openScreen('console, next meeting (1440×900)', { width: 1440, height: 900 });
+  await next.page.goto(nextLink);
+  const previous = next.page.locator('.record-previous');
+  await previous.getByText(pledge).waitFor({ timeout: 15_000 });
+  await previous.getByText(tellsQuestion).waitFor();
+  await previous.getByText(it('record.previous.invited', { joined: 0, total: 1 })).waitFor();
+  await previous.locator('.invited-list').getByText(GIULIA.organization, { exact: true }).waitFor();
+  assert.equal(await next.page.getByLabel(it('record.meeting.place'), { exact: true }).inputValue(), place, 'the place is not carried');
+  // Giulia's organization comes to the second meeting: it shows as here.
+  const giulia2 = await world.openPhone('Pixel 7', 'Giulia, second meeting');
+  await giulia2.join(world.server.url, nextCode, GIULIA);
+  await previous.getByText(it('record.previous.invited', { joined: 1, total: 1 })).waitFor({ timeout: 5_000 });
+  // The commitment's progress, set on the second console, is in the second resoconto.
+  await next.page.getByRole('combobox', { name: it('record.previous.statusLabel', { what: pledge }) }).selectOption('done');
+  await typeInto(next.page, it('record.previous.progress'), `La sala è aperta dal 10 gennaio ${tag}`);
+  const key2 = new URL(nextLink).hash.slice(1);
+  const sid2 = new URL(nextLink).pathname.split('/').pop();
+  const secondReport = await report(world, { session_id: sid2, facilitator_key: key2 }, { publicVersion: true });
+  for (const needle of [pledge, `La sala è aperta dal 10 gennaio ${tag}`, 'Fatto', tellsQuestion]) {
+    assert.ok(secondReport.toLowerCase().includes(needle.toLowerCase()), `the second resoconto lacks «${needle}»`);
+  }
+  assert.ok(!secondReport.includes(GIULIA.name), 'the second public resoconto names Giulia');
+  await next.page.evaluate(() => document.querySelector('.record-previous')?.scrollIntoView({ block: 'start' }));
+  await next.page.screenshot({ path: join(SCREENSHOT_DIR, 'console-previous-meeting.png'), animations: 'disabled', caret: 'hide' });
+  t.diagnostic('next meeting: started from the console, commitment followed up, in the second resoconto');
 });

@@ -1,6 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t, type MessageKey } from '../i18n';
 import type { Connection } from '../lib/connection';
+import { followUp } from '../lib/api';
+import { facilitatorLink, joinLink } from '../lib/links';
+import { CopyableLink } from './CopyableLink';
+import { Notice } from './Notice';
+import {
+  CARRIED_STATUSES,
+  type CarriedStatus,
+  type CreatedSession,
+  type PreviousMeeting,
+  type Roster,
+} from '../lib/types';
 import { RESTITUTION_STEPS, type Commitment, type CommitmentDraft, type MeetingField, type PhaseView, type RecordView, type RestitutionStep, type SynthesisField } from '../lib/types';
 import { STEP_TITLES } from './restitutionSteps';
 
@@ -359,6 +370,143 @@ export function RestitutionPanel({ step, connection, act }: { step: RestitutionS
           </button>
         )}
       </div>
+    </section>
+  );
+}
+
+/**
+ * The next meeting, started from this one: the same questions, this
+ * meeting's commitments to follow up, the questions it left and the
+ * organizations that took part (invited). Its links are shown once, like a
+ * new session's.
+ */
+export function NextMeetingPanel({ sessionId, secret }: { sessionId: string; secret: string }) {
+  const [created, setCreated] = useState<CreatedSession | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const start = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setCreated(await followUp(sessionId, secret));
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const origin = location.origin;
+  return (
+    <section class="card record-next" aria-labelledby="record-next-heading">
+      <h2 id="record-next-heading">{t('record.next.heading')}</h2>
+      {created ? (
+        <>
+          <p>{t('record.next.created')}</p>
+          <p class="join-code-label">{t('start.created.code')}</p>
+          <p class="join-code">{created.join_code}</p>
+          <CopyableLink id="next-join-link" label={t('start.created.joinLink')} value={joinLink(origin, created.join_code)} />
+          <Notice tone="warning">{t('start.created.facilitatorWarning')}</Notice>
+          <CopyableLink
+            id="next-facilitator-link"
+            label={t('start.created.facilitatorLink')}
+            value={facilitatorLink(origin, created.session_id, created.facilitator_key)}
+          />
+        </>
+      ) : (
+        <>
+          <p class="field-hint">{t('record.next.intro')}</p>
+          <button type="button" class="button button-secondary" disabled={busy} onClick={() => void start()}>
+            {t('record.next.start')}
+          </button>
+          {error && (
+            <p class="field-error" role="alert">
+              {t('record.next.error', { message: error })}
+            </p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+/** What this meeting carries from the previous one, and how its commitments are going. */
+export function PreviousPanel({
+  previous,
+  roster,
+  connection,
+  act,
+}: {
+  previous: PreviousMeeting;
+  roster: Roster | undefined;
+  connection: Connection;
+  act: Act;
+}) {
+  const here = new Set(
+    Object.values(roster ?? {})
+      .filter((p) => p.organization)
+      .map((p) => p.organization.trim().toLowerCase()),
+  );
+  const joined = previous.invited.filter((i) => here.has(i.organization.toLowerCase())).length;
+  return (
+    <section class="card record-previous" aria-labelledby="record-previous-heading">
+      <h2 id="record-previous-heading">{t('record.previous.heading', { title: previous.title })}</h2>
+      {previous.commitments.length > 0 && (
+        <>
+          <h3>{t('record.previous.commitments')}</h3>
+          <ul class="commitment-list">
+            {previous.commitments.map((c) => (
+              <li class="commitment" key={c.id}>
+                <p class="commitment-what">
+                  {c.organization && <strong>{c.organization}: </strong>}
+                  {c.what}
+                  {c.by_when && <span class="commitment-meta"> · {t('record.commitments.byWhenShown', { when: c.by_when })}</span>}
+                </p>
+                <div class="carried-progress">
+                  <label for={`carried-${c.id}`}>{t('record.previous.status')}</label>
+                  <select
+                    id={`carried-${c.id}`}
+                    aria-label={t('record.previous.statusLabel', { what: c.what })}
+                    value={c.status}
+                    onChange={(e) => act(() => connection.setCarriedProgress(c.id, e.currentTarget.value as CarriedStatus, c.progress))}
+                  >
+                    {CARRIED_STATUSES.map((s) => (
+                      <option key={s} value={s}>
+                        {t(`record.previous.status.${s}`)}
+                      </option>
+                    ))}
+                  </select>
+                  <LiveField
+                    id={`carried-${c.id}-progress`}
+                    label={t('record.previous.progress')}
+                    maxLength={4000}
+                    value={c.progress}
+                    onSave={(v) => act(() => connection.setCarriedProgress(c.id, c.status, v))}
+                  />
+                </div>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {previous.open_questions && (
+        <>
+          <h3>{t('record.previous.questions')}</h3>
+          <p class="preserve-lines">{previous.open_questions}</p>
+        </>
+      )}
+      {previous.invited.length > 0 && (
+        <>
+          <h3>{t('record.previous.invited', { joined, total: previous.invited.length })}</h3>
+          <ul class="invited-list">
+            {previous.invited.map((i) => (
+              <li key={i.organization}>
+                {i.organization}
+                {here.has(i.organization.toLowerCase()) ? ` · ${t('record.previous.here')}` : ''}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </section>
   );
 }

@@ -621,6 +621,23 @@ export const it = {
   'restitution.more.other': '+ {count} altre',
   'restitution.who': 'Chi',
   'restitution.from': 'Da → verso',
+  'record.next.heading': 'Prossimo incontro',
+  'record.next.intro': 'Prepara la sessione del prossimo incontro: stesse domande, gli impegni di oggi da seguire, le domande rimaste aperte e le organizzazioni che hanno partecipato, invitate. Nessun nome di persona passa alla nuova sessione.',
+  'record.next.start': 'Prepara il prossimo incontro',
+  'record.next.created': 'Il prossimo incontro è pronto. Salva il link di facilitazione: si vede solo ora.',
+  'record.next.error': 'Il prossimo incontro non è stato creato: {message}',
+  'record.previous.heading': 'Dal precedente incontro: {title}',
+  'record.previous.commitments': 'Impegni da seguire',
+  'record.previous.status': 'Stato',
+  'record.previous.statusLabel': 'Stato dell’impegno: {what}',
+  'record.previous.status.open': 'Da avviare',
+  'record.previous.status.in_progress': 'In corso',
+  'record.previous.status.done': 'Fatto',
+  'record.previous.status.dropped': 'Non più attuale',
+  'record.previous.progress': 'A che punto è',
+  'record.previous.questions': 'Domande lasciate per questo incontro',
+  'record.previous.invited': 'Organizzazioni invitate: {joined} di {total} presenti',
+  'record.previous.here': 'presente',
 } as const;
 
 export type MessageKey = keyof typeof it;

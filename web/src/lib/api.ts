@@ -249,6 +249,15 @@ export function sessionResults(sessionId: string, ticket: string, lang: string):
   return call('GET', `${sessionPath(sessionId)}/results?${new URLSearchParams({ lang })}`, undefined, ticket);
 }
 
+/**
+ * Starts the next meeting from this one: the same questions, this meeting's
+ * commitments to follow up, the questions it left and the organizations
+ * that took part. Answers like creating a session.
+ */
+export function followUp(sessionId: string, secret: string): Promise<CreatedSession> {
+  return call('POST', `${sessionPath(sessionId)}/follow-up`, {}, secret);
+}
+
 /** Opens or closes the session to newcomers; those already in stay. */
 export function setJoining(sessionId: string, secret: string, open: boolean): Promise<{ joining_open: boolean }> {
   return call('POST', `${sessionPath(sessionId)}/joining`, { open }, secret);

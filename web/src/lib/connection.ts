@@ -11,6 +11,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import type { KeptDoc, LocalStore } from './localStore';
 import {
   PRESENCE_URL,
+  type CarriedStatus,
   type ClosingField,
   type CommitmentDraft,
   type MeetingField,
@@ -547,6 +548,11 @@ export class Connection {
   /** Shows a view of the results on the projector, or the board again (null). */
   setRestitution(step: RestitutionStep | null): void {
     this.facilitate('setRestitution', (c, url) => c.setRestitution?.(url, step));
+  }
+
+  /** How a commitment carried from the previous meeting is going. */
+  setCarriedProgress(id: string, status: CarriedStatus, progress: string): void {
+    this.facilitate('setCarriedProgress', (c, url) => c.setCarriedProgress?.(url, id, status, progress));
   }
 
   removeCommitment(id: string): void {

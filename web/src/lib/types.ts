@@ -74,6 +74,20 @@ export interface RecordView {
   commitments: Commitment[];
   next_steps: string;
   open_questions: string;
+  /** What this session carries from the one it was started from. */
+  previous?: PreviousMeeting | null;
+}
+
+export const CARRIED_STATUSES = ['open', 'in_progress', 'done', 'dropped'] as const;
+export type CarriedStatus = (typeof CARRIED_STATUSES)[number];
+
+export interface PreviousMeeting {
+  title: string;
+  /** YYYY-MM-DD, may be empty. */
+  date: string;
+  commitments: (Omit<Commitment, 'created_at' | 'from_note'> & { status: CarriedStatus; progress: string })[];
+  open_questions: string;
+  invited: { organization: string; sector: string; tier: string }[];
 }
 
 export interface Meeting {
@@ -343,6 +357,7 @@ export interface SyncClient {
     nowMs: number,
   ): string;
   removeCommitment?(sessionUrl: string, id: string): void;
+  setCarriedProgress?(sessionUrl: string, id: string, status: CarriedStatus, progress: string): void;
   setRestitution?(sessionUrl: string, step: RestitutionStep | null): void;
   setPhaseMinutes?(sessionUrl: string, phaseId: string, minutes: number | null): void;
   /** Releases the wasm memory; the client is unusable afterwards. */

@@ -8,7 +8,15 @@ import { JoiningControl } from '../components/JoiningControl';
 import { Link } from '../components/Link';
 import { Notice } from '../components/Notice';
 import { ProjectorPanel } from '../components/ProjectorPanel';
-import { ClosingPanel, CommitmentsPanel, MeetingPanel, RestitutionPanel, SynthesisPanel } from '../components/RecordPanels';
+import {
+  ClosingPanel,
+  CommitmentsPanel,
+  MeetingPanel,
+  NextMeetingPanel,
+  PreviousPanel,
+  RestitutionPanel,
+  SynthesisPanel,
+} from '../components/RecordPanels';
 import { ServerProblemNotice } from '../components/ServerProblemNotice';
 import { ParticipantsPanel } from '../components/ParticipantsPanel';
 import { QrCode } from '../components/QrCode';
@@ -339,6 +347,9 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
       </section>
       <div class="console-grid">
         <div class="console-main">
+          {session.record?.previous && (
+            <PreviousPanel previous={session.record.previous} roster={connection.roster()} connection={connection} act={act} />
+          )}
           <TimerControls connection={connection} timer={timer} act={act} planned={current?.minutes ?? null} />
           {current && (
             <ConsoleNotes
@@ -369,6 +380,7 @@ function Console({ sessionId, session, grant, connection, facilitatorKey, rotate
           <CommitmentsPanel record={session.record} connection={connection} act={act} incoming={commitDraft} now={serverNow} />
           <ClosingPanel record={session.record} connection={connection} act={act} />
           <RestitutionPanel step={session.restitution ?? null} connection={connection} act={act} />
+          <NextMeetingPanel sessionId={sessionId} secret={secret} />
           <PhaseList session={session} connection={connection} act={act} />
         </div>
         <aside class="console-side">
