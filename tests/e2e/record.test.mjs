@@ -7,6 +7,7 @@
 // Run: cd tests/e2e && npm test
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIULIA, it, projectorLinkOf, scenario, SCREENSHOT_DIR, unique } from './harness.mjs';
 
@@ -166,6 +167,21 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   assert.ok(full.includes(facilitator), 'the facilitator’s version does not say who facilitated');
   for (const name of [facilitator, GIULIA.name]) assert.ok(!pub.includes(name), `the public resoconto names ${name}`);
   t.diagnostic(`resoconto: private ${full.length} chars, public ${pub.length} chars`);
+  // Downloaded from the console as the administration will: the ODT, public version.
+  const panel = cpage.getByRole('region', { name: it('report.heading'), exact: true });
+  await panel.getByRole('radio', { name: it('report.version.public'), exact: true }).check();
+  const [file] = await Promise.all([
+    cpage.waitForEvent('download', { timeout: 10_000 }),
+    panel.getByRole('button', { name: it('report.odt'), exact: true }).click(),
+  ]);
+  assert.match(file.suggestedFilename(), /^tavolo-report-pubblico-[\w-]+\.odt$/);
+  const odt = readFileSync(await file.path());
+  // An OpenDocument package: a ZIP whose first entry is the stored mimetype.
+  assert.equal(odt.subarray(0, 4).toString('hex'), '504b0304');
+  assert.equal(odt.subarray(30, 38).toString(), 'mimetype');
+  assert.ok(odt.includes(Buffer.from('application/vnd.oasis.opendocument.text')), 'not an ODT');
+  assert.ok(odt.includes(Buffer.from(synthesis)) && !odt.includes(Buffer.from(GIULIA.name)), 'the ODT lacks the synthesis or names Giulia');
+  t.diagnostic(`the console's ODT download: ${file.suggestedFilename()}, ${odt.length} bytes`);
 
   // The next meeting starts from this one: commitments to follow up, organizations invited.
   const tellsQuestion = `Chi coordina tra un incontro e l’altro? ${tag}`;

@@ -322,7 +322,51 @@ fn meeting(ctx: &Ctx) -> MeetingInfo {
         end: m.end.trim().to_string(),
         responsible: m.responsible.trim().to_string(),
         facilitators: (!ctx.public).then(|| m.facilitators.trim().to_string()),
+        process: process(ctx),
     }
+}
+
+/// The meeting's process in a paragraph, once the facilitator has started
+/// the record (a session with no meeting data has no resoconto header).
+fn process(ctx: &Ctx) -> String {
+    let m = &ctx.src.record.meeting;
+    let filled = [
+        &m.title,
+        &m.number,
+        &m.date,
+        &m.place,
+        &m.start,
+        &m.end,
+        &m.responsible,
+        &m.facilitators,
+    ]
+    .iter()
+    .any(|v| !v.trim().is_empty());
+    if !filled {
+        return String::new();
+    }
+    let phases: Vec<String> = ctx
+        .src
+        .session
+        .phases
+        .iter()
+        .map(|p| match p.minutes {
+            Some(min) => i18n::tf(
+                ctx.lang,
+                "meeting.phase_minutes",
+                &[("title", &p.title), ("minutes", &min.to_string())],
+            ),
+            None => p.title.clone(),
+        })
+        .collect();
+    i18n::tf(
+        ctx.lang,
+        "meeting.process_text",
+        &[
+            ("count", &phases.len().to_string()),
+            ("phases", &phases.join("; ")),
+        ],
+    )
 }
 
 /// A calendar date of the record as (`YYYY-MM-DD` or empty, text for

@@ -77,6 +77,9 @@ pub struct MeetingInfo {
     /// version (absent from the public one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facilitators: Option<String>,
+    /// How the meeting went, in a paragraph (its phases and planned times,
+    /// and how people took part); empty when no meeting data was filled in.
+    pub process: String,
 }
 
 impl MeetingInfo {

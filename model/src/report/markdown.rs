@@ -163,6 +163,7 @@ pub fn meeting_lines(lang: Lang, m: &MeetingInfo) -> Vec<(String, String)> {
             "meeting.facilitators",
             m.facilitators.clone().unwrap_or_default(),
         ),
+        ("meeting.process", m.process.clone()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.trim().is_empty())
