@@ -6,8 +6,9 @@
 //
 // 1. edit another participant's note, 2. write a dot into the board in
 // someone else's name, 3. write one's own dots into the board (contract v2:
-// dots are asked of the server), 4. ask the server for more dots than the
-// budget, the way Tavolo's client asks (`tavolo/dot`). Prints one JSON line
+// dots are asked of the server), 4. give someone else's contribution a
+// timing and a condition, 5. ask the server for more dots than the budget,
+// the way Tavolo's client asks (`tavolo/dot`). Prints one JSON line
 // with the refusal code of each attempt; exits 0 when every attempt got an
 // answer.
 import { Repo } from "@automerge/automerge-repo"
@@ -71,6 +72,10 @@ try {
   })
   report.voteInTheBoard = await attempt("write one's own dot into the board", (d) => {
     d.votes[victimNote] = { [me]: 1 }
+  })
+  report.termsOfAnother = await attempt("say when someone else's contribution starts", (d) => {
+    d.notes[victimNote].when = "now"
+    d.notes[victimNote].condition = "solo se paga il Comune"
   })
   report.overBudget = await askTooMany()
   console.log(JSON.stringify(report))

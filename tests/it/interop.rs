@@ -180,6 +180,7 @@ async fn a_stock_javascript_client_cannot_cheat_on_notes_or_votes() {
     assert_eq!(report["editAnother"], "not_yours", "{report}");
     assert_eq!(report["voteAsAnother"], "not_yours", "{report}");
     assert_eq!(report["voteInTheBoard"], "not_yours", "{report}");
+    assert_eq!(report["termsOfAnother"], "not_yours", "{report}");
     assert_eq!(report["overBudget"], "over_budget", "{report}");
 
     // None of it is on the server: a marker after the attempts reaches a
@@ -195,6 +196,14 @@ async fn a_stock_javascript_client_cannot_cheat_on_notes_or_votes() {
         .unwrap();
     let server = tavolo_model::QuestionDoc::load(&check.doc(q));
     assert_eq!(server.notes["n_bruno"].text, "di Bruno");
+    assert_eq!(
+        (
+            server.notes["n_bruno"].when.as_deref(),
+            server.notes["n_bruno"].condition.as_deref()
+        ),
+        (None, None),
+        "a forged timing landed"
+    );
     assert_eq!(server.vote_total("n_bruno"), 0);
 }
 
