@@ -236,6 +236,25 @@ fn the_package_is_an_opendocument_text_file() {
     assert_eq!(bytes, odt(false, Lang::It));
 }
 
+/// Writer's headings of a `content.xml`, as (outline level, text).
+fn headings_of(doc: &roxmltree::Document) -> Vec<(u8, String)> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name((TEXT_NS, "h")))
+        .map(|n| {
+            let level = n.attribute((TEXT_NS, "outline-level")).unwrap();
+            (level.parse().unwrap(), plain(n))
+        })
+        .collect()
+}
+
+/// The text of every table cell of a `content.xml`.
+fn cells_of(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name((TABLE_NS, "table-cell")))
+        .map(plain)
+        .collect()
+}
+
 #[test]
 fn the_document_has_the_html_pages_headings_tables_and_record() {
     let f = fixture();
@@ -244,14 +263,7 @@ fn the_document_has_the_html_pages_headings_tables_and_record() {
         let entries = unzip(&r.render_odt());
         let content = part(&entries, "content.xml");
         let doc = roxmltree::Document::parse(content).unwrap();
-        let headings: Vec<(u8, String)> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name((TEXT_NS, "h")))
-            .map(|n| {
-                let level = n.attribute((TEXT_NS, "outline-level")).unwrap();
-                (level.parse().unwrap(), plain(n))
-            })
-            .collect();
+        let headings = headings_of(&doc);
         assert_eq!(
             headings,
             html_headings(&r.render(Format::Html)),
@@ -284,11 +296,7 @@ fn the_document_has_the_html_pages_headings_tables_and_record() {
             .count();
         assert_eq!(headerless, 1, "only the meeting's data has no header row");
         // The commitments, cell for cell.
-        let cells: Vec<String> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name((TABLE_NS, "table-cell")))
-            .map(plain)
-            .collect();
+        let cells = cells_of(&doc);
         for org in COMMITTED {
             assert!(cells.iter().any(|c| c == org), "{org} in a table cell");
         }
@@ -340,14 +348,7 @@ fn the_second_meeting_says_what_the_first_left_and_names_nobody() {
         let entries = unzip(&r.render_odt());
         let content = part(&entries, "content.xml");
         let doc = roxmltree::Document::parse(content).unwrap();
-        let headings: Vec<(u8, String)> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name((TEXT_NS, "h")))
-            .map(|n| {
-                let level = n.attribute((TEXT_NS, "outline-level")).unwrap();
-                (level.parse().unwrap(), plain(n))
-            })
-            .collect();
+        let headings = headings_of(&doc);
         assert_eq!(headings, html_headings(&r.render(Format::Html)));
         let (section, questions) = match lang {
             Lang::It => (
@@ -368,11 +369,7 @@ fn the_second_meeting_says_what_the_first_left_and_names_nobody() {
         assert!(at(1, section) < at(2, questions));
         // Right after the meeting's data, before the participation.
         assert_eq!(at(1, section), 1);
-        let cells: Vec<String> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name((TABLE_NS, "table-cell")))
-            .map(plain)
-            .collect();
+        let cells = cells_of(&doc);
         for org in COMMITTED {
             assert!(cells.iter().any(|c| c == org), "{org} in a table cell");
         }
