@@ -494,6 +494,7 @@ mod tests {
             attendance: "in_room".into(),
             joined_at: 0,
             removed: false,
+            listed: false,
         };
         ops::put_participant(&mut roster, &anna, &p).unwrap();
         (doc, RosterDoc::load(&roster))

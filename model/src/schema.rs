@@ -132,6 +132,10 @@ pub struct Participant {
     /// counted as attending.
     #[autosurgeon(hydrate = "read::hydrate_bool")]
     pub removed: bool,
+    /// Agreed, when joining, that the resoconto may list their organization
+    /// among those present (missing in rosters written before: false).
+    #[autosurgeon(hydrate = "read::hydrate_bool")]
+    pub listed: bool,
 }
 
 impl Participant {

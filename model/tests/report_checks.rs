@@ -6,8 +6,8 @@
 mod report_fixture;
 
 use report_fixture::{
-    Board, COMMITTED, FACILITATORS, Fixture, HIDDEN_TEXT, PEOPLE, PROGRESS_NOTE, TRICKY, fixture,
-    options, second_meeting, url,
+    Board, COMMITTED, FACILITATORS, Fixture, HIDDEN_TEXT, LISTED, PEOPLE, PROGRESS_NOTE, TRICKY,
+    fixture, options, second_meeting, url,
 };
 use serde_json::Value;
 use tavolo_model::board;
@@ -270,7 +270,11 @@ fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
             .questions
             .values()
             .any(|q| q.notes.values().any(|n| n.author == *id));
-        if signed && !orgs.contains(&org.to_string()) && !COMMITTED.contains(org) {
+        if signed
+            && !orgs.contains(&org.to_string())
+            && !COMMITTED.contains(org)
+            && !listed_organizations().contains(org)
+        {
             orgs.push(org.to_string());
         }
     }
@@ -286,6 +290,17 @@ fn personal_terms(f: &Fixture) -> (Vec<String>, Vec<String>) {
     never.push(HIDDEN_TEXT.to_string());
     never.push("fuori tema".to_string());
     (never, orgs)
+}
+
+/// Organizations someone agreed to list among those present.
+fn listed_organizations() -> Vec<&'static str> {
+    let mut orgs: Vec<&str> = PEOPLE
+        .iter()
+        .filter(|p| LISTED.contains(&p.0))
+        .map(|p| p.2)
+        .collect();
+    orgs.dedup();
+    orgs
 }
 
 fn all_public_outputs(f: &Fixture) -> Vec<(String, String)> {
@@ -434,9 +449,11 @@ fn an_organization_that_committed_is_named_only_in_the_commitments() {
                 // The responsible body may be the Comune itself; count the
                 // organization outside the meeting's data.
                 let responsible = r.meeting.responsible.matches(org).count();
+                // Listed among those present, if one of its people agreed.
+                let present = usize::from(listed_organizations().contains(org));
                 assert_eq!(
                     text.matches(org).count(),
-                    named + responsible,
+                    named + responsible + present,
                     "{lang:?} {fmt:?}: {org} appears outside the commitments"
                 );
             }
@@ -1562,4 +1579,77 @@ fn the_public_second_meeting_names_nobody_in_any_format_or_language() {
             .render(Format::Markdown)
             .contains(FACILITATORS)
     );
+}
+
+/// Issue 17: participants as organizations by sector and tier. Only consent
+/// lists an organization (one whose people wrote only anonymously must not
+/// be pointed at by elimination); the public version groups them like
+/// every other table.
+#[test]
+fn organizations_present_are_those_that_agreed_by_sector_and_tier() {
+    let f = fixture();
+    let listed = listed_organizations();
+    let not_listed: Vec<&str> = PEOPLE
+        .iter()
+        .map(|p| p.2)
+        .filter(|o| !listed.contains(o))
+        .collect();
+    assert!(listed.len() >= 3 && not_listed.len() >= 2);
+    for public in [false, true] {
+        for lang in [Lang::It, Lang::En] {
+            let r = build(&f, public, lang);
+            let groups = &r.attendance.organizations;
+            let all: Vec<&str> = groups
+                .iter()
+                .flat_map(|g| g.organizations.iter().map(String::as_str))
+                .collect();
+            let mut expected = listed.clone();
+            expected.sort();
+            let mut got = all.clone();
+            got.sort();
+            // Each once, however many of its people came (Il Mosaico: two,
+            // one of whom agreed).
+            assert_eq!(got, expected, "public={public} {lang:?}");
+            for o in &not_listed {
+                assert!(!all.contains(o), "{o} listed without consent");
+            }
+            // Everyone who did not agree is counted, not named.
+            let unlisted = PEOPLE.iter().filter(|p| !LISTED.contains(&p.0)).count();
+            assert_eq!(r.attendance.unlisted, unlisted);
+            for g in groups {
+                let mut sorted = g.organizations.clone();
+                sorted.sort_by_key(|o| o.to_lowercase());
+                assert_eq!(g.organizations, sorted, "alphabetical in a group");
+            }
+            // Which sector and tier each is listed under.
+            let under = |org: &str| {
+                groups
+                    .iter()
+                    .find(|g| g.organizations.iter().any(|o| o == org))
+                    .map(|g| (g.sector.id.clone(), g.tier.id.clone()))
+                    .unwrap()
+            };
+            let (sector, tier) = under("Comune di Borgo Lontano");
+            assert_eq!(sector.as_deref(), Some("public"));
+            if public {
+                // A tier of one or two people is merged: "tutti i ruoli".
+                assert_eq!(tier, None);
+                assert!(groups.iter().all(|g| g.tier.id.is_none()));
+            } else {
+                assert_eq!(tier.as_deref(), Some("founding_core"));
+            }
+            for fmt in [Format::Markdown, Format::Html] {
+                let text = r.render(fmt);
+                let heading = if lang == Lang::It {
+                    "Organizzazioni presenti"
+                } else {
+                    "Organizations present"
+                };
+                assert!(text.contains(heading), "{fmt:?}");
+                for o in &listed {
+                    assert!(text.contains(o), "{fmt:?} lacks {o}");
+                }
+            }
+        }
+    }
 }

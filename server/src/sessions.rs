@@ -254,6 +254,9 @@ pub struct JoinRequest {
     pub sector: Option<String>,
     pub tier: Option<String>,
     pub attendance: Option<String>,
+    /// The resoconto may list their organization among those present
+    /// (absent: no).
+    pub list_organization: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +267,8 @@ pub struct ValidJoin {
     pub sector: Sector,
     pub tier: Tier,
     pub attendance: Attendance,
+    /// Only with an organization: there is nothing to list otherwise.
+    pub listed: bool,
 }
 
 impl JoinRequest {
@@ -306,6 +311,7 @@ impl JoinRequest {
             Attendance::parse,
             Attendance::expected,
         )?;
+        let listed = self.list_organization.unwrap_or(false) && !organization.is_empty();
         Ok(ValidJoin {
             join_code,
             name,
@@ -313,6 +319,7 @@ impl JoinRequest {
             sector,
             tier,
             attendance,
+            listed,
         })
     }
 }
@@ -404,6 +411,7 @@ pub async fn join(
         attendance: req.attendance.as_str().into(),
         joined_at: now,
         removed: false,
+        listed: req.listed,
     };
     let id_for_roster = participant_id.clone();
     let written = roster
@@ -584,8 +592,10 @@ mod tests {
             sector: Some("community".into()),
             tier: Some("strategic_extension".into()),
             attendance: Some("remote".into()),
+            list_organization: Some(true),
         };
         let v = ok.validate().unwrap();
+        assert!(!v.listed, "no organization, nothing to list");
         assert_eq!((v.join_code.as_str(), v.name.as_str()), ("ABC234", "Maria"));
         let bad_sector = JoinRequest {
             sector: Some("private".into()),

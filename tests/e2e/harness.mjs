@@ -279,6 +279,9 @@ export class Phone {
     await page.getByLabel(it('join.name'), { exact: true }).fill(person.name);
     if (person.organization) {
       await page.getByLabel(it('join.organization'), { exact: true }).fill(person.organization);
+      // Asked only once there is an organization; unchecked unless told.
+      const consent = page.getByRole('checkbox', { name: it('join.listOrganization'), exact: true });
+      if ((await consent.isChecked()) !== Boolean(person.listOrganization)) await consent.click();
     }
     await page.getByRole('radio', { name: it(`sector.${person.sector}`), exact: true }).check();
     await page.getByRole('radio', { name: it(`tier.${person.tier}`), exact: true }).check();

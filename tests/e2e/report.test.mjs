@@ -27,7 +27,21 @@ const TEODORA = {
   tier: 'strategic_extension',
   attendance: 'in_room',
 };
-const PEOPLE = [GIULIA, MARCO, TEODORA];
+/**
+ * A fourth, who writes nothing but agrees, when joining, that the resoconto
+ * may list her organization among those present: the only one listed.
+ */
+const ROSA = {
+  name: 'Rosa Pazzaglia',
+  organization: 'Banda Musicale Città di Santarcangelo',
+  sector: 'social_private',
+  tier: 'founding_core',
+  attendance: 'remote',
+  listOrganization: true,
+};
+const PEOPLE = [GIULIA, MARCO, TEODORA, ROSA];
+/** The organizations a report's "Organizzazioni presenti" lists. */
+const listedIn = (data) => data.attendance.organizations.flatMap((g) => g.organizations);
 
 // The built-in template (model/templates/tavolo-prima-sessione.toml).
 const PHASES = ['Legittimazione reciproca', 'Materia prima e dote sociale', 'Contributi', 'Bisogni', 'Aspettative reciproche'];
@@ -258,6 +272,10 @@ scenario(
     await giulia.join(base, session.join_code, GIULIA);
     await marco.join(base, session.join_code, MARCO);
     await teodora.join(base, session.join_code, TEODORA);
+    // Rosa only joins (checking the consent on the form), then puts her phone away.
+    const rosa = await world.openPhone('Pixel 7', 'Rosa (Pixel 7)');
+    await rosa.join(base, session.join_code, ROSA);
+    await rosa.page.close();
 
     const consoleScreen = await world.openScreen('console (1440×900)', { width: 1440, height: 900 }, { acceptDownloads: true });
     const cpage = consoleScreen.page;
@@ -393,6 +411,10 @@ scenario(
         assert.ok(!f.text.includes(w) && !f.text.includes(escapeHtml(w)), `${f.name} names the writer of anonymous notes: ${w}`);
       }
     }
+    // Organizations present: only Rosa agreed to be listed.
+    assert.deepEqual(listedIn(full.data), [ROSA.organization], 'the confidential version lists organizations without consent');
+    assert.equal(full.data.attendance.unlisted, 3);
+    assert.ok(full.md.text.includes('### Organizzazioni presenti'), 'the resoconto has no "Organizzazioni presenti"');
     t.diagnostic(`confidential: ${full.md.name} ${full.md.bytes.length} B, ${full.csv.name} ${full.csv.bytes.length} B, ${full.json.name} ${full.json.bytes.length} B, html ${full.html.text.length} chars`);
 
     // A browser that blocks the new tab gets the printable report as a download instead.
@@ -441,10 +463,20 @@ scenario(
         .filter(([k]) => ['html', 'md', 'csv', 'json'].includes(k))
         .flatMap(([k, f]) => words.filter((w) => f.text.includes(w) || f.text.includes(escapeHtml(w))).map((w) => `${k}: "${w}"`));
     const names = PEOPLE.flatMap((p) => [p.name, ...p.name.split(' ')]);
-    const organizations = PEOPLE.map((p) => p.organization).concat(['Millepiedi', 'Pro Loco Borgo']);
+    const organizations = PEOPLE.filter((p) => !p.listOrganization)
+      .map((p) => p.organization)
+      .concat(['Millepiedi', 'Pro Loco Borgo']);
     assert.deepEqual(leaks(pub, names), [], 'the public version names people');
     assert.deepEqual(leaks(pub, organizations), [], 'the public version names organizations while the flag is off');
     assert.ok(pub.md.text.includes(accented), 'the public version lost the notes');
+    // Rosa's organization, by her consent, among those present — and only there.
+    assert.deepEqual(listedIn(pub.data), [ROSA.organization]);
+    for (const key of ['html', 'md']) {
+      const f = pub[key];
+      const count = f.text.split(key === 'html' ? escapeHtml(ROSA.organization) : ROSA.organization).length - 1;
+      assert.equal(count, 1, `${key}: Rosa's organization appears ${count} times`);
+    }
+    assert.ok(!pub.csv.text.includes(ROSA.organization), 'the CSV of notes names an organization that wrote nothing');
     // One person per sector: in the public version no sector may stand
     // for its one member, in any table (they all become "altri").
     const sectorsShown = new Set();

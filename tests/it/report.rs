@@ -346,6 +346,81 @@ async fn the_attendance_annex_lists_who_came_for_the_facilitator_only() {
     assert_eq!(refused.status, 401);
 }
 
+/// Issue 17: the resoconto lists organizations present only when one of
+/// their people agreed at join (`list_organization`), in both versions; a
+/// join that sends something else than a boolean is refused and adds nobody.
+#[tokio::test]
+async fn organizations_present_are_listed_only_with_their_consent() {
+    let r = spawn_server().await;
+    let s = r.api.create_session().await.unwrap();
+    let person = |name: &str, org: &str, consent: Value| {
+        json!({"name": name, "organization": org, "sector": "community",
+               "tier": "founding_core", "attendance": "remote", "list_organization": consent})
+    };
+    let (status, body) = r
+        .api
+        .post(
+            "/api/join",
+            &json!({"join_code": s.join_code, "name": "Ugo", "organization": "Coro Alpino",
+                    "sector": "community", "tier": "founding_core", "attendance": "remote",
+                    "list_organization": "sì"}),
+        )
+        .await
+        .unwrap();
+    // The body's shape is wrong: 422, as for any other field of the wrong type.
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("list_organization"),
+        "{body}"
+    );
+    r.api
+        .join_with(
+            &s.join_code,
+            &person("Zenobia", "Cooperativa Airone Cenerino", json!(true)),
+        )
+        .await
+        .unwrap();
+    r.api
+        .join_with(
+            &s.join_code,
+            &person("Ildebrando", "Circolo Lontra Bianca", json!(false)),
+        )
+        .await
+        .unwrap();
+    // A stock client that knows nothing of the field: not listed.
+    join(&r.api, &s, ("Ottavio", "Gruppo Scout Tasso", "public")).await;
+    for public in ["false", "true"] {
+        let f = report(&r.api, &s, &format!("format=json&public={public}")).await;
+        assert_eq!(f.status, 200, "{}", f.body);
+        let data: Value = serde_json::from_str(&f.body).unwrap();
+        let listed: Vec<&str> = data["attendance"]["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["organizations"].as_array().unwrap())
+            .map(|o| o.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, ["Cooperativa Airone Cenerino"], "public={public}");
+        assert_eq!(data["attendance"]["unlisted"], 2, "public={public}");
+        assert_eq!(
+            data["attendance"]["total"], 3,
+            "the refused join added someone"
+        );
+        let md = report(&r.api, &s, &format!("format=md&public={public}")).await;
+        assert!(md.body.contains("Cooperativa Airone Cenerino"));
+        // They wrote nothing and did not agree: named nowhere, not even
+        // in the facilitator's version.
+        assert!(
+            !md.body.contains("Circolo Lontra Bianca"),
+            "public={public}"
+        );
+        assert!(!md.body.contains("Gruppo Scout Tasso"), "public={public}");
+    }
+}
+
 #[tokio::test]
 async fn the_results_view_is_the_public_report_for_the_projector_and_nobody_else() {
     let dir = tempfile::tempdir().unwrap();

@@ -839,7 +839,52 @@ fn attendance_summary(ctx: &Ctx) -> AttendanceSummary {
             Participant::attendance,
             |a| i18n::attendance(lang, a),
         )),
+        organizations: organizations_present(ctx, &people),
+        unlisted: people.iter().filter(|p| !is_listed(p)).count(),
     }
+}
+
+fn is_listed(p: &Participant) -> bool {
+    p.listed && !p.organization.trim().is_empty()
+}
+
+/// The organizations that agreed to be listed, grouped by the sector and
+/// tier the report may show (the public version's "altri" and "tutti i
+/// ruoli" included). Only consent puts an organization here: one whose
+/// people wrote only anonymous notes must not be pointed at by elimination.
+fn organizations_present(ctx: &Ctx, people: &[&Participant]) -> Vec<OrganizationGroup> {
+    let tier_rank = |t: Option<Tier>| {
+        t.and_then(|t| Tier::ALL.iter().position(|x| *x == t))
+            .unwrap_or(Tier::ALL.len())
+    };
+    type Group = (Option<Sector>, Option<Tier>, BTreeMap<String, String>);
+    let mut groups: BTreeMap<(usize, usize), Group> = BTreeMap::new();
+    for p in people.iter().filter(|p| is_listed(p)) {
+        let (sector, tier) = (ctx.shown_sector(Some(p)), ctx.shown_tier(Some(p)));
+        let name = p.organization.trim().to_string();
+        let group = groups
+            .entry((sector_rank(sector), tier_rank(tier)))
+            .or_insert_with(|| (sector, tier, BTreeMap::new()));
+        // Spelled differently by two people of one organization: listed
+        // once, as the first spelled it.
+        group.2.entry(name.to_lowercase()).or_insert(name);
+    }
+    groups
+        .into_values()
+        .map(|(sector, tier, names)| OrganizationGroup {
+            sector: ctx.sector_labelled(sector),
+            // A tier merged away leaves the group at the sector's level.
+            tier: if ctx.public && tier.is_none() {
+                Labelled {
+                    id: None,
+                    label: i18n::t(ctx.lang, "report.all_tiers"),
+                }
+            } else {
+                tier_label(ctx.lang, tier)
+            },
+            organizations: names.into_values().collect(),
+        })
+        .collect()
 }
 
 /// The public version's counts: the groups [`shown_groups`] does not show

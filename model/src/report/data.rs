@@ -270,6 +270,24 @@ pub struct AttendanceSummary {
     pub by_sector: Vec<Count>,
     pub by_tier: Vec<Count>,
     pub by_attendance: Vec<Count>,
+    /// The organizations present whose people agreed, when joining, that
+    /// the resoconto may list them, by sector and tier (in the public
+    /// version with the same merged groups as every other table).
+    pub organizations: Vec<OrganizationGroup>,
+    /// People present who did not agree to list their organization (or
+    /// gave none); their colleagues may have.
+    pub unlisted: usize,
+}
+
+/// Organizations present in one sector and tier.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrganizationGroup {
+    pub sector: Labelled,
+    /// "tutti i ruoli" (id null) where the public version merges a
+    /// sector's tiers.
+    pub tier: Labelled,
+    /// In alphabetical order, each once.
+    pub organizations: Vec<String>,
 }
 
 /// A note seen from a thematic view (it names its question).

@@ -107,6 +107,7 @@ table.ledger { font-size: 8.5pt; }
 table.ledger td, table.ledger th { padding: .2rem .3rem; }
 table.counts { width: auto; min-width: 14rem; display: inline-table; margin-right: 1.5rem; vertical-align: top; }
 table.counts td, table.counts th { width: auto; }
+table.organizations th:nth-child(-n+2) { width: 22%; }
 td ul { margin: 0; padding-left: 1.1em; }
 figure { margin: .8rem 0 1.2rem; }
 figcaption { font-size: 11pt; font-weight: 700; color: #1a1a1a; margin: 0 0 .4rem; }
@@ -458,7 +459,60 @@ fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
         let cols = [(h(lang, key), ""), (h(lang, "column.count"), "num")];
         out.push_str(&table("counts", &cols, &rows));
     }
+    if a.total > 0 {
+        organizations_present(out, lang, a);
+    }
     out.push_str("</section>\n");
+}
+
+fn organizations_present(out: &mut String, lang: Lang, a: &AttendanceSummary) {
+    let _ = writeln!(
+        out,
+        "<div class=\"keep\">\n<h3>{}</h3>",
+        esc(&h(lang, "attendance.organizations"))
+    );
+    if a.organizations.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p>{}</p>\n</div>",
+            esc(&h(lang, "attendance.organizations_none"))
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"muted intro\">{}</p>",
+        esc(&h(lang, "attendance.organizations_intro"))
+    );
+    let rows: Vec<String> = a
+        .organizations
+        .iter()
+        .map(|g| {
+            row(&[
+                (esc(&g.sector.label), ""),
+                (esc(&g.tier.label), ""),
+                (esc(&g.organizations.join(", ")), ""),
+            ])
+        })
+        .collect();
+    let cols = [
+        (h(lang, "column.sector"), ""),
+        (h(lang, "column.tier"), ""),
+        (h(lang, "column.organizations"), ""),
+    ];
+    out.push_str(&table("organizations", &cols, &rows));
+    if a.unlisted > 0 {
+        let _ = writeln!(
+            out,
+            "<p>{}</p>",
+            esc(&i18n::tf(
+                lang,
+                "attendance.unlisted",
+                &[("count", &a.unlisted.to_string())]
+            ))
+        );
+    }
+    out.push_str("</div>\n");
 }
 
 fn intro(out: &mut String, lang: Lang, title: &str, intro: &str) {

@@ -464,6 +464,55 @@ fn attendance(out: &mut String, lang: Lang, a: &AttendanceSummary) {
         let headers = [i18n::t(lang, key), i18n::t(lang, "column.count")];
         out.push_str(&table(&headers, &[false, true], &rows));
     }
+    if a.total == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### {}\n",
+        inline(&i18n::t(lang, "attendance.organizations"))
+    );
+    if a.organizations.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            inline(&i18n::t(lang, "attendance.organizations_none"))
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}\n",
+        inline(&i18n::t(lang, "attendance.organizations_intro"))
+    );
+    let rows: Vec<Vec<String>> = a
+        .organizations
+        .iter()
+        .map(|g| {
+            vec![
+                inline(&g.sector.label),
+                inline(&g.tier.label),
+                inline(&g.organizations.join(", ")),
+            ]
+        })
+        .collect();
+    let headers = [
+        i18n::t(lang, "column.sector"),
+        i18n::t(lang, "column.tier"),
+        i18n::t(lang, "column.organizations"),
+    ];
+    out.push_str(&table(&headers, &[false, false, false], &rows));
+    if a.unlisted > 0 {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            inline(&i18n::tf(
+                lang,
+                "attendance.unlisted",
+                &[("count", &a.unlisted.to_string())]
+            ))
+        );
+    }
 }
 
 fn votes_suffix(lang: Lang, votes: i64) -> String {

@@ -650,6 +650,44 @@ fn attendance(d: &mut Doc, a: &AttendanceSummary) {
             .collect();
         d.table(&d.t(key), Look::Grid, 8.5, &cols, &rows);
     }
+    if a.total == 0 {
+        return;
+    }
+    d.heading(2, &d.t("attendance.organizations"));
+    if a.organizations.is_empty() {
+        d.para("Text_20_body", &text(&d.t("attendance.organizations_none")));
+        return;
+    }
+    d.para("Intro", &text(&d.t("attendance.organizations_intro")));
+    let cols = [
+        col(d.t("column.sector"), Width::Cm(3.5)),
+        col(d.t("column.tier"), Width::Cm(3.5)),
+        col(d.t("column.organizations"), Width::Flex),
+    ];
+    let rows: Vec<Row> = a
+        .organizations
+        .iter()
+        .map(|g| {
+            Row::Cells(vec![
+                cell_text(&g.sector.label),
+                cell_text(&g.tier.label),
+                cell_text(&g.organizations.join(", ")),
+            ])
+        })
+        .collect();
+    d.table(
+        &d.t("attendance.organizations"),
+        Look::Grid,
+        TEXT_WIDTH_CM,
+        &cols,
+        &rows,
+    );
+    if a.unlisted > 0 {
+        d.para(
+            "Text_20_body",
+            &text(&d.tf("attendance.unlisted", &[("count", &a.unlisted.to_string())])),
+        );
+    }
 }
 
 /// A view's heading and introduction.

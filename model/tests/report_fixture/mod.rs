@@ -122,6 +122,11 @@ pub const PEOPLE: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Those who agreed, when joining, that the resoconto may list their
+/// organization among those present. Anna's colleague Paola did not, nor
+/// did Nadia, whose organization is listed anyway through Marco.
+pub const LISTED: &[&str] = &["p_anna7Fq2", "p_marcoW4t", "p_luciaB7v", "p_sergioM5k"];
+
 /// Who facilitated, as the record names them: never in the public version.
 pub const FACILITATORS: &str = "Chiara Fabbri e Davide Rossini";
 
@@ -256,6 +261,7 @@ fn roster() -> RosterDoc {
             attendance: attendance.to_string(),
             joined_at: START_MS - 600_000 + i as i64 * 30_000,
             removed: false,
+            listed: LISTED.contains(id),
         };
         ops::put_participant(&mut doc, &ParticipantId(id.to_string()), &p).unwrap();
     }

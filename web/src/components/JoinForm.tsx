@@ -37,6 +37,7 @@ export function JoinForm({ initialCode, onJoined }: Props) {
     sector: '',
     tier: '',
     attendance: '',
+    listOrganization: false,
   });
   const [errors, setErrors] = useState<JoinErrors>({});
   const [failure, setFailure] = useState<Message | null>(null);
@@ -120,6 +121,23 @@ export function JoinForm({ initialCode, onJoined }: Props) {
         error={errors.organization}
         autoComplete="organization"
       />
+      {fields.organization.trim() !== '' && (
+        <div class="join-consent">
+          <label class="toggle">
+            <input
+              type="checkbox"
+              id="join-list-organization"
+              checked={fields.listOrganization}
+              onChange={(e) => set('listOrganization', e.currentTarget.checked)}
+              aria-describedby="join-list-organization-hint"
+            />
+            <span>{t('join.listOrganization')}</span>
+          </label>
+          <p class="field-hint" id="join-list-organization-hint">
+            {t('join.listOrganizationHint')}
+          </p>
+        </div>
+      )}
       <ChoiceGroup
         name="join-sector"
         legend={t('join.sector')}

@@ -121,6 +121,8 @@ export const en: Record<MessageKey, string> = {
   'join.organization': 'Organization (optional)',
   'join.organizationHint':
     'The body, association or group you represent. Leave it empty if you take part as a citizen.',
+  'join.listOrganization': 'The meeting’s record may say that my organization took part',
+  'join.listOrganizationHint': 'Only the organization’s name appears, in the public version too; never your name or what you wrote.',
   'join.sector': 'Sector',
   'join.sectorHint': 'Where you come from: the public administration, the social private sector (cooperatives, associations, foundations) or the community (citizens and informal groups).',
   'join.tier': 'Role in the Tavolo',

@@ -120,6 +120,8 @@ export const it = {
   'join.organization': 'Organizzazione (facoltativo)',
   'join.organizationHint':
     'Ente, associazione o gruppo che rappresenti. Lascialo vuoto se partecipi a titolo personale.',
+  'join.listOrganization': 'Nel resoconto dell’incontro si può scrivere che la mia organizzazione era presente',
+  'join.listOrganizationHint': 'Compare solo il nome dell’organizzazione, anche nella versione pubblica; mai il tuo nome né che cosa hai scritto.',
   'join.sector': 'Settore',
   'join.sectorHint': 'Da dove arrivi: la pubblica amministrazione, il privato sociale (cooperative, associazioni, fondazioni) o la comunità (cittadini e gruppi informali).',
   'join.tier': 'Ruolo nel Tavolo',

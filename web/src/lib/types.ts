@@ -387,6 +387,8 @@ export interface JoinRequest {
   sector: Sector;
   tier: Tier;
   attendance: Attendance;
+  /** The resoconto may list the organization among those present (default no). */
+  list_organization?: boolean;
 }
 
 export interface Joined {

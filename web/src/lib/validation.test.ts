@@ -8,6 +8,7 @@ const valid: JoinFields = {
   sector: 'community',
   tier: 'strategic_extension',
   attendance: 'remote',
+  listOrganization: true,
 };
 
 describe('validateJoin', () => {
@@ -20,12 +21,26 @@ describe('validateJoin', () => {
         sector: 'community',
         tier: 'strategic_extension',
         attendance: 'remote',
+        list_organization: false,
       },
     });
   });
 
+  it('asks to list the organization only when there is one, and only on request', () => {
+    const withOrg = { ...valid, organization: ' Pro Loco ' };
+    expect(validateJoin(withOrg)).toMatchObject({
+      request: { organization: 'Pro Loco', list_organization: true },
+    });
+    expect(validateJoin({ ...withOrg, listOrganization: false })).toMatchObject({
+      request: { list_organization: false },
+    });
+    expect(validateJoin({ ...valid, organization: '   ' })).toMatchObject({
+      request: { organization: '', list_organization: false },
+    });
+  });
+
   it('names every missing field', () => {
-    const result = validateJoin({ code: '', name: '  ', organization: '', sector: '', tier: '', attendance: '' });
+    const result = validateJoin({ code: '', name: '  ', organization: '', sector: '', tier: '', attendance: '', listOrganization: false });
     expect(result).toEqual({
       errors: {
         code: { key: 'join.error.codeRequired' },

@@ -18,6 +18,8 @@ export interface JoinFields {
   sector: Sector | '';
   tier: Tier | '';
   attendance: Attendance | '';
+  /** The resoconto may list the organization among those present. */
+  listOrganization: boolean;
 }
 
 export type JoinErrors = Partial<Record<keyof JoinFields, Message>>;
@@ -50,5 +52,7 @@ export function validateJoin(fields: JoinFields): { request: JoinRequest } | { e
   if (!attendance) errors.attendance = { key: 'join.error.attendanceRequired' };
 
   if (Object.keys(errors).length > 0 || !sector || !tier || !attendance) return { errors };
-  return { request: { join_code: code, name, organization, sector, tier, attendance } };
+  // Nothing to list without an organization.
+  const list_organization = fields.listOrganization && organization !== '';
+  return { request: { join_code: code, name, organization, sector, tier, attendance, list_organization } };
 }
