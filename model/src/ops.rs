@@ -179,6 +179,11 @@ pub fn init_session_doc<D: Doc>(doc: &mut D, init: &SessionInit<'_>) -> Result<(
     autosurgeon::reconcile(doc, session_from_template(init))?;
     strings_to_text(doc, &ROOT)?;
     crate::record::init_record(doc)?;
+    for (field, value) in init.template.meeting.fields() {
+        if !value.is_empty() {
+            crate::record::set_meeting_field(doc, field, value)?;
+        }
+    }
     Ok(())
 }
 

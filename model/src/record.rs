@@ -146,7 +146,7 @@ fn is_date(s: &str) -> bool {
 }
 
 /// `HH:MM`, 00:00–23:59.
-fn is_time(s: &str) -> bool {
+pub(crate) fn is_time(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() != 5 || b[2] != b':' {
         return false;
@@ -762,9 +762,29 @@ mod tests {
     }
 
     #[test]
-    fn a_new_session_has_an_empty_record() {
+    fn a_new_session_starts_with_the_templates_meeting_data_and_nothing_else() {
         let doc = session();
-        assert!(Record::load(&doc).is_empty());
+        let r = Record::load(&doc);
+        // The built-in template's defaults: what stays from one meeting of
+        // the table to the next.
+        assert_eq!(
+            (
+                r.meeting.title.as_str(),
+                r.meeting.number.as_str(),
+                r.meeting.place.as_str()
+            ),
+            (
+                "Tavolo di Negoziazione dell'Opificio",
+                "1",
+                "Santarcangelo di Romagna"
+            )
+        );
+        assert!(r.meeting.date.is_empty() && r.meeting.facilitators.is_empty());
+        let without_meeting = Record {
+            meeting: Meeting::default(),
+            ..r
+        };
+        assert!(without_meeting.is_empty());
         assert!(read::get_map(&doc, &ROOT, "meeting").is_some());
     }
 

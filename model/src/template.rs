@@ -76,6 +76,51 @@ pub struct Template {
     /// Whom to ask about one's data.
     #[serde(default)]
     pub privacy_contact: String,
+    /// What a new session's meeting data start with (the facilitator edits
+    /// them on the console).
+    #[serde(default, skip_serializing_if = "MeetingDefaults::is_empty")]
+    pub meeting: MeetingDefaults,
+}
+
+/// A template's defaults for the record's meeting data: what stays the same
+/// from one meeting of a table to the next. The date and who facilitates
+/// are each meeting's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingDefaults {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub number: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub place: String,
+    /// `HH:MM`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub start: String,
+    /// `HH:MM`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub end: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub responsible: String,
+}
+
+impl MeetingDefaults {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Each default with the record field it fills.
+    pub fn fields(&self) -> [(crate::record::MeetingField, &str); 6] {
+        use crate::record::MeetingField as F;
+        [
+            (F::Title, &self.title),
+            (F::Number, &self.number),
+            (F::Place, &self.place),
+            (F::Start, &self.start),
+            (F::End, &self.end),
+            (F::Responsible, &self.responsible),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +258,8 @@ pub enum ProblemCode {
     VoteBudgetOutOfRange,
     /// A phase's `minutes` outside 1..=[`MAX_PHASE_MINUTES`]: `phase`, `value`, `min`, `max`.
     MinutesOutOfRange,
+    /// A meeting default's start or end that is not `HH:MM`.
+    BadTime,
     /// A `note_kind` that is not one of [`NoteKind`]: `value`, `expected`.
     UnknownNoteKind,
 }
@@ -243,6 +290,7 @@ impl ProblemCode {
             ProblemCode::TextTooLong => "text_too_long",
             ProblemCode::VoteBudgetOutOfRange => "vote_budget_out_of_range",
             ProblemCode::MinutesOutOfRange => "minutes_out_of_range",
+            ProblemCode::BadTime => "bad_time",
             ProblemCode::UnknownNoteKind => "unknown_note_kind",
         }
     }
@@ -443,6 +491,9 @@ impl Template {
                 .collect(),
             privacy_controller: s.privacy_controller.clone(),
             privacy_contact: s.privacy_contact.clone(),
+            // A follow-up takes its meeting data from the previous meeting
+            // (`record::follow_up_meeting`), not from defaults.
+            meeting: MeetingDefaults::default(),
         }
     }
 
@@ -488,6 +539,38 @@ struct RawTemplate {
     privacy_controller: Option<Spanned<String>>,
     #[serde(default)]
     privacy_contact: Option<Spanned<String>>,
+    #[serde(default)]
+    meeting: Option<Spanned<RawMeeting>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeeting {
+    #[serde(default)]
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    number: Option<Spanned<String>>,
+    #[serde(default)]
+    place: Option<Spanned<String>>,
+    #[serde(default)]
+    start: Option<Spanned<String>>,
+    #[serde(default)]
+    end: Option<Spanned<String>>,
+    #[serde(default)]
+    responsible: Option<Spanned<String>>,
+}
+
+impl RawMeeting {
+    fn fields(&self) -> [(&'static str, &Option<Spanned<String>>); 6] {
+        [
+            ("title", &self.title),
+            ("number", &self.number),
+            ("place", &self.place),
+            ("start", &self.start),
+            ("end", &self.end),
+            ("responsible", &self.responsible),
+        ]
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -538,6 +621,21 @@ impl RawTemplate {
             description: text_of(&self.description),
             privacy_controller: text_of(&self.privacy_controller),
             privacy_contact: text_of(&self.privacy_contact),
+            meeting: self
+                .meeting
+                .as_ref()
+                .map(|m| {
+                    let m = m.get_ref();
+                    MeetingDefaults {
+                        title: text_of(&m.title),
+                        number: text_of(&m.number),
+                        place: text_of(&m.place),
+                        start: text_of(&m.start),
+                        end: text_of(&m.end),
+                        responsible: text_of(&m.responsible),
+                    }
+                })
+                .unwrap_or_default(),
             vote_budget: self
                 .vote_budget
                 .and_then(|v| u32::try_from(*v.get_ref()).ok())
@@ -822,6 +920,29 @@ impl<'s> Checker<'s> {
         ] {
             if let Some(v) = value {
                 self.length(v, MAX_TEXT_CHARS, field, field.into());
+            }
+        }
+        if let Some(m) = &t.meeting {
+            for (field, value) in m.get_ref().fields() {
+                let Some(v) = value else { continue };
+                let path = format!("meeting.{field}");
+                if matches!(field, "start" | "end")
+                    && !v.get_ref().is_empty()
+                    && !crate::record::is_time(v.get_ref())
+                {
+                    self.report(
+                        ProblemCode::BadTime,
+                        v.span(),
+                        path,
+                        &[("field", field.to_string()), ("value", v.get_ref().clone())],
+                        format!(
+                            "meeting {field} must be a time as HH:MM, not \"{}\"",
+                            v.get_ref()
+                        ),
+                    );
+                } else {
+                    self.length(v, crate::record::MAX_LINE_CHARS, field, path);
+                }
             }
         }
         if let Some(budget) = &t.vote_budget {
@@ -1430,6 +1551,56 @@ categories = [\"a\"]
             );
             assert_eq!((param(&p, "phase"), param(&p, "value")), ("p1", bad));
         }
+    }
+
+    #[test]
+    fn meeting_defaults_are_read_checked_and_kept_through_toml() {
+        let src = edit(
+            "title = \"T\"\n",
+            "title = \"T\"\n[meeting]\ntitle = \"Tavolo\"\nplace = \"Sala\"\nstart = \"17:30\"\n",
+        );
+        let t = Template::parse(&src).expect("valid");
+        assert_eq!(
+            (
+                t.meeting.title.as_str(),
+                t.meeting.place.as_str(),
+                t.meeting.start.as_str()
+            ),
+            ("Tavolo", "Sala", "17:30")
+        );
+        t.validate()
+            .expect("the defaults survive the canonical TOML");
+        let p = assert_refused(
+            &edit(
+                "title = \"T\"\n",
+                "title = \"T\"\n[meeting]\nstart = \"5 e mezza\"\n",
+            ),
+            ProblemCode::BadTime,
+            4,
+            9,
+        );
+        assert_eq!(
+            (p.path.as_str(), param(&p, "field")),
+            ("meeting.start", "start")
+        );
+        let long = "x".repeat(crate::record::MAX_LINE_CHARS + 1);
+        let p = refused(&edit(
+            "title = \"T\"\n",
+            &format!("title = \"T\"\n[meeting]\nplace = \"{long}\"\n"),
+        ));
+        assert_eq!(
+            (p.code, p.path.as_str()),
+            (ProblemCode::TextTooLong, "meeting.place")
+        );
+        let p = refused(&edit(
+            "title = \"T\"\n",
+            "title = \"T\"\n[meeting]\ndate = \"2026-03-14\"\n",
+        ));
+        assert_eq!(
+            p.code,
+            ProblemCode::UnknownField,
+            "a date is each meeting's own"
+        );
     }
 
     #[test]

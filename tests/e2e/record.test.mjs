@@ -48,7 +48,10 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   await projector.page.goto(await projectorLinkOf(cpage));
   await projector.page.getByRole('heading', { name: PHASE_1 }).waitFor({ timeout: 15_000 });
 
-  // The meeting's data.
+  // The meeting's data: the template filled what stays from one meeting to the next.
+  assert.equal(await cpage.getByLabel(it('record.meeting.title'), { exact: true }).inputValue(), "Tavolo di Negoziazione dell'Opificio");
+  assert.equal(await cpage.getByLabel(it('record.meeting.number'), { exact: true }).inputValue(), '1');
+  await cpage.getByText(it('record.meeting.filled', { filled: 3, total: 8 })).waitFor({ timeout: 3_000 });
   const tag = unique();
   const place = `Sala del Consiglio comunale ${tag}`;
   const facilitator = `Anna Facilitatrice ${tag}`;
@@ -57,7 +60,7 @@ scenario('the facilitator writes the record live: meeting data, a synthesis the 
   await typeInto(cpage, it('record.meeting.place'), place);
   await typeInto(cpage, it('record.meeting.responsible'), 'Comune di Santarcangelo di Romagna');
   await typeInto(cpage, it('record.meeting.facilitators'), facilitator);
-  await cpage.getByText(it('record.meeting.filled', { filled: 5, total: 8 })).waitFor({ timeout: 3_000 });
+  await cpage.getByText(it('record.meeting.filled', { filled: 7, total: 8 })).waitFor({ timeout: 3_000 });
 
   // The agenda: the template plans 25 minutes for phase 1; the facilitator makes it 20 and starts the timer from it.
   await cpage.getByRole('button', { name: it('console.timer.planned', { minutes: 25 }), exact: true }).waitFor({ timeout: 3_000 });

@@ -97,8 +97,9 @@ const MEETING_FIELDS: { field: MeetingField; type?: 'date' | 'time'; wide?: bool
 export function MeetingPanel({ record, connection, act }: { record: RecordView | undefined; connection: Connection; act: Act }) {
   const meeting = record?.meeting;
   const filled = meeting ? Object.values(meeting).filter((v) => v.trim() !== '').length : 0;
-  // Open while there is nothing in it when the console opens; then the facilitator's to fold.
-  const [openAtFirst] = useState(filled === 0);
+  // Open while the meeting has no date when the console opens (a template
+  // fills the rest in advance, never the date); then the facilitator's to fold.
+  const [openAtFirst] = useState(!meeting?.date?.trim());
   return (
     <section class="card record-meeting" aria-labelledby="record-meeting-heading">
       <details open={openAtFirst}>

@@ -104,6 +104,7 @@ export const en: Record<MessageKey, string> = {
   'template.problem.empty_category_label': 'category “{category}” has an empty name',
   'template.problem.text_too_long': 'the text is {length} characters long, at most {max}',
   'template.problem.vote_budget_out_of_range': 'vote_budget must be between {min} and {max}, not {value}',
+  'template.problem.bad_time': 'the meeting’s time “{value}” must be written like 17:30',
   'template.problem.minutes_out_of_range': 'the planned minutes of phase “{phase}” must be between {min} and {max}, not {value}',
   'template.problem.unknown_note_kind': 'there is no note_kind “{value}” (possible values: {expected})',
   'template.problemFallback': '{message}',

@@ -103,6 +103,7 @@ export const it = {
   'template.problem.empty_category_label': 'la categoria «{category}» ha il nome vuoto',
   'template.problem.text_too_long': 'il testo è lungo {length} caratteri, il massimo è {max}',
   'template.problem.vote_budget_out_of_range': 'vote_budget deve essere tra {min} e {max}, non {value}',
+  'template.problem.bad_time': 'l’orario della riunione «{value}» va scritto come 17:30',
   'template.problem.minutes_out_of_range': 'il tempo previsto della fase «{phase}» deve essere tra {min} e {max} minuti, non {value}',
   'template.problem.unknown_note_kind': 'il note_kind «{value}» non esiste (valori possibili: {expected})',
   'template.problemFallback': '{message}',

@@ -55,6 +55,7 @@ export const PROBLEM_CODES = [
   'text_too_long',
   'vote_budget_out_of_range',
   'minutes_out_of_range',
+  'bad_time',
   'unknown_note_kind',
 ] as const;
 
