@@ -9,9 +9,9 @@
 //! valid request from the same address still passes. Valid users are
 //! limited per credential instead: socket upgrades per ticket (see
 //! [`TicketLimiter`]). Session creation and the costly reads (reports) keep
-//! a per-network allowance. (Behind a reverse proxy every request comes
-//! from the proxy: put the limits there, or turn these off with
-//! `--no-rate-limits`.)
+//! a per-network allowance. Behind a reverse proxy, name it with
+//! `--trusted-proxies` so that the limits count the client's address, not
+//! the proxy's (see [`crate::clientip`]).
 //!
 //! Browsers send `Origin` on WebSocket upgrades and on `POST`s: a page on
 //! another site must not drive a participant's session with their ticket
@@ -116,6 +116,9 @@ pub struct Access {
     pub reads: Option<RateLimiter>,
     /// Socket upgrades, per ticket.
     pub sockets: Option<TicketLimiter>,
+    /// Proxies whose `X-Forwarded-For` names the client (see
+    /// [`crate::clientip`]); empty: the peer is the client.
+    pub trusted_proxies: crate::clientip::TrustedProxies,
 }
 
 impl Access {
@@ -133,7 +136,14 @@ impl Access {
             reads: rate_limits.then(|| RateLimiter::new(60.0, 1.0)),
             // One phone reconnecting: through a flaky evening, not in a loop.
             sockets: rate_limits.then(|| TicketLimiter::new(30.0, 0.2)),
+            trusted_proxies: crate::clientip::TrustedProxies::default(),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies.
+    pub fn with_trusted_proxies(mut self, proxies: crate::clientip::TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// Whether a request's `Origin` (if any) may use this server.
@@ -180,8 +190,12 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
+    let client = request
+        .extensions()
+        .get::<crate::clientip::ClientAddr>()
+        .map_or(peer.ip(), |c| c.0);
     let path = request.uri().path();
-    let is_socket = path == "/sync";
+    let is_socket = path == "/sync" || path.starts_with("/sync/");
     // Reports are reads, but each renders a whole session.
     let is_costly_read = request.method() == Method::GET
         && path.starts_with("/api/sessions/")
@@ -205,7 +219,7 @@ pub async fn guard(
             "requests from this origin are not allowed",
         );
     }
-    let net = network(peer.ip());
+    let net = network(client);
     let now = Instant::now();
     let allowance = if is_create {
         &access.create

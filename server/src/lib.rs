@@ -23,6 +23,7 @@
 pub mod access;
 pub mod actor;
 pub mod api;
+pub mod clientip;
 pub mod connection;
 pub mod metrics;
 pub mod presence;
@@ -170,11 +171,17 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/sync", get(sync_upgrade))
+        .route("/sync/{session_id}", get(sync_upgrade_in))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
+        ))
+        // Outermost: the client's address for the guard, and the access log.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            clientip::resolve,
         ));
     web::security_headers(router).with_state(state)
 }
@@ -221,6 +228,29 @@ async fn sync_upgrade(
     query: Result<Query<SyncQuery>, QueryRejection>,
     upgrade: Result<upgrade::Upgrade, Response>,
 ) -> Response {
+    upgrade_socket(state, headers, query, upgrade, None).await
+}
+
+/// `GET /sync/{session_id}`: the same socket, with the session in the path
+/// so that a proxy can send all of a session's sockets to one node (see
+/// `deploy/nginx/`). The ticket must be for that session.
+async fn sync_upgrade_in(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(session_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    query: Result<Query<SyncQuery>, QueryRejection>,
+    upgrade: Result<upgrade::Upgrade, Response>,
+) -> Response {
+    upgrade_socket(state, headers, query, upgrade, Some(session_id)).await
+}
+
+async fn upgrade_socket(
+    state: Arc<AppState>,
+    headers: axum::http::HeaderMap,
+    query: Result<Query<SyncQuery>, QueryRejection>,
+    upgrade: Result<upgrade::Upgrade, Response>,
+    session_in_path: Option<String>,
+) -> Response {
     let ticket = socket_ticket(&headers, query.ok().and_then(|q| q.0.ticket));
     let grant = match sessions::check_ticket(&state.storage, &ticket).await {
         Ok(Some(grant)) => grant,
@@ -236,6 +266,16 @@ async fn sync_upgrade(
                 .into_response();
         }
     };
+    if let Some(sid) = session_in_path
+        && sid != grant.session_id
+    {
+        return api::ApiError::Coded {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "wrong_session",
+            message: "this ticket is for another session than the one in the path".into(),
+        }
+        .into_response();
+    }
     if let Some(l) = &state.access.sockets
         && !l.allow(sessions::hash_secret(&ticket), std::time::Instant::now())
     {

@@ -34,6 +34,21 @@ struct Options {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
+    /// Proxies (addresses or networks, e.g. `127.0.0.1,10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client, for rate limits and the access
+    /// log; comma-separated in the environment. Without it, the address a
+    /// connection comes from is the client's.
+    #[arg(
+        long = "trusted-proxies",
+        env = "TAVOLO_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
+    /// Log lines as `text` (for people) or `json` (one object per line, for
+    /// log collectors). `RUST_LOG` picks what is logged; the access log is
+    /// the target `tavolo::access`.
+    #[arg(long, env = "TAVOLO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Turn off the per-IP rate limits (load tests; or when a proxy in front
     /// applies its own).
     #[arg(long, env = "TAVOLO_NO_RATE_LIMITS")]
@@ -53,10 +68,16 @@ struct Options {
     announce: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -64,8 +85,13 @@ async fn main() -> anyhow::Result<()> {
         // When stderr is a file on a full disk, a failed log write must not
         // become a panic (tracing-subscriber reports it with `eprintln!`,
         // which panics) in the storage writer or a document actor.
-        .log_internal_errors(false)
-        .init();
+        .log_internal_errors(false);
+    match options.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+    let trusted_proxies = tavolo_server::clientip::TrustedProxies::parse(&options.trusted_proxies)
+        .map_err(anyhow::Error::msg)?;
 
     survive_file_size_limit();
     let storage = Storage::open(&options.data_dir)
@@ -121,7 +147,8 @@ async fn main() -> anyhow::Result<()> {
     let access = tavolo_server::access::Access::new(
         options.allowed_origins.clone(),
         !options.no_rate_limits,
-    );
+    )
+    .with_trusted_proxies(trusted_proxies);
     let mut timeouts = tavolo_server::connection::Timeouts::default();
     if let [ping, dead, send] = options.timeouts_ms[..] {
         timeouts.ping = std::time::Duration::from_millis(ping);

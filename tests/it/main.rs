@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod interop;
 mod lifecycle;
+mod operations;
 mod privacy;
 mod report;
 mod rules;

@@ -30,6 +30,7 @@ describe('links', () => {
   it('matches the socket scheme to the page, with no ticket in the address', () => {
     expect(syncSocketUrl({ protocol: 'https:', host: 'tavolo.example' })).toBe('wss://tavolo.example/sync');
     expect(syncSocketUrl({ protocol: 'http:', host: 'localhost:5173' })).toBe('ws://localhost:5173/sync');
+    expect(syncSocketUrl({ protocol: 'https:', host: 'tavolo.example' }, 's_1/2')).toBe('wss://tavolo.example/sync/s_1%2F2');
   });
 
   it('offers the ticket as a subprotocol after Tavolo’s own', () => {

@@ -18,10 +18,15 @@ export function facilitatorLink(origin: string, sessionId: string, facilitatorKe
   return `${origin}/f/${encodeURIComponent(sessionId)}#${encodeURIComponent(facilitatorKey)}`;
 }
 
-/** The sync socket's address for a page served from `location`: no ticket in it (addresses end up in logs). */
-export function syncSocketUrl(location: { protocol: string; host: string }): string {
+/**
+ * The sync socket's address for a page served from `location`: no ticket in
+ * it (addresses end up in logs). With the session in the path, a proxy in
+ * front of several servers sends all of a session's sockets to one of them.
+ */
+export function syncSocketUrl(location: { protocol: string; host: string }, sessionId?: string): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/sync`;
+  const path = sessionId ? `/sync/${encodeURIComponent(sessionId)}` : '/sync';
+  return `${scheme}//${location.host}${path}`;
 }
 
 /** The subprotocol the server selects; the socket fails to open if it does not. */

@@ -16,7 +16,14 @@ export interface LiveSession {
 }
 
 export function useConnection(
-  credentials: { ticket: string; sessionDoc: string; participantId: string | null; projector?: boolean } | null,
+  credentials: {
+    ticket: string;
+    sessionDoc: string;
+    participantId: string | null;
+    projector?: boolean;
+    /** Puts the session in the socket's path (routing behind a proxy). */
+    sessionId?: string;
+  } | null,
 ): LiveSession {
   const [connection, setConnection] = useState<Connection | null>(null);
   const [failed, setFailed] = useState(false);
@@ -43,7 +50,7 @@ export function useConnection(
         const started = new Connection({
           client,
           sessionDoc: credentials.sessionDoc,
-          socketUrl: syncSocketUrl(location),
+          socketUrl: syncSocketUrl(location, credentials.sessionId),
           protocols: syncSocketProtocols(credentials.ticket),
           ticketRejected: () => ticketRejected(credentials.ticket),
           localStore: participant ? indexedDbStore() : null,

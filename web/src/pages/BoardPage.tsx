@@ -89,7 +89,12 @@ export function BoardPage({ code }: { code: string }) {
 
   const { connection, failed } = useConnection(
     credentials
-      ? { ticket: credentials.ticket, sessionDoc: credentials.sessionDoc, participantId: credentials.participantId }
+      ? {
+          ticket: credentials.ticket,
+          sessionDoc: credentials.sessionDoc,
+          participantId: credentials.participantId,
+          sessionId: credentials.sessionId || undefined,
+        }
       : null,
   );
   const status = connection?.status ?? 'connecting';

@@ -156,7 +156,7 @@ export function FacilitatorPage({ sessionId }: { sessionId: string }) {
   }, [grant, key, error, sessionId]);
 
   const { connection, failed } = useConnection(
-    grant && deleted === null ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null } : null,
+    grant && deleted === null ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null, sessionId } : null,
   );
   const status = connection?.status ?? 'connecting';
   useServerClock(status === 'connected');

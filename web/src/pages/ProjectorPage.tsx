@@ -122,7 +122,7 @@ export function ProjectorPage({ sessionId }: { sessionId: string }) {
 
   const { connection, failed } = useConnection(
     // The room's screen: no hidden notes, totals only once revealed.
-    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null, projector: true } : null,
+    grant ? { ticket: grant.ticket, sessionDoc: grant.sessionDoc, participantId: null, projector: true, sessionId } : null,
   );
   const status = connection?.status ?? 'connecting';
   useServerClock(status === 'connected');
