@@ -23,6 +23,7 @@
 pub mod access;
 pub mod actor;
 pub mod api;
+pub mod backup;
 pub mod clientip;
 pub mod connection;
 pub mod metrics;

@@ -16,7 +16,7 @@ struct Options {
     #[arg(long, env = "TAVOLO_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Directory for the SQLite database.
-    #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
     /// Directory of the built web app.
     #[arg(long, env = "TAVOLO_WEB_DIR", default_value = "./web/dist")]
@@ -66,6 +66,53 @@ struct Options {
     /// that start the server on port 0).
     #[arg(long, hide = true)]
     announce: bool,
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Copies the SQLite database of --data-dir to a file, while the server
+    /// runs: every change acknowledged before the backup began is in it.
+    Backup {
+        /// Where to write the backup (one self-contained SQLite file).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Puts a backup in place as the database of --data-dir. Stop the
+    /// server first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Restore over an existing database, keeping it aside renamed.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs `backup` or `restore` and says what it did.
+#[allow(clippy::print_stdout)]
+fn run_command(command: Command, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use tavolo_server::backup;
+    let (verb, summary) = match command {
+        Command::Backup { out, force } => {
+            ("backup written", backup::backup(data_dir, &out, force)?)
+        }
+        Command::Restore { from, force } => ("restored", backup::restore(data_dir, &from, force)?),
+    };
+    println!(
+        "{verb}: {} ({} bytes, {} sessions) in {} ms",
+        summary.path.display(),
+        summary.bytes,
+        summary.sessions,
+        summary.took.as_millis()
+    );
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,7 +123,10 @@ enum LogFormat {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let options = Options::parse();
+    let mut options = Options::parse();
+    if let Some(command) = options.command.take() {
+        return run_command(command, &options.data_dir);
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -94,6 +144,9 @@ async fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
 
     survive_file_size_limit();
+    // Two servers on one database would each think the other's changes
+    // never happened; a restore must not pull the file from under one.
+    let _lock = tavolo_server::backup::lock_data_dir(&options.data_dir)?;
     let storage = Storage::open(&options.data_dir)
         .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
     let listener = TcpListener::bind(options.addr)

@@ -212,3 +212,135 @@ async fn a_socket_path_names_its_session_and_a_ticket_for_another_is_refused() {
     .await
     .expect("the session document arrives over /sync/{id}");
 }
+
+/// The note ids a client holds in a question document.
+fn note_ids(doc: &automerge::AutoCommit) -> std::collections::BTreeSet<String> {
+    tavolo_model::QuestionDoc::load(doc)
+        .notes
+        .keys()
+        .cloned()
+        .collect()
+}
+
+async fn server_command(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(server_bin())
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Issue 18: "a backup taken while clients write restores to a server that
+/// serves every note that was acknowledged before the backup began". A
+/// note is acknowledged once another client has it: the server relays
+/// only what is on disk.
+#[tokio::test]
+async fn a_backup_taken_while_clients_write_restores_every_acknowledged_note() {
+    use std::ffi::OsStr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path()).await.unwrap();
+    let api = server.api();
+    let s = api.create_session().await.unwrap();
+    let t = api.join(&s.join_code, "Ada").await.unwrap();
+    let f = api.facilitator(&s).await.unwrap();
+    let mut writer = connect(&server, &t).await;
+    let q = first_question(&writer, t.session_doc);
+    open_question(&mut writer, q).await;
+    let mut observer = connect(&server, &f).await;
+    open_question(&mut observer, q).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let author = t.participant_id.clone().unwrap();
+    let writing = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                add_note(
+                    &mut writer,
+                    q,
+                    &author,
+                    &format!("n{i}"),
+                    &format!("nota {i}"),
+                )
+                .await;
+                i += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            i
+        })
+    };
+    observer
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).len() >= 20)
+        .await
+        .expect("notes flow");
+    let acknowledged = note_ids(&observer.doc(q));
+
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("tavolo-backup.sqlite3");
+    let out = server_command(&[
+        OsStr::new("backup"),
+        OsStr::new("--data-dir"),
+        dir.path().as_os_str(),
+        OsStr::new("--out"),
+        file.as_os_str(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "backup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backup written"));
+    // Writes went on during the backup, and go on after it.
+    let after = acknowledged.len() + 10;
+    observer
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).len() >= after)
+        .await
+        .expect("writing went on");
+    // A restore while the server runs is refused: it would pull the
+    // database from under it.
+    let refused = server_command(&[
+        OsStr::new("restore"),
+        OsStr::new("--data-dir"),
+        dir.path().as_os_str(),
+        OsStr::new("--from"),
+        file.as_os_str(),
+        OsStr::new("--force"),
+    ])
+    .await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("another tavolo-server"));
+    stop.store(true, Ordering::Relaxed);
+    let written = writing.await.unwrap();
+    server.kill().await.unwrap();
+
+    let restored_dir = tempfile::tempdir().unwrap();
+    let out = server_command(&[
+        OsStr::new("restore"),
+        OsStr::new("--data-dir"),
+        restored_dir.path().as_os_str(),
+        OsStr::new("--from"),
+        file.as_os_str(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "restore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = ServerProcess::start(restored_dir.path()).await.unwrap();
+    // The same facilitator key opens the same session on the restored server.
+    let f2 = restored.api().facilitator(&s).await.unwrap();
+    let mut c = connect(&restored, &f2).await;
+    open_question(&mut c, q).await;
+    let served = note_ids(&c.doc(q));
+    let missing: Vec<&String> = acknowledged.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, lost: {missing:?}"
+    );
+    assert!(served.len() <= written, "more notes than were written");
+}
