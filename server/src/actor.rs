@@ -725,6 +725,7 @@ impl DocActor {
                 match self.host.receive(conn, &peer, kind, &data, &ctx) {
                     None => tracing::debug!(%peer, "sync from a detached peer ignored"),
                     Some(Ok(Received::Refused(refusal))) => {
+                        crate::metrics::refused(refusal.code.as_str());
                         tracing::info!(%peer, code = refusal.code.as_str(), detail = %refusal.detail, "refused changes");
                     }
                     Some(Ok(Received::Accepted(n))) => {
@@ -1097,6 +1098,7 @@ impl DocActor {
                     self.tell_dots();
                 }
                 Err(e) => {
+                    crate::metrics::storage_error("dots");
                     tracing::error!(error = %e, dots = self.pending_dots.len(), "saving dots failed; holding them and retrying");
                     self.host.hold(std::time::Instant::now());
                     return;
@@ -1127,6 +1129,7 @@ impl DocActor {
                     }
                 }
                 Err(e) => {
+                    crate::metrics::storage_error("append");
                     tracing::error!(error = %e, changes, "saving changes failed; holding them and retrying");
                     // Still waiting: measured from their arrival when a retry succeeds.
                     self.awaiting_disk.splice(0..0, waiting);
@@ -1175,7 +1178,10 @@ impl DocActor {
                 tracing::debug!("compacted");
                 self.host.compacted();
             }
-            Err(e) => tracing::warn!(error = %e, "compaction failed; the change log stays"),
+            Err(e) => {
+                crate::metrics::storage_error("compact");
+                tracing::warn!(error = %e, "compaction failed; the change log stays");
+            }
         }
     }
 
@@ -1194,6 +1200,7 @@ impl DocActor {
     /// queue is full is parked: a task waits for a slot and hands it back
     /// as `Drained`, and the peer then gets one catch-up message.
     fn flush(&mut self) {
+        let started = std::time::Instant::now();
         let mut permits = HashMap::new();
         let outboxes = &self.outboxes;
         let flush = self.host.flush(|peer, link| {
@@ -1212,12 +1219,17 @@ impl DocActor {
                 Err(mpsc::error::TrySendError::Closed(_)) => Capacity::Gone,
             }
         });
+        let mut queued = 0;
         for (_, peer, messages) in flush.send {
             if let Some(permit) = permits.remove(&peer)
                 && !messages.is_empty()
             {
+                queued += messages.len();
                 permit.send(Outbound::Messages(messages));
             }
+        }
+        if queued > 0 {
+            crate::metrics::fanned_out(started, queued);
         }
         for (conn, peer) in flush.parked {
             let Some((_, outbox)) = self.outboxes.get(&peer) else {

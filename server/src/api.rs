@@ -575,13 +575,14 @@ pub async fn templates() -> impl IntoResponse {
 /// fails.
 /// `GET /metrics`: counts and latencies in Prometheus' text format
 /// ([`crate::metrics`]); no names, texts or session ids.
-pub async fn metrics() -> Response {
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let (sessions, documents) = state.registry.open_counts();
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        crate::metrics::render(),
+        crate::metrics::render_with(sessions, documents),
     )
         .into_response()
 }

@@ -158,6 +158,7 @@ fn truncate(s: &str, max: usize) -> String {
 pub async fn serve(socket: WebSocket, state: Arc<AppState>, grant: Grant, conn: ConnId) {
     let span = tracing::info_span!("conn", conn, session = %grant.session_id);
     async move {
+        let _open = crate::metrics::ConnectionGauge::open();
         let reason = run(socket, &state, &grant, conn).await;
         tracing::debug!(code = reason.code(), reason = %reason.text(), "connection closed");
     }

@@ -158,6 +158,45 @@ async fn metrics_count_every_durable_change_and_name_nothing_of_the_session() {
         "{n0} → {n1} durable changes after three notes"
     );
     assert!(after.body.contains("tavolo_commit_seconds_count"));
+    // Operations' figures (issue 18): two sockets open, documents loaded,
+    // fan-out passes measured.
+    let value = |body: &str, name: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{body}"))
+    };
+    assert!(value(&after.body, "tavolo_connections") >= 2.0);
+    assert!(value(&after.body, "tavolo_open_documents") >= 2.0);
+    assert!(value(&after.body, "tavolo_open_sessions") >= 1.0);
+    assert!(value(&after.body, "tavolo_fanout_seconds_count") >= 1.0);
+    assert!(value(&after.body, "tavolo_fanout_messages_total") >= 1.0);
+    // A refusal is counted by its code.
+    bruno
+        .change(q, |d| {
+            tavolo_model::ops::edit_note_text(d, "n_0", "di Bruno")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let refused_line = "tavolo_changes_refused_total{code=\"not_yours\"}";
+    let mut refused = 0.0;
+    for _ in 0..50 {
+        let m = r.api.get_authorized("/metrics", None).await.unwrap();
+        if let Some(v) = m
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix(refused_line))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+        {
+            refused = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(refused, 1.0, "the refusal was not counted");
+    drop(bruno);
+    drop(anna);
     for secret in [
         "segreto",
         pid.as_str(),
