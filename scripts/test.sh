@@ -15,6 +15,10 @@ cargo fmt --all --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "deployment files: docker-compose.yml (docker-compose config, no daemon) and the nginx configurations (nginx -t)"
+scripts/cluster.sh check-compose
+scripts/cluster.sh check-nginx
+
 step "model and sync build for the browser (wasm32)"
 cargo build --locked -p tavolo-model -p tavolo-sync --target wasm32-unknown-unknown
 
