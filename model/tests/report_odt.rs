@@ -404,3 +404,45 @@ fn writes_the_fixture_for_libreoffice_when_asked() {
     let second = report::build(&second_meeting().sources(), &options(true, Lang::It));
     std::fs::write(dir.join("report.second.public.odt"), second.render_odt()).unwrap();
 }
+
+/// A ledger with many resource types is laid out on a landscape page, so
+/// its columns are wide enough for their words (Writer would break them
+/// mid-word on a portrait page); the pages after it are portrait again.
+#[test]
+fn a_wide_ledger_gets_a_landscape_page_of_its_own() {
+    let entries = unzip(&odt(true, Lang::It));
+    let styles = roxmltree::Document::parse(part(&entries, "styles.xml")).unwrap();
+    let layout = |name: &str| {
+        styles
+            .descendants()
+            .find(|n| n.has_tag_name("page-layout") && n.attributes().any(|a| a.value() == name))
+            .and_then(|n| {
+                n.descendants()
+                    .find(|c| c.has_tag_name("page-layout-properties"))
+            })
+            .map(|p| {
+                let get = |k: &str| {
+                    p.attributes()
+                        .find(|a| a.name() == k)
+                        .map(|a| a.value().to_string())
+                        .unwrap_or_default()
+                };
+                (get("page-width"), get("page-height"))
+            })
+            .unwrap_or_else(|| panic!("no page layout {name}"))
+    };
+    assert_eq!(layout("A4"), ("21cm".to_string(), "29.7cm".to_string()));
+    assert_eq!(layout("A4L"), ("29.7cm".to_string(), "21cm".to_string()));
+    let content = part(&entries, "content.xml");
+    let to_landscape = content
+        .find("text:style-name=\"ToLandscape\"")
+        .expect("a landscape page starts");
+    let ledger = content.find("Registro dei contributi").expect("the ledger");
+    let to_portrait = content
+        .find("text:style-name=\"ToPortrait\"")
+        .expect("portrait again after it");
+    let needs = content
+        .find("Bisogni in ordine di voti")
+        .expect("the needs");
+    assert!(to_landscape < ledger && ledger < to_portrait && to_portrait < needs);
+}

@@ -37,6 +37,12 @@ pub const MEDIA_TYPE: &str = "application/vnd.oasis.opendocument.text";
 
 /// The text width of the page: A4 less two 2 cm margins.
 const TEXT_WIDTH_CM: f64 = 17.0;
+/// The text's width on a landscape A4 page (29.7 cm less the margins).
+const LANDSCAPE_TEXT_WIDTH_CM: f64 = 25.7;
+/// A ledger with more resource types than this goes on a landscape page:
+/// on a portrait one its columns are narrower than the words in them, and
+/// Writer breaks the words.
+const LEDGER_PORTRAIT_TYPES: usize = 4;
 
 /// The report as the bytes of an `.odt` file.
 pub fn render(r: &Report) -> Vec<u8> {
@@ -762,6 +768,11 @@ fn raw_material(d: &mut Doc, m: &RawMaterialMap) {
 }
 
 fn ledger(d: &mut Doc, l: &Ledger) {
+    let landscape = l.resource_types.len() > LEDGER_PORTRAIT_TYPES;
+    if landscape {
+        // An empty paragraph whose style starts the landscape page.
+        d.para("ToLandscape", "");
+    }
     intro(d, "section.ledger", "section.ledger_intro");
     let lang = d.lang;
     d.figure(
@@ -841,10 +852,17 @@ fn ledger(d: &mut Doc, l: &Ledger) {
     d.table(
         &d.t("section.ledger"),
         Look::Small,
-        TEXT_WIDTH_CM,
+        if landscape {
+            LANDSCAPE_TEXT_WIDTH_CM
+        } else {
+            TEXT_WIDTH_CM
+        },
         &cols,
         &rows,
     );
+    if landscape {
+        d.para("ToPortrait", "");
+    }
 }
 
 /// "label (what)": a ranking's item, what it is in grey.
@@ -1192,6 +1210,10 @@ fo:background-color=\"#f3f6f9\"/></style:style>\
 <style:style style:name=\"CellPlain\" style:family=\"table-cell\">\
 <style:table-cell-properties fo:padding-top=\"0.04cm\" fo:padding-bottom=\"0.04cm\" \
 fo:padding-left=\"0cm\" fo:padding-right=\"0.2cm\" fo:border=\"none\"/></style:style>\
+<style:style style:name=\"ToLandscape\" style:family=\"paragraph\" style:parent-style-name=\"Standard\" \
+style:master-page-name=\"Landscape\"><style:text-properties fo:font-size=\"2pt\"/></style:style>\
+<style:style style:name=\"ToPortrait\" style:family=\"paragraph\" style:parent-style-name=\"Standard\" \
+style:master-page-name=\"Standard\"><style:text-properties fo:font-size=\"2pt\"/></style:style>\
 <style:style style:name=\"Chart\" style:family=\"graphic\">\
 <style:graphic-properties style:vertical-pos=\"top\" style:vertical-rel=\"baseline\" \
 fo:border=\"none\" style:mirror=\"none\"/></style:style>";
@@ -1444,17 +1466,34 @@ fn styles_xml(lang: Lang, footer: &str) -> String {
     format!(
         "{XML_DECL}<office:document-styles {NS} office:version=\"1.3\">{FONTS}\
          <office:styles>{s}</office:styles>\
-         <office:automatic-styles><style:page-layout style:name=\"A4\">\
-         <style:page-layout-properties fo:page-width=\"21cm\" fo:page-height=\"29.7cm\" \
-         style:print-orientation=\"portrait\" fo:margin-top=\"1.8cm\" fo:margin-bottom=\"1.2cm\" \
+         <office:automatic-styles>{}{}</office:automatic-styles>\
+         <office:master-styles>{}{}</office:master-styles></office:document-styles>\n",
+        page_layout("A4", "21cm", "29.7cm", "portrait"),
+        page_layout("A4L", "29.7cm", "21cm", "landscape"),
+        master_page("Standard", "A4", footer),
+        master_page("Landscape", "A4L", footer),
+    )
+}
+
+/// An A4 page, `orientation` as named.
+fn page_layout(name: &str, width: &str, height: &str, orientation: &str) -> String {
+    format!(
+        "<style:page-layout style:name=\"{name}\">\
+         <style:page-layout-properties fo:page-width=\"{width}\" fo:page-height=\"{height}\" \
+         style:print-orientation=\"{orientation}\" fo:margin-top=\"1.8cm\" fo:margin-bottom=\"1.2cm\" \
          fo:margin-left=\"2cm\" fo:margin-right=\"2cm\"/>\
          <style:footer-style><style:header-footer-properties fo:min-height=\"0.5cm\" \
-         fo:margin-top=\"0.4cm\"/></style:footer-style></style:page-layout></office:automatic-styles>\
-         <office:master-styles><style:master-page style:name=\"Standard\" \
-         style:page-layout-name=\"A4\"><style:footer><text:p text:style-name=\"Footer\">{} · \
+         fo:margin-top=\"0.4cm\"/></style:footer-style></style:page-layout>"
+    )
+}
+
+/// A master page on `layout` with the footer "title · page / pages".
+fn master_page(name: &str, layout: &str, footer: &str) -> String {
+    format!(
+        "<style:master-page style:name=\"{name}\" style:page-layout-name=\"{layout}\">\
+         <style:footer><text:p text:style-name=\"Footer\">{} · \
          <text:page-number text:select-page=\"current\">1</text:page-number> / \
-         <text:page-count>1</text:page-count></text:p></style:footer></style:master-page>\
-         </office:master-styles></office:document-styles>\n",
+         <text:page-count>1</text:page-count></text:p></style:footer></style:master-page>",
         text(footer)
     )
 }
