@@ -61,8 +61,10 @@ async fn a_document_compacted_into_a_snapshot_loads_whole_after_a_restart() {
     let server = ServerProcess::start(&dir).await.unwrap();
     let mut again = connect(&server, &b).await;
     open_question(&mut again, q).await;
+    // As generous as the wait above: a loaded CI machine once took longer
+    // than WAIT to serve the 520 notes after the restart.
     again
-        .pump_until(WAIT, |c| note_texts(c.doc(q)).len() == 520)
+        .pump_until(WAIT * 3, |c| note_texts(c.doc(q)).len() == 520)
         .await
         .unwrap();
 }
