@@ -36,6 +36,10 @@ pub enum ApiError {
     Internal(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Another node serves the session (its base URL): the request is
+    /// passed on there (`forward::route`), never answered as is.
+    #[error("this session is served by another node")]
+    Elsewhere(String),
     /// A refusal a page translates: `{"error", "code"}`.
     #[error("{message}")]
     Coded {
@@ -59,6 +63,7 @@ impl ApiError {
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Elsewhere(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Coded { status, .. } => *status,
         }
     }
@@ -67,6 +72,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::Elsewhere(owner) = &self {
+            let mut r = (status, Json(json!({ "error": self.to_string() }))).into_response();
+            r.extensions_mut()
+                .insert(crate::forward::Misdirected(owner.clone()));
+            return r;
+        }
         if let ApiError::Coded { code, message, .. } = &self {
             return (status, Json(json!({ "error": message, "code": code }))).into_response();
         }
@@ -108,6 +119,9 @@ impl From<SessionError> for ApiError {
             SessionError::Unavailable(m) => ApiError::Unavailable(m),
             SessionError::Storage(_) => {
                 ApiError::Unavailable("storage is unavailable, try again".into())
+            }
+            SessionError::Registry(crate::registry::RegistryError::Elsewhere(owner)) => {
+                ApiError::Elsewhere(owner)
             }
             SessionError::Registry(_) | SessionError::Internal(_) => {
                 ApiError::Internal(e.to_string())

@@ -99,6 +99,8 @@ pub enum CloseReason {
     Revoked,
     /// The facilitator deleted the whole session.
     Deleted,
+    /// Another node serves the session now: reconnect.
+    Moved,
 }
 
 impl CloseReason {
@@ -117,6 +119,7 @@ impl CloseReason {
             CloseReason::Replaced => 4015,
             CloseReason::Revoked => 4016,
             CloseReason::Deleted => 4017,
+            CloseReason::Moved => 1012,
             CloseReason::Flood => 4029,
             CloseReason::TooBig => 1009,
         }
@@ -139,6 +142,7 @@ impl CloseReason {
             CloseReason::Replaced => "opened in another window or device".into(),
             CloseReason::Revoked => "the facilitator removed this participant".into(),
             CloseReason::Deleted => "the facilitator deleted this session".into(),
+            CloseReason::Moved => "this session moved to another server; reconnect".into(),
         }
     }
 }
@@ -353,6 +357,7 @@ async fn run(socket: WebSocket, state: &Arc<AppState>, grant: &Grant, conn: Conn
                 crate::presence::Kick::Replaced => CloseReason::Replaced,
                 crate::presence::Kick::Revoked => CloseReason::Revoked,
                 crate::presence::Kick::Deleted => CloseReason::Deleted,
+                crate::presence::Kick::Moved => CloseReason::Moved,
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > t.dead {

@@ -26,7 +26,9 @@ pub mod api;
 pub mod backup;
 pub mod clientip;
 pub mod connection;
+pub mod forward;
 pub mod metrics;
+pub mod ownership;
 pub mod presence;
 pub mod registry;
 pub mod report_api;
@@ -90,6 +92,9 @@ pub struct AppState {
     pub access: access::Access,
     /// How long connections wait on their peers.
     pub timeouts: connection::Timeouts,
+    /// With several nodes: the client that passes requests and sockets to
+    /// the node serving their session.
+    pub forwarder: Option<reqwest::Client>,
     next_conn: AtomicU64,
 }
 
@@ -108,17 +113,53 @@ impl AppState {
         access: access::Access,
         timeouts: connection::Timeouts,
     ) -> Arc<Self> {
+        Self::build(storage, web_dir, access, timeouts, None)
+    }
+
+    /// With `ownership`, one node of several: sessions are served where
+    /// their lease is, and traffic for the others is passed on. Must be
+    /// called within the tokio runtime.
+    pub fn build(
+        storage: Storage,
+        web_dir: PathBuf,
+        access: access::Access,
+        timeouts: connection::Timeouts,
+        ownership: Option<Arc<dyn ownership::Ownership>>,
+    ) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
-        Arc::new(Self {
-            registry: Registry::new(storage.clone(), server_peer).with_idle(timeouts.idle),
+        let mut registry = Registry::new(storage.clone(), server_peer).with_idle(timeouts.idle);
+        let cluster = ownership.is_some();
+        if let Some(o) = ownership {
+            registry = registry.with_ownership(o);
+        }
+        let state = Arc::new(Self {
+            registry,
             storage,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             web_dir,
             access,
             timeouts,
+            forwarder: cluster.then(reqwest::Client::new),
             next_conn: AtomicU64::new(1),
-        })
+        });
+        if cluster {
+            let mut lost = state.registry.lost_sessions();
+            let weak = Arc::downgrade(&state);
+            tokio::spawn(async move {
+                use tokio::sync::broadcast::error::RecvError;
+                loop {
+                    let id = match lost.recv().await {
+                        Ok(id) => id,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return,
+                    };
+                    let Some(state) = weak.upgrade() else { return };
+                    state.registry.drop_session(&id);
+                }
+            });
+        }
+        state
     }
 }
 
@@ -175,6 +216,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/sync/{session_id}", get(sync_upgrade_in))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))
+        // Several nodes: requests about another node's session go there,
+        // once the guard has checked and counted them here.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::route,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::guard,
@@ -225,11 +272,12 @@ fn socket_ticket(headers: &axum::http::HeaderMap, query: Option<String>) -> Stri
 /// and no WebSocket.
 async fn sync_upgrade(
     State(state): State<Arc<AppState>>,
+    client: Option<axum::Extension<clientip::ClientAddr>>,
     headers: axum::http::HeaderMap,
     query: Result<Query<SyncQuery>, QueryRejection>,
     upgrade: Result<upgrade::Upgrade, Response>,
 ) -> Response {
-    upgrade_socket(state, headers, query, upgrade, None).await
+    upgrade_socket(state, client, headers, query, upgrade, None).await
 }
 
 /// `GET /sync/{session_id}`: the same socket, with the session in the path
@@ -237,16 +285,18 @@ async fn sync_upgrade(
 /// `deploy/nginx/`). The ticket must be for that session.
 async fn sync_upgrade_in(
     State(state): State<Arc<AppState>>,
+    client: Option<axum::Extension<clientip::ClientAddr>>,
     axum::extract::Path(session_id): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
     query: Result<Query<SyncQuery>, QueryRejection>,
     upgrade: Result<upgrade::Upgrade, Response>,
 ) -> Response {
-    upgrade_socket(state, headers, query, upgrade, Some(session_id)).await
+    upgrade_socket(state, client, headers, query, upgrade, Some(session_id)).await
 }
 
 async fn upgrade_socket(
     state: Arc<AppState>,
+    client: Option<axum::Extension<clientip::ClientAddr>>,
     headers: axum::http::HeaderMap,
     query: Result<Query<SyncQuery>, QueryRejection>,
     upgrade: Result<upgrade::Upgrade, Response>,
@@ -304,6 +354,44 @@ async fn upgrade_socket(
     config.read_buffer_size = READ_BUFFER;
     config.write_buffer_size = WRITE_BUFFER;
     config.max_write_buffer_size = MAX_WRITE_BUFFER;
+    // Several nodes: a session another node serves is bridged there.
+    if state.forwarder.is_some()
+        && let Err(registry::RegistryError::Elsewhere(owner)) =
+            state.registry.session(&grant.session_id).await
+    {
+        let client = client.map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.0);
+        let offered = headers
+            .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim() == SUBPROTOCOL);
+        let opened = forward::connect_owner(
+            &owner,
+            &grant.session_id,
+            &ticket,
+            offered.then_some(SUBPROTOCOL),
+            client,
+            config,
+        )
+        .await;
+        return match opened {
+            Ok((owner_socket, _)) => {
+                let t = state.timeouts;
+                upgrade.on_upgrade(config, SUBPROTOCOL, move |socket| {
+                    tracker.track_future(forward::bridge(socket, owner_socket, t))
+                })
+            }
+            Err(e) => {
+                tracing::warn!(session = %grant.session_id, %owner, error = %e, "cannot reach the node serving this session");
+                api::ApiError::Unavailable(
+                    "the server holding this session did not answer; try again in a few seconds"
+                        .into(),
+                )
+                .into_response()
+            }
+        };
+    }
     upgrade.on_upgrade(config, SUBPROTOCOL, move |socket| {
         tracker.track_future(connection::serve(socket, state, grant, conn))
     })

@@ -152,6 +152,8 @@ pub enum Kick {
     Revoked,
     /// The facilitator deleted the session.
     Deleted,
+    /// Another node serves the session now (this one lost its lease).
+    Moved,
 }
 
 impl PresenceBoard {
@@ -168,6 +170,12 @@ impl PresenceBoard {
     /// Closes every connection of the session (it was deleted).
     pub fn close_all(&self) {
         self.kick_where(|_| true, Kick::Deleted);
+    }
+
+    /// Closes every connection of the session: another node serves it now,
+    /// and the clients reconnect there.
+    pub fn move_all(&self) {
+        self.kick_where(|_| true, Kick::Moved);
     }
 
     fn kick_where(&self, which: impl Fn(&Role) -> bool, why: Kick) {

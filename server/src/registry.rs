@@ -28,6 +28,9 @@ pub enum RegistryError {
     Corrupt { doc: DocumentId, reason: String },
     #[error("document {0} stopped")]
     ActorGone(DocumentId),
+    /// Another node serves this session (its base URL).
+    #[error("session is served by {0}")]
+    Elsewhere(String),
 }
 
 /// The role a document plays in its session.
@@ -102,6 +105,8 @@ pub struct SessionShared {
     pub deleted: std::sync::OnceLock<()>,
     /// Who owns which actor id in this session (recorded in storage).
     pub actors: tavolo_sync::ActorBook,
+    /// This node's lease on the session, with several nodes.
+    pub fence: Option<crate::ownership::Fence>,
 }
 
 impl SessionShared {
@@ -143,6 +148,8 @@ pub struct Registry {
     docs: Arc<DashMap<DocumentId, Arc<OnceCell<DocHandle>>>>,
     /// How long a document actor with nobody attached stays.
     idle: std::time::Duration,
+    /// Which sessions this node serves.
+    ownership: Arc<dyn crate::ownership::Ownership>,
 }
 
 /// How long an unused document stays open by default.
@@ -157,7 +164,35 @@ impl Registry {
             sessions: Arc::new(DashMap::new()),
             docs: Arc::new(DashMap::new()),
             idle: IDLE_DEFAULT,
+            ownership: Arc::new(crate::ownership::SingleNode::default()),
         }
+    }
+
+    /// Serves sessions as `ownership` says (several nodes).
+    pub fn with_ownership(mut self, ownership: Arc<dyn crate::ownership::Ownership>) -> Self {
+        self.ownership = ownership;
+        self
+    }
+
+    /// The sessions whose lease this node loses (see [`Self::drop_session`]).
+    pub fn lost_sessions(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.ownership.lost()
+    }
+
+    /// Stops serving an open session at once, saving nothing more of it
+    /// (its lease was lost: storage would refuse it anyway); its clients
+    /// are told to reconnect, which brings them to the node that serves it
+    /// now.
+    pub fn drop_session(&self, session_id: &str) {
+        let open = self.sessions.get(session_id).and_then(|c| c.get().cloned());
+        let Some(shared) = open else { return };
+        tracing::warn!(session = %session_id, "lease lost: this node stops serving the session");
+        let _ = shared.deleted.set(());
+        shared.presence.move_all();
+        for doc in shared.docs.keys() {
+            self.docs.remove(doc);
+        }
+        self.sessions.remove(session_id);
     }
 
     /// Sets how long an unused document stays open.
@@ -182,6 +217,7 @@ impl Registry {
     ) -> crate::actor::Retire {
         let docs = self.docs.clone();
         let sessions = self.sessions.clone();
+        let ownership = self.ownership.clone();
         let cell = cell.clone();
         let session = Arc::downgrade(session);
         crate::actor::Retire {
@@ -194,9 +230,16 @@ impl Registry {
                 let unused = session.docs.keys().all(|d| !docs.contains_key(d))
                     && session.presence.is_empty();
                 if unused {
-                    sessions.remove_if(&session.id, |_, c| {
+                    let removed = sessions.remove_if(&session.id, |_, c| {
                         c.get().is_some_and(|s| Arc::ptr_eq(s, &session))
                     });
+                    if removed.is_some()
+                        && session.deleted.get().is_none()
+                        && let Some(fence) = session.fence.clone()
+                    {
+                        let ownership = ownership.clone();
+                        tokio::spawn(async move { ownership.release(&fence).await });
+                    }
                 }
             }),
         }
@@ -224,50 +267,19 @@ impl Registry {
                     .session(session_id.to_string())
                     .await?
                     .ok_or_else(|| RegistryError::NoSuchSession(session_id.to_string()))?;
-                let mut docs = HashMap::new();
-                for (id, kind) in self
-                    .storage
-                    .session_documents(session_id.to_string())
-                    .await?
-                {
-                    if let (Ok(id), Some(role)) = (id.parse::<DocumentId>(), DocRole::parse(&kind))
-                    {
-                        docs.insert(id, role);
+                let fence = match self.ownership.claim(session_id).await? {
+                    crate::ownership::Claim::Here(fence) => fence,
+                    crate::ownership::Claim::Elsewhere(url) => {
+                        return Err(RegistryError::Elsewhere(url));
                     }
+                };
+                let loaded = self.load_session(session_id, row, fence.clone()).await;
+                if loaded.is_err()
+                    && let Some(f) = &fence
+                {
+                    self.ownership.release(f).await;
                 }
-                let session_doc =
-                    DocumentId::from_url(&row.session_doc).map_err(|e| RegistryError::Corrupt {
-                        doc: DocumentId::from_bytes([0; 16]),
-                        reason: e.to_string(),
-                    })?;
-                let roster_doc =
-                    DocumentId::from_url(&row.roster_doc).map_err(|e| RegistryError::Corrupt {
-                        doc: session_doc,
-                        reason: e.to_string(),
-                    })?;
-                let owners = self.storage.actors(session_id.to_string()).await?;
-                let actors =
-                    tavolo_sync::ActorBook::new(owners.into_iter().filter_map(|(actor, owner)| {
-                        Some((
-                            automerge::ActorId::from(actor),
-                            tavolo_sync::Owner::from_key(&owner)?,
-                        ))
-                    }));
-                let (view, _) = watch::channel(SessionView::default());
-                let shared = Arc::new(SessionShared {
-                    id: session_id.to_string(),
-                    session_doc,
-                    roster_doc,
-                    docs,
-                    view,
-                    presence: Default::default(),
-                    damaged: std::sync::OnceLock::new(),
-                    deleted: std::sync::OnceLock::new(),
-                    actors,
-                });
-                // The session document's actor publishes the view as it loads.
-                self.doc(&shared, session_doc).await?;
-                Ok::<_, RegistryError>(shared)
+                loaded
             })
             .await;
         match shared {
@@ -278,6 +290,60 @@ impl Registry {
                 Err(e)
             }
         }
+    }
+
+    /// Reads a claimed session's documents and starts its session
+    /// document's actor.
+    async fn load_session(
+        &self,
+        session_id: &str,
+        row: crate::storage::SessionRow,
+        fence: Option<crate::ownership::Fence>,
+    ) -> Result<Arc<SessionShared>, RegistryError> {
+        let mut docs = HashMap::new();
+        for (id, kind) in self
+            .storage
+            .session_documents(session_id.to_string())
+            .await?
+        {
+            if let (Ok(id), Some(role)) = (id.parse::<DocumentId>(), DocRole::parse(&kind)) {
+                docs.insert(id, role);
+            }
+        }
+        let session_doc =
+            DocumentId::from_url(&row.session_doc).map_err(|e| RegistryError::Corrupt {
+                doc: DocumentId::from_bytes([0; 16]),
+                reason: e.to_string(),
+            })?;
+        let roster_doc =
+            DocumentId::from_url(&row.roster_doc).map_err(|e| RegistryError::Corrupt {
+                doc: session_doc,
+                reason: e.to_string(),
+            })?;
+        let owners = self.storage.actors(session_id.to_string()).await?;
+        let actors =
+            tavolo_sync::ActorBook::new(owners.into_iter().filter_map(|(actor, owner)| {
+                Some((
+                    automerge::ActorId::from(actor),
+                    tavolo_sync::Owner::from_key(&owner)?,
+                ))
+            }));
+        let (view, _) = watch::channel(SessionView::default());
+        let shared = Arc::new(SessionShared {
+            id: session_id.to_string(),
+            session_doc,
+            roster_doc,
+            docs,
+            view,
+            presence: Default::default(),
+            damaged: std::sync::OnceLock::new(),
+            deleted: std::sync::OnceLock::new(),
+            actors,
+            fence,
+        });
+        // The session document's actor publishes the view as it loads.
+        self.doc(&shared, session_doc).await?;
+        Ok(shared)
     }
 
     /// The actor of one of the session's documents, started if needed.

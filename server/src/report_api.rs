@@ -401,6 +401,7 @@ async fn read_doc<T: Send + 'static>(
 fn registry_error(e: RegistryError) -> ApiError {
     match e {
         RegistryError::NoSuchSession(_) => ApiError::NotFound("unknown session".into()),
+        RegistryError::Elsewhere(owner) => ApiError::Elsewhere(owner),
         RegistryError::Storage(_) => {
             ApiError::Unavailable("storage is unavailable, try again".into())
         }
