@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tavolo_server::{AppState, ensure_demo_session, run, storage::Storage};
+use tavolo_server::storage::Storage;
+use tavolo_server::{AppState, ensure_demo_session, run};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -68,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     survive_file_size_limit();
-    let storage = Storage::open(&options.data_dir)
+    let storage = Storage::sqlite(&options.data_dir)
         .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
     let listener = TcpListener::bind(options.addr)
         .await
