@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tavolo_server::storage::Storage;
+use tavolo_server::storage::{self, Storage};
 use tavolo_server::{AppState, ensure_demo_session, run};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -19,6 +19,11 @@ struct Options {
     /// Directory for the SQLite database.
     #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of SQLite in the data
+    /// directory: `postgres://user:password@host:port/database` (several
+    /// server nodes can share one).
+    #[arg(long, env = "TAVOLO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Directory of the built web app.
     #[arg(long, env = "TAVOLO_WEB_DIR", default_value = "./web/dist")]
     web_dir: PathBuf,
@@ -69,14 +74,23 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     survive_file_size_limit();
-    let storage = Storage::sqlite(&options.data_dir)
-        .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
+    let database = match options.database_url.as_deref() {
+        Some(url) if storage::is_postgres_url(url) => storage::redact_url(url),
+        _ => options
+            .data_dir
+            .join("tavolo.sqlite3")
+            .display()
+            .to_string(),
+    };
+    let storage = Storage::connect(&options.data_dir, options.database_url.as_deref())
+        .await
+        .with_context(|| format!("opening the database {database}"))?;
     let listener = TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("binding {}", options.addr))?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
-    tracing::info!(%addr, data_dir = %options.data_dir.display(), "tavolo listening");
+    tracing::info!(%addr, %database, "tavolo listening");
 
     #[allow(clippy::print_stdout)]
     if options.announce {

@@ -4,20 +4,27 @@
 //! [`Store`] is what the rest of the server asks of storage, in named,
 //! intent-level calls (create a session, add a participant, append a
 //! document's changes…); [`Storage`] is the cheap handle the server passes
-//! around. Backends:
+//! around. Two backends implement it and pass one contract suite
+//! (`tests/it/storage.rs`):
 //!
 //! - [`sqlite`]: the embedded default, one file in the data directory, one
 //!   writer thread doing group commits.
+//! - [`postgres`]: PostgreSQL, for several nodes sharing the load; schema
+//!   migrations are SQL files under `server/migrations/postgres/`, applied
+//!   by sqlx's migrator at start.
 //!
 //! **Durability:** every write resolves only once it is committed. An `Ok`
 //! means the rows are in the database and survive a crash of the server
-//! (SQLite: `synchronous=FULL` in WAL mode). Nothing that reflects a write may leave
+//! (SQLite: `synchronous=FULL` in WAL mode; PostgreSQL: the commit returned
+//! with `synchronous_commit=on`). Nothing that reflects a write may leave
 //! the server before the write returned `Ok`.
 //!
 //! Every call of [`Store`] is one transaction: it lands whole or not at all.
 
+pub mod postgres;
 pub mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use std::path::Path;
@@ -30,12 +37,15 @@ pub const COMPACT_AFTER_CHANGES: usize = 500;
 pub enum StorageError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgresql error: {0}")]
+    Postgres(#[from] sqlx::Error),
     #[error("storage is shut down")]
     Closed,
     #[error("storage task failed: {0}")]
     Join(String),
     /// The database cannot be used: the file was replaced or damaged, a
-    /// group commit failed (disk full, I/O error).
+    /// group commit failed (disk full, I/O error), or the database server
+    /// cannot be reached.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
     /// [`Store::create_session`]: another session already has this join
@@ -56,9 +66,31 @@ impl Storage {
         Self(Arc::new(store))
     }
 
+    /// Opens the storage a server was configured with: PostgreSQL when
+    /// `database_url` is a `postgres://` or `postgresql://` URL, else the
+    /// SQLite file in `data_dir`.
+    pub async fn connect(
+        data_dir: &Path,
+        database_url: Option<&str>,
+    ) -> Result<Self, StorageError> {
+        match database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) if is_postgres_url(url) => Ok(Self::new(PostgresStore::connect(url).await?)),
+            Some(other) => Err(StorageError::Unavailable(format!(
+                "unsupported database url {:?}: expected postgres:// or postgresql:// (leave it unset for SQLite in the data directory)",
+                redact_url(other)
+            ))),
+            None => Self::sqlite(data_dir),
+        }
+    }
+
     /// The SQLite file `tavolo.sqlite3` in `dir` (created if needed).
     pub fn sqlite(dir: &Path) -> Result<Self, StorageError> {
         Ok(Self::new(SqliteStore::open(dir)?))
+    }
+
+    /// A PostgreSQL database, its schema brought up to date.
+    pub async fn postgres(url: &str) -> Result<Self, StorageError> {
+        Ok(Self::new(PostgresStore::connect(url).await?))
     }
 }
 
@@ -72,6 +104,28 @@ impl std::ops::Deref for Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim_start();
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` without its password, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let after = &rest[userinfo.len()..];
+            format!("{scheme}://{user}:***{after}")
+        }
+        _ => url.to_string(),
     }
 }
 
