@@ -13,5 +13,6 @@ mod privacy;
 mod report;
 mod rules;
 mod samod;
+mod storage;
 mod sync;
 mod templates;
