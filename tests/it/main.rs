@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod interop;
 mod lifecycle;
+mod postgres;
 mod privacy;
 mod report;
 mod rules;

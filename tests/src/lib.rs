@@ -170,6 +170,14 @@ impl ServerProcess {
         Ok(())
     }
 
+    /// SIGKILL, then a new server on the same data dir or database
+    /// (without the first start's extra options).
+    pub async fn kill_and_restart(self) -> Result<Self> {
+        let (dir, url) = (self.data_dir.clone(), self.database_url.clone());
+        self.kill().await?;
+        Self::start_on(&dir, url.as_deref(), &[]).await
+    }
+
     /// SIGTERM, then wait for a graceful exit.
     pub async fn terminate(mut self) -> Result<std::process::ExitStatus> {
         let pid = self.child.id().ok_or_else(|| anyhow!("already exited"))?;

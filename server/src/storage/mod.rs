@@ -405,3 +405,40 @@ pub struct ParticipantRow {
     pub attendance: String,
     pub created_at: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_choose_the_backend_and_lose_their_password_in_messages() {
+        assert!(is_postgres_url("postgres://u@h/db"));
+        assert!(is_postgres_url("postgresql://u@h/db"));
+        assert!(!is_postgres_url("sqlite://x"));
+        assert!(!is_postgres_url("./data"));
+        assert_eq!(
+            redact_url("postgres://tavolo:s3cret@db:5432/tavolo?sslmode=disable"),
+            "postgres://tavolo:***@db:5432/tavolo?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgres://tavolo@db/tavolo"),
+            "postgres://tavolo@db/tavolo"
+        );
+        assert_eq!(redact_url("postgres://db/x@y"), "postgres://db/x@y");
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_database_url_is_refused_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Storage::connect(dir.path(), Some("mysql://root:pw@h/db"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unsupported database url"), "{err}");
+        assert!(!err.contains("pw@"), "the password leaked: {err}");
+        assert!(!dir.path().join("tavolo.sqlite3").exists());
+        // No url, or an empty one: SQLite in the data directory.
+        Storage::connect(dir.path(), Some("")).await.unwrap();
+        assert!(dir.path().join("tavolo.sqlite3").exists());
+    }
+}
