@@ -62,4 +62,7 @@ if $with_test; then
   # libreoffice-calc-nogui: the report's CSV opened by LibreOffice (tests/e2e/libreoffice.test.mjs).
   # libreoffice-writer-nogui: the report's ODT opened by LibreOffice Writer (same test file).
   apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui libreoffice-writer-nogui
+  # postgresql: initdb/pg_ctl for the throwaway clusters of the PostgreSQL
+  # storage tests (tests/src/postgres.rs; they fail, never skip, without it).
+  apt_install postgresql
 fi
