@@ -62,7 +62,9 @@ if $with_test; then
   # libreoffice-calc-nogui: the report's CSV opened by LibreOffice (tests/e2e/libreoffice.test.mjs).
   # libreoffice-writer-nogui: the report's ODT opened by LibreOffice Writer (same test file).
   apt_install chromium fonts-dejavu-core poppler-utils libreoffice-calc-nogui libreoffice-writer-nogui
-  # PostgreSQL and nginx for the several-node tests, docker-compose to check
-  # docker-compose.yml offline.
+  # PostgreSQL (initdb/pg_ctl for the throwaway clusters of the PostgreSQL
+  # tests: tests/src/postgres.rs, which fail, never skip, without it), nginx
+  # for the several-node tests, docker-compose to check docker-compose.yml
+  # offline.
   scripts/cluster-deps.sh
 fi

@@ -1,5 +1,5 @@
 //! Tavolo's server: the HTTP API, WebSocket sync with server authority, and
-//! SQLite storage, in one binary.
+//! storage (SQLite, or PostgreSQL for several nodes), in one binary.
 //!
 //! `main.rs` only parses options, sets up logging and binds; [`run`] serves a
 //! listener until the shutdown future resolves. Tests call [`run`] (or the
@@ -14,7 +14,8 @@
 //!   close reasons).
 //! - [`registry`]: open sessions and documents; one actor per document.
 //! - [`actor`]: the per-document task that owns a sync `Room`.
-//! - [`storage`]: SQLite with group commit.
+//! - [`storage`]: the `Store` trait and its two backends, SQLite (group
+//!   commit, the default) and PostgreSQL.
 //! - [`metrics`]: counts and latencies for `/metrics` (Prometheus).
 //! - [`templates_api`]: built-in template sources, checking and uploading
 //!   a facilitator's own.

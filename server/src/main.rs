@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tavolo_server::{AppState, ensure_demo_session, run, storage::Storage};
+use tavolo_server::storage::{self, Storage};
+use tavolo_server::{AppState, ensure_demo_session, run};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -18,6 +19,27 @@ struct Options {
     /// Directory for the SQLite database.
     #[arg(long, env = "TAVOLO_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of SQLite in the data
+    /// directory: `postgres://user:password@host:port/database` (several
+    /// server nodes can share one).
+    #[arg(long, env = "TAVOLO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// With PostgreSQL, this node's name among the nodes sharing the
+    /// database, the same across restarts so that a restarted node takes
+    /// its sessions back at once (default: the host name and the port of
+    /// --addr; nodes on one host need different ports or names).
+    #[arg(long, env = "TAVOLO_NODE_ID")]
+    node_id: Option<String>,
+    /// With PostgreSQL, how the other nodes reach this one directly, e.g.
+    /// `http://node1:8080` (default: `http://` and the address listened on,
+    /// when it is not a wildcard).
+    #[arg(long, env = "TAVOLO_ADVERTISE_URL")]
+    advertise_url: Option<String>,
+    /// How long a node's lease on a session lasts without renewal, in
+    /// milliseconds: after a node dies, its sessions move to another node
+    /// this long after its last renewal.
+    #[arg(long, env = "TAVOLO_LEASE_MS", default_value_t = 10_000, hide = true)]
+    lease_ms: u64,
     /// Directory of the built web app.
     #[arg(long, env = "TAVOLO_WEB_DIR", default_value = "./web/dist")]
     web_dir: PathBuf,
@@ -125,6 +147,11 @@ enum LogFormat {
 async fn main() -> anyhow::Result<()> {
     let mut options = Options::parse();
     if let Some(command) = options.command.take() {
+        if options.database_url.is_some() {
+            anyhow::bail!(
+                "backup and restore copy the SQLite database; for PostgreSQL use pg_dump and pg_restore (docs/deploy/README.md)"
+            );
+        }
         return run_command(command, &options.data_dir);
     }
     let logs = tracing_subscriber::fmt()
@@ -144,17 +171,34 @@ async fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
 
     survive_file_size_limit();
-    // Two servers on one database would each think the other's changes
+    let on_postgres = options
+        .database_url
+        .as_deref()
+        .is_some_and(storage::is_postgres_url);
+    // Two servers on one SQLite file would each think the other's changes
     // never happened; a restore must not pull the file from under one.
-    let _lock = tavolo_server::backup::lock_data_dir(&options.data_dir)?;
-    let storage = Storage::open(&options.data_dir)
-        .with_context(|| format!("opening the database in {}", options.data_dir.display()))?;
+    let _lock = if on_postgres {
+        None
+    } else {
+        Some(tavolo_server::backup::lock_data_dir(&options.data_dir)?)
+    };
+    let database = match options.database_url.as_deref() {
+        Some(url) if storage::is_postgres_url(url) => storage::redact_url(url),
+        _ => options
+            .data_dir
+            .join("tavolo.sqlite3")
+            .display()
+            .to_string(),
+    };
+    let storage = Storage::connect(&options.data_dir, options.database_url.as_deref())
+        .await
+        .with_context(|| format!("opening the database {database}"))?;
     let listener = TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("binding {}", options.addr))?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
-    tracing::info!(%addr, data_dir = %options.data_dir.display(), "tavolo listening");
+    tracing::info!(%addr, %database, "tavolo listening");
 
     #[allow(clippy::print_stdout)]
     if options.announce {
@@ -209,7 +253,33 @@ async fn main() -> anyhow::Result<()> {
         timeouts.send = std::time::Duration::from_millis(send);
     }
     timeouts.idle = std::time::Duration::from_secs(options.idle_secs.max(1));
-    let state = AppState::with_options(storage, options.web_dir.clone(), access, timeouts);
+    let ownership = if on_postgres {
+        let url = match &options.advertise_url {
+            Some(u) => u.clone(),
+            None if !addr.ip().is_unspecified() => base.clone(),
+            None => anyhow::bail!(
+                "with PostgreSQL and a wildcard address, say how the other nodes reach this one: --advertise-url http://HOST:PORT"
+            ),
+        };
+        let node = options.node_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "node".into());
+            format!("{host}:{}", options.addr.port())
+        });
+        let ttl = std::time::Duration::from_millis(options.lease_ms.max(300));
+        tracing::info!(%node, %url, lease_ms = ttl.as_millis() as u64, "serving sessions whose lease this node holds");
+        storage.ownership(&node, &url, ttl)
+    } else {
+        None
+    };
+    let state = AppState::build(
+        storage,
+        options.web_dir.clone(),
+        access,
+        timeouts,
+        ownership,
+    );
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

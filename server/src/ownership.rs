@@ -15,6 +15,8 @@ use tokio::sync::broadcast;
 pub struct Fence {
     pub session_id: String,
     pub token: i64,
+    /// The node holding it.
+    pub node: String,
 }
 
 /// The answer to a claim.

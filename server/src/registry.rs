@@ -437,7 +437,12 @@ impl Registry {
                 id,
                 role,
                 session: session.clone(),
-                storage: self.storage.clone(),
+                // Several nodes: the actor's writes carry the session's fence.
+                storage: session
+                    .fence
+                    .as_ref()
+                    .and_then(|f| self.storage.fenced(f))
+                    .unwrap_or_else(|| self.storage.clone()),
                 server_peer: self.server_peer.clone(),
                 doc,
                 loose: loaded.loose,

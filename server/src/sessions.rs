@@ -2,7 +2,9 @@
 //! a WebSocket in.
 
 use crate::registry::{Registry, RegistryError};
-use crate::storage::{self, ParticipantRow, SessionRow, Storage, StorageError, TicketFor};
+use crate::storage::{
+    NewDocument, NewTicket, ParticipantRow, SessionRow, Storage, StorageError, TicketFor,
+};
 use automerge::Automerge;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
@@ -191,9 +193,13 @@ pub async fn create_session_from(
     let session_id = uuid::Uuid::new_v4().simple().to_string();
     let facilitator_key = random_hex(24);
     let now = crate::now_ms();
-    let snapshots: Vec<(String, &'static str, Vec<u8>)> = docs
+    let documents: Vec<NewDocument> = docs
         .iter()
-        .map(|(id, kind, doc)| (id.to_string(), *kind, doc.save()))
+        .map(|(id, kind, doc)| NewDocument {
+            id: id.to_string(),
+            kind: (*kind).to_string(),
+            snapshot: doc.save(),
+        })
         .collect();
 
     // A join code may collide with an existing one: try a few.
@@ -209,22 +215,7 @@ pub async fn create_session_from(
             created_at: now,
             joining_open: true,
         };
-        let snaps = snapshots.clone();
-        let row_for_write = row.clone();
-        let result = storage
-            .write(move |tx| {
-                let documents: Vec<(String, &str)> = snaps
-                    .iter()
-                    .map(|(id, kind, _)| (id.clone(), *kind))
-                    .collect();
-                storage::insert_session(tx, &row_for_write, &documents)?;
-                for (id, _, bytes) in &snaps {
-                    storage::insert_snapshot(tx, id, bytes, now)?;
-                }
-                Ok(())
-            })
-            .await;
-        match result {
+        match storage.create_session(row.clone(), documents.clone()).await {
             Ok(()) => {
                 return Ok(CreatedSession {
                     session_id,
@@ -234,8 +225,7 @@ pub async fn create_session_from(
                     title,
                 });
             }
-            Err(StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation => {}
+            Err(StorageError::JoinCodeTaken) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -393,14 +383,8 @@ pub async fn join(
         attendance: req.attendance.as_str().into(),
         created_at: now,
     };
-    let hash = hash_secret(&ticket);
-    let sid = session.id.clone();
-    let pid = participant_id.to_string();
     storage
-        .write(move |tx| {
-            storage::insert_participant(tx, &row)?;
-            storage::insert_ticket(tx, &hash, &sid, TicketFor::Participant(&pid), expires_at)
-        })
+        .add_participant(row, hash_secret(&ticket), expires_at)
         .await?;
 
     let entry = Participant {
@@ -423,11 +407,7 @@ pub async fn join(
         // Nobody got the ticket: take the half-made participant back, so
         // no one exists in the database who is not in the roster.
         tracing::error!(session = %session.id, %reason, "a join could not write the roster");
-        let pid = participant_id.to_string();
-        if let Err(e) = storage
-            .write(move |tx| storage::delete_participant(tx, &pid))
-            .await
-        {
+        if let Err(e) = storage.remove_participant(participant_id.to_string()).await {
             tracing::error!(error = %e, "the half-made participant could not be taken back");
         }
         return Err(SessionError::Unavailable(
@@ -522,7 +502,7 @@ pub async fn check_facilitator(
 async fn issue_ticket(
     storage: &Storage,
     session_id: &str,
-    holder: TicketFor<'static>,
+    holder: TicketFor,
 ) -> Result<(String, i64), SessionError> {
     let ticket = random_hex(32);
     let lifetime = match holder {
@@ -531,10 +511,13 @@ async fn issue_ticket(
         TicketFor::Viewer => VIEWER_TICKET_LIFETIME_MS,
     };
     let expires_at = crate::now_ms() + lifetime;
-    let hash = hash_secret(&ticket);
-    let sid = session_id.to_string();
     storage
-        .write(move |tx| storage::insert_ticket(tx, &hash, &sid, holder, expires_at))
+        .add_ticket(NewTicket {
+            hash: hash_secret(&ticket),
+            session_id: session_id.to_string(),
+            holder,
+            expires_at,
+        })
         .await?;
     Ok((ticket, expires_at))
 }

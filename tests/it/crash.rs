@@ -1,7 +1,8 @@
-//! Crash safety: SIGKILL the server while several clients write, 200 times.
-//! After every kill, every note a second client (the observer) had seen must
-//! be there once the server restarts on the same data dir, and the database
-//! must pass `PRAGMA integrity_check`.
+//! Crash safety: SIGKILL the server while several clients write, 200 times
+//! on SQLite and 60 times on PostgreSQL. After every kill, every note a
+//! second client (the observer) had seen must be there once the server
+//! restarts on the same data dir (or database), and an SQLite database must
+//! pass `PRAGMA integrity_check`.
 //!
 //! What would make it fail: the server letting a change out (to the
 //! observer) before it is durable, a group commit answered before its fsync,
@@ -26,6 +27,8 @@ use tavolo_sync::DocumentId;
 use tavolo_tests::{ServerProcess, SyncClient, Ticket};
 
 const CRASHES: usize = 200;
+/// On PostgreSQL (each restart also reconnects and checks the migrations).
+const CRASHES_POSTGRES: usize = 60;
 /// Clients writing at once in every round.
 const WRITERS: usize = 3;
 
@@ -107,9 +110,30 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_observed_note_survives_200_sigkills_with_several_writers() {
+    crash_loop(CRASHES, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_observed_note_survives_sigkills_with_several_writers_on_postgres() {
+    let url = tavolo_tests::PostgresCluster::shared()
+        .create_database()
+        .expect("a fresh database");
+    crash_loop(CRASHES_POSTGRES, Some(url)).await;
+}
+
+/// `crashes` rounds on SQLite in a temporary directory, or on the
+/// PostgreSQL database at `database_url`.
+async fn crash_loop(crashes: usize, database_url: Option<String>) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess::start(dir.path()).await.unwrap();
+    let url = database_url.as_deref();
+    let start = || ServerProcess::start_on(dir.path(), url, &[]);
+    // SQLite's file as the kill left it; PostgreSQL recovers on its own.
+    let integrity = || match url {
+        None => integrity_check(dir.path()),
+        Some(_) => "ok".to_string(),
+    };
+    let mut server = start().await.unwrap();
     let api = server.api();
     let (s, observer_ticket, w0) = session_and_two(&api).await;
     let mut tickets = vec![w0];
@@ -137,7 +161,7 @@ async fn every_observed_note_survives_200_sigkills_with_several_writers() {
     let mut tally = Tally::default();
     let mut checks = 0usize;
 
-    for round in 0..CRASHES {
+    for round in 0..crashes {
         // A fresh observer loads what the restarted server has.
         let mut observer = connect(&server, &observer_ticket).await;
         open_question(&mut observer, qd).await;
@@ -214,11 +238,11 @@ async fn every_observed_note_survives_200_sigkills_with_several_writers() {
         }
 
         assert_eq!(
-            integrity_check(dir.path()),
+            integrity(),
             "ok",
             "round {round}: the database is damaged after SIGKILL"
         );
-        server = ServerProcess::start(dir.path()).await.unwrap();
+        server = start().await.unwrap();
     }
 
     // The last kill's notes, checked after the last restart.
@@ -233,11 +257,11 @@ async fn every_observed_note_survives_200_sigkills_with_several_writers() {
     assert!(observed.iter().all(|(id, t)| present.get(id) == Some(t)));
     checks += observed.len();
     server.kill().await.unwrap();
-    assert_eq!(integrity_check(dir.path()), "ok");
+    assert_eq!(integrity(), "ok");
 
     let ids: BTreeSet<&String> = observed.keys().collect();
     assert!(
-        ids.len() >= CRASHES * WRITERS,
+        ids.len() >= crashes * WRITERS,
         "only {} observed",
         ids.len()
     );
@@ -248,8 +272,13 @@ async fn every_observed_note_survives_200_sigkills_with_several_writers() {
         "every in-flight note was observed before its kill: {tally:?}"
     );
     eprintln!(
-        "CRASH {CRASHES} SIGKILLs with {WRITERS} writers in {:.1} s: {} notes observed, \
+        "CRASH {crashes} SIGKILLs with {WRITERS} writers on {} in {:.1} s: {} notes observed, \
          {checks} note checks after restarts; {tally:?}",
+        if url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         started.elapsed().as_secs_f64(),
         observed.len(),
     );

@@ -27,6 +27,24 @@ pub async fn spawn_server() -> Running {
     }
 }
 
+/// A server on a fresh database of the shared PostgreSQL test cluster
+/// (its data directory then holds no database).
+pub async fn spawn_server_on_postgres() -> Running {
+    let url = tavolo_tests::PostgresCluster::shared()
+        .create_database()
+        .expect("a fresh database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start_postgres(dir.path(), &url)
+        .await
+        .expect("server starts on PostgreSQL");
+    let api = server.api();
+    Running {
+        server,
+        api,
+        _dir: dir,
+    }
+}
+
 /// A connected client that has synced the session document.
 pub async fn connect(server: &ServerProcess, ticket: &Ticket) -> SyncClient {
     let mut c = SyncClient::connect(&server.ws_url(&ticket.ticket))

@@ -1,11 +1,15 @@
 //! Test harness for Tavolo: real server processes on real ports with real
-//! SQLite files, an HTTP client for the contract's API, and a WebSocket sync
-//! client built from `tavolo-sync` and `tavolo-model`.
+//! SQLite files (or a real PostgreSQL cluster), an HTTP client for the
+//! contract's API, and a WebSocket sync client built from `tavolo-sync` and
+//! `tavolo-model`.
 //!
 //! # Layout
 //!
 //! - [`ServerProcess`]: the `tavolo-server` binary on `127.0.0.1:0`, killed
-//!   with SIGKILL or stopped with SIGTERM, restarted on the same data dir.
+//!   with SIGKILL or stopped with SIGTERM, restarted on the same data dir
+//!   (or the same PostgreSQL database).
+//! - [`PostgresCluster`]: a throwaway PostgreSQL cluster on loopback, one
+//!   fresh database per test.
 //! - [`Api`]: the HTTP calls, returning status and JSON.
 //! - [`SyncClient`]: one automerge-repo peer over one WebSocket.
 
@@ -25,6 +29,9 @@ use tokio::process::{Child, Command};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub mod postgres;
+pub use postgres::PostgresCluster;
 
 static SERVER_BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
@@ -74,6 +81,8 @@ pub struct ServerProcess {
     child: Child,
     pub base: String,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database it runs on (`None`: SQLite in `data_dir`).
+    pub database_url: Option<String>,
 }
 
 impl ServerProcess {
@@ -83,8 +92,28 @@ impl ServerProcess {
     }
 
     pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Result<Self> {
+        Self::start_on(data_dir, None, extra).await
+    }
+
+    /// Starts the server on the PostgreSQL database at `database_url`
+    /// (`data_dir` then holds no database).
+    pub async fn start_postgres(data_dir: &Path, database_url: &str) -> Result<Self> {
+        Self::start_on(data_dir, Some(database_url), &[]).await
+    }
+
+    /// Starts the server with `data_dir`, on PostgreSQL when
+    /// `database_url` is given, with `extra` options.
+    pub async fn start_on(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        extra: &[&str],
+    ) -> Result<Self> {
         let bin = server_bin();
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(url) = database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let mut child = command
             .arg("--addr")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
@@ -118,6 +147,7 @@ impl ServerProcess {
             child,
             base,
             data_dir: data_dir.to_path_buf(),
+            database_url: database_url.map(str::to_string),
         })
     }
 
@@ -138,6 +168,14 @@ impl ServerProcess {
         self.child.start_kill()?;
         self.child.wait().await?;
         Ok(())
+    }
+
+    /// SIGKILL, then a new server on the same data dir or database
+    /// (without the first start's extra options).
+    pub async fn kill_and_restart(self) -> Result<Self> {
+        let (dir, url) = (self.data_dir.clone(), self.database_url.clone());
+        self.kill().await?;
+        Self::start_on(&dir, url.as_deref(), &[]).await
     }
 
     /// SIGTERM, then wait for a graceful exit.

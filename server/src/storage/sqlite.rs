@@ -1,5 +1,4 @@
-//! SQLite storage: sessions, participants, tickets, and every document as an
-//! append-only log of Automerge changes plus an occasional snapshot.
+//! The SQLite backend: one file, `tavolo.sqlite3` in the data directory.
 //!
 //! All writes go through one dedicated thread that owns the write connection
 //! and commits in groups: it takes every request waiting in its queue, runs
@@ -8,6 +7,10 @@
 //! answers each caller. A caller that got `Ok` knows its rows are on disk.
 //! Reads use a separate connection (WAL lets them run beside the writer).
 
+use super::{
+    ActorClaims, BadChunk, ChunkRef, NewDocument, NewTicket, ParticipantRow, Reroot, SessionRow,
+    StorageError, StorageHealth, Store, StoredChange, StoredDoc, TicketRow,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,23 +19,6 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many queued writes one group commit takes at most.
 const MAX_GROUP: usize = 512;
-/// Loose changes of a document after which its actor compacts it.
-pub const COMPACT_AFTER_CHANGES: usize = 500;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("storage is shut down")]
-    Closed,
-    #[error("storage task failed: {0}")]
-    Join(String),
-    /// The database cannot be used: the file was replaced or damaged, or a
-    /// group commit failed (disk full, I/O error).
-    #[error("storage is unavailable: {0}")]
-    Unavailable(String),
-}
-
 type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 
 struct WriteRequest {
@@ -40,9 +26,9 @@ struct WriteRequest {
     reply: oneshot::Sender<Result<(), StorageError>>,
 }
 
-/// A cheap handle to the database.
+/// The SQLite database: a cheap, cloneable handle.
 #[derive(Clone)]
-pub struct Storage {
+pub struct SqliteStore {
     writer: mpsc::Sender<WriteRequest>,
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
@@ -154,9 +140,11 @@ pub fn is_fault(e: &rusqlite::Error) -> bool {
     }
 }
 
-impl std::fmt::Debug for Storage {
+impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -306,105 +294,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// What [`Storage::reroot`] writes.
-#[derive(Debug)]
-pub struct Reroot {
-    pub doc_id: String,
-    pub session_id: String,
-    pub snapshot: Vec<u8>,
-    pub now_ms: i64,
-    pub retired: Vec<Vec<u8>>,
-    /// (actor id bytes, owner key)
-    pub claims: Vec<(Vec<u8>, String)>,
-    /// (note id, text)
-    pub hidden: Vec<(String, String)>,
-}
-
-/// A document as stored: the latest snapshot (if any) and the changes after it.
-#[derive(Debug, Default)]
-pub struct StoredDoc {
-    pub snapshot: Option<Vec<u8>>,
-    pub changes: Vec<StoredChange>,
-}
-
-/// One row of a document's change log.
-#[derive(Debug, Clone)]
-pub struct StoredChange {
-    pub seq: i64,
-    /// The change's hash as computed when it was saved.
-    pub hash: Vec<u8>,
-    pub data: Vec<u8>,
-}
-
-/// A stored chunk that must not be loaded, and why.
-#[derive(Debug, Clone)]
-pub struct BadChunk {
-    pub chunk: ChunkRef,
-    pub data: Vec<u8>,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum ChunkRef {
-    Snapshot,
-    Change { seq: i64, hash: Vec<u8> },
-}
-
-/// What `GET /healthz` reports about storage.
-#[derive(Debug, Clone, Default)]
-pub struct StorageHealth {
-    /// The last group commit failed.
-    pub write_failing: bool,
-    /// Rows in `quarantine`, and the documents they belong to.
-    pub quarantined_chunks: i64,
-    pub quarantined_docs: i64,
-}
-
-/// A session row.
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub id: String,
-    pub title: String,
-    pub template: String,
-    pub join_code: String,
-    pub facilitator_key_hash: Vec<u8>,
-    pub session_doc: String,
-    pub roster_doc: String,
-    pub created_at: i64,
-    /// The facilitator lets newcomers join (default) or has closed joining.
-    pub joining_open: bool,
-}
-
-/// Actor ids a session's changes claim: `(session_id, [(actor, owner)])`.
-pub type ActorClaims = (String, Vec<(Vec<u8>, String)>);
-
-/// A ticket row joined with what it grants.
-#[derive(Debug, Clone)]
-pub struct TicketRow {
-    pub session_id: String,
-    /// `None` for a facilitator or viewer ticket.
-    pub participant_id: Option<String>,
-    /// The participant's attendance (`in_room`/`remote`), for presence.
-    pub attendance: Option<String>,
-    /// A read-only screen's ticket.
-    pub viewer: bool,
-    pub expires_at: i64,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct ParticipantRow {
-    pub id: String,
-    pub session_id: String,
-    pub name: String,
-    pub organization: String,
-    pub sector: String,
-    pub tier: String,
-    pub attendance: String,
-    pub created_at: i64,
-}
-
-impl Storage {
+impl SqliteStore {
     /// Opens (creating if needed) `tavolo.sqlite3` in `dir` and starts the writer.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir)
@@ -440,26 +330,6 @@ impl Storage {
     /// Whether the last group commit failed.
     pub fn write_failing(&self) -> bool {
         self.write_failing.load(Ordering::Relaxed)
-    }
-
-    /// Storage's state for the health check: fails if the database cannot
-    /// be read.
-    pub async fn health(&self) -> Result<StorageHealth, StorageError> {
-        let write_failing = self.write_failing();
-        let (quarantined_chunks, quarantined_docs) = self
-            .read(|c| {
-                c.query_row(
-                    "SELECT count(*), count(DISTINCT doc_id) FROM quarantine",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-            })
-            .await?;
-        Ok(StorageHealth {
-            write_failing,
-            quarantined_chunks,
-            quarantined_docs,
-        })
     }
 
     pub fn path(&self) -> &Path {
@@ -501,20 +371,95 @@ impl Storage {
         .await
         .map_err(|e| StorageError::Join(e.to_string()))?
     }
+}
 
-    /// Appends changes to a document's log (idempotent per change hash).
-    pub async fn append_changes(
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_session(
         &self,
-        doc_id: String,
-        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        session: SessionRow,
+        documents: Vec<NewDocument>,
     ) -> Result<(), StorageError> {
-        self.append_changes_claiming(doc_id, changes, None).await
+        self.write(move |tx| insert_session(tx, &session, &documents))
+            .await
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StorageError::JoinCodeTaken
+                } else {
+                    e
+                }
+            })
+    }
+
+    async fn add_participant(
+        &self,
+        participant: ParticipantRow,
+        ticket_hash: Vec<u8>,
+        ticket_expires_at: i64,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            let p = &participant;
+            tx.execute(
+                "INSERT INTO participants (id, session_id, name, organization, sector, tier, attendance, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![p.id, p.session_id, p.name, p.organization, p.sector, p.tier, p.attendance, p.created_at],
+            )?;
+            insert_ticket(
+                tx,
+                &NewTicket {
+                    hash: ticket_hash,
+                    session_id: p.session_id.clone(),
+                    holder: super::TicketFor::Participant(p.id.clone()),
+                    expires_at: ticket_expires_at,
+                },
+            )
+        })
+        .await
+    }
+
+    async fn remove_participant(&self, participant_id: String) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM tickets WHERE participant_id = ?1",
+                params![participant_id],
+            )?;
+            tx.execute(
+                "DELETE FROM participants WHERE id = ?1",
+                params![participant_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_ticket(&self, ticket: NewTicket) -> Result<(), StorageError> {
+        self.write(move |tx| insert_ticket(tx, &ticket)).await
+    }
+
+    /// Storage's state for the health check: fails if the database cannot
+    /// be read.
+    async fn health(&self) -> Result<StorageHealth, StorageError> {
+        let write_failing = self.write_failing();
+        let (quarantined_chunks, quarantined_docs) = self
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*), count(DISTINCT doc_id) FROM quarantine",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .await?;
+        Ok(StorageHealth {
+            write_failing,
+            quarantined_chunks,
+            quarantined_docs,
+        })
     }
 
     /// Appends changes and, in the same transaction, records who first
     /// used the actor ids they claim (`(session_id, [(actor, owner)])`):
     /// an actor id is never stored without its owner.
-    pub async fn append_changes_claiming(
+    async fn append_changes_claiming(
         &self,
         doc_id: String,
         changes: Vec<(Vec<u8>, Vec<u8>)>,
@@ -546,7 +491,7 @@ impl Storage {
     /// Replaces a document's log with a snapshot of everything in it. The
     /// caller (the document's actor, its only writer) guarantees that the
     /// snapshot contains every change stored for the document.
-    pub async fn compact(
+    async fn compact(
         &self,
         doc_id: String,
         snapshot: Vec<u8>,
@@ -565,16 +510,24 @@ impl Storage {
     }
 
     /// Deletes everything of a session, in one transaction: its documents'
-    /// changes, snapshots and quarantined chunks, its dots, actor owners,
-    /// tickets, participants and the session itself; then folds the WAL
+    /// changes, snapshots and quarantined chunks, its dots, hidden texts and
+    /// retired hashes, actor owners, tickets, participants and the session
+    /// itself; then folds the WAL
     /// into the file so that no copy stays in it (rows are overwritten,
     /// `secure_delete`). Returns whether there was such a session.
-    pub async fn delete_session(&self, session_id: String) -> Result<bool, StorageError> {
+    async fn delete_session(&self, session_id: String) -> Result<bool, StorageError> {
         let existed = self.session(session_id.clone()).await?.is_some();
         let id = session_id;
         self.write(move |tx| {
             let docs = "(SELECT id FROM documents WHERE session_id = ?1)";
-            for table in ["changes", "snapshots", "quarantine", "dots"] {
+            for table in [
+                "changes",
+                "snapshots",
+                "quarantine",
+                "dots",
+                "hidden_texts",
+                "retired_changes",
+            ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE doc_id IN {docs}"),
                     params![id],
@@ -601,7 +554,7 @@ impl Storage {
     /// owners and the hidden texts are kept. Then the WAL is folded into
     /// the file, whose deleted rows `secure_delete` has overwritten: no copy
     /// of the purged text stays on disk.
-    pub async fn reroot(&self, r: Reroot) -> Result<(), StorageError> {
+    async fn reroot(&self, r: Reroot) -> Result<(), StorageError> {
         self.write(move |tx| {
             let doc = &r.doc_id;
             tx.execute("DELETE FROM changes WHERE doc_id = ?1", params![doc])?;
@@ -637,7 +590,7 @@ impl Storage {
     }
 
     /// A board's retired change hashes.
-    pub async fn load_retired(&self, doc_id: String) -> Result<Vec<Vec<u8>>, StorageError> {
+    async fn load_retired(&self, doc_id: String) -> Result<Vec<Vec<u8>>, StorageError> {
         self.read(move |conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT hash FROM retired_changes WHERE doc_id = ?1")?;
@@ -648,7 +601,7 @@ impl Storage {
     }
 
     /// A board's hidden notes' texts: (note id, text).
-    pub async fn load_hidden(&self, doc_id: String) -> Result<Vec<(String, String)>, StorageError> {
+    async fn load_hidden(&self, doc_id: String) -> Result<Vec<(String, String)>, StorageError> {
         self.read(move |conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT note_id, text FROM hidden_texts WHERE doc_id = ?1")?;
@@ -659,7 +612,7 @@ impl Storage {
     }
 
     /// Forgets a hidden note's text (shown again, or the note is gone).
-    pub async fn forget_hidden(&self, doc_id: String, note_id: String) -> Result<(), StorageError> {
+    async fn forget_hidden(&self, doc_id: String, note_id: String) -> Result<(), StorageError> {
         self.write(move |tx| {
             tx.execute(
                 "DELETE FROM hidden_texts WHERE doc_id = ?1 AND note_id = ?2",
@@ -671,10 +624,7 @@ impl Storage {
     }
 
     /// A question's dots: (participant, target, count).
-    pub async fn load_dots(
-        &self,
-        doc_id: String,
-    ) -> Result<Vec<(String, String, i64)>, StorageError> {
+    async fn load_dots(&self, doc_id: String) -> Result<Vec<(String, String, i64)>, StorageError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT participant_id, target, count FROM dots WHERE doc_id = ?1",
@@ -686,7 +636,7 @@ impl Storage {
     }
 
     /// Sets dots (a count of 0 removes the row), in one transaction.
-    pub async fn save_dots(
+    async fn save_dots(
         &self,
         doc_id: String,
         dots: Vec<(String, String, i64)>,
@@ -714,7 +664,7 @@ impl Storage {
         .await
     }
 
-    pub async fn load_doc(&self, doc_id: String) -> Result<StoredDoc, StorageError> {
+    async fn load_doc(&self, doc_id: String) -> Result<StoredDoc, StorageError> {
         self.read(move |conn| {
             let snapshot: Option<Vec<u8>> = conn
                 .query_row(
@@ -743,7 +693,7 @@ impl Storage {
     /// Moves chunks that must not be loaded out of a document's live rows
     /// into `quarantine`, in one transaction: a chunk is either live or
     /// quarantined, never lost in between. Returns how many were moved.
-    pub async fn quarantine(
+    async fn quarantine(
         &self,
         doc_id: String,
         bad: Vec<BadChunk>,
@@ -788,10 +738,7 @@ impl Storage {
         Ok(moved.load(Ordering::Relaxed))
     }
 
-    pub async fn session_by_join_code(
-        &self,
-        code: String,
-    ) -> Result<Option<SessionRow>, StorageError> {
+    async fn session_by_join_code(&self, code: String) -> Result<Option<SessionRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
                 &format!("{SESSION_COLUMNS} WHERE join_code = ?1"),
@@ -803,7 +750,7 @@ impl Storage {
         .await
     }
 
-    pub async fn session(&self, id: String) -> Result<Option<SessionRow>, StorageError> {
+    async fn session(&self, id: String) -> Result<Option<SessionRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
                 &format!("{SESSION_COLUMNS} WHERE id = ?1"),
@@ -816,7 +763,7 @@ impl Storage {
     }
 
     /// Every document of a session: (doc id, kind).
-    pub async fn session_documents(
+    async fn session_documents(
         &self,
         session_id: String,
     ) -> Result<Vec<(String, String)>, StorageError> {
@@ -832,7 +779,7 @@ impl Storage {
     }
 
     /// The recorded owners of a session's actor ids.
-    pub async fn actors(&self, session_id: String) -> Result<Vec<(Vec<u8>, String)>, StorageError> {
+    async fn actors(&self, session_id: String) -> Result<Vec<(Vec<u8>, String)>, StorageError> {
         self.read(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT actor, owner FROM actors WHERE session_id = ?1")?;
@@ -845,11 +792,7 @@ impl Storage {
     }
 
     /// Opens or closes joining.
-    pub async fn set_joining_open(
-        &self,
-        session_id: String,
-        open: bool,
-    ) -> Result<(), StorageError> {
+    async fn set_joining_open(&self, session_id: String, open: bool) -> Result<(), StorageError> {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE sessions SET joining_open = ?2 WHERE id = ?1",
@@ -861,7 +804,7 @@ impl Storage {
     }
 
     /// Participants who joined a session and were not removed.
-    pub async fn participant_count(&self, session_id: String) -> Result<i64, StorageError> {
+    async fn participant_count(&self, session_id: String) -> Result<i64, StorageError> {
         self.read(move |c| {
             c.query_row(
                 "SELECT COUNT(*) FROM participants p WHERE p.session_id = ?1 AND NOT EXISTS \
@@ -874,7 +817,7 @@ impl Storage {
     }
 
     /// Sessions created since `since_ms`.
-    pub async fn sessions_created_since(&self, since_ms: i64) -> Result<i64, StorageError> {
+    async fn sessions_created_since(&self, since_ms: i64) -> Result<i64, StorageError> {
         self.read(move |c| {
             c.query_row(
                 "SELECT COUNT(*) FROM sessions WHERE created_at >= ?1",
@@ -887,7 +830,7 @@ impl Storage {
 
     /// Replaces the facilitator key and revokes every facilitator and
     /// viewer ticket of the session (and every participant's, if asked).
-    pub async fn rotate_key(
+    async fn rotate_key(
         &self,
         session_id: String,
         key_hash: Vec<u8>,
@@ -909,7 +852,7 @@ impl Storage {
     }
 
     /// Revokes every ticket of a participant of a session.
-    pub async fn revoke_participant(
+    async fn revoke_participant(
         &self,
         session_id: String,
         participant_id: String,
@@ -924,7 +867,7 @@ impl Storage {
         .await
     }
 
-    pub async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
+    async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
                 "SELECT t.session_id, t.participant_id, t.expires_at, t.revoked, t.viewer, p.attendance \
@@ -946,7 +889,7 @@ impl Storage {
         .await
     }
 
-    pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StorageError> {
+    async fn meta(&self, key: &'static str) -> Result<Option<String>, StorageError> {
         self.read(move |c| {
             c.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
                 r.get(0)
@@ -956,7 +899,7 @@ impl Storage {
         .await
     }
 
-    pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StorageError> {
+    async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StorageError> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -984,86 +927,43 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
-/// Inserts a session with its documents' rows (used inside a write).
-pub fn insert_session(
+fn insert_session(
     tx: &Connection,
     s: &SessionRow,
-    documents: &[(String, &str)],
+    documents: &[NewDocument],
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO sessions (id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![s.id, s.title, s.template, s.join_code, s.facilitator_key_hash, s.session_doc, s.roster_doc, s.created_at],
+        "INSERT INTO sessions (id, title, template, join_code, facilitator_key_hash, session_doc, roster_doc, created_at, joining_open)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![s.id, s.title, s.template, s.join_code, s.facilitator_key_hash, s.session_doc, s.roster_doc, s.created_at, s.joining_open],
     )?;
-    let mut stmt =
+    let mut document =
         tx.prepare_cached("INSERT INTO documents (id, session_id, kind) VALUES (?1, ?2, ?3)")?;
-    for (id, kind) in documents {
-        stmt.execute(params![id, s.id, kind])?;
+    let mut snapshot =
+        tx.prepare_cached("INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)")?;
+    for d in documents {
+        document.execute(params![d.id, s.id, d.kind])?;
+        snapshot.execute(params![d.id, d.snapshot, s.created_at])?;
     }
     Ok(())
 }
 
-pub fn insert_snapshot(
-    tx: &Connection,
-    doc_id: &str,
-    data: &[u8],
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO snapshots (doc_id, data, saved_at) VALUES (?1, ?2, ?3)",
-        params![doc_id, data, now_ms],
-    )?;
-    Ok(())
-}
-
-pub fn insert_participant(tx: &Connection, p: &ParticipantRow) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO participants (id, session_id, name, organization, sector, tier, attendance, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![p.id, p.session_id, p.name, p.organization, p.sector, p.tier, p.attendance, p.created_at],
-    )?;
-    Ok(())
-}
-
-/// Takes back a participant whose join could not finish (their roster
-/// entry could not be written): their tickets and their row.
-pub fn delete_participant(tx: &Connection, participant_id: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "DELETE FROM tickets WHERE participant_id = ?1",
-        params![participant_id],
-    )?;
-    tx.execute(
-        "DELETE FROM participants WHERE id = ?1",
-        params![participant_id],
-    )?;
-    Ok(())
-}
-
-/// Whom a ticket is for.
-#[derive(Debug, Clone, Copy)]
-pub enum TicketFor<'a> {
-    Participant(&'a str),
-    Facilitator,
-    Viewer,
-}
-
-pub fn insert_ticket(
-    tx: &Connection,
-    hash: &[u8],
-    session_id: &str,
-    holder: TicketFor<'_>,
-    expires_at: i64,
-) -> rusqlite::Result<()> {
-    let (participant_id, viewer) = match holder {
-        TicketFor::Participant(p) => (Some(p), false),
-        TicketFor::Facilitator => (None, false),
-        TicketFor::Viewer => (None, true),
-    };
+fn insert_ticket(tx: &Connection, t: &NewTicket) -> rusqlite::Result<()> {
+    let (participant_id, viewer) = t.columns();
     tx.execute(
         "INSERT INTO tickets (hash, session_id, participant_id, expires_at, viewer) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![hash, session_id, participant_id, expires_at, viewer],
+        params![t.hash, t.session_id, participant_id, t.expires_at, viewer],
     )?;
     Ok(())
+}
+
+/// Whether an error is a broken UNIQUE (or other) constraint.
+fn is_constraint(e: &StorageError) -> bool {
+    matches!(
+        e,
+        StorageError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
 }
 
 /// What the writer thread shares with the handles.
@@ -1160,7 +1060,7 @@ mod tests {
     #[tokio::test]
     async fn changes_survive_reopening_and_compaction_replaces_them() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = SqliteStore::open(dir.path()).unwrap();
         storage
             .append_changes(
                 "d".into(),
@@ -1181,7 +1081,7 @@ mod tests {
             .await
             .unwrap();
         drop(storage);
-        let reopened = Storage::open(dir.path()).unwrap();
+        let reopened = SqliteStore::open(dir.path()).unwrap();
         let loaded = reopened.load_doc("d".into()).await.unwrap();
         assert_eq!(loaded.snapshot, Some(vec![99]));
         assert_eq!(data(&loaded), vec![vec![30]]);
@@ -1190,9 +1090,15 @@ mod tests {
     #[tokio::test]
     async fn quarantine_moves_chunks_out_of_the_live_tables_and_migration_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = SqliteStore::open(dir.path()).unwrap();
         storage
-            .write(|tx| insert_snapshot(tx, "d", &[7, 7], 1))
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO snapshots (doc_id, data, saved_at) VALUES ('d', x'0707', 1)",
+                    [],
+                )?;
+                Ok(())
+            })
             .await
             .unwrap();
         storage
@@ -1233,14 +1139,14 @@ mod tests {
         assert!(!health.write_failing);
         drop(storage);
         // Opening again runs the migration again, harmlessly.
-        let reopened = Storage::open(dir.path()).unwrap();
+        let reopened = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(reopened.health().await.unwrap().quarantined_chunks, 2);
     }
 
     #[tokio::test]
     async fn concurrent_writes_are_grouped_and_one_failure_spares_the_others() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let storage = SqliteStore::open(dir.path()).unwrap();
         let mut tasks = Vec::new();
         for i in 0..100_u8 {
             let s = storage.clone();
