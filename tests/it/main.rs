@@ -2,6 +2,7 @@
 
 mod api;
 mod authority;
+mod cluster;
 mod crash;
 mod facilitation;
 mod faults;

@@ -1,0 +1,600 @@
+//! Several nodes on one PostgreSQL database (issue 18): one owner per
+//! session, clients on any node converge, the owner's death or partition
+//! moves the session to another node without losing an acknowledged note,
+//! and a stale owner never writes after the takeover.
+//!
+//! Real processes throughout: PostgreSQL from Debian's packages, the server
+//! binary, nginx (through `scripts/cluster.sh`, the loopback topology), and
+//! real WebSockets.
+
+use crate::helpers::*;
+use automerge::AutoCommit;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tavolo_sync::DocumentId;
+use tavolo_tests::{PostgresCluster, ServerProcess, Session, SyncClient, Ticket, server_bin};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Leases short enough for a test to wait out, long enough for a loaded
+/// machine to renew them (every third of it).
+const LEASE_MS: &str = "1500";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn note_ids(doc: &AutoCommit) -> BTreeSet<String> {
+    tavolo_model::QuestionDoc::load(doc)
+        .notes
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// `(owner, token)` of a session's lease.
+fn lease(pg: &PostgresCluster, db: &str, session: &str) -> Option<(String, i64)> {
+    let out = pg
+        .psql(
+            db,
+            &format!(
+                "SELECT owner || '|' || token FROM session_leases WHERE session_id = '{session}'"
+            ),
+        )
+        .expect("psql");
+    let line = out.lines().next()?.trim().to_string();
+    let (owner, token) = line.split_once('|')?;
+    Some((owner.to_string(), token.parse().ok()?))
+}
+
+fn lease_rows(pg: &PostgresCluster, db: &str) -> usize {
+    pg.psql(db, "SELECT count(*) FROM session_leases")
+        .expect("psql")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A node of a test cluster: its own data directory, a fixed name.
+async fn node(db: &str, name: &str, extra: &[&str]) -> (ServerProcess, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--node-id",
+        name,
+        "--lease-ms",
+        LEASE_MS,
+        "--no-rate-limits",
+    ];
+    args.extend_from_slice(extra);
+    let server = ServerProcess::start_on(dir.path(), Some(db), &args)
+        .await
+        .expect("node starts");
+    (server, dir)
+}
+
+fn socket_url(base: &str, session: &str, ticket: &str) -> String {
+    format!(
+        "{}/sync/{session}?ticket={ticket}",
+        base.replacen("http", "ws", 1)
+    )
+}
+
+/// Connects (again) with `docs`, retrying while the session is between
+/// owners; returns once the session document is there.
+async fn reconnect(
+    url: &str,
+    ticket: &Ticket,
+    docs: Vec<(DocumentId, AutoCommit)>,
+    within: Duration,
+) -> SyncClient {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let attempt = async {
+            let mut c = SyncClient::connect_with(url, docs.clone()).await?;
+            c.open(ticket.session_doc).await?;
+            let sd = ticket.session_doc;
+            c.pump_until(Duration::from_secs(3), |c| {
+                tavolo_model::SessionDoc::load(c.doc(sd)).is_ok()
+            })
+            .await?;
+            anyhow::Ok(c)
+        }
+        .await;
+        match attempt {
+            Ok(c) => return c,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not reconnect to {url} within {within:?}: {e:#}"),
+        }
+    }
+}
+
+async fn join(base: &str, s: &Session, name: &str) -> Ticket {
+    tavolo_tests::Api::new(base)
+        .join(&s.join_code, name)
+        .await
+        .expect("joins")
+}
+
+#[tokio::test]
+async fn two_nodes_cold_loading_one_session_at_once_make_one_owner_and_their_clients_converge() {
+    let pg = PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    let (n1, _d1) = node(&db, "node1", &[]).await;
+    let (n2, _d2) = node(&db, "node2", &[]).await;
+    for round in 0..3 {
+        let s = n1.api().create_session().await.unwrap();
+        // Creating a session loads nothing: nobody owns it yet.
+        assert_eq!(lease(pg, &db, &s.session_id), None);
+        let f1 = n1.api().facilitator(&s).await.unwrap();
+        let f2 = n2.api().facilitator(&s).await.unwrap();
+        // Both nodes load the session at the same moment.
+        let (u1, u2) = (
+            socket_url(&n1.base, &s.session_id, &f1.ticket),
+            socket_url(&n2.base, &s.session_id, &f2.ticket),
+        );
+        let (a, b) = tokio::join!(
+            reconnect(&u1, &f1, vec![], WAIT),
+            reconnect(&u2, &f2, vec![], WAIT),
+        );
+        let (owner, token) = lease(pg, &db, &s.session_id).expect("one lease");
+        assert!(owner == "node1" || owner == "node2", "{owner}");
+        assert_eq!(
+            token, 1,
+            "round {round}: the lease changed hands during a cold load"
+        );
+        drop((a, b));
+
+        // Participants joining through either node (a join is passed to the
+        // owner) write on either node and see each other's notes.
+        let ta = join(&n1.base, &s, "Ada").await;
+        let tb = join(&n2.base, &s, "Bruno").await;
+        let mut ada = reconnect(
+            &socket_url(&n1.base, &s.session_id, &ta.ticket),
+            &ta,
+            vec![],
+            WAIT,
+        )
+        .await;
+        let mut bruno = reconnect(
+            &socket_url(&n2.base, &s.session_id, &tb.ticket),
+            &tb,
+            vec![],
+            WAIT,
+        )
+        .await;
+        let q = first_question(&ada, ta.session_doc);
+        open_question(&mut ada, q).await;
+        open_question(&mut bruno, q).await;
+        let (pa, pb) = (
+            ta.participant_id.clone().unwrap(),
+            tb.participant_id.clone().unwrap(),
+        );
+        for i in 0..5 {
+            add_note(&mut ada, q, &pa, &format!("a{i}"), &format!("di Ada {i}")).await;
+            add_note(
+                &mut bruno,
+                q,
+                &pb,
+                &format!("b{i}"),
+                &format!("di Bruno {i}"),
+            )
+            .await;
+        }
+        for c in [&mut ada, &mut bruno] {
+            c.pump_until(WAIT, |c| note_ids(c.doc(q)).len() == 10)
+                .await
+                .expect("both nodes' clients see all ten notes");
+        }
+        assert_eq!(
+            lease(pg, &db, &s.session_id).map(|l| l.1),
+            Some(1),
+            "still the first owner"
+        );
+    }
+    assert_eq!(lease_rows(pg, &db), 3);
+}
+
+/// A TCP relay between a node and PostgreSQL that the test can cut: the
+/// node's connections drop and new ones are refused, as on a partition.
+struct Cable {
+    addr: std::net::SocketAddr,
+    cut: Arc<AtomicBool>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cable {
+    async fn to(port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        {
+            let cut = cut.clone();
+            let tasks = tasks.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if cut.load(Ordering::SeqCst) {
+                        let _ = inbound.shutdown().await;
+                        continue;
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", port)).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    tasks.lock().unwrap().push(task);
+                }
+            });
+        }
+        Self { addr, cut, tasks }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    fn mend(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_over() {
+    let pg = PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    let cable = Cable::to(pg.port()).await;
+    let db_via_cable = db.replace(&format!("127.0.0.1:{}", pg.port()), &cable.addr.to_string());
+    let (n1, _d1) = node(&db_via_cable, "node1", &[]).await;
+    let (n2, _d2) = node(&db, "node2", &[]).await;
+    let s = n1.api().create_session().await.unwrap();
+    let ta = join(&n1.base, &s, "Ada").await;
+    let tb = join(&n2.base, &s, "Bruno").await;
+    // Ada on node1, which owns the session once she is there.
+    let mut ada = reconnect(
+        &socket_url(&n1.base, &s.session_id, &ta.ticket),
+        &ta,
+        vec![],
+        WAIT,
+    )
+    .await;
+    let q = first_question(&ada, ta.session_doc);
+    open_question(&mut ada, q).await;
+    let (owner, token) = lease(pg, &db, &s.session_id).unwrap();
+    assert_eq!(owner, "node1");
+    // Bruno on node2, bridged to node1.
+    let mut bruno = reconnect(
+        &socket_url(&n2.base, &s.session_id, &tb.ticket),
+        &tb,
+        vec![],
+        WAIT,
+    )
+    .await;
+    open_question(&mut bruno, q).await;
+    let pa = ta.participant_id.clone().unwrap();
+    for i in 0..5 {
+        add_note(
+            &mut ada,
+            q,
+            &pa,
+            &format!("before{i}"),
+            &format!("prima {i}"),
+        )
+        .await;
+    }
+    bruno
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).len() == 5)
+        .await
+        .expect("Bruno sees Ada's notes through node2");
+
+    // node1 loses PostgreSQL. What Ada writes now cannot be made durable:
+    // nobody may see it, and node1 must never write it later.
+    cable.cut();
+    for i in 0..5 {
+        add_note(&mut ada, q, &pa, &format!("after{i}"), &format!("dopo {i}")).await;
+    }
+    // node1 cannot renew its lease: it expires (by the database's clock)
+    // within one lease of the cut.
+    let expired = format!(
+        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
+        s.session_id
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while pg.psql(&db, &expired).unwrap().trim() != "t" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1's lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Bruno reconnects to node2, which takes the session.
+    let docs = vec![
+        (tb.session_doc, bruno.doc(tb.session_doc)),
+        (q, bruno.doc(q)),
+    ];
+    drop(bruno);
+    let mut bruno = reconnect(
+        &socket_url(&n2.base, &s.session_id, &tb.ticket),
+        &tb,
+        docs,
+        Duration::from_secs(20),
+    )
+    .await;
+    open_question(&mut bruno, q).await;
+    let (owner2, token2) = lease(pg, &db, &s.session_id).expect("a lease");
+    assert_eq!(owner2, "node2", "node2 did not take over");
+    assert!(token2 > token);
+    // node1 comes back: whatever it still held is refused by the fence.
+    cable.mend();
+    tokio::time::sleep(Duration::from_millis(3 * 1500)).await;
+    let pb = tb.participant_id.clone().unwrap();
+    add_note(&mut bruno, q, &pb, "bruno", "di Bruno, dopo").await;
+    bruno
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).contains("bruno"))
+        .await
+        .unwrap();
+    let seen = note_ids(&bruno.doc(q));
+    for i in 0..5 {
+        assert!(
+            seen.contains(&format!("before{i}")),
+            "an acknowledged note was lost"
+        );
+        assert!(
+            !seen.contains(&format!("after{i}")),
+            "a note written to the cut-off owner reached the database: {seen:?}"
+        );
+    }
+    // What the database holds, read back: no trace of those notes either.
+    let stored = note_ids(&stored_doc(&db, q).await);
+    assert!(stored.contains("bruno") && stored.contains("before0"));
+    assert!(
+        stored.iter().all(|n| !n.starts_with("after")),
+        "the stale owner wrote after the takeover: {stored:?}"
+    );
+    drop(ada);
+}
+
+/// The loopback topology of `scripts/cluster.sh`: PostgreSQL, two nodes,
+/// nginx routing by session. Stopped (and its directory removed) on drop.
+struct Topology {
+    dir: tempfile::TempDir,
+    env: HashMap<String, String>,
+}
+
+impl Topology {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cluster");
+        let out = std::process::Command::new("bash")
+            .arg(repo().join("scripts/cluster.sh"))
+            .args(["start", "--nodes", "2", "--dir"])
+            .arg(&root)
+            .arg("--bin")
+            .arg(server_bin())
+            .args(["--", "--lease-ms", LEASE_MS])
+            .env("TAVOLO_NO_RATE_LIMITS", "true")
+            .current_dir(repo())
+            .output()
+            .expect("scripts/cluster.sh runs");
+        assert!(
+            out.status.success(),
+            "scripts/cluster.sh start failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(root.join("cluster.env"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self { dir, env }
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("no {key} in cluster.env"))
+    }
+
+    fn psql(&self, sql: &str) -> String {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-At", "-d", self.get("PG_URL"), "-c", sql])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn kill(&self, node: &str) {
+        let pid = self.get(&format!("{}_PID", node.to_uppercase()));
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(repo().join("scripts/cluster.sh"))
+            .args(["stop", "--dir"])
+            .arg(self.dir.path().join("cluster"))
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn through_nginx_a_sigkilled_owner_s_clients_reconnect_to_the_other_node_and_lose_no_acknowledged_note()
+ {
+    let t = Topology::start();
+    let nginx = t.get("NGINX_URL").to_string();
+    let api = tavolo_tests::Api::new(&nginx);
+    let s = api.create_session().await.unwrap();
+    let tw = join(&nginx, &s, "Writer").await;
+    let to = join(&nginx, &s, "Observer").await;
+    let url = |ticket: &Ticket| socket_url(&nginx, &s.session_id, &ticket.ticket);
+    let mut writer = reconnect(&url(&tw), &tw, vec![], WAIT).await;
+    let q = first_question(&writer, tw.session_doc);
+    open_question(&mut writer, q).await;
+    let mut observer = reconnect(&url(&to), &to, vec![], WAIT).await;
+    open_question(&mut observer, q).await;
+    let (owner, token) = {
+        let l = t.psql(&format!(
+            "SELECT owner || '|' || token FROM session_leases WHERE session_id = '{}'",
+            s.session_id
+        ));
+        let (o, tk) = l.split_once('|').expect("a lease");
+        (o.to_string(), tk.parse::<i64>().unwrap())
+    };
+
+    // Writes in flight when the owner dies.
+    let pw = tw.participant_id.clone().unwrap();
+    for i in 0..30 {
+        add_note(&mut writer, q, &pw, &format!("n{i}"), &format!("nota {i}")).await;
+    }
+    observer
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).len() >= 10)
+        .await
+        .expect("notes flow");
+    let acknowledged = note_ids(&observer.doc(q));
+    t.kill(&owner);
+    let writer_docs = vec![
+        (tw.session_doc, writer.doc(tw.session_doc)),
+        (q, writer.doc(q)),
+    ];
+    let observer_docs = vec![
+        (to.session_doc, observer.doc(to.session_doc)),
+        (q, observer.doc(q)),
+    ];
+    drop(writer);
+    drop(observer);
+
+    // Both come back through nginx, which sends them to the live node; it
+    // takes the session once the dead owner's lease has expired.
+    let mut writer = reconnect(&url(&tw), &tw, writer_docs, Duration::from_secs(20)).await;
+    open_question(&mut writer, q).await;
+    let mut observer = reconnect(&url(&to), &to, observer_docs, Duration::from_secs(20)).await;
+    open_question(&mut observer, q).await;
+    // The writer's copy holds all 30: what the dead node never made
+    // durable goes out again to the new owner.
+    observer
+        .pump_until(Duration::from_secs(15), |c| note_ids(c.doc(q)).len() == 30)
+        .await
+        .expect("every note written reaches the new owner");
+    let now = note_ids(&observer.doc(q));
+    assert!(acknowledged.is_subset(&now));
+    let l = t.psql(&format!(
+        "SELECT owner || '|' || token FROM session_leases WHERE session_id = '{}'",
+        s.session_id
+    ));
+    let (owner2, token2) = l.split_once('|').expect("a lease");
+    assert_ne!(owner2, owner, "the dead node still owns the session");
+    assert!(token2.parse::<i64>().unwrap() > token);
+}
+
+/// What PostgreSQL holds of a document, as a document.
+async fn stored_doc(db: &str, doc: DocumentId) -> AutoCommit {
+    let store = tavolo_server::storage::Storage::postgres(db).await.unwrap();
+    let stored = store.load_doc(doc.to_string()).await.unwrap();
+    let mut d = match &stored.snapshot {
+        Some(s) => AutoCommit::load(s).unwrap(),
+        None => AutoCommit::new(),
+    };
+    for c in &stored.changes {
+        d.load_incremental(&c.data).unwrap();
+    }
+    d
+}
+
+/// The fence itself, without relying on the stale node noticing first: a
+/// node whose lease another node took (its token superseded) cannot write
+/// a single change of the session, and the write is refused as such.
+#[tokio::test]
+async fn a_write_carrying_a_superseded_token_is_refused_and_stores_nothing() {
+    use tavolo_server::ownership::Claim;
+    let pg = PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    // A session to lease: made through a node, then the node is gone.
+    let s = {
+        let (n, _d) = node(&db, "maker", &[]).await;
+        n.api().create_session().await.unwrap()
+    };
+    let store = tavolo_server::storage::Storage::postgres(&db)
+        .await
+        .unwrap();
+    let docs = store.session_documents(s.session_id.clone()).await.unwrap();
+    let (doc, _) = docs.first().cloned().unwrap();
+    let ttl = Duration::from_millis(400);
+    let a = store.ownership("node-a", "http://a", ttl).unwrap();
+    let b = store.ownership("node-b", "http://b", ttl).unwrap();
+    let Claim::Here(Some(fence_a)) = a.claim(&s.session_id).await.unwrap() else {
+        panic!("node-a could not claim a free session");
+    };
+    assert_eq!(
+        b.claim(&s.session_id).await.unwrap(),
+        Claim::Elsewhere("http://a".into()),
+        "a held lease was taken"
+    );
+    let writer_a = store.fenced(&fence_a).unwrap();
+    writer_a
+        .append_changes(doc.clone(), vec![(vec![1; 32], b"while held".to_vec())])
+        .await
+        .expect("the holder writes");
+    // node-a stops renewing (dropped: as if paused or cut off), its lease
+    // runs out, node-b takes it.
+    drop(a);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let fence_b = loop {
+        if let Claim::Here(Some(f)) = b.claim(&s.session_id).await.unwrap() {
+            break f;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node-b never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(fence_b.token > fence_a.token);
+    // node-a wakes up and writes with its old token: refused.
+    let stale = writer_a
+        .append_changes(doc.clone(), vec![(vec![2; 32], b"stale".to_vec())])
+        .await;
+    assert!(
+        matches!(stale, Err(tavolo_server::storage::StorageError::Fenced)),
+        "a stale owner wrote: {stale:?}"
+    );
+    let stored = store.load_doc(doc.clone()).await.unwrap();
+    assert!(stored.changes.iter().all(|c| c.data != b"stale"));
+    assert!(stored.changes.iter().any(|c| c.data == b"while held"));
+    // Every other document write is fenced the same way.
+    assert!(matches!(
+        writer_a.compact(doc.clone(), b"snapshot".to_vec(), 1).await,
+        Err(tavolo_server::storage::StorageError::Fenced)
+    ));
+    assert!(matches!(
+        writer_a
+            .save_dots(doc.clone(), vec![("p".into(), "n".into(), 1)])
+            .await,
+        Err(tavolo_server::storage::StorageError::Fenced)
+    ));
+    // The new owner writes.
+    store
+        .fenced(&fence_b)
+        .unwrap()
+        .append_changes(doc, vec![(vec![3; 32], b"new owner".to_vec())])
+        .await
+        .expect("the new owner writes");
+}
