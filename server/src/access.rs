@@ -203,7 +203,8 @@ pub async fn guard(
             || path.ends_with("/results")
             || path.ends_with("/attendance")
             || path.ends_with("/my-notes"));
-    let is_create = request.method() == Method::POST && path == "/api/sessions";
+    let is_create = request.method() == Method::POST
+        && (path == "/api/sessions" || path == "/api/sessions/import");
     let is_write =
         matches!(*request.method(), Method::POST | Method::DELETE) && path.starts_with("/api/");
     let is_grant = path == "/api/grant";

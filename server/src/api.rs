@@ -639,3 +639,26 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
 }
+
+/// `POST /api/sessions/import`: a session exported from another server
+/// ([`crate::transfer`]), created here under the same ids.
+pub async fn import_session(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let bundle: crate::transfer::Bundle = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Unprocessable(format!("this is not a Tavolo session export: {e}"))
+    })?;
+    let imported = crate::transfer::import(&state.storage, bundle)
+        .await
+        .map_err(crate::report_api::transfer_error)?;
+    tracing::info!(session = %imported.session_id, "session imported");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "session_id": imported.session_id,
+            "join_code": imported.join_code,
+            "session_doc": imported.session_doc,
+        })),
+    ))
+}

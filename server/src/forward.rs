@@ -34,7 +34,7 @@ pub struct Misdirected(pub String);
 
 /// Request bodies this node holds to pass them on (the API's own limits
 /// are smaller).
-const MAX_FORWARD_BODY: usize = 2 << 20;
+const MAX_FORWARD_BODY: usize = crate::MAX_IMPORT_BODY;
 
 /// `/api/sessions/{id}/…` → `id`.
 fn session_in_api_path(path: &str) -> Option<&str> {

@@ -36,6 +36,7 @@ pub mod report_api;
 pub mod sessions;
 pub mod storage;
 pub mod templates_api;
+pub mod transfer;
 pub mod upgrade;
 pub mod web;
 
@@ -70,6 +71,8 @@ pub const WRITE_BUFFER: usize = 16 * 1024;
 pub const MAX_WRITE_BUFFER: usize = 1 << 20;
 /// Largest API request body.
 pub const MAX_API_BODY: usize = 64 * 1024;
+/// A whole session exported from another server (a big board is a few MB).
+pub const MAX_IMPORT_BODY: usize = 32 << 20;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -202,6 +205,11 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/api/sessions/{session_id}/follow-up",
             post(report_api::follow_up),
         )
+        .route(
+            "/api/sessions/import",
+            post(api::import_session).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BODY)),
+        )
+        .route("/api/sessions/{session_id}/export", get(report_api::export))
         .route(
             "/api/sessions/{session_id}/report/attendance",
             get(report_api::attendance),

@@ -505,3 +505,46 @@ fn file(
     );
     r
 }
+
+/// `GET /api/sessions/{id}/export` with the facilitator's key or console
+/// ticket: the whole session in one file, for another server
+/// ([`crate::transfer`]). Personal data: the facilitator's only.
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    facilitator(&state, &session_id, &headers).await?;
+    let bundle = crate::transfer::export(&state.storage, &session_id)
+        .await
+        .map_err(transfer_error)?;
+    let name = report::download_name_with_extension(
+        "sessione",
+        &bundle.session.title,
+        crate::now_ms(),
+        "json",
+    );
+    let body = serde_json::to_vec(&bundle)
+        .map_err(|e| ApiError::Internal(format!("export failed: {e}")))?;
+    tracing::info!(session = %session_id, bytes = body.len(), "session exported");
+    Ok(file(
+        Response::new(axum::body::Body::from(body)),
+        "application/json",
+        "attachment",
+        &name,
+    ))
+}
+
+pub fn transfer_error(e: crate::transfer::TransferError) -> ApiError {
+    use crate::transfer::TransferError as T;
+    match e {
+        T::UnknownSession => ApiError::NotFound("unknown session".into()),
+        T::Invalid(m) => ApiError::Unprocessable(m),
+        T::Conflict(m) => ApiError::Coded {
+            status: axum::http::StatusCode::CONFLICT,
+            code: "already_exists",
+            message: m,
+        },
+        T::Storage(_) => ApiError::Unavailable("storage is unavailable, try again".into()),
+    }
+}

@@ -72,6 +72,11 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// A fresh join code (an import whose code is taken here gets one).
+pub fn new_join_code() -> String {
+    random_join_code()
+}
+
 fn random_join_code() -> String {
     let mut rng = rand::rng();
     (0..JOIN_CODE_LEN)

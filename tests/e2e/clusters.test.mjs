@@ -25,8 +25,8 @@ const Q1 = "Perché proprio noi dovremmo essere i primi a scommettere sull'Opifi
  */
 async function syncProxy(phone) {
   const state = { holding: false, queue: [] };
-  // The address is just /sync: the ticket rides as a subprotocol, which the proxy passes on.
-  await phone.context.routeWebSocket(/\/sync$/, (page) => {
+  // The address is /sync/{session} (no ticket in it): the ticket rides as a subprotocol, which the proxy passes on.
+  await phone.context.routeWebSocket(/\/sync(\/[^/?]+)?$/, (page) => {
     const server = page.connectToServer();
     page.onMessage((m) => server.send(m));
     server.onMessage((m) => {

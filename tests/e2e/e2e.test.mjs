@@ -237,7 +237,7 @@ scenario('a tab closed while its notes are on their way (sent, never received) l
   // believes it sent, the server never hears. The route is the page's, not the context's,
   // so a tab opened later connects normally.
   let dropping = false;
-  await marco.page.routeWebSocket(/\/sync$/, (ws) => {
+  await marco.page.routeWebSocket(/\/sync(\/[^/?]+)?$/, (ws) => {
     const server = ws.connectToServer();
     server.onMessage((m) => ws.send(m));
     ws.onMessage((m) => {

@@ -344,3 +344,103 @@ async fn a_backup_taken_while_clients_write_restores_every_acknowledged_note() {
     );
     assert!(served.len() <= written, "more notes than were written");
 }
+
+/// Issue 18: a whole session exported to one file and imported into
+/// another server — here from SQLite to PostgreSQL — keeps its notes, its
+/// people and their phones' tickets, and its facilitator link.
+#[tokio::test]
+async fn a_session_exported_from_one_server_is_imported_into_another_and_its_phones_keep_working() {
+    let r = spawn_server().await;
+    let s = r.api.create_session().await.unwrap();
+    let ada = r.api.join(&s.join_code, "Ada").await.unwrap();
+    let mut c = connect(&r.server, &ada).await;
+    let q = first_question(&c, ada.session_doc);
+    open_question(&mut c, q).await;
+    let pid = ada.participant_id.clone().unwrap();
+    for i in 0..4 {
+        add_note(&mut c, q, &pid, &format!("n{i}"), &format!("nota {i}")).await;
+    }
+    let f = r.api.facilitator(&s).await.unwrap();
+    let mut fac = connect(&r.server, &f).await;
+    open_question(&mut fac, q).await;
+    fac.pump_until(WAIT, |v| note_ids(v.doc(q)).len() == 4)
+        .await
+        .unwrap();
+    drop((c, fac));
+
+    let path = format!("/api/sessions/{}/export", s.session_id);
+    let refused = r.api.get_authorized(&path, None).await.unwrap();
+    assert_eq!(refused.status, 401);
+    let wrong = r
+        .api
+        .get_authorized(&path, Some(&format!("Bearer {}", ada.ticket)))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status, 403, "a participant exported the session");
+    let export = r
+        .api
+        .get_authorized(&path, Some(&format!("Bearer {}", s.facilitator_key)))
+        .await
+        .unwrap();
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert!(export.header("content-disposition").contains(".json"));
+    let bundle: Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(bundle["format"], "tavolo-session");
+
+    // Another server, on PostgreSQL.
+    let pg = tavolo_tests::PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = ServerProcess::start_on(dir.path(), Some(&db), &[])
+        .await
+        .unwrap();
+    let api = b.api();
+    let (status, body) = api.post("/api/sessions/import", &bundle).await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["session_id"], s.session_id.as_str());
+    assert_eq!(body["join_code"], s.join_code.as_str());
+    // Twice: refused, nothing changed.
+    let (status, again) = api.post("/api/sessions/import", &bundle).await.unwrap();
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (409, Some("already_exists"))
+    );
+    // Not an export, or a damaged one: 422 with the reason.
+    let (status, e) = api
+        .post("/api/sessions/import", &serde_json::json!({"hello": 1}))
+        .await
+        .unwrap();
+    assert_eq!(status, 422, "{e}");
+    let mut damaged = bundle.clone();
+    damaged["session"]["id"] = "another-session".into();
+    damaged["documents"][0]["data"] = "00ff00ff".into();
+    let (status, e) = api.post("/api/sessions/import", &damaged).await.unwrap();
+    assert_eq!(status, 422, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("document"), "{e}");
+    assert!(
+        api.facilitator(&tavolo_tests::Session {
+            session_id: "another-session".into(),
+            ..s.clone()
+        })
+        .await
+        .is_err(),
+        "a refused import left a session behind"
+    );
+
+    // Ada's phone and the facilitator's link work on the new server.
+    let mut c = connect(&b, &ada).await;
+    open_question(&mut c, q).await;
+    c.pump_until(WAIT, |v| note_ids(v.doc(q)).len() == 4)
+        .await
+        .expect("Ada's notes, with her old ticket, on the new server");
+    add_note(&mut c, q, &pid, "n4", "scritta dopo il trasloco").await;
+    let f2 = api
+        .facilitator(&s)
+        .await
+        .expect("the facilitator key works");
+    let mut fac = connect(&b, &f2).await;
+    open_question(&mut fac, q).await;
+    fac.pump_until(WAIT, |v| note_ids(v.doc(q)).len() == 5)
+        .await
+        .expect("a note written after the move reaches the facilitator");
+}

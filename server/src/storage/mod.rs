@@ -216,6 +216,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn participant_count(&self, session_id: String) -> Result<i64, StorageError>;
     /// Issues a ticket.
     async fn add_ticket(&self, ticket: NewTicket) -> Result<(), StorageError>;
+    /// Every participant row of a session (for a session's export).
+    async fn participants(&self, session_id: String) -> Result<Vec<ParticipantRow>, StorageError>;
+    /// Every ticket of a session with its hash (for a session's export).
+    async fn tickets(&self, session_id: String) -> Result<Vec<(Vec<u8>, TicketRow)>, StorageError>;
     async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError>;
     /// Revokes every ticket of a participant of a session.
     async fn revoke_participant(

@@ -532,6 +532,56 @@ impl Store for PostgresStore {
         self.written(result)
     }
 
+    async fn participants(&self, session_id: String) -> Result<Vec<ParticipantRow>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, session_id, name, organization, sector, tier, attendance, created_at \
+             FROM participants WHERE session_id = $1 ORDER BY created_at, id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ParticipantRow {
+                    id: r.try_get(0)?,
+                    session_id: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    organization: r.try_get(3)?,
+                    sector: r.try_get(4)?,
+                    tier: r.try_get(5)?,
+                    attendance: r.try_get(6)?,
+                    created_at: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn tickets(&self, session_id: String) -> Result<Vec<(Vec<u8>, TicketRow)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT t.hash, t.session_id, t.participant_id, t.expires_at, t.revoked, t.viewer, p.attendance \
+             FROM tickets t LEFT JOIN participants p ON p.id = t.participant_id \
+             WHERE t.session_id = $1 ORDER BY t.hash",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    TicketRow {
+                        session_id: r.try_get(1)?,
+                        participant_id: r.try_get(2)?,
+                        expires_at: r.try_get(3)?,
+                        revoked: r.try_get(4)?,
+                        viewer: r.try_get(5)?,
+                        attendance: r.try_get(6)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
         let row = sqlx::query(
             "SELECT t.session_id, t.participant_id, t.expires_at, t.revoked, t.viewer, p.attendance \

@@ -867,6 +867,54 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn participants(&self, session_id: String) -> Result<Vec<ParticipantRow>, StorageError> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, session_id, name, organization, sector, tier, attendance, created_at \
+                 FROM participants WHERE session_id = ?1 ORDER BY created_at, id",
+            )?;
+            st.query_map(params![session_id], |r| {
+                Ok(ParticipantRow {
+                    id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    name: r.get(2)?,
+                    organization: r.get(3)?,
+                    sector: r.get(4)?,
+                    tier: r.get(5)?,
+                    attendance: r.get(6)?,
+                    created_at: r.get(7)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn tickets(&self, session_id: String) -> Result<Vec<(Vec<u8>, TicketRow)>, StorageError> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT t.hash, t.session_id, t.participant_id, t.expires_at, t.revoked, t.viewer, p.attendance \
+                 FROM tickets t LEFT JOIN participants p ON p.id = t.participant_id \
+                 WHERE t.session_id = ?1 ORDER BY t.hash",
+            )?;
+            st.query_map(params![session_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    TicketRow {
+                        session_id: r.get(1)?,
+                        participant_id: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        revoked: r.get::<_, i64>(4)? != 0,
+                        viewer: r.get::<_, i64>(5)? != 0,
+                        attendance: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect()
+        })
+        .await
+    }
+
     async fn ticket(&self, hash: Vec<u8>) -> Result<Option<TicketRow>, StorageError> {
         self.read(move |c| {
             c.query_row(
