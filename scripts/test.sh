@@ -32,6 +32,9 @@ TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench fleet --s
 step "fan-out smoke, side by side: the same brainstorm on the plain relay and the stock automerge-repo server"
 TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench fleet --smoke --scenario brainstorm --servers relay,automerge-repo
 
+step "several nodes, smoke: sessions spread over two nodes on one PostgreSQL (asserts completion and convergence only)"
+TAVOLO_SERVER_BIN=target/debug/tavolo-server target/debug/tavolo-bench nodes --smoke --nodes 2
+
 step "browser client tests (wasm, in node)"
 cargo test --locked -p tavolo-client-wasm --target wasm32-unknown-unknown
 

@@ -33,6 +33,7 @@
 
 mod fanout;
 mod fleet;
+mod nodes;
 mod relay;
 
 use anyhow::{Context, Result, bail};
@@ -113,6 +114,9 @@ enum Command {
     /// by the bench itself).
     #[command(hide = true)]
     RelayServer,
+    /// Many sessions over several nodes on one PostgreSQL database, against
+    /// the same load on one node.
+    Nodes(nodes::Args),
     /// Cost of judging one participant's batch on a board of this size.
     Judge {
         #[arg(long, default_value_t = 300)]
@@ -533,6 +537,7 @@ fn main() -> Result<()> {
                 people,
                 rounds,
             } => report(notes, people, rounds).await,
+            Command::Nodes(args) => nodes::run(args).await,
             Command::Judge { .. }
             | Command::Load { .. }
             | Command::Purge { .. }
