@@ -72,47 +72,52 @@ pub async fn route(
         )
             .into_response();
     };
-    let method = parts.method.clone();
-    let headers = parts.headers.clone();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or(path.clone(), |p| p.as_str().to_string());
+    let held = Held {
+        method: parts.method.clone(),
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .map_or(path.clone(), |p| p.as_str().to_string()),
+        headers: parts.headers.clone(),
+        body: bytes.clone(),
+        client,
+    };
     if let Some(session) = session_in_api_path(&path)
         && let Err(crate::registry::RegistryError::Elsewhere(owner)) =
             state.registry.session(session).await
     {
-        return resend(
-            &http,
-            &owner,
-            method,
-            &path_and_query,
-            &headers,
-            bytes,
-            client,
-        )
-        .await;
+        return held.send(&http, &owner).await;
     }
     let response = next
-        .run(axum::extract::Request::from_parts(
-            parts,
-            Body::from(bytes.clone()),
-        ))
+        .run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
         .await;
     match response.extensions().get::<Misdirected>().cloned() {
-        Some(Misdirected(owner)) => {
-            resend(
-                &http,
-                &owner,
-                method,
-                &path_and_query,
-                &headers,
-                bytes,
-                client,
-            )
-            .await
-        }
+        Some(Misdirected(owner)) => held.send(&http, &owner).await,
         None => response,
+    }
+}
+
+/// A request kept to be sent again to the owner.
+struct Held {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    client: IpAddr,
+}
+
+impl Held {
+    async fn send(self, http: &reqwest::Client, owner: &str) -> Response {
+        resend(
+            http,
+            owner,
+            self.method,
+            &self.path_and_query,
+            &self.headers,
+            self.body,
+            self.client,
+        )
+        .await
     }
 }
 
