@@ -7,7 +7,8 @@
 //!   accepted changes durable — the delay the durability rule adds before
 //!   a change may go out to anyone (one observation per accepted change);
 //! - `tavolo_commit_seconds`: one group commit (the transaction and its
-//!   fsync), one observation per commit;
+//!   fsync), one observation per commit; on PostgreSQL, one transaction
+//!   appending a document's changes, commit included;
 //! - `tavolo_changes_accepted_total`: changes accepted from clients;
 //! - `tavolo_changes_refused_total{code}`: messages whose changes policy
 //!   refused, by the refusal's code (`not_yours`, `phase_locked`, …);

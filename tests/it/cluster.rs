@@ -192,6 +192,18 @@ async fn two_nodes_cold_loading_one_session_at_once_make_one_owner_and_their_cli
             "still the first owner"
         );
     }
+    // The owners measured their PostgreSQL commits.
+    let mut commits = 0.0;
+    for n in [&n1, &n2] {
+        let m = n.api().get_authorized("/metrics", None).await.unwrap();
+        commits += m
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix("tavolo_commit_seconds_count "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+    }
+    assert!(commits >= 10.0, "{commits} commits measured for 30 notes");
     assert_eq!(lease_rows(pg, &db), 3);
 }
 

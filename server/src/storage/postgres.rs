@@ -651,6 +651,7 @@ impl Store for PostgresStore {
         if changes.is_empty() && claims.is_none() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let result = async {
             let mut tx = self.pool.begin().await?;
             self.check_fence(&mut tx).await?;
@@ -674,6 +675,11 @@ impl Store for PostgresStore {
             tx.commit().await
         }
         .await;
+        if result.is_ok() {
+            // The commit (its WAL flush included), as SQLite's group commit
+            // is measured: `tavolo_commit_seconds`.
+            crate::metrics::commit_took(started);
+        }
         self.written(result)
     }
 
