@@ -62,6 +62,19 @@ pub enum SessionError {
     Internal(String),
 }
 
+/// Refuses control characters (NUL, line breaks, tabs…) in a one-line
+/// field: nobody types them in a name or a title, and PostgreSQL's `TEXT`
+/// cannot hold NUL, so they would otherwise fail deep in storage.
+pub fn refuse_control_characters(field: &str, value: &str) -> Result<(), SessionError> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(SessionError::Invalid(format!(
+            "{field} may not contain control characters (found U+{:04X})",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
@@ -145,6 +158,7 @@ pub async fn create_session_from(
             "title may be at most {MAX_TITLE_CHARS} characters"
         )));
     }
+    refuse_control_characters("title", &title)?;
     let roster_id = DocumentId::random();
     let session_doc_id = DocumentId::random();
     let mut question_urls = HashMap::new();
@@ -282,6 +296,7 @@ impl JoinRequest {
                 "name may be at most {MAX_NAME_CHARS} characters"
             )));
         }
+        refuse_control_characters("name", &name)?;
         let organization = self
             .organization
             .as_deref()
@@ -293,6 +308,7 @@ impl JoinRequest {
                 "organization may be at most {MAX_ORGANIZATION_CHARS} characters"
             )));
         }
+        refuse_control_characters("organization", &organization)?;
         let sector = parse_choice(
             self.sector.as_deref(),
             "sector",

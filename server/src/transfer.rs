@@ -255,6 +255,21 @@ pub async fn import(storage: &Storage, b: Bundle) -> Result<Imported, TransferEr
         )));
     }
     let s = &b.session;
+    // One-line fields: what a join or a creation would refuse.
+    let one_line = std::iter::once(("title", s.title.as_str()))
+        .chain(std::iter::once(("join_code", s.join_code.as_str())))
+        .chain(b.participants.iter().flat_map(|p| {
+            [
+                ("a participant's name", p.name.as_str()),
+                ("a participant's organization", p.organization.as_str()),
+                ("a participant's id", p.id.as_str()),
+            ]
+        }));
+    for (field, value) in one_line {
+        if value.chars().any(char::is_control) {
+            return Err(invalid(format!("{field} contains control characters")));
+        }
+    }
     let url = |id: &str| format!("automerge:{id}");
     let mut docs = Vec::new();
     let mut ids = std::collections::HashSet::new();

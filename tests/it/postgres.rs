@@ -197,3 +197,45 @@ async fn authority_holds_on_postgres_and_an_actor_id_stays_claimed_after_a_resta
         .unwrap();
     assert_eq!(bruno.refusals()[0].code, "not_yours");
 }
+
+/// A NUL (or any control character) in a name, an organization or a title
+/// is refused with 422 on both backends — on PostgreSQL it used to reach
+/// storage, whose `TEXT` cannot hold NUL, and fail with 503.
+#[tokio::test]
+async fn control_characters_in_names_and_titles_are_refused_on_both_backends() {
+    for r in [spawn_server().await, spawn_server_on_postgres().await] {
+        for title in ["Tavolo\u{0}", "Riga\nnuova"] {
+            let (status, body) = r
+                .api
+                .post(
+                    "/api/sessions",
+                    &serde_json::json!({"template": "tavolo-prima-sessione", "title": title}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(status, 422, "{title:?}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("control"),
+                "{body}"
+            );
+        }
+        let s = r.api.create_session().await.unwrap();
+        for (name, org) in [
+            ("Ada\u{0}", "Pro Loco"),
+            ("Ada", "Pro\u{0}Loco"),
+            ("Ada\tB", ""),
+        ] {
+            let person = serde_json::json!({"join_code": s.join_code, "name": name,
+                "organization": org, "sector": "community", "tier": "founding_core",
+                "attendance": "remote"});
+            let (status, body) = r.api.post("/api/join", &person).await.unwrap();
+            assert_eq!(status, 422, "{name:?} {org:?}: {body}");
+        }
+        // Nobody was added, and a plain join still works.
+        r.api
+            .join(&s.join_code, "Ada")
+            .await
+            .expect("a plain name joins");
+        assert_eq!(r.api.get("/healthz").await.unwrap().0, 200);
+    }
+}
