@@ -377,6 +377,8 @@ struct World {
     links: BTreeMap<ConnId, Link>,
     next_conn: ConnId,
     stats: Stats,
+    /// What moved in the last round (for a report when nothing settles).
+    last_moves: Vec<String>,
 }
 
 /// What the cases went through, summed over a run: a run where the faults
@@ -502,6 +504,7 @@ impl World {
             links: BTreeMap::new(),
             next_conn: 0,
             stats: Stats::default(),
+            last_moves: Vec::new(),
         };
         // The session is under way: everyone is connected and has the board.
         for c in 0..clients {
@@ -1071,6 +1074,7 @@ impl World {
     /// client reads. Returns the frames moved.
     fn round(&mut self) -> usize {
         let mut moved = 0;
+        self.last_moves.clear();
         let conns: Vec<ConnId> = self.links.keys().copied().collect();
         for &conn in &conns {
             // A dropped connection's late frames arrive only by `Late`.
@@ -1080,6 +1084,8 @@ impl World {
                 .filter(|l| l.server_open && l.client_open)
                 .and_then(|l| l.up.pop_front())
             {
+                self.last_moves
+                    .push(format!("up {conn:?}: {} bytes", frame.len()));
                 self.server_receive(conn, &frame);
                 self.tick(conn);
                 moved += 1;
@@ -1091,6 +1097,8 @@ impl World {
                 if self.links[&conn].down.is_empty() {
                     break;
                 }
+                self.last_moves
+                    .push(format!("down to client {c} on {conn:?}"));
                 self.down(c, 1);
                 moved += 1;
             }
@@ -1121,8 +1129,10 @@ impl World {
             self.connect(c);
         }
         let mut total = 0;
+        let mut per_round = Vec::new();
         for round in 0..QUIESCENCE_ROUNDS {
             let moved = self.round();
+            per_round.push(moved);
             total += moved;
             if moved == 0 {
                 assert!(!self.server.room().has_unsaved());
@@ -1132,7 +1142,10 @@ impl World {
                 return total;
             }
         }
-        panic!("the network did not go quiet within {QUIESCENCE_ROUNDS} rounds");
+        panic!(
+            "the network did not go quiet within {QUIESCENCE_ROUNDS} rounds (frames moved per round: {per_round:?}; in the last: {:?})",
+            self.last_moves
+        );
     }
 }
 
@@ -1388,6 +1401,300 @@ fn an_older_connections_late_first_message_does_not_deafen_the_newer_one() {
         Step::Notice,
     ];
     let mut w = World::new(2, false, false);
+    for s in &steps {
+        w.step(s);
+    }
+    w.quiesce();
+    check(&w).unwrap();
+}
+
+/// A scenario the property test above found in CI (2026-12-05): after it,
+/// in about one run in forty (the outcome depends on the random actor and
+/// peer ids), one client and the room exchange the same two frames forever
+/// (a 364-byte sync message up, an answer down) instead of going quiet — a
+/// livelock in the sync path, not yet understood. Kept as the reproduction
+/// for whoever fixes it; ignored so that it does not fail CI at random, and
+/// not counted as coverage. Run it in a loop:
+/// `cargo test -p tavolo-sync --test room_convergence regression_ci -- --ignored`.
+#[test]
+#[ignore = "reproduces a known livelock about one run in forty; see its doc comment"]
+fn regression_ci_2026_12_05_quiesces() {
+    let steps = vec![
+        Step::Up {
+            client: 1,
+            pick: 65,
+            n: 5,
+        },
+        Step::Up {
+            client: 1,
+            pick: 123,
+            n: 7,
+        },
+        Step::Up {
+            client: 3,
+            pick: 200,
+            n: 6,
+        },
+        Step::Down { client: 4, n: 5 },
+        Step::Serve { hold_save: false },
+        Step::Break {
+            client: 3,
+            sent_arrives: false,
+        },
+        Step::Edit {
+            client: 3,
+            edit: Edit::Move(190, 7),
+        },
+        Step::Up {
+            client: 0,
+            pick: 205,
+            n: 3,
+        },
+        Step::Fault {
+            client: 4,
+            fault: Fault::Duplicate,
+            upstream: true,
+            i: 84,
+            j: 126,
+            after: 1,
+        },
+        Step::Run { rounds: 2 },
+        Step::Notice,
+        Step::Serve { hold_save: false },
+        Step::Down { client: 4, n: 1 },
+        Step::Serve { hold_save: false },
+        Step::Edit {
+            client: 1,
+            edit: Edit::RewriteOwn(18),
+        },
+        Step::Edit {
+            client: 2,
+            edit: Edit::Forbidden(165, 76),
+        },
+        Step::Edit {
+            client: 1,
+            edit: Edit::RewriteOwn(17),
+        },
+        Step::Edit {
+            client: 2,
+            edit: Edit::Move(235, 156),
+        },
+        Step::Serve { hold_save: true },
+        Step::Edit {
+            client: 2,
+            edit: Edit::AddNote,
+        },
+        Step::Notice,
+        Step::Edit {
+            client: 3,
+            edit: Edit::Forbidden(148, 130),
+        },
+        Step::Fault {
+            client: 2,
+            fault: Fault::Swap,
+            upstream: true,
+            i: 100,
+            j: 91,
+            after: 1,
+        },
+        Step::Edit {
+            client: 4,
+            edit: Edit::Merge(20, 125),
+        },
+        Step::Run { rounds: 1 },
+        Step::Down { client: 1, n: 7 },
+        Step::Down { client: 3, n: 5 },
+        Step::Edit {
+            client: 0,
+            edit: Edit::Move(108, 3),
+        },
+        Step::Up {
+            client: 1,
+            pick: 15,
+            n: 3,
+        },
+        Step::Up {
+            client: 4,
+            pick: 9,
+            n: 5,
+        },
+        Step::Down { client: 0, n: 2 },
+        Step::Down { client: 4, n: 7 },
+        Step::Reconnect { client: 3 },
+        Step::Reconnect { client: 4 },
+        Step::Serve { hold_save: false },
+        Step::Edit {
+            client: 0,
+            edit: Edit::Move(251, 138),
+        },
+        Step::Reconnect { client: 1 },
+        Step::Fault {
+            client: 1,
+            fault: Fault::Lose,
+            upstream: false,
+            i: 88,
+            j: 24,
+            after: 4,
+        },
+        Step::Down { client: 1, n: 1 },
+        Step::Edit {
+            client: 0,
+            edit: Edit::Rename(12, 66),
+        },
+        Step::Run { rounds: 2 },
+        Step::Edit {
+            client: 2,
+            edit: Edit::AddNote,
+        },
+        Step::Edit {
+            client: 2,
+            edit: Edit::Forbidden(98, 251),
+        },
+        Step::Edit {
+            client: 4,
+            edit: Edit::AddNote,
+        },
+        Step::Up {
+            client: 0,
+            pick: 14,
+            n: 1,
+        },
+        Step::Up {
+            client: 1,
+            pick: 207,
+            n: 1,
+        },
+        Step::Fault {
+            client: 3,
+            fault: Fault::Duplicate,
+            upstream: false,
+            i: 223,
+            j: 8,
+            after: 2,
+        },
+        Step::Down { client: 4, n: 7 },
+        Step::Up {
+            client: 0,
+            pick: 87,
+            n: 2,
+        },
+        Step::Reconnect { client: 4 },
+        Step::Notice,
+        Step::Fault {
+            client: 4,
+            fault: Fault::Duplicate,
+            upstream: true,
+            i: 209,
+            j: 56,
+            after: 0,
+        },
+        Step::Edit {
+            client: 4,
+            edit: Edit::Rename(191, 161),
+        },
+        Step::Break {
+            client: 4,
+            sent_arrives: false,
+        },
+        Step::Fault {
+            client: 2,
+            fault: Fault::Swap,
+            upstream: false,
+            i: 61,
+            j: 134,
+            after: 0,
+        },
+        Step::Edit {
+            client: 3,
+            edit: Edit::Cluster(152, 15),
+        },
+        Step::Down { client: 3, n: 1 },
+        Step::Notice,
+        Step::Fault {
+            client: 3,
+            fault: Fault::Swap,
+            upstream: true,
+            i: 146,
+            j: 161,
+            after: 0,
+        },
+        Step::Run { rounds: 3 },
+        Step::Edit {
+            client: 1,
+            edit: Edit::Merge(181, 60),
+        },
+        Step::Up {
+            client: 1,
+            pick: 206,
+            n: 5,
+        },
+        Step::Run { rounds: 1 },
+        Step::Serve { hold_save: false },
+        Step::Up {
+            client: 2,
+            pick: 31,
+            n: 1,
+        },
+        Step::Up {
+            client: 4,
+            pick: 228,
+            n: 7,
+        },
+        Step::Reconnect { client: 2 },
+        Step::Down { client: 2, n: 7 },
+        Step::Edit {
+            client: 0,
+            edit: Edit::Dissolve(87),
+        },
+        Step::Up {
+            client: 1,
+            pick: 204,
+            n: 3,
+        },
+        Step::Edit {
+            client: 3,
+            edit: Edit::Move(199, 4),
+        },
+        Step::Down { client: 1, n: 2 },
+        Step::Edit {
+            client: 2,
+            edit: Edit::Merge(217, 59),
+        },
+        Step::Serve { hold_save: false },
+        Step::Edit {
+            client: 0,
+            edit: Edit::AddNote,
+        },
+        Step::Down { client: 4, n: 3 },
+        Step::Late { client: 4 },
+        Step::Edit {
+            client: 1,
+            edit: Edit::Merge(78, 145),
+        },
+        Step::Serve { hold_save: true },
+        Step::Up {
+            client: 1,
+            pick: 158,
+            n: 2,
+        },
+        Step::Run { rounds: 2 },
+        Step::Serve { hold_save: false },
+        Step::Serve { hold_save: false },
+        Step::Reconnect { client: 2 },
+        Step::Edit {
+            client: 0,
+            edit: Edit::AddNote,
+        },
+        Step::Down { client: 3, n: 4 },
+        Step::Up {
+            client: 4,
+            pick: 120,
+            n: 2,
+        },
+        Step::Run { rounds: 1 },
+        Step::Serve { hold_save: false },
+    ];
+    let mut w = World::new(5, false, false);
     for s in &steps {
         w.step(s);
     }
