@@ -387,6 +387,7 @@ impl ClientCore {
                             doc: id,
                             reason: e.to_string(),
                         })?;
+                    resend_what_is_needed(&mut d.doc, &mut d.state);
                     if !d.state.shared_heads.is_empty() {
                         d.confirmed.clone_from(&d.state.shared_heads);
                     }
@@ -431,5 +432,22 @@ impl ClientCore {
     /// `error` messages from the server since the last call.
     pub fn take_errors(&mut self) -> Vec<String> {
         std::mem::take(&mut self.errors)
+    }
+}
+
+/// The server says it needs changes this client already sent on this
+/// connection (they never reached it, or it could not keep them):
+/// automerge's sync never sends a change twice in one sync state, so
+/// without this the two sides would exchange the same heads forever (the
+/// room convergence property test found it). Forgetting that they were
+/// sent makes the next message carry them.
+fn resend_what_is_needed(doc: &mut automerge::AutoCommit, state: &mut sync::State) {
+    let Some(need) = &state.their_need else {
+        return;
+    };
+    for hash in need {
+        if state.sent_hashes.contains(hash) && doc.get_change_by_hash(hash).is_some() {
+            state.sent_hashes.remove(hash);
+        }
     }
 }
