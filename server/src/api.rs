@@ -98,6 +98,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::transfer::TransferError> for ApiError {
+    fn from(e: crate::transfer::TransferError) -> Self {
+        use crate::transfer::TransferError as T;
+        match e {
+            T::UnknownSession => ApiError::NotFound("unknown session".into()),
+            T::Invalid(m) => ApiError::Unprocessable(m),
+            T::Conflict(m) => ApiError::Coded {
+                status: StatusCode::CONFLICT,
+                code: "already_exists",
+                message: m,
+            },
+            T::Storage(_) => ApiError::Unavailable("storage is unavailable, try again".into()),
+        }
+    }
+}
+
 impl From<SessionError> for ApiError {
     fn from(e: SessionError) -> Self {
         match e {
@@ -649,9 +665,7 @@ pub async fn import_session(
     let bundle: crate::transfer::Bundle = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Unprocessable(format!("this is not a Tavolo session export: {e}"))
     })?;
-    let imported = crate::transfer::import(&state.storage, bundle)
-        .await
-        .map_err(crate::report_api::transfer_error)?;
+    let imported = crate::transfer::import(&state.storage, bundle).await?;
     tracing::info!(session = %imported.session_id, "session imported");
     Ok((
         StatusCode::CREATED,

@@ -515,9 +515,7 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     facilitator(&state, &session_id, &headers).await?;
-    let bundle = crate::transfer::export(&state.storage, &session_id)
-        .await
-        .map_err(transfer_error)?;
+    let bundle = crate::transfer::export(&state.storage, &session_id).await?;
     let name = report::download_name_with_extension(
         "sessione",
         &bundle.session.title,
@@ -533,18 +531,4 @@ pub async fn export(
         "attachment",
         &name,
     ))
-}
-
-pub fn transfer_error(e: crate::transfer::TransferError) -> ApiError {
-    use crate::transfer::TransferError as T;
-    match e {
-        T::UnknownSession => ApiError::NotFound("unknown session".into()),
-        T::Invalid(m) => ApiError::Unprocessable(m),
-        T::Conflict(m) => ApiError::Coded {
-            status: axum::http::StatusCode::CONFLICT,
-            code: "already_exists",
-            message: m,
-        },
-        T::Storage(_) => ApiError::Unavailable("storage is unavailable, try again".into()),
-    }
 }

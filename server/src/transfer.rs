@@ -297,13 +297,10 @@ pub async fn import(storage: &Storage, b: Bundle) -> Result<Imported, TransferEr
             "the session's session and roster documents are not among its documents",
         ));
     }
-    // Every document must load, and the session document must read as one.
-    let checked = docs
-        .iter()
-        .map(|(id, kind, bytes)| (id.clone(), kind.clone(), bytes.clone()));
-    let checked: Vec<_> = checked.collect();
-    tokio::task::spawn_blocking(move || -> Result<(), TransferError> {
-        for (id, kind, bytes) in &checked {
+    // Every document must load, and the session document must read as one
+    // (off the async workers; the documents come back for the import).
+    let docs = tokio::task::spawn_blocking(move || -> Result<_, TransferError> {
+        for (id, kind, bytes) in &docs {
             let doc = AutoCommit::load(bytes)
                 .map_err(|e| invalid(format!("document {id} is not an Automerge document: {e}")))?;
             if kind == "session" {
@@ -311,7 +308,7 @@ pub async fn import(storage: &Storage, b: Bundle) -> Result<Imported, TransferEr
                     .map_err(|e| invalid(format!("the session document does not read: {e}")))?;
             }
         }
-        Ok(())
+        Ok(docs)
     })
     .await
     .map_err(|e| invalid(format!("checking the documents failed: {e}")))??;
