@@ -38,7 +38,6 @@ mod relay;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -287,6 +286,32 @@ fn judge(notes: usize, clusters: usize, rounds: usize) -> Result<()> {
     Ok(())
 }
 
+/// Times the notes of `doc` not seen before and not written by client
+/// `me`: their ids are `n_<writer>_<seq>_<micros when sent>`.
+pub fn record_deliveries(
+    doc: &automerge::AutoCommit,
+    me: usize,
+    seen: &mut std::collections::HashSet<String>,
+    latencies: &mut Vec<u64>,
+) {
+    let Some(notes) = tavolo_model::read::get_map(doc, &automerge::ROOT, "notes") else {
+        return;
+    };
+    let now = micros();
+    for key in tavolo_model::read::keys(doc, &notes) {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let mut parts = key.split('_');
+        let (_, w, _, t) = (parts.next(), parts.next(), parts.next(), parts.next());
+        if w.and_then(|w| w.parse::<usize>().ok()) != Some(me)
+            && let Some(sent) = t.and_then(|t| t.parse::<u64>().ok())
+        {
+            latencies.push(now.saturating_sub(sent));
+        }
+    }
+}
+
 static START: OnceLock<Instant> = OnceLock::new();
 
 fn micros() -> u64 {
@@ -401,7 +426,7 @@ async fn delivery(clients: usize, rate: f64, seconds: u64, observers: usize) -> 
             let mut next = Instant::now() + offset;
             let mut seq = 0_u64;
             let mut latencies: Vec<u64> = Vec::new();
-            let mut seen: HashMap<String, ()> = HashMap::new();
+            let mut seen = std::collections::HashSet::new();
             loop {
                 let now = Instant::now();
                 if now >= deadline {
@@ -424,26 +449,7 @@ async fn delivery(clients: usize, rate: f64, seconds: u64, observers: usize) -> 
                 let _ = c
                     .pump_until(wait.max(Duration::from_millis(1)), |v| {
                         if observe {
-                            let Some(notes) =
-                                tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "notes")
-                            else {
-                                return false;
-                            };
-                            let now = micros();
-                            for key in tavolo_model::read::keys(v.doc(q), &notes) {
-                                if seen.contains_key(&key) {
-                                    continue;
-                                }
-                                let mut parts = key.split('_');
-                                let (_, w, _, t) =
-                                    (parts.next(), parts.next(), parts.next(), parts.next());
-                                if w.and_then(|w| w.parse::<usize>().ok()) != Some(i)
-                                    && let Some(sent) = t.and_then(|t| t.parse::<u64>().ok())
-                                {
-                                    latencies.push(now.saturating_sub(sent));
-                                }
-                                seen.insert(key, ());
-                            }
+                            record_deliveries(v.doc(q), i, &mut seen, &mut latencies);
                         }
                         false
                     })

@@ -142,24 +142,8 @@ pub async fn run(mut a: Args) -> Result<()> {
                 let wait = next.min(deadline).saturating_duration_since(Instant::now());
                 let _ = c
                     .pump_until(wait.max(Duration::from_millis(1)), |v| {
-                        if observe
-                            && let Some(notes) =
-                                tavolo_model::read::get_map(v.doc(q), &automerge::ROOT, "notes")
-                        {
-                            let now = micros();
-                            for key in tavolo_model::read::keys(v.doc(q), &notes) {
-                                if !seen.insert(key.clone()) {
-                                    continue;
-                                }
-                                let mut parts = key.split('_');
-                                let (_, w, _, t) =
-                                    (parts.next(), parts.next(), parts.next(), parts.next());
-                                if w.and_then(|w| w.parse::<usize>().ok()) != Some(i)
-                                    && let Some(sent) = t.and_then(|t| t.parse::<u64>().ok())
-                                {
-                                    latencies.push(now.saturating_sub(sent));
-                                }
-                            }
+                        if observe {
+                            crate::record_deliveries(v.doc(q), i, &mut seen, &mut latencies);
                         }
                         false
                     })
