@@ -184,36 +184,15 @@ impl Registry {
     /// are told to reconnect, which brings them to the node that serves it
     /// now.
     pub fn drop_session(&self, session_id: &str) {
-        if self
-            .stop_serving(session_id, crate::presence::PresenceBoard::move_all)
-            .is_some()
-        {
-            self.sessions.remove(session_id);
-            tracing::warn!(session = %session_id, "lease lost: this node stops serving the session");
-        }
-    }
-
-    /// Stops serving an open session: none of its actors saves anything
-    /// more, its connections are closed by `kick`, its documents leave the
-    /// registry (the session itself is the caller's to remove). Returns the
-    /// handles of its running actors (`None` when it was not open here).
-    fn stop_serving(
-        &self,
-        session_id: &str,
-        kick: impl FnOnce(&crate::presence::PresenceBoard),
-    ) -> Option<Vec<DocHandle>> {
-        let shared = self
-            .sessions
-            .get(session_id)
-            .and_then(|c| c.get().cloned())?;
+        let open = self.sessions.get(session_id).and_then(|c| c.get().cloned());
+        let Some(shared) = open else { return };
+        tracing::warn!(session = %session_id, "lease lost: this node stops serving the session");
         let _ = shared.deleted.set(());
-        kick(&shared.presence);
-        let handles = shared
-            .docs
-            .keys()
-            .filter_map(|doc| self.docs.remove(doc).and_then(|(_, c)| c.get().cloned()))
-            .collect();
-        Some(handles)
+        shared.presence.move_all();
+        for doc in shared.docs.keys() {
+            self.docs.remove(doc);
+        }
+        self.sessions.remove(session_id);
     }
 
     /// Sets how long an unused document stays open.
@@ -491,15 +470,20 @@ impl Registry {
     /// connection to it is closed (4017), and then everything it stored is
     /// deleted. Idempotent.
     pub async fn delete_session(&self, session_id: &str) -> Result<(), RegistryError> {
-        let handles = self
-            .stop_serving(session_id, crate::presence::PresenceBoard::close_all)
-            .unwrap_or_default();
-        for h in handles {
-            // Answered once the actor has finished any save begun before
-            // the flag was set; later ones are dropped.
-            let _ = h.change(|_| Ok(())).await;
+        let open = self.sessions.get(session_id).and_then(|c| c.get().cloned());
+        if let Some(shared) = open {
+            let _ = shared.deleted.set(());
+            shared.presence.close_all();
+            for doc in shared.docs.keys() {
+                let handle = self.docs.remove(doc).and_then(|(_, c)| c.get().cloned());
+                if let Some(h) = handle {
+                    // Answered once the actor has finished any save begun
+                    // before the flag was set; later ones are dropped.
+                    let _ = h.change(|_| Ok(())).await;
+                }
+            }
+            self.sessions.remove(session_id);
         }
-        self.sessions.remove(session_id);
         self.storage.delete_session(session_id.to_string()).await?;
         Ok(())
     }

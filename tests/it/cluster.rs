@@ -226,17 +226,22 @@ impl Cable {
             let tasks = tasks.clone();
             tokio::spawn(async move {
                 while let Ok((mut inbound, _)) = listener.accept().await {
+                    // Checked and registered under the lock `cut` takes, so
+                    // a connection accepted as the cable is cut cannot slip
+                    // through unregistered (it once did, and the cut-off
+                    // node kept a working database connection).
+                    let mut held = tasks.lock().unwrap();
                     if cut.load(Ordering::SeqCst) {
+                        drop(held);
                         let _ = inbound.shutdown().await;
                         continue;
                     }
-                    let task = tokio::spawn(async move {
+                    held.push(tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", port)).await {
                             let _ =
                                 tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
-                    });
-                    tasks.lock().unwrap().push(task);
+                    }));
                 }
             });
         }
@@ -244,8 +249,9 @@ impl Cable {
     }
 
     fn cut(&self) {
+        let mut held = self.tasks.lock().unwrap();
         self.cut.store(true, Ordering::SeqCst);
-        for t in self.tasks.lock().unwrap().drain(..) {
+        for t in held.drain(..) {
             t.abort();
         }
     }
