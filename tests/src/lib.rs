@@ -47,32 +47,44 @@ pub fn use_server_bin(path: PathBuf) -> bool {
 /// test never runs against a stale binary; cargo releases its build lock
 /// while tests run, and an up-to-date build takes a fraction of a second).
 pub fn server_bin() -> PathBuf {
-    SERVER_BIN
-        .get_or_init(|| {
-            if let Ok(p) = std::env::var("TAVOLO_SERVER_BIN") {
-                return PathBuf::from(p);
-            }
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .expect("workspace root");
-            let status = std::process::Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "tavolo-server",
-                    "--bin",
-                    "tavolo-server",
-                ])
-                .current_dir(root)
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building tavolo-server failed");
-            let target = std::env::var("CARGO_TARGET_DIR")
-                .map_or_else(|_| root.join("target"), PathBuf::from);
-            target.join("debug").join("tavolo-server")
-        })
-        .clone()
+    // A failed build is remembered too: every test after it fails at once
+    // with the same message instead of running cargo again.
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    if let Some(path) = SERVER_BIN.get() {
+        return path.clone();
+    }
+    let built = BUILT.get_or_init(|| {
+        if let Ok(p) = std::env::var("TAVOLO_SERVER_BIN") {
+            return Ok(PathBuf::from(p));
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "tavolo-server",
+                "--bin",
+                "tavolo-server",
+            ])
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cargo did not run: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "building tavolo-server failed ({status}); cargo's errors are above"
+            ));
+        }
+        let target =
+            std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+        Ok(target.join("debug").join("tavolo-server"))
+    });
+    match built {
+        Ok(path) => SERVER_BIN.get_or_init(|| path.clone()).clone(),
+        Err(why) => panic!("{why}"),
+    }
 }
 
 /// A running `tavolo-server`.
