@@ -262,7 +262,6 @@ impl Cable {
 }
 
 #[tokio::test]
-#[ignore = "fails in some runs: notes written to the cut-off owner reach the database (open finding, see the closing note of 2026-12-05); not counted as coverage"]
 async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_over() {
     let pg = PostgresCluster::shared();
     let db = pg.create_database().unwrap();
@@ -341,10 +340,20 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     tokio::time::sleep(Duration::from_millis(3 * 1500)).await;
     let pb = tb.participant_id.clone().unwrap();
     add_note(&mut bruno, q, &pb, "bruno", "di Bruno, dopo").await;
-    bruno
-        .pump_until(WAIT, |c| note_ids(c.doc(q)).contains("bruno"))
-        .await
-        .unwrap();
+    // Bruno's own copy has his note at once; the database has it once node2
+    // stored it (reading it back earlier made this test fail now and then).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let stored = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stored = note_ids(&stored_doc(&db, q).await);
+        if stored.contains("bruno") {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node2 never stored Bruno's note: {stored:?}"
+        );
+    };
     let seen = note_ids(&bruno.doc(q));
     for i in 0..5 {
         assert!(
@@ -357,8 +366,7 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
         );
     }
     // What the database holds, read back: no trace of those notes either.
-    let stored = note_ids(&stored_doc(&db, q).await);
-    assert!(stored.contains("bruno") && stored.contains("before0"));
+    assert!(stored.contains("before0"), "{stored:?}");
     assert!(
         stored.iter().all(|n| !n.starts_with("after")),
         "the stale owner wrote after the takeover: {stored:?}"
