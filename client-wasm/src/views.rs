@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use tavolo_model::board::{self, RankedKind};
 use tavolo_model::facilitation::{Spotlight, Timer, TimerState};
+use tavolo_model::read::IntoMap;
 use tavolo_model::{ParticipantId, QuestionDoc, RosterDoc, SessionDoc};
 use tavolo_sync::Presence;
 
@@ -94,7 +95,7 @@ pub fn presence(p: &Presence) -> PresenceView {
                     },
                 )
             })
-            .collect(),
+            .into_map(),
         in_room,
         remote,
         facilitators: p.facilitators,
@@ -208,7 +209,7 @@ pub fn roster(r: &RosterDoc) -> BTreeMap<String, ParticipantView> {
                 },
             )
         })
-        .collect()
+        .into_map()
 }
 
 #[derive(Debug, Serialize)]

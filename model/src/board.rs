@@ -13,6 +13,7 @@
 //! - two clusters merged into each other concurrently form a cycle: the one
 //!   with the smallest id survives, deterministically on every replica.
 
+use crate::read::IntoMap;
 use crate::schema::QuestionDoc;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,7 +63,7 @@ pub fn placement(q: &QuestionDoc) -> BTreeMap<String, Option<String>> {
     q.notes
         .keys()
         .map(|id| (id.clone(), note_place(q, id)))
-        .collect()
+        .into_map()
 }
 
 /// One line of the ranking.
@@ -86,7 +87,7 @@ pub enum RankedKind {
 /// Hidden notes are left out.
 pub fn ranking(q: &QuestionDoc) -> Vec<Ranked> {
     let mut cluster_votes: BTreeMap<String, i64> =
-        live_clusters(q).into_iter().map(|c| (c, 0)).collect();
+        live_clusters(q).into_iter().map(|c| (c, 0)).into_map();
     let mut out = Vec::new();
     for id in q.clusters.keys() {
         if let Some(live) = resolve_cluster(q, id) {

@@ -8,6 +8,7 @@
 
 use crate::ids::{Attendance, Sector, Tier};
 use crate::read;
+use crate::read::IntoMap;
 use automerge::{ObjId, ROOT};
 use autosurgeon::{Hydrate, ReadDoc, Reconcile};
 use std::collections::BTreeMap;
@@ -263,7 +264,7 @@ impl QuestionDoc {
                 let counts: BTreeMap<String, i64> = read::keys(doc, &per)
                     .into_iter()
                     .filter_map(|p| read::get_int(doc, &per, p.as_str()).map(|c| (p, c)))
-                    .collect();
+                    .into_map();
                 votes.insert(target, counts);
             }
         }
@@ -273,7 +274,7 @@ impl QuestionDoc {
                 read::keys(doc, &t)
                     .into_iter()
                     .filter_map(|k| read::get_int(doc, &t, k.as_str()).map(|n| (k, n.max(0))))
-                    .collect()
+                    .into_map()
             })
             .unwrap_or_default();
         Self {
@@ -349,7 +350,7 @@ fn hydrate_entries<D: ReadDoc, T: Hydrate>(doc: &D, path: &[&str]) -> BTreeMap<S
             let v = autosurgeon::hydrate_prop::<_, T, _, _>(doc, &obj, k.as_str()).ok()?;
             Some((k, v))
         })
-        .collect()
+        .into_map()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use automerge::Automerge;
 use std::collections::BTreeMap;
 use tavolo_model::ballot::{self, Ballots};
 use tavolo_model::policy::{PolicyContext, RefusalCode, Role};
+use tavolo_model::read::IntoMap;
 
 /// One question's dots.
 #[derive(Debug, Clone, Default)]
@@ -95,7 +96,7 @@ impl DotBox {
             .map(|m| {
                 m.iter()
                     .map(|(t, n)| (t.clone(), u64::try_from(*n).unwrap_or(0)))
-                    .collect()
+                    .into_map()
             })
             .unwrap_or_default();
         MyDots { dots, refused }
@@ -108,7 +109,7 @@ impl DotBox {
             totals: ballot::totals(&exists, &self.ballots)
                 .into_iter()
                 .map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
-                .collect(),
+                .into_map(),
         }
     }
 
@@ -133,7 +134,7 @@ impl DotBox {
                         .filter_map(|k| {
                             tavolo_model::read::get_int(doc, &t, k.as_str()).map(|n| (k, n))
                         })
-                        .collect()
+                        .into_map()
                 })
                 .unwrap_or_default();
         (desired != current).then_some(desired)

@@ -30,6 +30,7 @@
 use crate::wire::{DecodeError, each_entry, number, take_absent, text};
 use minicbor::{Decoder, Encoder};
 use std::collections::BTreeMap;
+use tavolo_model::read::IntoMap;
 
 /// The `type` of a presence payload.
 pub const PRESENCE_TYPE: &str = "tavolo/presence";
@@ -111,7 +112,7 @@ impl Presence {
                 .iter()
                 .filter(|(id, p)| self.participants.get(*id) != Some(p))
                 .map(|(id, p)| (id.clone(), p.clone()))
-                .collect(),
+                .into_map(),
             gone: self
                 .participants
                 .keys()
