@@ -40,12 +40,14 @@ const CHROMIUM_ARGS = [
 // ---- the Italian catalogue ---------------------------------------------------
 
 /**
- * The app's Italian strings, read from web/src/i18n/it.ts so the tests find
+ * The app's Italian strings, read from web/src/i18n/it.ts and it.console.ts so the tests find
  * buttons and labels by the words a person sees, and follow wording changes.
  * Only plain one-line string literals are understood, which is all we need.
  */
 function loadCatalogue() {
-  const source = readFileSync(join(REPO, 'web', 'src', 'i18n', 'it.ts'), 'utf8');
+  const source = ['it.ts', 'it.console.ts']
+    .map((f) => readFileSync(join(REPO, 'web', 'src', 'i18n', f), 'utf8'))
+    .join('\n');
   const entries = new Map();
   const entry = /'([\w.]+)':\s*(?:'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)")/g;
   for (const m of source.matchAll(entry)) {
@@ -61,7 +63,7 @@ let catalogue = null;
 export function it(key, params = {}) {
   catalogue ??= loadCatalogue();
   const text = catalogue.get(key);
-  if (text === undefined) throw new Error(`tests: no key '${key}' in web/src/i18n/it.ts`);
+  if (text === undefined) throw new Error(`tests: no key '${key}' in web/src/i18n/it.ts or it.console.ts`);
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? `{${name}}`));
 }
 

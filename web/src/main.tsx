@@ -1,8 +1,9 @@
 import { render } from 'preact';
 import { App } from './app';
+import { startLanguage } from './i18n';
 import './styles.css';
 
-render(<App />, document.getElementById('app')!);
+void startLanguage().then(() => render(<App />, document.getElementById('app')!));
 
 // Keeps the app on the phone for when the network is gone (see sw/sw.js);
 // only in a build, where the server serves /sw.js.

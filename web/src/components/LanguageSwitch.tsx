@@ -6,7 +6,7 @@ export function LanguageSwitch() {
   return (
     <div class="language-switch" role="group" aria-label={t('lang.label')}>
       {LANGUAGES.filter((l) => l !== current).map((l) => (
-        <button type="button" class="link-button" lang={l} onClick={() => setLanguage(l)} key={l}>
+        <button type="button" class="link-button" lang={l} onClick={() => void setLanguage(l)} key={l}>
           {t(`lang.${l}`)}
         </button>
       ))}

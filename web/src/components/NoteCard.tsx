@@ -1,4 +1,4 @@
-import { memo } from 'preact/compat';
+import { memo } from '../lib/memo';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { choiceLabel, message, t, type Message } from '../i18n';
 import { dropTargetAttr } from '../lib/dragDrop';

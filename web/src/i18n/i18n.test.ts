@@ -1,12 +1,24 @@
 import { describe, expect, it as test } from 'vitest';
-import { en } from './en';
-import { catalogues, detectLanguage, format, type Language } from './index';
-import { it } from './it';
+import { en as enCore } from './en';
+import { enConsole } from './en.console';
+import { detectLanguage, format, setLanguage, t, type Language, type MessageKey } from './index';
+import { it as itCore } from './it';
+import { itConsole } from './it.console';
 import { REFUSAL_CODES } from '../lib/refusals';
+
+const it: Record<string, string> = { ...itCore, ...itConsole };
+const en: Record<string, string> = { ...enCore, ...enConsole };
+const catalogues: Record<Language, Record<string, string>> = { it, en };
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
 describe('catalogues', () => {
+  test('keep the console texts apart from those every page needs', () => {
+    const core = Object.keys(itCore);
+    expect(Object.keys(itConsole).filter((k) => core.includes(k))).toEqual([]);
+    expect(Object.keys(enCore).sort()).toEqual(core.sort());
+  });
+
   test('have exactly the same keys', () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(it).sort());
   });
@@ -21,7 +33,7 @@ describe('catalogues', () => {
 
   test('use the same placeholders in every language', () => {
     for (const [key, value] of Object.entries(it)) {
-      expect(placeholders(en[key as keyof typeof it]), key).toEqual(placeholders(value));
+      expect(placeholders(en[key] ?? ''), key).toEqual(placeholders(value));
     }
   });
 
@@ -57,5 +69,16 @@ describe('detectLanguage', () => {
   test('is Italian otherwise, whatever the browser says', () => {
     expect(detectLanguage(null)).toBe('it');
     expect(detectLanguage('xx')).toBe('it');
+  });
+});
+
+describe('loading', () => {
+  test('English arrives whole when chosen, the console texts with it', async () => {
+    const consoleKey = Object.keys(enConsole)[0] as MessageKey;
+    await setLanguage('en');
+    expect(t('app.skipToContent')).toBe(enCore['app.skipToContent']);
+    expect(t(consoleKey)).toBe(enConsole[consoleKey as keyof typeof enConsole]);
+    await setLanguage('it');
+    expect(t('app.skipToContent')).toBe(itCore['app.skipToContent']);
   });
 });

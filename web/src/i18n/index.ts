@@ -2,7 +2,6 @@
 // choice is remembered on the device.
 
 import { useEffect, useState } from 'preact/hooks';
-import { en } from './en';
 import { it, type MessageKey } from './it';
 
 export type { MessageKey };
@@ -16,7 +15,35 @@ export interface Message {
   params?: Params;
 }
 
-export const catalogues: Record<Language, Record<MessageKey, string>> = { it, en };
+type Catalogue = Partial<Record<MessageKey, string>>;
+
+/**
+ * The texts loaded so far. Italian comes with the app, except the console's
+ * (they come with the console, the projector and the start page: see
+ * ./console.ts); English is fetched whole when someone chooses it. A phone
+ * that never leaves the board in Italian downloads neither. The service
+ * worker keeps every part for offline use.
+ */
+const loaded: Partial<Record<Language, Catalogue>> = { it: { ...it } };
+
+const loaders: Record<Language, () => Promise<Catalogue>> = {
+  it: () => Promise.resolve(it),
+  en: () =>
+    Promise.all([import('./en'), import('./en.console')]).then(([core, console]) => ({
+      ...core.en,
+      ...console.enConsole,
+    })),
+};
+
+/** Loads `lang`'s texts if they are not there yet. */
+export async function loadLanguage(lang: Language): Promise<void> {
+  loaded[lang] ??= await loaders[lang]();
+}
+
+/** Adds texts that come with a page (the console's Italian ones). */
+export function addTexts(lang: Language, texts: Catalogue): void {
+  loaded[lang] = { ...loaded[lang], ...texts };
+}
 
 const STORAGE_KEY = 'tavolo:lang';
 
@@ -49,7 +76,22 @@ function initialLanguage(): Language {
   return detectLanguage(stored);
 }
 
-let current: Language = initialLanguage();
+let current: Language = 'it';
+
+/**
+ * Sets the language the person chose before, its catalogue loaded: the
+ * first screen is drawn in it (no Italian flash for an English reader).
+ */
+export async function startLanguage(): Promise<void> {
+  const wanted = initialLanguage();
+  if (wanted === current) return;
+  try {
+    await loadLanguage(wanted);
+    current = wanted;
+  } catch {
+    // Not loadable now (offline, never fetched): Italian.
+  }
+}
 const listeners = new Set<() => void>();
 
 export function language(): Language {
@@ -57,7 +99,9 @@ export function language(): Language {
 }
 
 export function t(key: MessageKey, params?: Params): string {
-  return format(catalogues[current][key], params);
+  // A key with no text (a page's texts not added) shows as itself rather
+  // than as nothing; the e2e tests look for the words.
+  return format(loaded[current]?.[key] ?? loaded.it?.[key] ?? key, params);
 }
 
 export function message(m: Message): string {
@@ -78,7 +122,18 @@ export function choiceLabel(kind: 'sector' | 'tier' | 'attendance', value: strin
   return Object.hasOwn(it, key) ? t(key as MessageKey) : value;
 }
 
-export function setLanguage(lang: Language): void {
+/**
+ * Switches to `lang` once its catalogue is loaded. Offline with the
+ * catalogue never fetched, the page stays in its language (and says why in
+ * the console).
+ */
+export async function setLanguage(lang: Language): Promise<void> {
+  try {
+    await loadLanguage(lang);
+  } catch (e) {
+    console.warn(`tavolo: the ${lang} texts could not be loaded`, e);
+    return;
+  }
   current = lang;
   try {
     globalThis.localStorage?.setItem(STORAGE_KEY, lang);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it as test } from 'vitest';
-import { en } from '../i18n/en';
 import { setLanguage } from '../i18n';
-import { it } from '../i18n/it';
+import '../i18n/console';
+import { enConsole as en } from '../i18n/en.console';
+import { itConsole as it } from '../i18n/it.console';
 import {
   lineCount,
   offsetOf,
@@ -19,28 +20,28 @@ function problem(code: string, params: Record<string, string>, line = 12, column
 afterEach(() => setLanguage('it'));
 
 describe('problemText', () => {
-  test('puts the position first and names the values in Italian', () => {
-    setLanguage('it');
+  test('puts the position first and names the values in Italian', async () => {
+    await setLanguage('it');
     const p = problem('unknown_category', { question: 'q1', category: 'b' });
     expect(problemText(p)).toBe('Riga 12, colonna 5: la domanda «q1» usa la categoria sconosciuta «b»');
   });
 
-  test('speaks English when asked', () => {
-    setLanguage('en');
+  test('speaks English when asked', async () => {
+    await setLanguage('en');
     const p = problem('duplicate_phase_id', { id: 'p1', first_line: '7' }, 14, 6);
     expect(problemText(p)).toBe('Line 14, column 6: the phase id “p1” is already used on line 7');
   });
 
-  test('translates the expected type of a wrongly typed value', () => {
-    setLanguage('it');
+  test('translates the expected type of a wrongly typed value', async () => {
+    await setLanguage('it');
     const p = problem('wrong_type', { field: 'vote_budget', expected: 'integer', detail: 'invalid type' }, 3, 15);
     expect(problemText(p)).toBe('Riga 3, colonna 15: «vote_budget» deve essere un numero intero');
     const odd = problem('wrong_type', { field: 'x', expected: 'datetime' });
     expect(problemText(odd)).toContain('un testo tra virgolette');
   });
 
-  test("falls back to the server's English for a code it does not know", () => {
-    setLanguage('it');
+  test("falls back to the server's English for a code it does not know", async () => {
+    await setLanguage('it');
     const p = problem('brand_new', {}, 2, 1);
     expect(problemMessage(p)).toEqual({ key: 'template.problemFallback', params: { message: 'english text for brand_new' } });
     expect(problemText(p)).toBe('Riga 2, colonna 1: english text for brand_new');

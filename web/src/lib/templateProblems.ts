@@ -4,7 +4,7 @@
 // first ("Riga 12, colonna 5: …"). The rules themselves live in the model
 // crate, never here.
 
-import { it as italian } from '../i18n/it';
+import { itConsole as italian } from '../i18n/it.console';
 import { message, t, type Message, type MessageKey } from '../i18n';
 
 /** One problem, as `POST /api/templates/check` and `POST /api/sessions` send it. */

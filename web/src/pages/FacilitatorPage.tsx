@@ -1,3 +1,5 @@
+import '../i18n/console';
+import '../console.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { ConsoleAccess } from '../components/ConsoleAccess';

@@ -1,3 +1,5 @@
+import '../i18n/console';
+import '../console.css';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { LockIcon } from '../components/LockIcon';
 import { PhaseTimer } from '../components/PhaseTimer';

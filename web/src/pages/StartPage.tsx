@@ -1,3 +1,5 @@
+import '../i18n/console';
+import '../console.css';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { CopyableLink } from '../components/CopyableLink';
