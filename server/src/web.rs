@@ -40,20 +40,56 @@ pub const APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
     frame-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
     object-src 'none'";
 
-async fn index(State(state): State<Arc<AppState>>) -> Response {
+/// Whether `Accept-Encoding` takes `coding` (listed, and not with `q=0`).
+fn accepts(headers: &axum::http::HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            parts.next().is_some_and(|c| c.eq_ignore_ascii_case(coding))
+                && parts.all(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_none_or(|q| q > 0.0)
+                })
+        })
+}
+
+/// The app's page, compressed like the assets when the browser takes it
+/// (`index.html.br` / `.gz` from the build; about a kilobyte saved on a
+/// phone's first visit).
+async fn index(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
     let dir = &state.web_dir;
-    match tokio::fs::read_to_string(dir.join("index.html")).await {
-        Ok(html) => (
-            [
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(APP_CSP),
-                ),
-            ],
-            Html(html),
-        )
-            .into_response(),
+    let page_headers = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(APP_CSP),
+        ),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+    ];
+    for (coding, suffix) in [("br", "index.html.br"), ("gzip", "index.html.gz")] {
+        if !accepts(&headers, coding) {
+            continue;
+        }
+        if let Ok(bytes) = tokio::fs::read(dir.join(suffix)).await {
+            return (
+                page_headers,
+                [(header::CONTENT_ENCODING, HeaderValue::from_static(coding))],
+                bytes,
+            )
+                .into_response();
+        }
+    }
+    match tokio::fs::read(dir.join("index.html")).await {
+        Ok(html) => (page_headers, html).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(

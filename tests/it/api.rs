@@ -247,6 +247,8 @@ async fn assets_are_sent_brotli_or_gzip_compressed_as_the_browser_accepts() {
         "<!doctype html><title>t</title>",
     )
     .unwrap();
+    std::fs::write(web.path().join("index.html.gz"), "page gzipped").unwrap();
+    std::fs::write(web.path().join("index.html.br"), "page brotli").unwrap();
     std::fs::write(assets.join("app-1234.js"), "plain").unwrap();
     std::fs::write(assets.join("app-1234.js.gz"), "gzipped").unwrap();
     std::fs::write(assets.join("app-1234.js.br"), "brotli").unwrap();
@@ -284,5 +286,35 @@ async fn assets_are_sent_brotli_or_gzip_compressed_as_the_browser_accepts() {
                 .contains("javascript")
         );
         assert_eq!(r.text().await.unwrap(), body, "{accept}");
+    }
+    // The app's page (any of its routes) too, with the CSP either way.
+    let page = format!("{}/j/ABCDEF", server.base);
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", "br", "page brotli"),
+        ("br;q=0, gzip", "gzip", "page gzipped"),
+        ("identity", "", "<!doctype html><title>t</title>"),
+    ] {
+        let r = http
+            .get(&page)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+        let got = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        assert_eq!(got, encoding, "page, Accept-Encoding: {accept}");
+        assert_eq!(r.headers()["vary"], "accept-encoding");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(r.headers().contains_key("content-security-policy"));
+        assert_eq!(r.text().await.unwrap(), body, "page, {accept}");
     }
 }
