@@ -70,7 +70,7 @@ try {
   for (const [url, n] of plain.all.sort((a, b) => b[1] - a[1])) {
     if (n > 0) console.log(`  ${(n / 1000).toFixed(1).padStart(7)} KB  ${url.replace(server.url, '')}`);
   }
-  console.log(`  join page ${(plain.joinBytes / 1000).toFixed(0)} KB; join page and board ${(total / 1000).toFixed(0)} KB`);
+  console.log(`  join page ${(plain.joinBytes / 1000).toFixed(1)} KB; join page and board ${(total / 1000).toFixed(1)} KB (${total} bytes; issue 16 asks for at most 450 KB)`);
   const throttled = await onePhone(browser, server, session.join_code, true);
   console.log('4× CPU throttle and Fast 3G:');
   console.log(`  join page interactive in ${(throttled.joinMs / 1000).toFixed(2)} s`);
