@@ -660,8 +660,35 @@ pub async fn not_found() -> ApiError {
 /// ([`crate::transfer`]), created here under the same ids.
 pub async fn import_session(
     State(state): State<Arc<AppState>>,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> Result<impl IntoResponse, ApiError> {
+    let headers = request.headers();
+    // Only the operator imports: a bundle is a whole session, tickets
+    // included, and its documents are loaded whole to check them.
+    let Some(expected) = &state.import_token else {
+        return Err(ApiError::Forbidden(
+            "importing sessions is off on this server: its operator turns it on with --import-token".into(),
+        ));
+    };
+    let given = bearer(headers).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "send the server's import token as \"Authorization: Bearer …\"".into(),
+        )
+    })?;
+    if sessions::hash_secret(given) != *expected {
+        return Err(ApiError::Unauthorized(
+            "the import token is not valid".into(),
+        ));
+    }
+    // Read only once the token is checked.
+    let body = axum::body::to_bytes(request.into_body(), crate::MAX_IMPORT_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::PayloadTooLarge(format!(
+                "a session export is at most {} MB",
+                crate::MAX_IMPORT_BODY >> 20
+            ))
+        })?;
     let bundle: crate::transfer::Bundle = serde_json::from_slice(&body).map_err(|e| {
         ApiError::Unprocessable(format!("this is not a Tavolo session export: {e}"))
     })?;

@@ -99,6 +99,9 @@ pub struct AppState {
     /// With several nodes: the client that passes requests and sockets to
     /// the node serving their session.
     pub forwarder: Option<reqwest::Client>,
+    /// The hash of the secret `POST /api/sessions/import` asks for (the
+    /// operator's `--import-token`); `None`: importing is off.
+    pub import_token: Option<Vec<u8>>,
     next_conn: AtomicU64,
 }
 
@@ -117,7 +120,7 @@ impl AppState {
         access: access::Access,
         timeouts: connection::Timeouts,
     ) -> Arc<Self> {
-        Self::build(storage, web_dir, access, timeouts, None)
+        Self::build(storage, web_dir, access, timeouts, None, None)
     }
 
     /// With `ownership`, one node of several: sessions are served where
@@ -129,6 +132,7 @@ impl AppState {
         access: access::Access,
         timeouts: connection::Timeouts,
         ownership: Option<Arc<dyn ownership::Ownership>>,
+        import_token: Option<&str>,
     ) -> Arc<Self> {
         let server_peer = PeerId(format!("tavolo-server-{}", uuid::Uuid::new_v4().simple()));
         let mut registry = Registry::new(storage.clone(), server_peer).with_idle(timeouts.idle);
@@ -145,6 +149,7 @@ impl AppState {
             access,
             timeouts,
             forwarder: cluster.then(reqwest::Client::new),
+            import_token: import_token.map(sessions::hash_secret),
             next_conn: AtomicU64::new(1),
         });
         if cluster {

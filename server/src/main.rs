@@ -84,6 +84,11 @@ struct Options {
     /// database is then served without a restart).
     #[arg(long, env = "TAVOLO_IDLE_SECS", default_value_t = 600)]
     idle_secs: u64,
+    /// The secret that `POST /api/sessions/import` asks for (as
+    /// `Authorization: Bearer …`). Without it, importing is off: an import
+    /// writes a whole session, and only the server's operator may do that.
+    #[arg(long, env = "TAVOLO_IMPORT_TOKEN", hide_env_values = true)]
+    import_token: Option<String>,
     /// Print `TAVOLO_LISTENING <url>` on stdout once bound (for programs
     /// that start the server on port 0).
     #[arg(long, hide = true)]
@@ -279,6 +284,7 @@ async fn main() -> anyhow::Result<()> {
         access,
         timeouts,
         ownership,
+        options.import_token.as_deref().filter(|t| !t.is_empty()),
     );
     run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

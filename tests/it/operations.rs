@@ -348,6 +348,84 @@ async fn a_backup_taken_while_clients_write_restores_every_acknowledged_note() {
 /// Issue 18: a whole session exported to one file and imported into
 /// another server — here from SQLite to PostgreSQL — keeps its notes, its
 /// people and their phones' tickets, and its facilitator link.
+const IMPORT_TOKEN: &str = "the-operators-import-token";
+
+/// The API with the operator's import token on every POST.
+struct ImportApi(tavolo_tests::Api);
+
+impl ImportApi {
+    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        self.0
+            .post_raw_auth(path, &format!("Bearer {IMPORT_TOKEN}"), body)
+            .await
+    }
+}
+
+impl std::ops::Deref for ImportApi {
+    type Target = tavolo_tests::Api;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+#[tokio::test]
+async fn importing_is_off_without_an_operator_token_and_bounded_with_one() {
+    // Off: 403 whatever is sent, and nothing read.
+    let r = spawn_server().await;
+    let (status, e) = r
+        .api
+        .post_raw_auth(
+            "/api/sessions/import",
+            "Bearer anything",
+            &serde_json::json!({"format": "tavolo-session"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("--import-token"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let on = ServerProcess::start_with(dir.path(), &["--import-token", IMPORT_TOKEN])
+        .await
+        .unwrap();
+    let api = ImportApi(on.api());
+    // More than 32 MB: 413 with a JSON error, the server unharmed.
+    let http = reqwest::Client::new();
+    let big = http
+        .post(format!("{}/api/sessions/import", on.base))
+        .header("Authorization", format!("Bearer {IMPORT_TOKEN}"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; (32 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
+    let e: Value = big.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("32 MB"), "{e}");
+    // Too many documents, or none: 422 naming the bound.
+    let doc = serde_json::json!({"id": "x", "kind": "question", "data": "00"});
+    for n in [0, 201] {
+        let bundle = serde_json::json!({
+            "format": "tavolo-session", "version": 1, "exported_at": 0,
+            "session": {"id": "s", "join_code": "ABCDEF", "title": "t", "template": "t",
+                "session_doc": "a", "roster_doc": "b", "facilitator_key_hash": "00",
+                "created_at": 0, "joining_open": true},
+            "documents": vec![doc.clone(); n],
+            "participants": [], "tickets": [], "actors": [], "dots": [], "hidden": [], "retired": []
+        });
+        let (status, e) = api.post("/api/sessions/import", &bundle).await.unwrap();
+        assert_eq!(status, 422, "{n} documents: {e}");
+        assert!(
+            e["error"].as_str().unwrap_or_default().contains("200"),
+            "{n} documents: {e}"
+        );
+    }
+    assert_eq!(api.get("/healthz").await.unwrap().0, 200);
+}
+
 #[tokio::test]
 async fn a_session_exported_from_one_server_is_imported_into_another_and_its_phones_keep_working() {
     let r = spawn_server().await;
@@ -391,10 +469,25 @@ async fn a_session_exported_from_one_server_is_imported_into_another_and_its_pho
     let pg = tavolo_tests::PostgresCluster::shared();
     let db = pg.create_database().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let b = ServerProcess::start_on(dir.path(), Some(&db), &[])
+    let b = ServerProcess::start_on(dir.path(), Some(&db), &["--import-token", IMPORT_TOKEN])
         .await
         .unwrap();
     let api = b.api();
+    // Only the operator imports: without the server's token, or with
+    // another secret (the session's own facilitator key), nothing happens.
+    let (status, e) = api.post("/api/sessions/import", &bundle).await.unwrap();
+    assert_eq!(status, 401, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("import token"), "{e}");
+    let (status, _) = api
+        .post_raw_auth(
+            "/api/sessions/import",
+            &format!("Bearer {}", s.facilitator_key),
+            &bundle,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    let api = ImportApi(api);
     let (status, body) = api.post("/api/sessions/import", &bundle).await.unwrap();
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["session_id"], s.session_id.as_str());
