@@ -86,20 +86,36 @@ impl Table {
 
     /// `who` makes `edit`; it must land: Bruno sees `seen`, nobody is refused.
     async fn allowed(&mut self, what: &str, who: Who, edit: Edit, seen: Seen) {
+        self.lands(what, who, edit, seen, false).await;
+    }
+
+    /// [`Table::allowed`] for an edit that hides or removes a note: the
+    /// server then rewrites the board (a purge) and every copy reloads.
+    async fn allowed_purging(&mut self, what: &str, who: Who, edit: Edit, seen: Seen) {
+        self.lands(what, who, edit, seen, true).await;
+    }
+
+    async fn lands(&mut self, what: &str, who: Who, edit: Edit, seen: Seen, purges: bool) {
         let q = self.q;
         let before = self.actor(&who).refusals().len();
+        let told = [self.anna.rewrites(q), self.fac.rewrites(q)];
         self.actor(&who).change(q, edit).await.unwrap();
         self.bruno
             .pump_until(WAIT, |v| seen(&QuestionDoc::load(v.doc(q))))
             .await
             .unwrap_or_else(|e| panic!("{what}: not seen by Bruno: {e}"));
-        // A hidden or removed note makes the server rewrite the board (a
-        // purge): every copy reloads before the next step.
-        let n = self.bruno.rewrites(q);
-        for c in [&mut self.anna, &mut self.fac] {
-            c.await_rewrites(q, n)
+        // After a purge every copy reloads before the next step. How many
+        // times a copy is told to varies (a frame from its old copy still on
+        // its way is answered "load it again" too), so each is waited for
+        // until it was told once more and shows the change on the reloaded
+        // board — not until its count matches another copy's.
+        for (c, n) in [&mut self.anna, &mut self.fac].into_iter().zip(told) {
+            c.await_rewrites(q, n + usize::from(purges))
                 .await
                 .unwrap_or_else(|e| panic!("{what}: the rewrite did not reach everyone: {e}"));
+            c.pump_until(WAIT, |v| seen(&QuestionDoc::load(v.doc(q))))
+                .await
+                .unwrap_or_else(|e| panic!("{what}: not on every board: {e}"));
         }
         assert_eq!(
             self.actor(&who).refusals().len(),
@@ -212,7 +228,7 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
         Box::new(|q| q.notes["n_b"].hidden),
     )
     .await;
-    t.allowed(
+    t.allowed_purging(
         "the facilitator hides a note",
         Who::Fac,
         Box::new(|d| ops::set_note_hidden(d, "n_b", true, Some("fuori tema"), 1).unwrap()),
@@ -225,7 +241,7 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
     .await;
     // A hidden note is under moderation: its writer may not put text back
     // into it (it would reach every phone before the purge took it out).
-    t.allowed(
+    t.allowed_purging(
         "the facilitator hides Anna's note",
         Who::Fac,
         Box::new(|d| ops::set_note_hidden(d, "n_a", true, Some("dati personali"), 2).unwrap()),
@@ -257,7 +273,7 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
         Box::new(|q| !q.notes.contains_key("n_b")),
     )
     .await;
-    t.allowed(
+    t.allowed_purging(
         "the facilitator removes a note",
         Who::Fac,
         Box::new(|d| ops::remove_note(d, "n_b", Some("dati personali"), 2).unwrap()),
@@ -265,7 +281,7 @@ async fn notes_are_changed_only_by_their_authors_and_hidden_only_by_the_facilita
         Box::new(|q| q.notes.contains_key("n_a") && !q.notes.contains_key("n_b")),
     )
     .await;
-    t.allowed(
+    t.allowed_purging(
         "deleting one's own note",
         Who::Anna,
         Box::new(|d| ops::delete_note(d, "n_a").unwrap()),
