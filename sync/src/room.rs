@@ -618,7 +618,18 @@ impl Room {
         let senders: Vec<PeerId> = self.waiting.drain().map(|(_, w)| w.peer).collect();
         for p in senders {
             if let Some(state) = self.peers.get_mut(&p) {
-                state.sync = Arc::default();
+                // A fresh state alone is not enough: the peer remembers
+                // having sent those changes and never sends them again
+                // (automerge's `sent_hashes`), so the two would exchange
+                // the same messages forever. The reset makes the next
+                // message carry empty heads ("the server lost its data";
+                // the room sends no flags, so not automerge's sync-reset
+                // flag), on which every automerge peer forgets what it sent
+                // and offers again what the room lacks.
+                state.sync = Arc::new(sync::State {
+                    needs_reset: true,
+                    ..sync::State::default()
+                });
                 state.dirty = true;
             }
         }
@@ -1223,6 +1234,12 @@ impl Room {
 
     /// One sync message for a peer in `state`, encoded.
     fn generate(doc: &Automerge, state: &mut sync::State) -> Option<Vec<u8>> {
+        if state.needs_reset {
+            // The flags that would carry automerge's sync reset are
+            // stripped below; without them the reset goes out as empty
+            // heads, which every automerge peer understands.
+            state.their_capabilities = None;
+        }
         let mut msg = doc.generate_sync_message(state)?;
         // Flags would advertise v2 messages, inviting peers to send whole
         // documents; we only take individual changes.

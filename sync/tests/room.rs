@@ -588,3 +588,74 @@ fn a_change_waiting_for_its_dependency_never_leaves_the_room() {
     assert!(automerge::ReadDoc::get_missing_deps(&reloaded, &[]).is_empty());
     assert_eq!(reloaded.get_heads(), net.room.heads());
 }
+
+#[test]
+fn a_stock_client_whose_waiting_change_the_room_dropped_sends_it_again() {
+    // Bruno's two frames reach the room in the wrong order: his second
+    // note waits for his first. Before the first arrives, Mallory, who
+    // left an orphan of her own, goes away, and the room empties
+    // automerge's queue (the only way): Bruno's waiting change goes too.
+    // Bruno is a stock automerge peer: he sent that change once on this
+    // sync state and never sends it again unless the room tells him to
+    // start afresh (automerge's sync reset).
+    let (room, ctx) = question_room(false);
+    let mut net = Net::new(room, ctx);
+    let bruno = net.participant("bruno");
+    let mallory = net.participant("mallory");
+    net.quiesce();
+    let frame = |net: &mut Net| {
+        let c = &mut net.clients[bruno];
+        c.doc
+            .sync()
+            .generate_sync_message(&mut c.state)
+            .unwrap()
+            .encode()
+    };
+    net.add_note(bruno, "n1", "prima");
+    let first = frame(&mut net);
+    net.add_note(bruno, "n2", "seconda");
+    let second = frame(&mut net);
+    let peer = PeerId("bruno".into());
+    let r = net
+        .room
+        .receive(&peer, SyncKind::Sync, &second, &net.ctx)
+        .unwrap();
+    assert_eq!(
+        r,
+        Received::NoChanges,
+        "the second note waits for the first"
+    );
+
+    net.add_note(mallory, "n_m", "sua, mai inviata");
+    net.clients[mallory].doc.commit();
+    net.add_note(mallory, "n_o", "orfana");
+    let m = &mut net.clients[mallory].doc;
+    m.commit();
+    let mut orphan = m.get_last_local_change().unwrap();
+    let heads = m.get_heads();
+    let r = receive_crafted(
+        &mut net,
+        "mallory",
+        heads,
+        vec![orphan.bytes().into_owned()],
+        sync::MessageVersion::V1,
+    );
+    assert_eq!(r, Received::NoChanges, "Mallory's orphan waits");
+    net.room.remove_peer(&PeerId("mallory".into()));
+    net.clients.remove(mallory);
+
+    net.room
+        .receive(&peer, SyncKind::Sync, &first, &net.ctx)
+        .unwrap();
+    net.quiesce();
+    let room_notes: Vec<String> = QuestionDoc::load(net.room.doc())
+        .notes_in_order()
+        .into_iter()
+        .map(|(_, n)| n.text.clone())
+        .collect();
+    assert_eq!(
+        room_notes,
+        ["prima", "seconda"],
+        "Bruno's second note never reached the room"
+    );
+}
