@@ -222,6 +222,30 @@ fn receive_crafted(
         .unwrap()
 }
 
+/// Mallory (client `i`) writes a note the room never gets, makes `edit` on
+/// top of it and sends only that: an orphan the room keeps waiting for its
+/// dependency. Then she goes away (the room drops what she left waiting).
+fn leaves_an_orphan(net: &mut Net, i: usize, edit: impl FnOnce(&mut AutoCommit)) {
+    net.add_note(i, "n_m", "onesta, mai inviata");
+    let m = &mut net.clients[i].doc;
+    m.commit();
+    edit(m);
+    m.commit();
+    let mut orphan = m.get_last_local_change().unwrap();
+    let heads = m.get_heads();
+    let peer = net.clients[i].peer.0.clone();
+    let r = receive_crafted(
+        net,
+        &peer,
+        heads,
+        vec![orphan.bytes().into_owned()],
+        sync::MessageVersion::V1,
+    );
+    assert_eq!(r, Received::NoChanges, "the orphan waits");
+    net.room.remove_peer(&PeerId(peer));
+    net.clients.remove(i);
+}
+
 #[test]
 fn two_participants_see_each_others_notes() {
     let (room, ctx) = question_room(false);
@@ -550,29 +574,15 @@ fn a_change_waiting_for_its_dependency_never_leaves_the_room() {
     let mallory = net.participant("mallory");
     net.participant("bruno");
     net.quiesce();
-    net.add_note(mallory, "n_m", "onesta");
     let forged = NewNote {
         text: "firmato bruno".into(),
         category: None,
         anonymous: false,
         created_at: 1,
     };
-    let m = &mut net.clients[mallory].doc;
-    m.commit();
-    ops::add_note(m, "n_f", &ParticipantId("bruno".into()), &forged).unwrap();
-    m.commit();
-    let mut orphan = m.get_last_local_change().unwrap();
-    let heads = m.get_heads();
-    let r = receive_crafted(
-        &mut net,
-        "mallory",
-        heads,
-        vec![orphan.bytes().into_owned()],
-        sync::MessageVersion::V1,
-    );
-    assert_eq!(r, Received::NoChanges, "the forgery waits");
-    net.room.remove_peer(&PeerId("mallory".into()));
-    net.clients.remove(mallory);
+    leaves_an_orphan(&mut net, mallory, |m| {
+        ops::add_note(m, "n_f", &ParticipantId("bruno".into()), &forged).unwrap();
+    });
 
     // A newcomer loads the board: automerge sends a peer with nothing the
     // whole document, and `save()` appends the changes still waiting.
@@ -626,23 +636,16 @@ fn a_stock_client_whose_waiting_change_the_room_dropped_sends_it_again() {
         "the second note waits for the first"
     );
 
-    net.add_note(mallory, "n_m", "sua, mai inviata");
-    net.clients[mallory].doc.commit();
-    net.add_note(mallory, "n_o", "orfana");
-    let m = &mut net.clients[mallory].doc;
-    m.commit();
-    let mut orphan = m.get_last_local_change().unwrap();
-    let heads = m.get_heads();
-    let r = receive_crafted(
-        &mut net,
-        "mallory",
-        heads,
-        vec![orphan.bytes().into_owned()],
-        sync::MessageVersion::V1,
-    );
-    assert_eq!(r, Received::NoChanges, "Mallory's orphan waits");
-    net.room.remove_peer(&PeerId("mallory".into()));
-    net.clients.remove(mallory);
+    leaves_an_orphan(&mut net, mallory, |m| {
+        let own = ParticipantId("mallory".into());
+        let note = NewNote {
+            text: "orfana".into(),
+            category: None,
+            anonymous: false,
+            created_at: 1,
+        };
+        ops::add_note(m, "n_o", &own, &note).unwrap();
+    });
 
     net.room
         .receive(&peer, SyncKind::Sync, &first, &net.ctx)
