@@ -314,6 +314,12 @@ scenario('the board in both languages at 360 px, 390 px and tablet width: no sid
     }
   }
   t.diagnostic('board screenshots in docs/screenshots/board-{it,en}-{360,390,tablet}.png');
+  // The choice is remembered: after a reload the board comes up in English
+  // (its texts fetched before the first screen is drawn).
+  await giulia.page.reload();
+  await giulia.page.getByRole('button', { name: 'Italiano', exact: true }).waitFor();
+  assert.equal(await giulia.page.locator('html').getAttribute('lang'), 'en');
+  await giulia.page.getByRole('button', { name: 'Add', exact: true }).first().waitFor();
 });
 
 /** Fails listing every control under 44 px and the overflow, if any. */
