@@ -374,6 +374,151 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     drop(ada);
 }
 
+/// A number from a node's `/metrics` (the sum over its labels).
+async fn metric(base: &str, name: &str) -> f64 {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("the node answers /metrics")
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// The owner is frozen (a paused VM, a stalled process) while holding
+/// notes it could not store; another node takes the session; the frozen one
+/// wakes with its database reachable again and its notes still in memory.
+/// Whatever it does then — give the session up, or try to store them and
+/// meet the fence — none of them reaches the database.
+#[tokio::test]
+async fn an_owner_frozen_past_its_lease_wakes_up_and_writes_nothing() {
+    let pg = PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    let cable = Cable::to(pg.port()).await;
+    let db_via_cable = db.replace(&format!("127.0.0.1:{}", pg.port()), &cable.addr.to_string());
+    let (n1, _d1) = node(&db_via_cable, "node1", &[]).await;
+    let (n2, _d2) = node(&db, "node2", &[]).await;
+    let s = n1.api().create_session().await.unwrap();
+    let ta = join(&n1.base, &s, "Ada").await;
+    let tb = join(&n2.base, &s, "Bruno").await;
+    let mut ada = connect_on(&n1.base, &s, &ta).await;
+    let q = first_question(&ada, ta.session_doc);
+    open_question(&mut ada, q).await;
+    assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node1");
+    let mut bruno = connect_on(&n2.base, &s, &tb).await;
+    open_question(&mut bruno, q).await;
+    let pa = ta.participant_id.clone().unwrap();
+    add_note(&mut ada, q, &pa, "before0", "prima").await;
+    bruno
+        .pump_until(WAIT, |c| note_ids(c.doc(q)).contains("before0"))
+        .await
+        .unwrap();
+
+    // node1 loses the database, takes Ada's notes (it cannot store them:
+    // it holds them), and freezes before its lease runs out.
+    let errors = metric(&n1.base, "tavolo_storage_errors").await;
+    cable.cut();
+    for i in 0..3 {
+        add_note(&mut ada, q, &pa, &format!("after{i}"), &format!("dopo {i}")).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metric(&n1.base, "tavolo_storage_errors").await <= errors {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1 never tried to store Ada's notes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frozen_with = metric(&n1.base, "tavolo_storage_errors").await;
+    let pid = n1.pid().unwrap();
+    signal(pid, "-STOP");
+    let expired = format!(
+        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
+        s.session_id
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pg.psql(&db, &expired).unwrap().trim() != "t" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1's lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let docs = vec![
+        (tb.session_doc, bruno.doc(tb.session_doc)),
+        (q, bruno.doc(q)),
+    ];
+    drop(bruno);
+    let mut bruno = reconnect(
+        &socket_url(&n2.base, &s.session_id, &tb.ticket),
+        &tb,
+        docs,
+        Duration::from_secs(30),
+    )
+    .await;
+    open_question(&mut bruno, q).await;
+    assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node2");
+
+    // node1 wakes up with the database reachable and Ada's notes in memory.
+    cable.mend();
+    signal(pid, "-CONT");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while metric(&n1.base, "tavolo_open_sessions").await > 0.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1 kept serving the session"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // For the log: with the database back, a write that fails after waking
+    // can only be the fence refusing it.
+    let refused = metric(&n1.base, "tavolo_storage_errors").await - frozen_with;
+    eprintln!("node1's writes refused after waking: {refused}");
+    let pb = tb.participant_id.clone().unwrap();
+    add_note(&mut bruno, q, &pb, "bruno", "di Bruno").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let stored = loop {
+        let stored = note_ids(&stored_doc(&db, q).await);
+        if stored.contains("bruno") {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node2 never stored Bruno's note"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(stored.contains("before0"), "{stored:?}");
+    assert!(
+        stored.iter().all(|n| !n.starts_with("after")),
+        "the frozen owner wrote after the takeover: {stored:?}"
+    );
+    assert!(
+        note_ids(&bruno.doc(q))
+            .iter()
+            .all(|n| !n.starts_with("after"))
+    );
+    drop(ada);
+}
+
 /// The loopback topology of `scripts/cluster.sh`: PostgreSQL, two nodes,
 /// nginx routing by session. Stopped (and its directory removed) on drop.
 struct Topology {
