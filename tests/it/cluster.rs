@@ -305,9 +305,33 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     }
     // node1 cannot renew its lease: it expires (by the database's clock)
     // within one lease of the cut.
-    await_lease_expired(pg, &db, &s.session_id).await;
+    let expired = format!(
+        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
+        s.session_id
+    );
+    // Generous: a loaded machine delays everything (the lease is 1.5 s).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pg.psql(&db, &expired).unwrap().trim() != "t" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1's lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // Bruno reconnects to node2, which takes the session.
-    let mut bruno = reconnect_with_docs(bruno, &n2.base, &s, &tb, q).await;
+    let docs = vec![
+        (tb.session_doc, bruno.doc(tb.session_doc)),
+        (q, bruno.doc(q)),
+    ];
+    drop(bruno);
+    let mut bruno = reconnect(
+        &socket_url(&n2.base, &s.session_id, &tb.ticket),
+        &tb,
+        docs,
+        Duration::from_secs(30),
+    )
+    .await;
+    open_question(&mut bruno, q).await;
     let (owner2, token2) = lease(pg, &db, &s.session_id).expect("a lease");
     assert_eq!(owner2, "node2", "node2 did not take over");
     assert!(token2 > token);
@@ -318,7 +342,18 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     add_note(&mut bruno, q, &pb, "bruno", "di Bruno, dopo").await;
     // Bruno's own copy has his note at once; the database has it once node2
     // stored it (reading it back earlier made this test fail now and then).
-    let stored = await_stored(&db, q, "bruno").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let stored = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stored = note_ids(&stored_doc(&db, q).await);
+        if stored.contains("bruno") {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node2 never stored Bruno's note: {stored:?}"
+        );
+    };
     let seen = note_ids(&bruno.doc(q));
     for i in 0..5 {
         assert!(
@@ -337,62 +372,6 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
         "the stale owner wrote after the takeover: {stored:?}"
     );
     drop(ada);
-}
-
-/// Waits until the session's lease has expired by the database's clock
-/// (generous: a loaded machine delays everything).
-async fn await_lease_expired(pg: &PostgresCluster, db: &str, session: &str) {
-    let expired =
-        format!("SELECT expires_at < now() FROM session_leases WHERE session_id = '{session}'");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while pg.psql(db, &expired).unwrap().trim() != "t" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the owner's lease never expired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Drops `client`'s connection and connects again to the node at `base`
-/// with its copies of the session document and of `q`, `q` open again.
-async fn reconnect_with_docs(
-    client: SyncClient,
-    base: &str,
-    s: &Session,
-    t: &Ticket,
-    q: DocumentId,
-) -> SyncClient {
-    let docs = vec![
-        (t.session_doc, client.doc(t.session_doc)),
-        (q, client.doc(q)),
-    ];
-    drop(client);
-    let mut client = reconnect(
-        &socket_url(base, &s.session_id, &t.ticket),
-        t,
-        docs,
-        Duration::from_secs(30),
-    )
-    .await;
-    open_question(&mut client, q).await;
-    client
-}
-
-/// The note ids PostgreSQL holds for `q`, once they include `id`.
-async fn await_stored(db: &str, q: DocumentId, id: &str) -> BTreeSet<String> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let stored = note_ids(&stored_doc(db, q).await);
-        if stored.contains(id) {
-            return stored;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{id} never reached the database: {stored:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// A number from a node's `/metrics` (the sum over its labels).
@@ -471,8 +450,31 @@ async fn an_owner_frozen_past_its_lease_wakes_up_and_writes_nothing() {
     let frozen_with = metric(&n1.base, "tavolo_storage_errors").await;
     let pid = n1.pid().unwrap();
     signal(pid, "-STOP");
-    await_lease_expired(pg, &db, &s.session_id).await;
-    let mut bruno = reconnect_with_docs(bruno, &n2.base, &s, &tb, q).await;
+    let expired = format!(
+        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
+        s.session_id
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pg.psql(&db, &expired).unwrap().trim() != "t" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node1's lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let docs = vec![
+        (tb.session_doc, bruno.doc(tb.session_doc)),
+        (q, bruno.doc(q)),
+    ];
+    drop(bruno);
+    let mut bruno = reconnect(
+        &socket_url(&n2.base, &s.session_id, &tb.ticket),
+        &tb,
+        docs,
+        Duration::from_secs(30),
+    )
+    .await;
+    open_question(&mut bruno, q).await;
     assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node2");
 
     // node1 wakes up with the database reachable and Ada's notes in memory.
@@ -492,7 +494,18 @@ async fn an_owner_frozen_past_its_lease_wakes_up_and_writes_nothing() {
     eprintln!("node1's writes refused after waking: {refused}");
     let pb = tb.participant_id.clone().unwrap();
     add_note(&mut bruno, q, &pb, "bruno", "di Bruno").await;
-    let stored = await_stored(&db, q, "bruno").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let stored = loop {
+        let stored = note_ids(&stored_doc(&db, q).await);
+        if stored.contains("bruno") {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node2 never stored Bruno's note"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(stored.contains("before0"), "{stored:?}");
     assert!(
         stored.iter().all(|n| !n.starts_with("after")),
