@@ -653,8 +653,17 @@ impl DocActor {
                     }
                 }
             }
+            if self.stopped_by_lost_lease() {
+                // Readers get nothing: the document may hold unsaved changes.
+                self.retire.leave_and_drain(&mut rx, drop).await;
+                return;
+            }
             self.reconcile_totals();
             self.save().await;
+            if self.stopped_by_lost_lease() {
+                self.retire.leave_and_drain(&mut rx, drop).await;
+                return;
+            }
             if self.purge().await {
                 // The board was rewritten: a note shown again gets its text
                 // back, and the totals follow, in the same round.
@@ -664,6 +673,24 @@ impl DocActor {
             self.flush();
         }
         tracing::debug!("document actor stopped");
+    }
+
+    /// This node lost the session's lease: the actor stops without storing
+    /// or sending anything more. Whatever it held unsaved must never reach
+    /// a peer — a client holding a change the new owner never stored would
+    /// have every later change of its own wait on it — so it is dropped
+    /// here, where only its writer (who still has it) can bring it to the
+    /// node serving the session now. Its connections are being told to go
+    /// there; a command still queued finds the actor gone.
+    fn stopped_by_lost_lease(&self) -> bool {
+        if self.session.lost.get().is_none() {
+            return false;
+        }
+        tracing::debug!(
+            unsaved = !self.host.all_saved(),
+            "the session's lease was lost: document actor stops"
+        );
+        true
     }
 
     /// Nobody attached, nothing to save or answer, quiet for a while.

@@ -103,6 +103,11 @@ pub struct SessionShared {
     /// Set when the facilitator deletes the session: its actors save
     /// nothing more.
     pub deleted: std::sync::OnceLock<()>,
+    /// Set when this node lost the session's lease: its actors stop at
+    /// once, storing and sending nothing more. What they held unsaved is
+    /// dropped unseen (another node serves the session from what is
+    /// stored; the writers still have it and send it there).
+    pub lost: std::sync::OnceLock<()>,
     /// Who owns which actor id in this session (recorded in storage).
     pub actors: tavolo_sync::ActorBook,
     /// This node's lease on the session, with several nodes.
@@ -187,7 +192,7 @@ impl Registry {
         let open = self.sessions.get(session_id).and_then(|c| c.get().cloned());
         let Some(shared) = open else { return };
         tracing::warn!(session = %session_id, "lease lost: this node stops serving the session");
-        let _ = shared.deleted.set(());
+        let _ = shared.lost.set(());
         shared.presence.move_all();
         for doc in shared.docs.keys() {
             self.docs.remove(doc);
@@ -235,6 +240,7 @@ impl Registry {
                     });
                     if removed.is_some()
                         && session.deleted.get().is_none()
+                        && session.lost.get().is_none()
                         && let Some(fence) = session.fence.clone()
                     {
                         let ownership = ownership.clone();
@@ -338,6 +344,7 @@ impl Registry {
             presence: Default::default(),
             damaged: std::sync::OnceLock::new(),
             deleted: std::sync::OnceLock::new(),
+            lost: std::sync::OnceLock::new(),
             actors,
             fence,
         });
