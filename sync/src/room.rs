@@ -62,16 +62,26 @@ pub const MAX_EPHEMERAL_BYTES: usize = 4 * 1024;
 
 /// What may wait in automerge's queue for dependencies the server has not
 /// seen, per sender and per document. An honest client sends changes in
-/// causal order, so in practice nothing waits beyond one message.
+/// causal order, but automerge's sync protocol itself makes them wait now
+/// and then: a bloom-filter false positive (about 1 in 100 per change)
+/// leaves out a change the client thinks the server has, and everything
+/// after it in that message waits one round trip for it. So a sender may
+/// have waiting what it could send at once: one whole message of the
+/// largest size, and the operations its quota allows on a board.
 pub mod waiting_limits {
-    /// Changes one peer may have waiting.
-    pub const CHANGES_PER_PEER: usize = 256;
-    /// Operations one peer may have waiting.
-    pub const OPS_PER_PEER: usize = 20_000;
-    /// Bytes (as sent) one peer may have waiting.
-    pub const BYTES_PER_PEER: usize = 512 * 1024;
+    /// Changes one peer may have waiting (a phone back online sends one
+    /// per edit).
+    pub const CHANGES_PER_PEER: usize = 10_000;
+    /// Operations one peer may have waiting: a participant's quota on a
+    /// board ([`super::MAX_OPS_PER_PARTICIPANT`]).
+    pub const OPS_PER_PEER: usize = super::MAX_OPS_PER_PARTICIPANT;
+    /// Bytes (as sent) one peer may have waiting: two of the largest
+    /// messages a client may send.
+    pub const BYTES_PER_PEER: usize = 2 * 1024 * 1024;
     /// Operations waiting in one document, from everyone.
-    pub const OPS_PER_DOC: usize = 60_000;
+    pub const OPS_PER_DOC: usize = 300_000;
+    /// Bytes waiting in one document, from everyone.
+    pub const BYTES_PER_DOC: usize = 8 * 1024 * 1024;
 }
 
 /// Operations one participant may add to one document over its lifetime
@@ -944,13 +954,15 @@ impl Room {
             ops += w.ops;
             bytes += w.bytes;
         }
-        let all_ops: usize = waiting.values().map(|w| w.ops).sum::<usize>()
-            + new.iter().map(|(_, w)| w.ops).sum::<usize>();
+        let everyone = || waiting.values().chain(new.iter().map(|(_, w)| w));
+        let all_ops: usize = everyone().map(|w| w.ops).sum();
+        let all_bytes: usize = everyone().map(|w| w.bytes).sum();
         use waiting_limits as l;
         if changes > l::CHANGES_PER_PEER
             || ops > l::OPS_PER_PEER
             || bytes > l::BYTES_PER_PEER
             || all_ops > l::OPS_PER_DOC
+            || all_bytes > l::BYTES_PER_DOC
         {
             return Err(Refusal {
                 code: RefusalCode::Malformed,
