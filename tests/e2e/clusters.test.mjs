@@ -431,8 +431,8 @@ scenario('the keyboard alone moves a note into a group and places a dot', { time
 
 scenario('dots tally on the facilitator’s ranking; the room sees totals only once revealed; no dot beyond the budget or after closing', { timeout: 180_000 }, async (world, t) => {
   const { session, giulia, marco, proxies } = await twoPhones(world, { proxy: true });
-  const tag = unique();
-  const [a, b, c] = [`Casa delle associazioni ${tag}`, `Rete dei trasporti ${tag}`, `Sportello badanti ${tag}`];
+  // Plain texts (each scenario has a server of its own): they are in the screenshots.
+  const [a, b, c] = ['Casa delle associazioni', 'Rete dei trasporti', 'Sportello badanti'];
   await addNotes(giulia, [a, b], [marco]);
   await addNotes(marco, [c], [giulia]);
   await newGroup(marco, c, 'Cura');

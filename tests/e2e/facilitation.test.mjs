@@ -18,7 +18,6 @@ import {
   scenario,
   SCREENSHOT_DIR,
   smallTouchTargets,
-  unique,
 } from './harness.mjs';
 
 const PHASE_1 = 'Legittimazione reciproca';
@@ -122,7 +121,7 @@ scenario(
     await projector.page.getByRole('heading', { name: PHASE_2 }).waitFor({ timeout: 1_000 });
 
     // (c) A note from a phone on the projector within a second.
-    const noteText = `Le feste di quartiere e la banda ${unique()}`;
+    const noteText = 'Le feste di quartiere e la banda';
     const onProjector = await projector.watchFor(noteText, 10_000);
     const addedAt = await giulia.addNote(P2_Q1, noteText);
     const seenNote = await onProjector.seenAt();
@@ -194,7 +193,7 @@ scenario(
     }
 
     // (f) Spotlight: Marco is looking back at phase 1; the spotlight brings him to the note, highlighted.
-    const spotText = `La rete delle badanti di condominio ${unique()}`;
+    const spotText = 'La rete delle badanti di condominio';
     await giulia.addNote(P2_Q3, spotText);
     await console.getByText(spotText).waitFor({ timeout: 5_000 });
     await marco.page.getByRole('button', { name: it('board.nav.goTo', { number: 1, title: PHASE_1 }) }).click();
