@@ -261,26 +261,77 @@ impl Cable {
     }
 }
 
-#[tokio::test]
-async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_over() {
+/// Ada on node1, whose PostgreSQL connection runs through a cable the test
+/// can cut, and which owns the session once she is there; Bruno on node2,
+/// bridged to node1; both with the first question open.
+struct CutOffPair {
+    pg: &'static PostgresCluster,
+    db: String,
+    cable: Cable,
+    n1: ServerProcess,
+    n2: ServerProcess,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    s: Session,
+    ta: Ticket,
+    tb: Ticket,
+    ada: SyncClient,
+    bruno: SyncClient,
+    q: DocumentId,
+    /// node1's lease token.
+    token: i64,
+}
+
+async fn ada_on_a_cuttable_node1_bruno_on_node2() -> CutOffPair {
     let pg = PostgresCluster::shared();
     let db = pg.create_database().unwrap();
     let cable = Cable::to(pg.port()).await;
     let db_via_cable = db.replace(&format!("127.0.0.1:{}", pg.port()), &cable.addr.to_string());
-    let (n1, _d1) = node(&db_via_cable, "node1", &[]).await;
-    let (n2, _d2) = node(&db, "node2", &[]).await;
+    let (n1, d1) = node(&db_via_cable, "node1", &[]).await;
+    let (n2, d2) = node(&db, "node2", &[]).await;
     let s = n1.api().create_session().await.unwrap();
     let ta = join(&n1.base, &s, "Ada").await;
     let tb = join(&n2.base, &s, "Bruno").await;
-    // Ada on node1, which owns the session once she is there.
     let mut ada = connect_on(&n1.base, &s, &ta).await;
     let q = first_question(&ada, ta.session_doc);
     open_question(&mut ada, q).await;
     let (owner, token) = lease(pg, &db, &s.session_id).unwrap();
     assert_eq!(owner, "node1");
-    // Bruno on node2, bridged to node1.
     let mut bruno = connect_on(&n2.base, &s, &tb).await;
     open_question(&mut bruno, q).await;
+    CutOffPair {
+        pg,
+        db,
+        cable,
+        n1,
+        n2,
+        _dirs: (d1, d2),
+        s,
+        ta,
+        tb,
+        ada,
+        bruno,
+        q,
+        token,
+    }
+}
+
+#[tokio::test]
+async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_over() {
+    let CutOffPair {
+        pg,
+        db,
+        cable,
+        n1: _n1,
+        n2,
+        _dirs,
+        s,
+        ta,
+        tb,
+        mut ada,
+        mut bruno,
+        q,
+        token,
+    } = ada_on_a_cuttable_node1_bruno_on_node2().await;
     let pa = ta.participant_id.clone().unwrap();
     for i in 0..5 {
         add_note(
@@ -430,21 +481,21 @@ fn signal(pid: u32, sig: &str) {
 /// meet the fence — none of them reaches the database.
 #[tokio::test]
 async fn an_owner_frozen_past_its_lease_wakes_up_and_writes_nothing() {
-    let pg = PostgresCluster::shared();
-    let db = pg.create_database().unwrap();
-    let cable = Cable::to(pg.port()).await;
-    let db_via_cable = db.replace(&format!("127.0.0.1:{}", pg.port()), &cable.addr.to_string());
-    let (n1, _d1) = node(&db_via_cable, "node1", &[]).await;
-    let (n2, _d2) = node(&db, "node2", &[]).await;
-    let s = n1.api().create_session().await.unwrap();
-    let ta = join(&n1.base, &s, "Ada").await;
-    let tb = join(&n2.base, &s, "Bruno").await;
-    let mut ada = connect_on(&n1.base, &s, &ta).await;
-    let q = first_question(&ada, ta.session_doc);
-    open_question(&mut ada, q).await;
-    assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node1");
-    let mut bruno = connect_on(&n2.base, &s, &tb).await;
-    open_question(&mut bruno, q).await;
+    let CutOffPair {
+        pg,
+        db,
+        cable,
+        n1,
+        n2,
+        _dirs,
+        s,
+        ta,
+        tb,
+        mut ada,
+        mut bruno,
+        q,
+        token: _,
+    } = ada_on_a_cuttable_node1_bruno_on_node2().await;
     let pa = ta.participant_id.clone().unwrap();
     add_note(&mut ada, q, &pa, "before0", "prima").await;
     bruno
