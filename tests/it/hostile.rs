@@ -713,14 +713,15 @@ async fn changes_waiting_for_missing_dependencies_are_bounded() {
         open_question(&mut c, q).await;
         let mut d = c.doc(q);
         d.set_actor(automerge::ActorId::random());
-        // A: never sent. B, C: each 19,000 characters into A's text.
+        // A: never sent. Then changes of 19,000 characters each into A's
+        // text, one more than the sender's allowance holds.
         let notes = d.get(ROOT, "notes").unwrap().unwrap().1;
         let text = d
             .put_object(&notes, format!("n_hidden_{i}"), ObjType::Text)
             .unwrap();
         d.commit();
         let mut frames = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..=tavolo_sync::room::waiting_limits::OPS_PER_PEER / 19_000 {
             d.splice_text(&text, 0, 0, &"w".repeat(19_000)).unwrap();
             d.commit();
             let mut change = d.get_last_local_change().unwrap().clone();
