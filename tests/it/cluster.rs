@@ -445,6 +445,47 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     drop(ada);
 }
 
+/// The database stops answering the owner's renewal (here a row lock on
+/// its lease; a stalled disk or a silent network look the same to it): the
+/// owner must give the session up within its lease, as when the database
+/// is unreachable, rather than wait on the statement and keep serving a
+/// session another node may take. (It waited: the renewal had no time
+/// limit, and this test's socket stayed open for as long as the lock.)
+#[tokio::test]
+async fn an_owner_whose_renewal_gets_no_answer_gives_the_session_up() {
+    let pg = PostgresCluster::shared();
+    let db = pg.create_database().unwrap();
+    let (n1, _d1) = node(&db, "node1", &[]).await;
+    let s = n1.api().create_session().await.unwrap();
+    let ta = join(&n1.base, &s, "Ada").await;
+    let mut ada = connect_on(&n1.base, &s, &ta).await;
+    assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node1");
+    let hold = Duration::from_secs(10);
+    let lock = format!(
+        "BEGIN; SELECT 1 FROM session_leases WHERE session_id = '{}' FOR UPDATE; \
+         SELECT pg_sleep({}); COMMIT;",
+        s.session_id,
+        hold.as_secs()
+    );
+    let locker = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || pg.psql(&db, &lock))
+    };
+    let locked_at = tokio::time::Instant::now();
+    // Within a lease (1.5 s) and a renewal (0.5 s) of the lock, with room
+    // for a loaded machine; far less than the lock lasts.
+    let (code, reason) = ada
+        .closed(hold / 2)
+        .await
+        .expect("node1 kept serving the session while its lease ran out");
+    assert_eq!(code, 1012, "{reason}");
+    eprintln!(
+        "node1 gave the session up {:?} after the lock",
+        locked_at.elapsed()
+    );
+    locker.await.unwrap().expect("the lock was held");
+}
+
 /// A number from a node's `/metrics` (the sum over its labels).
 async fn metric(base: &str, name: &str) -> f64 {
     let http = reqwest::Client::builder()

@@ -9,8 +9,10 @@
 //! - **Renewal.** Every `ttl / 3` this node extends every lease it holds,
 //!   in one statement that matches owner and token. A lease it did not get
 //!   back (another node took it) is lost at once; if the database cannot
-//!   be reached for a whole `ttl`, every lease is taken as lost (another
-//!   node may have it by then). Lost sessions stop being served here.
+//!   be reached — or does not answer within `ttl / 3` — for a whole `ttl`
+//!   counted from the start of the last renewal that succeeded, every lease
+//!   is taken as lost (another node may have it by then). Lost sessions
+//!   stop being served here.
 //! - **Fencing.** Every write of a session's documents checks, in its own
 //!   transaction, that the lease still has this node's token and has not
 //!   expired by the database's clock (`PostgresStore::check_fence`). A
@@ -69,10 +71,23 @@ impl PgOwnership {
             loop {
                 tick.tick().await;
                 let Some(me) = weak.upgrade() else { return };
-                match me.renew().await {
-                    Ok(()) => renewed = Instant::now(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "renewing leases failed");
+                // Measured from before the statement: the database dates
+                // the new expiry later than this, so this node gives a
+                // lease up no later than the database lets another take it.
+                let started = Instant::now();
+                // A renewal that gets no answer (a stalled database, a
+                // silent network, a row lock) counts as failed once the
+                // next one is due: waiting on it would keep serving
+                // sessions whose leases are running out.
+                let failed = match tokio::time::timeout(ttl / 3, me.renew()).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e.to_string()),
+                    Err(_) => Some("the database did not answer in time".to_string()),
+                };
+                match failed {
+                    None => renewed = started,
+                    Some(error) => {
+                        tracing::warn!(%error, "renewing leases failed");
                         if renewed.elapsed() >= me.ttl {
                             me.lose_all();
                         }
