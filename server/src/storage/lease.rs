@@ -8,11 +8,11 @@
 //!   an unexpired lease of another node and is told where it is.
 //! - **Renewal.** Every `ttl / 3` this node extends every lease it holds,
 //!   in one statement that matches owner and token. A lease it did not get
-//!   back (another node took it) is lost at once; if the database cannot
-//!   be reached — or does not answer within `ttl / 3` — for a whole `ttl`
-//!   counted from the start of the last renewal that succeeded, every lease
-//!   is taken as lost (another node may have it by then). Lost sessions
-//!   stop being served here.
+//!   back (another node took it) is lost at once; if no renewal succeeds
+//!   for a whole `ttl`, counted from the start of the last one that did —
+//!   the database unreachable, or not answering (a renewal waits at most
+//!   until then) — every lease is taken as lost: another node may take it
+//!   from then on. Lost sessions stop being served here.
 //! - **Fencing.** Every write of a session's documents checks, in its own
 //!   transaction, that the lease still has this node's token and has not
 //!   expired by the database's clock (`PostgresStore::check_fence`). A
@@ -72,14 +72,15 @@ impl PgOwnership {
                 tick.tick().await;
                 let Some(me) = weak.upgrade() else { return };
                 // Measured from before the statement: the database dates
-                // the new expiry later than this, so this node gives a
-                // lease up no later than the database lets another take it.
+                // the new expiry later than this, so this node's view of a
+                // lease ends first.
                 let started = Instant::now();
-                // A renewal that gets no answer (a stalled database, a
-                // silent network, a row lock) counts as failed once the
-                // next one is due: waiting on it would keep serving
-                // sessions whose leases are running out.
-                let failed = match tokio::time::timeout(ttl / 3, me.renew()).await {
+                // A renewal may take as long as the leases have left; one
+                // that gets no answer by then (a stalled database, a silent
+                // network, a row lock) has failed: waiting on it would keep
+                // serving sessions another node may take.
+                let left = (renewed + me.ttl).saturating_duration_since(started);
+                let failed = match tokio::time::timeout(left, me.renew()).await {
                     Ok(Ok(())) => None,
                     Ok(Err(e)) => Some(e.to_string()),
                     Err(_) => Some("the database did not answer in time".to_string()),
