@@ -315,6 +315,42 @@ async fn ada_on_a_cuttable_node1_bruno_on_node2() -> CutOffPair {
     }
 }
 
+/// Waits until a session's lease has expired by the database's clock
+/// (generously: a loaded machine delays everything; the lease is 1.5 s).
+async fn await_lease_expired(pg: &PostgresCluster, db: &str, session: &str) {
+    let expired =
+        format!("SELECT expires_at < now() FROM session_leases WHERE session_id = '{session}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pg.psql(db, &expired).unwrap().trim() != "t" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A client drops its connection and connects to the node at `base` with
+/// the copies it has of the session document and question `q` (what the
+/// web client does from its local store), with `q` open again.
+async fn move_with_his_copy(
+    client: SyncClient,
+    base: &str,
+    s: &Session,
+    t: &Ticket,
+    q: DocumentId,
+) -> SyncClient {
+    let docs = vec![
+        (t.session_doc, client.doc(t.session_doc)),
+        (q, client.doc(q)),
+    ];
+    drop(client);
+    let url = socket_url(base, &s.session_id, &t.ticket);
+    let mut moved = reconnect(&url, t, docs, Duration::from_secs(30)).await;
+    open_question(&mut moved, q).await;
+    moved
+}
+
 #[tokio::test]
 async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_over() {
     let CutOffPair {
@@ -356,19 +392,7 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
     }
     // node1 cannot renew its lease: it expires (by the database's clock)
     // within one lease of the cut.
-    let expired = format!(
-        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
-        s.session_id
-    );
-    // Generous: a loaded machine delays everything (the lease is 1.5 s).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while pg.psql(&db, &expired).unwrap().trim() != "t" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "node1's lease never expired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    await_lease_expired(pg, &db, &s.session_id).await;
     // node1 gives the session up (it could not renew its lease) and tells
     // its clients to go elsewhere; Bruno's bridged socket closes. Nothing
     // node1 held unsaved may have reached him on the way out: a client
@@ -387,19 +411,7 @@ async fn an_owner_cut_off_from_postgresql_stops_writing_and_another_node_takes_o
         "notes the cut-off owner never stored reached Bruno: {leaked:?}"
     );
     // Bruno reconnects to node2, which takes the session.
-    let docs = vec![
-        (tb.session_doc, bruno.doc(tb.session_doc)),
-        (q, bruno.doc(q)),
-    ];
-    drop(bruno);
-    let mut bruno = reconnect(
-        &socket_url(&n2.base, &s.session_id, &tb.ticket),
-        &tb,
-        docs,
-        Duration::from_secs(30),
-    )
-    .await;
-    open_question(&mut bruno, q).await;
+    let mut bruno = move_with_his_copy(bruno, &n2.base, &s, &tb, q).await;
     let (owner2, token2) = lease(pg, &db, &s.session_id).expect("a lease");
     assert_eq!(owner2, "node2", "node2 did not take over");
     assert!(token2 > token);
@@ -562,31 +574,8 @@ async fn an_owner_frozen_past_its_lease_wakes_up_and_writes_nothing() {
     let frozen_with = metric(&n1.base, "tavolo_storage_errors").await;
     let pid = n1.pid().unwrap();
     signal(pid, "-STOP");
-    let expired = format!(
-        "SELECT expires_at < now() FROM session_leases WHERE session_id = '{}'",
-        s.session_id
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while pg.psql(&db, &expired).unwrap().trim() != "t" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "node1's lease never expired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let docs = vec![
-        (tb.session_doc, bruno.doc(tb.session_doc)),
-        (q, bruno.doc(q)),
-    ];
-    drop(bruno);
-    let mut bruno = reconnect(
-        &socket_url(&n2.base, &s.session_id, &tb.ticket),
-        &tb,
-        docs,
-        Duration::from_secs(30),
-    )
-    .await;
-    open_question(&mut bruno, q).await;
+    await_lease_expired(pg, &db, &s.session_id).await;
+    let mut bruno = move_with_his_copy(bruno, &n2.base, &s, &tb, q).await;
     assert_eq!(lease(pg, &db, &s.session_id).unwrap().0, "node2");
 
     // node1 wakes up with the database reachable and Ada's notes in memory.
